@@ -1,0 +1,5 @@
+"""``python -m autotrader`` runs the CLI."""
+
+from autotrader.cli.app import main
+
+main()

@@ -1,0 +1,67 @@
+"""Per-invocation state: settings loaded once by the root callback, services built on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from autotrader.core.clock import Clock
+    from autotrader.core.db import Store
+    from autotrader.core.errors import ConfigError
+    from autotrader.core.settings import Settings
+
+
+@dataclass
+class CliState:
+    """What the root callback leaves in ``ctx.obj`` for every command."""
+
+    debug: bool = False
+    settings: Settings | None = None
+    settings_error: ConfigError | None = None
+    overridden: set[str] = field(default_factory=set)
+    stores: list[Store] = field(default_factory=list)
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def settings_for(ctx: typer.Context, db: Path | None = None) -> Settings:
+    """The effective settings, with ``--db`` applied; raises ConfigError if they are invalid."""
+    st = state(ctx)
+    if st.settings is None:
+        from autotrader.core.settings import load_settings
+
+        if st.settings_error is not None:
+            raise st.settings_error
+        st.settings = load_settings()
+    if db is not None:
+        st.overridden.add("db")
+        return st.settings.model_copy(update={"db": db})
+    return st.settings
+
+
+def open_store(ctx: typer.Context, db: Path | None = None, *, migrate: bool = True) -> Store:
+    """Open (creating and migrating on first use) the store named by ``--db`` or the settings.
+
+    The store is closed when the command ends.
+    """
+    from autotrader.bootstrap import open_store as _open
+
+    store = _open(settings_for(ctx, db), migrate=migrate)
+    state(ctx).stores.append(store)
+    ctx.call_on_close(store.close)
+    return store
+
+
+def clock() -> Clock:
+    from autotrader.core.clock import SystemClock
+
+    return SystemClock()

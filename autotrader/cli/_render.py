@@ -1,0 +1,76 @@
+"""Output helpers: one console for stdout, one for stderr, JSON that keeps Decimals exact."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        from autotrader.core.money import to_text
+
+        return to_text(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, default=_default, indent=2, ensure_ascii=False)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as JSON on stdout, bypassing rich markup so it stays parseable."""
+    out.print(to_json(data), markup=False, highlight=False, soft_wrap=True)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    result = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        numeric = column.endswith(("_s", "ticks", "failures")) or column in {"age", "pid"}
+        result.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        result.add_row(*("" if cell is None else str(cell) for cell in row))
+    return result
+
+
+def say(message: str) -> None:
+    out.print(message)
+
+
+def fail_line(message: str) -> None:
+    """One line on stderr, no markup interpretation (messages may contain brackets)."""
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def human_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"

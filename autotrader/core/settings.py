@@ -1,0 +1,252 @@
+"""Settings: environment variables (``AUTOTRADER_*``), a ``.env`` file, then defaults.
+
+Precedence, highest first: explicit overrides (command-line flags such as ``--db``), environment
+variables, the ``.env`` file in the working directory, built-in defaults. Standard names are used
+where they exist (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``).
+
+Settings are loaded once, by the CLI, and passed down; nothing else reads the environment.
+``describe_settings`` says where each effective value came from, with secrets masked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from dotenv import dotenv_values
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from autotrader.core.errors import ConfigError
+
+APP_NAME = "autotrader"
+ENV_PREFIX = "AUTOTRADER_"
+DEFAULT_ENV_FILE = ".env"
+
+
+def default_data_dir() -> Path:
+    """The platform's per-user data folder, so cron, tmux and a shell all find the same store."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every setting of autotrader. Field docs are the help text of ``config show``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=DEFAULT_ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+        populate_by_name=True,
+    )
+
+    # -- core -------------------------------------------------------------------------------
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for the store, artifacts and demo files.",
+    )
+    db: Path | None = Field(
+        default=None,
+        description="SQLite store path (default: autotrader.db in the data dir).",
+    )
+    mode: Literal["paper", "testnet", "real"] = Field(
+        default="paper",
+        description="Execution mode. Only paper is implemented; testnet/real are reserved.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level."
+    )
+    log_format: Literal["auto", "rich", "json"] = Field(
+        default="auto",
+        description="Log format: rich on a terminal, JSON lines otherwise (auto), or forced.",
+    )
+    debug: bool = Field(default=False, description="Show tracebacks for errors.")
+    db_busy_timeout_ms: int = Field(
+        default=10_000, ge=0, le=600_000, description="How long a writer waits for the lock."
+    )
+
+    # -- workers ----------------------------------------------------------------------------
+    worker_interval: float = Field(
+        default=60.0, gt=0, le=86_400, description="Seconds between worker ticks."
+    )
+    worker_jitter: float = Field(
+        default=0.1, ge=0, le=1, description="Random spread of the interval, as a fraction."
+    )
+    worker_max_interval: float = Field(
+        default=900.0, gt=0, le=86_400, description="Longest back-off after failures (seconds)."
+    )
+    worker_breaker_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Consecutive failures after which a worker reports itself degraded.",
+    )
+    worker_stale_after: float = Field(
+        default=300.0, gt=0, description="A heartbeat older than this (seconds) is stale."
+    )
+
+    # -- model provider (used by the llm and committee engines) ------------------------------
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "AUTOTRADER_OPENAI_API_KEY"),
+        description="API key for the OpenAI-compatible model provider.",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "AUTOTRADER_OPENAI_BASE_URL"),
+        description="Base URL of an OpenAI-compatible server (OpenRouter, Ollama, vLLM).",
+    )
+
+    @field_validator("db", "data_dir", mode="before")
+    @classmethod
+    def _expand_user(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            return Path(value).expanduser()
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("mode", "log_format", mode="before")
+    @classmethod
+    def _lower_choice(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def db_path(self) -> Path:
+        """The effective store path."""
+        return self.db if self.db is not None else self.data_dir / "autotrader.db"
+
+    def secret_values(self) -> list[str]:
+        """Every secret in clear text, for the log redaction filter (never printed)."""
+        secrets = [self.openai_api_key]
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+
+# -- loading and describing ------------------------------------------------------------------
+
+
+def env_names(field_name: str) -> list[str]:
+    """The environment variable names a field is read from, preferred name first."""
+    field = Settings.model_fields[field_name]
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [f"{ENV_PREFIX}{field_name.upper()}"]
+
+
+def _problem_line(error: Mapping[str, Any]) -> str:
+    field_name = str(error["loc"][0]) if error.get("loc") else "?"
+    name = env_names(field_name)[0] if field_name in Settings.model_fields else field_name
+    message = str(error.get("msg", "invalid value"))
+    given = error.get("input")
+    if isinstance(given, (str, int, float)) and "secret" not in field_name and "key" not in name:
+        return f"{name}: {message} (got {given!r})"
+    return f"{name}: {message}"
+
+
+def load_settings(*, env_file: str | Path | None = DEFAULT_ENV_FILE, **overrides: Any) -> Settings:
+    """Load settings; ``overrides`` (e.g. ``db=`` from ``--db``) win over everything.
+
+    Raises ``ConfigError`` listing every invalid setting, one line each.
+    """
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(_env_file=env_file, **clean)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError([_problem_line(error) for error in exc.errors()]) from None
+
+
+@dataclass(frozen=True)
+class SettingView:
+    """One effective setting as ``config show`` prints it."""
+
+    name: str
+    value: str
+    source: str  # "--flag", "env", ".env", or "default"
+    description: str
+
+
+def _mask(secret: str) -> str:
+    if len(secret) >= 12:
+        return f"{secret[:3]}…{secret[-4:]}"
+    return "********"
+
+
+def describe_settings(
+    settings: Settings,
+    *,
+    env_file: str | Path | None = DEFAULT_ENV_FILE,
+    overridden: set[str] | frozenset[str] = frozenset(),
+    environ: Mapping[str, str] | None = None,
+) -> list[SettingView]:
+    """Every setting with its effective value (secrets masked) and where it came from."""
+    environ = os.environ if environ is None else environ
+    file_values: dict[str, str | None] = {}
+    if env_file is not None and Path(env_file).is_file():
+        file_values = dict(dotenv_values(env_file))
+    views: list[SettingView] = []
+    for field_name, field in Settings.model_fields.items():
+        names = env_names(field_name)
+        if field_name in overridden:
+            source = f"--{field_name.replace('_', '-')}"
+        elif any(name in environ for name in names):
+            source = "env"
+        elif any(name in file_values or name.lower() in file_values for name in names):
+            source = ".env"
+        else:
+            source = "default"
+        value = getattr(settings, field_name)
+        if isinstance(value, SecretStr):
+            shown = _mask(value.get_secret_value())
+        elif value is None:
+            shown = ""
+        else:
+            shown = str(value)
+        if field_name == "db" and value is None:
+            shown = f"{settings.db_path} (derived)"
+        views.append(SettingView(names[0], shown, source, field.description or ""))
+    return views
+
+
+def check_settings(settings: Settings) -> list[str]:
+    """Problems that types alone cannot catch, one line each (empty when all is well)."""
+    problems: list[str] = []
+    if settings.mode != "paper":
+        problems.append(
+            f"AUTOTRADER_MODE: {settings.mode!r} is reserved for a later live adapter; "
+            "only 'paper' runs today"
+        )
+    if settings.worker_max_interval < settings.worker_interval:
+        problems.append(
+            "AUTOTRADER_WORKER_MAX_INTERVAL: must be at least AUTOTRADER_WORKER_INTERVAL "
+            f"({settings.worker_max_interval} < {settings.worker_interval})"
+        )
+    folder = settings.db_path.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        problems.append(f"AUTOTRADER_DB: {existing} is a file, not a folder")
+    elif not os.access(existing, os.W_OK):
+        problems.append(f"AUTOTRADER_DB: cannot write to {existing}")
+    if settings.db_path.exists() and settings.db_path.is_dir():
+        problems.append(f"AUTOTRADER_DB: {settings.db_path} is a folder, not a file")
+    if settings.openai_base_url and not settings.openai_base_url.startswith(
+        ("http://", "https://")
+    ):
+        problems.append(
+            "OPENAI_BASE_URL: must start with http:// or https:// "
+            f"(got {settings.openai_base_url!r})"
+        )
+    return problems

@@ -1,0 +1,329 @@
+"""The worker harness: run a tick once, or forever with heartbeats, back-off and a breaker.
+
+A loop in autotrader is a *tick* (``tick(ctx) -> TickReport``: one pass of work) plus this
+harness, which owns everything else: the interval with jitter, graceful shutdown on SIGINT and
+SIGTERM after the current tick, exponential back-off after failures, a circuit breaker (after N
+consecutive failures the worker reports itself *degraded* and waits the maximum interval — it
+never hot-loops on an error), a ``worker_heartbeats`` row per worker and an ``action_runs`` row
+per tick. Sleep, clock and randomness are injectable, so tests run loops without waiting.
+
+What a tick's exception means to the harness:
+
+- ``OperationalError``: recorded, the worker stops and the error propagates (exit 1).
+- any other exception (``TemporaryError``, a bug): recorded as a failure; the loop backs off and
+  tries again. ``run_once`` re-raises it after recording, so a cron run exits non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from autotrader.core.clock import Clock
+from autotrader.core.db import Store
+from autotrader.core.errors import AutotraderError, OperationalError
+
+log = logging.getLogger("autotrader.worker")
+
+HEALTHY = "ok"
+FAILED = "failed"
+DEGRADED = "degraded"
+STOPPED = "stopped"
+STARTING = "starting"
+
+
+@dataclass
+class TickReport:
+    """What one tick did, in a line and a few counts (stored with its ``action_runs`` row)."""
+
+    summary: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    idle: bool = False  # nothing to do this time; still a success
+
+
+@dataclass
+class TickContext:
+    """What a tick gets: the store, the clock, its tick number and a stop probe."""
+
+    store: Store
+    clock: Clock
+    worker_id: str
+    tick_number: int
+    should_stop: Callable[[], bool]
+
+
+Tick = Callable[[TickContext], TickReport]
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Timing policy of one worker. All durations in seconds."""
+
+    name: str
+    interval: float = 60.0
+    jitter: float = 0.1  # ± fraction of the interval, so many workers do not tick in lockstep
+    max_interval: float = 900.0
+    breaker_failures: int = 5
+
+    def __post_init__(self) -> None:
+        if self.interval <= 0 or self.max_interval <= 0:
+            raise ValueError("intervals must be positive")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter must be in [0, 1)")
+        if self.breaker_failures < 1:
+            raise ValueError("breaker_failures must be at least 1")
+
+
+@dataclass
+class WorkerSummary:
+    """How a loop ended."""
+
+    ticks: int
+    failures: int
+    status: str
+    stopped_by: str  # "max_ticks" | "signal" | "operational_error" | "request"
+
+
+class Worker:
+    """Runs one tick function under the harness policy. One instance = one worker process."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        tick: Tick,
+        *,
+        store: Store,
+        clock: Clock,
+        sleep: Callable[[float], Any] | None = None,
+        rng: random.Random | None = None,
+        timer: Callable[[], float] = time.perf_counter,
+        host: str | None = None,
+        pid: int | None = None,
+    ) -> None:
+        self.config = config
+        self.tick = tick
+        self.store = store
+        self.clock = clock
+        self._stop = threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
+        self._rng = rng or random.Random()
+        self._timer = timer
+        self.host = host or socket.gethostname()
+        self.pid = os.getpid() if pid is None else pid
+        self.worker_id = f"{config.name}@{self.host}:{self.pid}"
+        self.ticks = 0
+        self.failures = 0
+        self.consecutive_failures = 0
+        self.status = STARTING
+        self._signals_seen = 0
+        self._looping = False
+
+    # -- stopping ---------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current tick (also wakes it from its sleep)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self._signals_seen += 1
+        if self._signals_seen > 1:
+            raise KeyboardInterrupt  # a second signal means "now"
+        log.info(
+            "%s: received %s, stopping after the current tick (send again to force)",
+            self.config.name,
+            signal.Signals(signum).name,
+        )
+        self.request_stop()
+
+    # -- one tick ---------------------------------------------------------------------------
+
+    def run_once(self) -> TickReport:
+        """Run one tick, record it, and re-raise its error (after recording) if it failed."""
+        self._beat(STARTING if self.ticks == 0 else self.status)
+        try:
+            return self._tick_and_record()
+        finally:
+            self._beat(STOPPED)
+
+    def _tick_and_record(self) -> TickReport:
+        started_at = self.clock.now_ms()
+        start = self._timer()
+        ctx = TickContext(
+            self.store, self.clock, self.worker_id, self.ticks + 1, lambda: self.stop_requested
+        )
+        try:
+            report = self.tick(ctx)
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            duration_ms = round((self._timer() - start) * 1000)
+            self.ticks += 1
+            self.failures += 1
+            self.consecutive_failures += 1
+            self.status = (
+                DEGRADED if self.consecutive_failures >= self.config.breaker_failures else FAILED
+            )
+            error = _one_line(exc)
+            self._record_run(started_at, duration_ms, FAILED, None, error)
+            self._beat(self.status, error)
+            if isinstance(exc, AutotraderError):
+                log.warning("%s tick %d failed: %s", self.config.name, self.ticks, error)
+            else:
+                log.error(
+                    "%s tick %d crashed: %s", self.config.name, self.ticks, error, exc_info=exc
+                )
+            raise
+        duration_ms = round((self._timer() - start) * 1000)
+        self.ticks += 1
+        self.consecutive_failures = 0
+        self.status = HEALTHY
+        self._record_run(started_at, duration_ms, HEALTHY, report.summary, None)
+        self._beat(HEALTHY)
+        # A looping worker narrates each tick; a one-shot run leaves the report to its caller.
+        level = logging.INFO if self._looping else logging.DEBUG
+        log.log(level, "%s tick %d: %s", self.config.name, self.ticks, report.summary or "ok")
+        return report
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def next_delay(self) -> float:
+        """Seconds to wait before the next tick, given the failures so far.
+
+        Healthy: the interval ± jitter. After k consecutive failures: interval·2^k capped at the
+        maximum; once the breaker trips (k ≥ breaker_failures): the maximum interval.
+        """
+        cfg = self.config
+        if self.consecutive_failures >= cfg.breaker_failures:
+            base = cfg.max_interval
+        elif self.consecutive_failures:
+            base = min(cfg.interval * (2**self.consecutive_failures), cfg.max_interval)
+        else:
+            base = cfg.interval
+        spread = base * cfg.jitter
+        return max(0.0, base + self._rng.uniform(-spread, spread))
+
+    def run(self, *, max_ticks: int | None = None, handle_signals: bool = True) -> WorkerSummary:
+        """Tick until stopped (signal, ``request_stop``, ``max_ticks``) or an OperationalError."""
+        previous = self._install_signal_handlers() if handle_signals else {}
+        self._looping = True
+        stopped_by = "request"
+        self._beat(STARTING)
+        try:
+            while not self.stop_requested:
+                try:
+                    self._tick_and_record()
+                except OperationalError:
+                    stopped_by = "operational_error"
+                    raise
+                except Exception:
+                    pass
+                if max_ticks is not None and self.ticks >= max_ticks:
+                    stopped_by = "max_ticks"
+                    break
+                if self.stop_requested:
+                    break
+                self._sleep(self.next_delay())
+            if stopped_by == "request" and self._signals_seen:
+                stopped_by = "signal"
+            return WorkerSummary(self.ticks, self.failures, self.status, stopped_by)
+        except KeyboardInterrupt:
+            stopped_by = "signal"
+            return WorkerSummary(self.ticks, self.failures, self.status, stopped_by)
+        finally:
+            last_error = (
+                None if stopped_by != "operational_error" else "stopped on an operational error"
+            )
+            self._beat(STOPPED, last_error)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, self._on_signal)
+        return previous
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _beat(self, status: str, error: str | None = None) -> None:
+        """Upsert this worker's heartbeat. A failing write is logged, never fatal to the loop."""
+        now = self.clock.now_ms()
+        try:
+            with self.store.atomic():
+                self.store.execute(
+                    """
+                    INSERT INTO worker_heartbeats (worker_id, name, pid, host, started_at,
+                        last_beat_at, interval_s, last_status, last_error, ticks, failures,
+                        consecutive_failures)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (worker_id) DO UPDATE SET
+                        last_beat_at = excluded.last_beat_at,
+                        last_status = excluded.last_status,
+                        last_error = COALESCE(excluded.last_error, worker_heartbeats.last_error),
+                        ticks = excluded.ticks,
+                        failures = excluded.failures,
+                        consecutive_failures = excluded.consecutive_failures,
+                        interval_s = excluded.interval_s
+                    """,
+                    (
+                        self.worker_id,
+                        self.config.name,
+                        self.pid,
+                        self.host,
+                        now,
+                        now,
+                        self.config.interval,
+                        status,
+                        error,
+                        self.ticks,
+                        self.failures,
+                        self.consecutive_failures,
+                    ),
+                )
+        except AutotraderError as exc:
+            log.warning("%s: heartbeat not written: %s", self.config.name, exc)
+
+    def _record_run(
+        self, started_at: int, duration_ms: int, status: str, summary: str | None, error: str | None
+    ) -> None:
+        try:
+            with self.store.atomic():
+                self.store.execute(
+                    "INSERT INTO action_runs (name, worker_id, started_at, duration_ms, status,"
+                    " summary, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        self.config.name,
+                        self.worker_id,
+                        started_at,
+                        duration_ms,
+                        status,
+                        summary,
+                        error,
+                    ),
+                )
+        except AutotraderError as exc:
+            log.warning("%s: tick record not written: %s", self.config.name, exc)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name

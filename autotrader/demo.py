@@ -1,0 +1,57 @@
+"""The embedded demo: a fresh store of its own, never the user's configured one.
+
+``prepare_demo_store`` decides where the demo writes and makes sure it never overwrites anything
+that is not an earlier demo store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from autotrader.core.errors import ConflictError
+
+DEMO_MARKER = ("store_kind", "demo")
+
+
+def default_demo_path(data_dir: Path) -> Path:
+    return data_dir / "demo" / "demo.db"
+
+
+def _is_demo_store(path: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (DEMO_MARKER[0],)).fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == DEMO_MARKER[1]
+
+
+def prepare_demo_store(path: Path, *, protected: Path | None = None) -> Path:
+    """Make ``path`` ready for a fresh demo run and return it.
+
+    An earlier demo store at ``path`` is removed (with its ``-wal``/``-shm`` files). Anything
+    else there — and the user's configured store ``protected`` — is refused with ConflictError.
+    """
+    path = path.expanduser()
+    if protected is not None and path.resolve() == protected.expanduser().resolve():
+        raise ConflictError(f"{path} is your configured store; the demo only writes its own")
+    if path.exists():
+        if path.is_dir():
+            raise ConflictError(f"{path} is a folder; give the demo a file path")
+        if path.stat().st_size and not _is_demo_store(path):
+            raise ConflictError(f"{path} exists and is not a demo store; choose another --db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def mark_demo_store(store) -> None:
+    with store.atomic():
+        store.execute(
+            "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, strftime('%s','now') * 1000)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            DEMO_MARKER,
+        )

@@ -1,0 +1,43 @@
+import sqlite3
+
+
+def test_demo_runs_end_to_end_in_its_own_store(cli, tmp_path):
+    path = tmp_path / "demo.db"
+    result = cli("demo", "--db", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "demo finished" in result.stdout
+    assert "housekeeping" in result.stdout
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key='store_kind'").fetchone()[0] == "demo"
+
+
+def test_demo_starts_fresh_each_time(cli, tmp_path):
+    path = tmp_path / "demo.db"
+    cli("demo", "--db", str(path))
+    cli("demo", "--db", str(path))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM action_runs").fetchone()[0] == 1
+
+
+def test_demo_default_store_is_not_the_configured_store(cli, tmp_path):
+    result = cli("demo", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "home" / "data" / "demo" / "demo.db").exists()
+    assert not (tmp_path / "home" / "data" / "autotrader.db").exists()
+
+
+def test_demo_refuses_to_overwrite_a_file_that_is_not_a_demo_store(cli, tmp_path):
+    precious = tmp_path / "precious.db"
+    cli("init", "--db", str(precious))
+    result = cli("demo", "--db", str(precious))
+    assert result.exit_code == 1
+    assert "not a demo store" in result.stderr
+    assert precious.exists()
+
+
+def test_demo_refuses_the_configured_store(cli, tmp_path, monkeypatch):
+    configured = tmp_path / "mine.db"
+    monkeypatch.setenv("AUTOTRADER_DB", str(configured))
+    result = cli("demo", "--db", str(configured))
+    assert result.exit_code == 1
+    assert "configured store" in result.stderr

@@ -1,0 +1,62 @@
+"""Shared fixtures: an isolated environment, a fresh store, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from autotrader.bootstrap import open_store
+from autotrader.core.clock import SimulatedClock
+from autotrader.core.settings import load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the developer's environment, .env file or data folder."""
+    for name in list(os.environ):
+        if name.startswith(("AUTOTRADER_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("AUTOTRADER_DATA_DIR", str(home / "data"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def settings():
+    return load_settings()
+
+
+@pytest.fixture
+def store(tmp_path: Path, settings):
+    store = open_store(settings, path=tmp_path / "test.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(1_700_000_000_000)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def cli(runner: CliRunner):
+    """Invoke the CLI in-process: ``cli("db", "status", "--json")`` returns the click Result."""
+    from autotrader.cli.app import app
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input)
+
+    return invoke

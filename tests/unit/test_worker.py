@@ -1,0 +1,156 @@
+import random
+
+import pytest
+
+from autotrader.core.errors import OperationalError, TemporaryError
+from autotrader.core.worker import TickReport, Worker, WorkerConfig
+
+
+class FakeSleep:
+    """Records every requested delay and advances the simulated clock instead of waiting."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        self.clock.advance(seconds=seconds)
+
+
+def _worker(store, clock, tick, **config):
+    sleep = FakeSleep(clock)
+    cfg = WorkerConfig(
+        **{"name": "test", "interval": 10, "jitter": 0, "max_interval": 100, **config}
+    )
+    worker = Worker(
+        cfg, tick, store=store, clock=clock, sleep=sleep, rng=random.Random(1), pid=4242
+    )
+    return worker, sleep
+
+
+def _heartbeat(store):
+    return store.query_one("SELECT * FROM worker_heartbeats")
+
+
+def test_loop_runs_the_given_number_of_ticks_and_sleeps_the_interval(store, clock):
+    worker, sleep = _worker(store, clock, lambda ctx: TickReport(summary=f"tick {ctx.tick_number}"))
+    summary = worker.run(max_ticks=3, handle_signals=False)
+    assert (summary.ticks, summary.failures, summary.stopped_by) == (3, 0, "max_ticks")
+    assert sleep.delays == [10, 10]
+    runs = store.query("SELECT status, summary FROM action_runs ORDER BY id")
+    assert runs == [{"status": "ok", "summary": f"tick {n}"} for n in (1, 2, 3)]
+
+
+def test_heartbeat_records_ticks_and_ends_stopped(store, clock):
+    worker, _ = _worker(store, clock, lambda ctx: TickReport())
+    worker.run(max_ticks=2, handle_signals=False)
+    beat = _heartbeat(store)
+    assert beat["worker_id"] == worker.worker_id
+    assert beat["pid"] == 4242
+    assert (beat["ticks"], beat["failures"], beat["last_status"]) == (2, 0, "stopped")
+    assert beat["last_beat_at"] == clock.now_ms()
+
+
+def test_failures_back_off_exponentially_up_to_the_maximum(store, clock):
+    def failing(ctx):
+        raise TemporaryError("exchange unreachable")
+
+    worker, sleep = _worker(store, clock, failing, breaker_failures=10)
+    summary = worker.run(max_ticks=5, handle_signals=False)
+    assert summary.failures == 5
+    assert sleep.delays == [20, 40, 80, 100]  # 10·2^k, capped at max_interval
+    errors = [r["error"] for r in store.query("SELECT error FROM action_runs")]
+    assert errors == ["TemporaryError: exchange unreachable"] * 5
+
+
+def test_breaker_trips_after_consecutive_failures_and_reports_degraded(store, clock):
+    seen_status = []
+
+    def failing(ctx):
+        raise TemporaryError("down")
+
+    worker, sleep = _worker(store, clock, failing, breaker_failures=3, max_interval=300)
+    original_sleep = worker._sleep
+
+    def sleep_and_observe(seconds):
+        seen_status.append(_heartbeat(store)["last_status"])
+        original_sleep(seconds)
+
+    worker._sleep = sleep_and_observe
+    worker.run(max_ticks=4, handle_signals=False)
+    assert seen_status == ["failed", "failed", "degraded"]
+    assert sleep.delays[-1] == 300
+    assert _heartbeat(store)["consecutive_failures"] == 4
+
+
+def test_a_success_resets_the_back_off(store, clock):
+    outcomes = iter([TemporaryError("x"), TemporaryError("y"), None, None])
+
+    def flaky(ctx):
+        outcome = next(outcomes)
+        if outcome:
+            raise outcome
+        return TickReport()
+
+    worker, sleep = _worker(store, clock, flaky)
+    worker.run(max_ticks=4, handle_signals=False)
+    assert sleep.delays == [20, 40, 10]
+    assert worker.status == "ok"
+
+
+def test_an_unexpected_exception_is_a_failure_not_a_crash(store, clock):
+    worker, _ = _worker(store, clock, lambda ctx: 1 / 0)
+    summary = worker.run(max_ticks=2, handle_signals=False)
+    assert summary.failures == 2
+    assert "ZeroDivisionError" in _heartbeat(store)["last_error"]
+
+
+def test_an_operational_error_stops_the_loop_and_propagates(store, clock):
+    def broken(ctx):
+        raise OperationalError("store is corrupt")
+
+    worker, sleep = _worker(store, clock, broken)
+    with pytest.raises(OperationalError):
+        worker.run(max_ticks=5, handle_signals=False)
+    assert worker.ticks == 1
+    assert sleep.delays == []
+    assert _heartbeat(store)["last_status"] == "stopped"
+
+
+def test_request_stop_ends_the_loop_after_the_current_tick(store, clock):
+    def tick(ctx):
+        if ctx.tick_number == 2:
+            worker.request_stop()
+        return TickReport()
+
+    worker, _ = _worker(store, clock, tick)
+    summary = worker.run(handle_signals=False)
+    assert summary.ticks == 2
+    assert summary.stopped_by == "request"
+
+
+def test_jitter_spreads_the_interval_within_bounds(store, clock):
+    worker, _ = _worker(store, clock, lambda ctx: TickReport(), jitter=0.2)
+    delays = [worker.next_delay() for _ in range(200)]
+    assert min(delays) >= 8
+    assert max(delays) <= 12
+    assert len(set(delays)) > 100
+
+
+def test_run_once_records_the_failure_then_raises_it(store, clock):
+    def failing(ctx):
+        raise TemporaryError("rate limited")
+
+    worker, _ = _worker(store, clock, failing)
+    with pytest.raises(TemporaryError):
+        worker.run_once()
+    assert store.query_one("SELECT status FROM action_runs")["status"] == "failed"
+    assert _heartbeat(store)["last_status"] == "stopped"
+
+
+def test_config_refuses_nonsense():
+    with pytest.raises(ValueError, match="positive"):
+        WorkerConfig(name="x", interval=0)
+    with pytest.raises(ValueError, match="jitter"):
+        WorkerConfig(name="x", jitter=1.5)

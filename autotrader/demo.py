@@ -55,3 +55,25 @@ def mark_demo_store(store) -> None:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             DEMO_MARKER,
         )
+
+
+def bundled_candles() -> dict[str, tuple[Path, str]]:
+    """The packaged demo candle files: ``{symbol: (path, timeframe)}``."""
+    from importlib.resources import files
+
+    folder = Path(str(files("autotrader") / "data" / "candles"))
+    return {
+        "BTC": (folder / "BTC-5m.csv", "5m"),
+        "ETH": (folder / "ETH-5m.csv", "5m"),
+    }
+
+
+def replay_end_ms(candle_files: dict[str, tuple[Path, str]]) -> int:
+    """The close time of the last bar common to the bundled files (the demo's "now")."""
+    from autotrader.market.models import TIMEFRAME_MS
+
+    ends = []
+    for file, timeframe in candle_files.values():
+        last_line = file.read_text().strip().splitlines()[-1]
+        ends.append(int(last_line.split(",")[0]) + TIMEFRAME_MS[timeframe])
+    return min(ends)

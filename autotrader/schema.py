@@ -9,5 +9,11 @@ from __future__ import annotations
 
 from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
+from autotrader.market import migrations as market_migrations
+from autotrader.prop import migrations as prop_migrations
 
-MIGRATION_SETS: tuple[Migrations, ...] = (core_migrations.migrations,)
+MIGRATION_SETS: tuple[Migrations, ...] = (
+    core_migrations.migrations,
+    market_migrations.migrations,
+    prop_migrations.migrations,
+)

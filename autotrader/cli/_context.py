@@ -61,7 +61,6 @@ def open_store(ctx: typer.Context, db: Path | None = None, *, migrate: bool = Tr
     return store
 
 
-def clock() -> Clock:
-    from autotrader.core.clock import SystemClock
-
-    return SystemClock()
+def clock(ctx: typer.Context) -> Clock:
+    """The command's clock: the wall clock, or the replay clock ``AUTOTRADER_NOW`` names."""
+    return settings_for(ctx).clock()

@@ -39,7 +39,7 @@ def run_tick(
         max_interval=max(settings.worker_max_interval, interval or 0),
         breaker_failures=settings.worker_breaker_failures,
     )
-    worker = Worker(config, tick, store=store, clock=clock())
+    worker = Worker(config, tick, store=store, clock=clock(ctx))
     if not loop and max_ticks is None:
         return worker.run_once()
     summary = worker.run(max_ticks=max_ticks)

@@ -35,3 +35,28 @@ MaxTicksOption = Annotated[
     int | None,
     typer.Option("--max-ticks", min=1, help="Stop after this many ticks (for tests and cron)."),
 ]
+
+
+def split_csv(value: str | None, *, name: str, allowed: tuple[str, ...] | None = None) -> list[str]:
+    """Parse a comma-separated option; unknown values are one clear error naming them all."""
+    from autotrader.core.errors import InvalidInputError
+
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    if allowed is not None:
+        unknown = [item for item in items if item not in allowed]
+        if unknown:
+            raise InvalidInputError(
+                f"{name}: unknown {', '.join(unknown)} (choose from {', '.join(allowed)})"
+            )
+    return list(dict.fromkeys(items))
+
+
+def parse_time(value: str, *, name: str) -> int:
+    """An ISO-8601 option value as epoch ms, or an InvalidInputError naming the option."""
+    from autotrader.core.clock import parse_iso_utc
+    from autotrader.core.errors import InvalidInputError
+
+    try:
+        return parse_iso_utc(value)
+    except ValueError as exc:
+        raise InvalidInputError(f"{name}: {exc}") from None

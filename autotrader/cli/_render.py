@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped output (cron logs, `| less`) gets wide tables instead of rich's 80-column default.
+_WIDTH = None if sys.stdout.isatty() else 160
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -50,8 +55,25 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
         numeric = column.endswith(("_s", "ticks", "failures")) or column in {"age", "pid"}
         result.add_column(column, justify="right" if numeric else "left")
     for row in rows:
-        result.add_row(*("" if cell is None else str(cell) for cell in row))
+        result.add_row(*(_cell(cell) for cell in row))
     return result
+
+
+def _cell(value: Any) -> str | Text:
+    """Cells are data, never markup: text from outside (an error, a market question) is escaped.
+    Styled cells are passed as ``Text`` (see :func:`styled`)."""
+    if value is None:
+        return ""
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return escape(str(value))
+
+
+def styled(text: str, style: str) -> Text:
+    """A table cell with a style (``styled("STALE", "red")``)."""
+    return Text(text, style=style)
 
 
 def say(message: str) -> None:

@@ -16,6 +16,8 @@ from typer.core import TyperGroup
 from autotrader import __version__
 from autotrader.cli import config as config_cli
 from autotrader.cli import db as db_cli
+from autotrader.cli import ingest as ingest_cli
+from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import CliState, state
 from autotrader.cli._render import fail_line
@@ -113,6 +115,8 @@ app.command("demo")(demo_command)
 app.add_typer(config_cli.app, name="config")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(workers_cli.app, name="workers")
+app.add_typer(ingest_cli.app, name="ingest")
+app.add_typer(prop_cli.app, name="prop")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import typer
 from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_tick
 from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
-from autotrader.cli._render import human_age, out, print_json, say, table
+from autotrader.cli._render import human_age, out, print_json, say, styled, table
 
 app = typer.Typer(help="Worker heartbeats and store housekeeping.", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     from autotrader.core.worker_status import worker_views
 
     settings = settings_for(ctx, db)
-    views = worker_views(open_store(ctx, db), clock(), stale_after_s=settings.worker_stale_after)
+    views = worker_views(open_store(ctx, db), clock(ctx), stale_after_s=settings.worker_stale_after)
     if as_json:
         print_json(views)
         return
@@ -32,7 +32,7 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
         (
             v.name,
             f"{v.host}:{v.pid}",
-            "[red]STALE[/red]" if v.stale else v.status,
+            styled("STALE", "red") if v.stale else v.status,
             human_age(v.age_s),
             v.ticks,
             v.failures,

@@ -91,6 +91,53 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="A heartbeat older than this (seconds) is stale."
     )
 
+    now: str | None = Field(
+        default=None,
+        description="Replay clock: run as of this ISO-8601 UTC time instead of the wall clock.",
+    )
+
+    # -- market data sources -----------------------------------------------------------------
+    hyperliquid_url: str = Field(
+        default="https://api.hyperliquid.xyz", description="Hyperliquid API base URL (ccxt)."
+    )
+    polymarket_gamma_url: str = Field(
+        default="https://gamma-api.polymarket.com", description="Polymarket Gamma API base URL."
+    )
+    polymarket_clob_url: str = Field(
+        default="https://clob.polymarket.com", description="Polymarket CLOB API base URL."
+    )
+    defillama_url: str = Field(
+        default="https://api.llama.fi", description="DefiLlama API base URL."
+    )
+    defillama_stablecoins_url: str = Field(
+        default="https://stablecoins.llama.fi", description="DefiLlama stablecoins API base URL."
+    )
+    http_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Timeout of one market-data HTTP call (seconds)."
+    )
+    http_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of a failed market-data call (with back-off)."
+    )
+    ingest_symbols: str = Field(
+        default="BTC,ETH,SOL",
+        description="Symbols `ingest run-once`/`worker` fetch when --symbols is not given.",
+    )
+    ingest_lookback_hours: float = Field(
+        default=24.0, gt=0, le=168, description="How far back a first fetch of a symbol reaches."
+    )
+    retention_1m_hours: float = Field(
+        default=24.0, gt=0, description="Keep this many hours of 1m/5m candles per series."
+    )
+    retention_1h_days: float = Field(
+        default=7.0, gt=0, description="Keep this many days of 1h candles per series."
+    )
+    retention_observations_days: float = Field(
+        default=7.0, gt=0, description="Keep funding, Polymarket and DefiLlama rows this long."
+    )
+    ingest_stale_after: float = Field(
+        default=600.0, gt=0, description="Price channels lagging more than this (s) are stale."
+    )
+
     # -- model provider (used by the llm and committee engines) ------------------------------
     openai_api_key: SecretStr | None = Field(
         default=None,
@@ -111,6 +158,33 @@ class Settings(BaseSettings):
                 return None
             return Path(value).expanduser()
         return value
+
+    @field_validator("now")
+    @classmethod
+    def _valid_now(cls, value: str | None) -> str | None:
+        if value:
+            from autotrader.core.clock import parse_iso_utc
+
+            parse_iso_utc(value)  # raises ValueError with the offending text
+        return value or None
+
+    @field_validator("ingest_symbols")
+    @classmethod
+    def _valid_symbols(cls, value: str) -> str:
+        symbols = [s.strip() for s in value.split(",") if s.strip()]
+        if not symbols:
+            raise ValueError("name at least one symbol, e.g. BTC,ETH")
+        return ",".join(symbols)
+
+    @property
+    def symbol_list(self) -> list[str]:
+        return self.ingest_symbols.split(",")
+
+    def clock(self):
+        """The clock commands run on: simulated at ``AUTOTRADER_NOW`` when set, else the wall."""
+        from autotrader.core.clock import SimulatedClock, SystemClock, parse_iso_utc
+
+        return SimulatedClock(parse_iso_utc(self.now)) if self.now else SystemClock()
 
     @field_validator("log_level", mode="before")
     @classmethod

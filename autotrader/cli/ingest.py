@@ -1,0 +1,294 @@
+"""``autotrader ingest``: market memory — fetch, import, derive, prune, inspect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autotrader.cli import ingest_assets
+from autotrader.cli._context import clock, open_store, settings_for
+from autotrader.cli._loop import run_tick
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    MaxTicksOption,
+    parse_time,
+    split_csv,
+)
+from autotrader.cli._render import human_age, out, print_json, say, styled, table
+
+if TYPE_CHECKING:
+    from autotrader.market.ingest import IngestReport
+
+app = typer.Typer(
+    help="Market memory: Hyperliquid, Polymarket, DefiLlama, files.", no_args_is_help=True
+)
+app.add_typer(ingest_assets.app, name="assets")
+
+SOURCE_NAMES = ("hyperliquid", "polymarket", "defillama")
+CHANNEL_NAMES = ("ohlcv", "funding")
+TIMEFRAMES = ("1m", "5m", "1h")
+
+SourcesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source", help="Comma list of hyperliquid, polymarket, defillama (default all)."
+    ),
+]
+SymbolsOption = Annotated[
+    str | None,
+    typer.Option("--symbols", help="Comma list, e.g. BTC,ETH (default AUTOTRADER_INGEST_SYMBOLS)."),
+]
+ChannelsOption = Annotated[
+    str | None,
+    typer.Option("--channels", help="Hyperliquid channels: ohlcv,funding (default both)."),
+]
+
+
+def _selection(ctx: typer.Context, sources: str | None, symbols: str | None, channels: str | None):
+    settings = settings_for(ctx)
+    return (
+        split_csv(sources, name="--source", allowed=SOURCE_NAMES) or list(SOURCE_NAMES),
+        [s.upper() for s in split_csv(symbols, name="--symbols")] or settings.symbol_list,
+        split_csv(channels, name="--channels", allowed=CHANNEL_NAMES) or list(CHANNEL_NAMES),
+    )
+
+
+def _render_report(report: IngestReport) -> None:
+    rows = [
+        (r.source, r.channel, r.subject, r.written, r.rejected, r.error or "ok")
+        for r in report.results
+    ]
+    out.print(
+        table("Ingest", ["source", "channel", "subject", "written", "rejected", "result"], rows)
+    )
+    say(report.summary())
+
+
+@app.command("run-once")
+def run_once(
+    ctx: typer.Context,
+    sources: SourcesOption = None,
+    symbols: SymbolsOption = None,
+    channels: ChannelsOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch what is new from each source once (cron). Exits 1 if any channel failed.
+
+    Example: autotrader ingest run-once --source hyperliquid --symbols BTC,ETH
+    """
+    from autotrader.bootstrap import ingestor
+    from autotrader.market.registry import ensure_assets
+
+    chosen, symbol_list, channel_list = _selection(ctx, sources, symbols, channels)
+    store = open_store(ctx, db)
+    ensure_assets(store, clock(ctx))
+    service = ingestor(settings_for(ctx, db), store, clock(ctx), sources=tuple(chosen))
+    report = service.run_once(sources=chosen, symbols=symbol_list, channels=channel_list)
+    if as_json:
+        print_json([result.as_dict() for result in report.results])
+    else:
+        _render_report(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("worker")
+def worker(
+    ctx: typer.Context,
+    sources: SourcesOption = None,
+    symbols: SymbolsOption = None,
+    channels: ChannelsOption = None,
+    interval: IntervalOption = None,
+    max_ticks: MaxTicksOption = None,
+    db: DbOption = None,
+) -> None:
+    """Ingest forever: each tick fetches, derives and prunes (tmux/systemd).
+
+    Example: autotrader ingest worker --interval 60
+    """
+    from autotrader.bootstrap import ingestor
+    from autotrader.core.errors import TemporaryError
+    from autotrader.core.worker import TickReport
+    from autotrader.market.registry import ensure_assets
+
+    chosen, symbol_list, channel_list = _selection(ctx, sources, symbols, channels)
+    store = open_store(ctx, db)
+    ensure_assets(store, clock(ctx))
+    service = ingestor(settings_for(ctx, db), store, clock(ctx), sources=tuple(chosen))
+
+    def tick(_ctx) -> TickReport:
+        report = service.run_once(sources=chosen, symbols=symbol_list, channels=channel_list)
+        pruned = sum(service.prune().values())
+        if report.results and len(report.failed) == len(report.results):
+            raise TemporaryError(f"every channel failed; first: {report.failed[0].error}")
+        return TickReport(summary=f"{report.summary()}, {pruned} pruned")
+
+    run_tick(
+        ctx,
+        name="ingest",
+        tick=tick,
+        store=store,
+        loop=True,
+        interval=interval,
+        max_ticks=max_ticks,
+    )
+
+
+@app.command("backfill")
+def backfill(
+    ctx: typer.Context,
+    since: Annotated[
+        str, typer.Option("--since", help="ISO-8601 UTC start, e.g. 2025-01-01T00:00Z.")
+    ],
+    until: Annotated[
+        str | None, typer.Option("--until", help="ISO-8601 UTC end (default now).")
+    ] = None,
+    symbols: SymbolsOption = None,
+    db: DbOption = None,
+) -> None:
+    """Fetch a past range of 1m candles (Hyperliquid serves the last 5,000 bars per asset).
+
+    Example: autotrader ingest backfill --since 2025-06-01T00:00Z --symbols BTC
+    """
+    from rich.progress import Progress
+
+    from autotrader.bootstrap import ingestor
+    from autotrader.market.registry import ensure_assets
+
+    since_ms = parse_time(since, name="--since")
+    until_ms = parse_time(until, name="--until") if until else clock(ctx).now_ms()
+    _, symbol_list, _ = _selection(ctx, None, symbols, None)
+    store = open_store(ctx, db)
+    ensure_assets(store, clock(ctx))
+    service = ingestor(settings_for(ctx, db), store, clock(ctx), sources=("hyperliquid",))
+    bars = max(1, (until_ms - since_ms) // 60_000 + 1)
+    with Progress(console=out, transient=False) as progress:
+        task = progress.add_task("backfill", total=bars * len(symbol_list))
+        report = service.backfill(
+            symbol_list,
+            since_ms=since_ms,
+            until_ms=until_ms,
+            on_window=lambda symbol, n: progress.update(
+                task, advance=n, description=f"backfill {symbol}"
+            ),
+        )
+    _render_report(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_file(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="CSV, JSON ([[t,o,h,l,c,v]]), feather or parquet.")],
+    symbol: Annotated[str, typer.Option("--symbol", help="The asset these candles belong to.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="1m, 5m or 1h.")] = "1m",
+    db: DbOption = None,
+) -> None:
+    """Import candles from a file (replay, or your own history); derives 1h and indicators.
+
+    Example: autotrader ingest import btc-1m.csv --symbol BTC --timeframe 1m
+    """
+    from autotrader.bootstrap import ingestor
+
+    split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    store = open_store(ctx, db)
+    result, layout = ingestor(settings_for(ctx, db), store, clock(ctx)).import_file(
+        path, symbol=symbol.upper(), timeframe=timeframe
+    )
+    say(f"{path.name}: {layout}")
+    say(
+        f"{result.written} candles stored for {symbol.upper()} {timeframe}, "
+        f"{result.rejected} rejected"
+    )
+    for reason, count in result.rejection_reasons.most_common():
+        say(f"  rejected {count}× {reason}")
+
+
+@app.command("prune")
+def prune(ctx: typer.Context, db: DbOption = None) -> None:
+    """Apply retention (1m/5m: AUTOTRADER_RETENTION_1M_HOURS per series; 1h: …_1H_DAYS).
+
+    Example: autotrader ingest prune
+    """
+    from autotrader.bootstrap import ingestor
+
+    counts = ingestor(settings_for(ctx, db), open_store(ctx, db), clock(ctx)).prune()
+    say("pruned " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@app.command("latest")
+def latest(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Option("--symbol", help="Asset symbol, e.g. BTC.")],
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", help="1m, 5m or 1h (default: the finest stored).")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The latest candle and every indicator: what a strategy would see now.
+
+    Example: autotrader ingest latest --symbol BTC --timeframe 1h
+    """
+    from autotrader.market.view import latest_view
+
+    if timeframe:
+        split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    view = latest_view(open_store(ctx, db), clock(ctx), symbol.upper(), timeframe)
+    if as_json:
+        print_json(view)
+        return
+    rows = [(key, "" if value is None else value) for key, value in view.items()]
+    out.print(table(f"{view['symbol']} {view['timeframe']} latest", ["field", "value"], rows))
+
+
+@app.command("status")
+def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Per source and channel: last success and error, rows in 24 h, coverage, lag, staleness.
+
+    Example: autotrader ingest status --json
+    """
+    from autotrader.market.health import channel_health
+
+    settings = settings_for(ctx, db)
+    health = channel_health(
+        open_store(ctx, db), clock(ctx), price_stale_after_s=settings.ingest_stale_after
+    )
+    if as_json:
+        print_json(health)
+        return
+    if not health:
+        say("nothing ingested yet; try `autotrader ingest run-once` or `autotrader ingest import`")
+        return
+    rows = [
+        (
+            h.source,
+            h.channel,
+            h.subjects,
+            h.last_success,
+            h.rows_24h,
+            "" if h.coverage_pct is None else f"{h.coverage_pct}%",
+            human_age(h.lag_s),
+            styled("STALE", "red") if h.stale else "ok",
+            h.last_error[:60],
+        )
+        for h in health
+    ]
+    columns = [
+        "source",
+        "channel",
+        "subjects",
+        "last success",
+        "rows 24h",
+        "coverage",
+        "lag",
+        "state",
+        "last error",
+    ]
+    out.print(table("Ingest status", columns, rows))

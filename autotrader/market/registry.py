@@ -1,0 +1,74 @@
+"""The asset registry: which markets exist, their precision and limits, their channels and
+categories. It is the source of truth for what (channel, asset) pairs exist.
+
+The package ships an offline snapshot of Hyperliquid's markets, so a fresh store knows every
+market's precision, minimum notional and maximum leverage with no network; ``sync`` with
+``refresh=True`` reloads them from the exchange.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from autotrader.core.clock import Clock
+from autotrader.core.db import Store
+from autotrader.core.errors import NotFoundError
+from autotrader.market import repo
+from autotrader.market.models import AssetInfo
+
+
+def sync_assets(store: Store, clock: Clock, hyperliquid: Any, *, refresh: bool = False) -> int:
+    """Load markets (packaged snapshot, or the exchange when ``refresh``), categorise them with
+    the shipped taxonomy, and upsert them. Returns how many assets the registry now holds."""
+    from autotrader.market.taxonomy import categorize, load_taxonomy
+
+    taxonomy = load_taxonomy()
+    assets = [categorize(asset, taxonomy) for asset in hyperliquid.assets(refresh=refresh)]
+    with store.atomic():
+        repo.upsert_assets(store, assets, now_ms=clock.now_ms())
+        if refresh:
+            remember_markets(store, hyperliquid.markets(), now_ms=clock.now_ms())
+    return repo.count_assets(store)
+
+
+def ensure_assets(store: Store, clock: Clock) -> None:
+    """Seed an empty registry from the packaged snapshot (offline, idempotent)."""
+    if repo.count_assets(store):
+        return
+    from autotrader.market.sources.hyperliquid import HyperliquidSource
+
+    sync_assets(store, clock, HyperliquidSource(), refresh=False)
+
+
+def resolve(store: Store, symbol: str) -> AssetInfo:
+    """The registered asset for ``symbol`` (case-insensitive), or NotFoundError naming it."""
+    asset = repo.get_asset(store, symbol) or repo.get_asset(store, symbol.upper())
+    if asset is None:
+        raise NotFoundError(
+            f"unknown asset {symbol!r}; see `autotrader ingest assets list` "
+            "(or refresh with `autotrader ingest assets sync --refresh`)"
+        )
+    return asset
+
+
+MARKETS_META_KEY = "hyperliquid_markets"
+
+
+def remember_markets(store: Store, markets: dict[str, Any], *, now_ms: int) -> None:
+    """Keep the exchange's ccxt market structures, so fills use the precision of the last sync."""
+    store.execute(
+        "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (MARKETS_META_KEY, json.dumps(markets, default=str), now_ms),
+    )
+
+
+def stored_markets(store: Store) -> dict[str, Any]:
+    """The ccxt markets of the last exchange sync, else the packaged snapshot."""
+    row = store.query_one("SELECT value FROM meta WHERE key = ?", (MARKETS_META_KEY,))
+    if row:
+        return json.loads(row["value"])
+    from autotrader.market.sources.hyperliquid import packaged_markets_snapshot
+
+    return packaged_markets_snapshot()

@@ -1,0 +1,1 @@
+"""Prop (paper) trading: accounts, the intent contract, safety gates, fills, PnL."""

@@ -1,0 +1,81 @@
+"""Admin controls: freeze, unfreeze, close every position, finalize. Each is ledgered with its
+reason (a zero-amount ADJUSTMENT entry, so the audit trail shows who stopped what and why)."""
+
+from __future__ import annotations
+
+from autotrader.core.clock import Clock
+from autotrader.core.db import Store
+from autotrader.core.errors import ConflictError, InvalidInputError
+from autotrader.core.money import ZERO
+from autotrader.market.view import execution_price
+from autotrader.prop import repo as prop_repo
+from autotrader.prop.accounts import require_account
+from autotrader.prop.booking import book_system_close, plan_full_close
+from autotrader.prop.gates import Precision
+
+_ALLOWED_FROM = {
+    "freeze": {"active"},
+    "unfreeze": {"frozen"},
+    "close-all": {"active", "frozen", "liquidated"},
+    "finalize": {"active", "frozen", "liquidated"},
+}
+
+
+def _audit(store: Store, account_id: int, action: str, reason: str, now: int) -> None:
+    prop_repo.append_entry(
+        store, account_id, "ADJUSTMENT", ZERO, now_ms=now, reason=f"admin {action}: {reason}"
+    )
+
+
+def admin_action(
+    store: Store, clock: Clock, precision: Precision, *, account_id: int, action: str, reason: str
+) -> str:
+    """Apply an admin action and return a one-line summary. Refuses a missing reason and an
+    action that makes no sense for the account's status."""
+    if not reason.strip():
+        raise InvalidInputError("--reason is required for admin actions (it goes in the ledger)")
+    if action not in _ALLOWED_FROM:
+        raise InvalidInputError(f"unknown admin action {action!r}")
+    now = clock.now_ms()
+    with store.atomic():
+        account = require_account(store, account_id)
+        if account["status"] not in _ALLOWED_FROM[action]:
+            raise ConflictError(f"cannot {action} account {account_id}: it is {account['status']}")
+        closed = 0
+        if action in ("close-all", "finalize"):
+            closed = _close_all(store, account, precision, reason, now)
+        _audit(store, account_id, action, reason, now)
+        new_status = {"freeze": "frozen", "unfreeze": "active", "finalize": "finalized"}.get(action)
+        if new_status:
+            prop_repo.set_account_status(store, account_id, new_status, reason=reason, now_ms=now)
+    return f"account {account_id}: {action} done ({closed} positions closed)"
+
+
+def _close_all(store: Store, account: dict, precision: Precision, reason: str, now: int) -> int:
+    """Close every open position at the latest price, trigger ADMIN (gates bypassed: an admin
+    may flatten a frozen account)."""
+    positions = prop_repo.open_positions(store, account["id"])
+    for position in positions:
+        latest = execution_price(store, position["symbol"], now)
+        reference = (
+            latest.price if latest else (position["last_mark_price"] or position["entry_price"])
+        )
+        fill = plan_full_close(
+            position,
+            reference,
+            account["rules"],
+            precision,
+            slippage_bps=account["rules"].slippage_bps,
+        )
+        book_system_close(
+            store,
+            account=account,
+            position=position,
+            fill=fill,
+            origin="admin",
+            code="admin_close",
+            reason=reason,
+            trigger="ADMIN",
+            now_ms=now,
+        )
+    return len(positions)

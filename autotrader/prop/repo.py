@@ -1,0 +1,429 @@
+"""The only SQL for prop tables. Money crosses this boundary as Decimal in, canonical TEXT in the
+database, Decimal out. Callers wrap a trading step in one ``store.atomic()``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from autotrader.core.db import Store
+from autotrader.core.money import ZERO, to_text
+from autotrader.prop.models import AccountRules
+
+_MONEY = {
+    "starting_balance",
+    "peak_equity",
+    "qty",
+    "max_qty",
+    "entry_price",
+    "leverage",
+    "margin",
+    "liquidation_price",
+    "stop",
+    "target",
+    "invalidation_price",
+    "fees_paid",
+    "funding_paid",
+    "realized_pnl",
+    "exit_price",
+    "last_mark_price",
+    "price",
+    "reference_price",
+    "slippage_bps",
+    "notional",
+    "fee",
+    "fee_rate",
+    "amount",
+    "balance_after",
+    "balance",
+    "cash",
+    "margin_used",
+    "unrealized_pnl",
+    "equity",
+    "drawdown",
+}
+
+
+def _decode(row: dict | None) -> dict | None:
+    """TEXT money columns back to Decimal; JSON columns to Python."""
+    if row is None:
+        return None
+    for key, value in row.items():
+        if key in _MONEY and isinstance(value, str):
+            row[key] = Decimal(value)
+    return row
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else to_text(value)
+
+
+# -- accounts -----------------------------------------------------------------------------------
+
+
+def insert_account(
+    store: Store,
+    *,
+    clone_id: int,
+    kind: str,
+    starting_balance: Decimal,
+    rules: AccountRules,
+    now_ms: int,
+) -> int:
+    cursor = store.execute(
+        """
+        INSERT INTO prop_accounts (clone_id, kind, starting_balance, status, rules, peak_equity,
+            created_at, started_at, updated_at)
+        VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?)
+        """,
+        (
+            clone_id,
+            kind,
+            to_text(starting_balance),
+            json.dumps(rules.model_dump(mode="json"), sort_keys=True),
+            to_text(starting_balance),
+            now_ms,
+            now_ms,
+            now_ms,
+        ),
+    )
+    return int(cursor.lastrowid)
+
+
+def _account(row: dict | None) -> dict | None:
+    row = _decode(row)
+    if row is not None:
+        row["rules"] = AccountRules.model_validate(json.loads(row["rules"]))
+    return row
+
+
+def get_account(store: Store, account_id: int) -> dict | None:
+    return _account(store.query_one("SELECT * FROM prop_accounts WHERE id = ?", (account_id,)))
+
+
+def list_accounts(
+    store: Store, *, clone_id: int | None = None, status: str | None = None, kind: str | None = None
+) -> list[dict]:
+    sql, params = "SELECT * FROM prop_accounts WHERE 1 = 1", []
+    for column, value in (("clone_id", clone_id), ("status", status), ("kind", kind)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return [_account(row) for row in store.query(sql + " ORDER BY id", params)]  # type: ignore[misc]
+
+
+def set_account_status(
+    store: Store, account_id: int, status: str, *, reason: str | None, now_ms: int
+) -> None:
+    ended = now_ms if status in ("finalized", "liquidated") else None
+    store.execute(
+        "UPDATE prop_accounts SET status = ?, status_reason = ?, updated_at = ?,"
+        " ended_at = COALESCE(?, ended_at) WHERE id = ?",
+        (status, reason, now_ms, ended, account_id),
+    )
+
+
+def set_peak_equity(store: Store, account_id: int, peak: Decimal, *, now_ms: int) -> None:
+    store.execute(
+        "UPDATE prop_accounts SET peak_equity = ?, updated_at = ? WHERE id = ?",
+        (to_text(peak), now_ms, account_id),
+    )
+
+
+# -- ledger -------------------------------------------------------------------------------------
+
+
+def balance(store: Store, account_id: int) -> Decimal:
+    """The balance after the account's newest ledger entry (0 before its deposit)."""
+    row = store.execute(
+        "SELECT balance_after FROM ledger_entries WHERE account_id = ? ORDER BY id DESC LIMIT 1",
+        (account_id,),
+    ).fetchone()
+    return Decimal(row[0]) if row else ZERO
+
+
+def append_entry(
+    store: Store,
+    account_id: int,
+    kind: str,
+    amount: Decimal,
+    *,
+    now_ms: int,
+    symbol: str | None = None,
+    fill_id: int | None = None,
+    order_id: int | None = None,
+    position_id: int | None = None,
+    decision_run_id: int | None = None,
+    reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[int, Decimal]:
+    """Append one ledger entry and return ``(entry id, balance after)``.
+
+    Must run inside the caller's transaction (which holds the write lock), so the balance it
+    reads is the one it extends.
+    """
+    after = balance(store, account_id) + amount
+    cursor = store.execute(
+        """
+        INSERT INTO ledger_entries (account_id, kind, amount, balance_after, symbol, fill_id,
+            order_id, position_id, decision_run_id, reason, idempotency_key, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            account_id,
+            kind,
+            to_text(amount),
+            to_text(after),
+            symbol,
+            fill_id,
+            order_id,
+            position_id,
+            decision_run_id,
+            reason,
+            idempotency_key,
+            now_ms,
+        ),
+    )
+    return int(cursor.lastrowid), after
+
+
+def ledger_key_exists(store: Store, key: str) -> bool:
+    return (
+        store.execute("SELECT 1 FROM ledger_entries WHERE idempotency_key = ?", (key,)).fetchone()
+        is not None
+    )
+
+
+def last_ledger_id(store: Store, account_id: int) -> int | None:
+    row = store.execute(
+        "SELECT MAX(id) FROM ledger_entries WHERE account_id = ?", (account_id,)
+    ).fetchone()
+    return row[0]
+
+
+# -- intents, orders, fills -------------------------------------------------------------------
+
+
+def intent_by_key(store: Store, key: str) -> dict | None:
+    return store.query_one("SELECT * FROM prop_intents WHERE idempotency_key = ?", (key,))
+
+
+def insert_intent(
+    store: Store,
+    *,
+    account_id: int,
+    origin: str,
+    decision_run_id: int | None,
+    symbol: str,
+    action: str,
+    payload: dict[str, Any],
+    accepted: bool,
+    reject_code: str | None,
+    gate_results: Sequence[dict[str, Any]],
+    idempotency_key: str | None,
+    now_ms: int,
+) -> int:
+    cursor = store.execute(
+        """
+        INSERT INTO prop_intents (account_id, origin, decision_run_id, symbol, action, payload,
+            status, reject_code, gate_results, idempotency_key, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            account_id,
+            origin,
+            decision_run_id,
+            symbol,
+            action,
+            json.dumps(payload, sort_keys=True),
+            "accepted" if accepted else "rejected",
+            reject_code,
+            json.dumps(list(gate_results)),
+            idempotency_key,
+            now_ms,
+        ),
+    )
+    return int(cursor.lastrowid)
+
+
+def insert_order(
+    store: Store,
+    *,
+    account_id: int,
+    intent_id: int,
+    symbol: str,
+    side: str,
+    purpose: str,
+    qty: Decimal,
+    trigger: str | None,
+    now_ms: int,
+) -> int:
+    cursor = store.execute(
+        "INSERT INTO prop_orders (account_id, intent_id, symbol, side, purpose, qty, status,"
+        " trigger, created_at) VALUES (?, ?, ?, ?, ?, ?, 'FILLED', ?, ?)",
+        (account_id, intent_id, symbol, side, purpose, to_text(qty), trigger, now_ms),
+    )
+    return int(cursor.lastrowid)
+
+
+def insert_fill(store: Store, **values: Any) -> int:
+    columns = (
+        "account_id",
+        "order_id",
+        "position_id",
+        "symbol",
+        "side",
+        "qty",
+        "price",
+        "reference_price",
+        "slippage_bps",
+        "notional",
+        "fee",
+        "fee_rate",
+        "idempotency_key",
+        "created_at",
+    )
+    params = [to_text(values[c]) if isinstance(values[c], Decimal) else values[c] for c in columns]
+    cursor = store.execute(
+        f"INSERT INTO prop_fills ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        params,
+    )
+    return int(cursor.lastrowid)
+
+
+def fills_for_intent(store: Store, intent_id: int) -> dict | None:
+    return _decode(
+        store.query_one(
+            "SELECT f.* FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
+            " WHERE o.intent_id = ?",
+            (intent_id,),
+        )
+    )
+
+
+def opens_since(store: Store, account_id: int, since_ms: int) -> int:
+    """OPEN orders filled since ``since_ms`` (the daily trade count)."""
+    return store.execute(
+        "SELECT COUNT(*) FROM prop_orders"
+        " WHERE account_id = ? AND purpose = 'OPEN' AND created_at >= ?",
+        (account_id, since_ms),
+    ).fetchone()[0]
+
+
+# -- positions ----------------------------------------------------------------------------------
+
+
+def open_positions(store: Store, account_id: int) -> list[dict]:
+    return [
+        _decode(row)  # type: ignore[misc]
+        for row in store.query(
+            "SELECT * FROM positions WHERE account_id = ? AND status = 'OPEN' ORDER BY symbol",
+            (account_id,),
+        )
+    ]
+
+
+def positions(
+    store: Store, *, account_id: int | None = None, status: str | None = None, limit: int = 500
+) -> list[dict]:
+    sql, params = "SELECT * FROM positions WHERE 1 = 1", []
+    if account_id is not None:
+        sql += " AND account_id = ?"
+        params.append(account_id)
+    if status is not None:
+        sql += " AND status = ?"
+        params.append(status)
+    rows = store.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+    return [_decode(row) for row in rows]  # type: ignore[misc]
+
+
+def get_position(store: Store, position_id: int) -> dict | None:
+    return _decode(store.query_one("SELECT * FROM positions WHERE id = ?", (position_id,)))
+
+
+def cooldowns(store: Store, account_id: int, now_ms: int) -> dict[str, int]:
+    """Symbol → epoch ms until which re-entry is blocked (from closed positions' exit plans)."""
+    rows = store.execute(
+        "SELECT symbol, MAX(cooldown_until) FROM positions"
+        " WHERE account_id = ? AND status = 'CLOSED'"
+        " AND cooldown_until > ? GROUP BY symbol",
+        (account_id, now_ms),
+    ).fetchall()
+    return {symbol: until for symbol, until in rows}
+
+
+def insert_position(store: Store, values: dict[str, Any]) -> int:
+    columns = list(values)
+    params = [_text(v) if isinstance(v, Decimal) else v for v in values.values()]
+    cursor = store.execute(
+        f"INSERT INTO positions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        params,
+    )
+    return int(cursor.lastrowid)
+
+
+_POSITION_COLUMNS = {
+    "status",
+    "qty",
+    "max_qty",
+    "entry_price",
+    "leverage",
+    "margin",
+    "liquidation_price",
+    "stop",
+    "target",
+    "invalidation",
+    "invalidation_price",
+    "time_exit",
+    "cooldown_until",
+    "fees_paid",
+    "funding_paid",
+    "realized_pnl",
+    "exit_price",
+    "close_trigger",
+    "last_mark_price",
+    "last_mark_at",
+    "funded_until",
+    "closed_at",
+    "updated_at",
+}
+
+
+def update_position(store: Store, position_id: int, **values: Any) -> None:
+    unknown = set(values) - _POSITION_COLUMNS
+    if unknown:
+        raise ValueError(f"not position columns: {sorted(unknown)}")
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    params = [_text(v) if isinstance(v, Decimal) else v for v in values.values()]
+    store.execute(f"UPDATE positions SET {assignments} WHERE id = ?", [*params, position_id])
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+
+
+def insert_snapshot(store: Store, values: dict[str, Any]) -> bool:
+    """Insert a snapshot unless one exists for (account, time). Returns True when written."""
+    columns = list(values)
+    params = [to_text(v) if isinstance(v, Decimal) else v for v in values.values()]
+    cursor = store.execute(
+        f"INSERT OR IGNORE INTO account_snapshots ({', '.join(columns)})"
+        f" VALUES ({', '.join('?' * len(columns))})",
+        params,
+    )
+    return cursor.rowcount == 1
+
+
+def latest_snapshot(store: Store, account_id: int) -> dict | None:
+    return _decode(
+        store.query_one(
+            "SELECT * FROM account_snapshots WHERE account_id = ? ORDER BY time DESC LIMIT 1",
+            (account_id,),
+        )
+    )
+
+
+def margin_used(rows: Iterable[dict]) -> Decimal:
+    return sum((row["margin"] for row in rows), ZERO)

@@ -1,0 +1,223 @@
+"""A loopback fake of Hyperliquid's public ``POST /info`` API, for tests that run real ccxt.
+
+ccxt sends every public Hyperliquid call as ``POST {urls.api.public}/info`` with a JSON body
+whose ``type`` selects the query. This server answers the types ccxt needs to load markets and
+read funding (``meta``, ``metaAndAssetCtxs``, ``spotMeta``, ``spotMetaAndAssetCtxs``,
+``perpDexs``, ``allMids``) from the shared fixture file of real payloads, and ``candleSnapshot``
+from candle series the test seeds. Tests can inject HTTP failures and slow responses.
+
+Usage::
+
+    with FakeHyperliquid() as fake:
+        fake.set_candles("BTC", "1m", make_candle_rows("BTC", "1m", start_ms, 100))
+        exchange = ccxt.hyperliquid({"urls": {"api": {"public": fake.url, "private": fake.url}}})
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+FIXTURE_NAME = "hyperliquid_info_fixtures.json"
+HYPERLIQUID_MAX_CANDLES = 5000  # the real API never returns more per candleSnapshot request
+INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000}
+_STATIC_TYPES = ("meta", "metaAndAssetCtxs", "spotMeta", "spotMetaAndAssetCtxs", "perpDexs")
+
+
+def fixture_path() -> Path:
+    """Where the shared fixture file lives: ``<workspace>/shared/data/ccxt/``.
+
+    From /work/main/tests/fakes/ that is ``parents[3]`` (/work); walking up instead of indexing
+    keeps it working from a worktree checked out at another depth.
+    """
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "data" / "ccxt" / FIXTURE_NAME
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{FIXTURE_NAME} not found above {here}")
+
+
+def load_info_fixtures() -> dict[str, Any]:
+    """The raw ``POST /info`` payloads keyed by request type."""
+    return json.loads(fixture_path().read_text(encoding="utf-8"))
+
+
+def make_candle_rows(
+    coin: str,
+    interval: str,
+    start_ms: int,
+    count: int,
+    *,
+    base_price: float = 100.0,
+) -> list[dict[str, Any]]:
+    """``count`` consecutive Hyperliquid candle rows from ``start_ms``, the same on every call.
+
+    Rows have Hyperliquid's shape (``t`` open ms, ``T`` close ms, prices and volume as strings)
+    and always satisfy ``low <= open, close <= high``.
+    """
+    step = INTERVAL_MS[interval]
+    rows = []
+    for i in range(count):
+        open_ = base_price + (i % 7) - 3
+        close = base_price + (i % 5) - 2
+        rows.append(
+            {
+                "t": start_ms + i * step,
+                "T": start_ms + (i + 1) * step - 1,
+                "s": coin,
+                "i": interval,
+                "o": f"{open_:.1f}",
+                "c": f"{close:.1f}",
+                "h": f"{max(open_, close) + 1.5:.1f}",
+                "l": f"{min(open_, close) - 1.5:.1f}",
+                "v": f"{10 + i % 3}.25",
+                "n": 5 + i % 4,
+            }
+        )
+    return rows
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a handler still sleeping for a timeout test must not block close()
+    fake: FakeHyperliquid
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = None
+        status, payload = self.server.fake._answer(self.path, body)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        content_type = "text/plain" if isinstance(payload, bytes) else "application/json"
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test); nothing to tell it
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep pytest output clean
+
+
+class FakeHyperliquid:
+    """A Hyperliquid ``/info`` server on 127.0.0.1 (a free port), served from a daemon thread.
+
+    ``url`` is the base URL to give ccxt; ``requests`` holds every parsed request body in
+    arrival order (failed and delayed ones included).
+    """
+
+    def __init__(self, *, max_candles: int = HYPERLIQUID_MAX_CANDLES) -> None:
+        self.max_candles = max_candles
+        self.requests: list[Any] = []
+        self._fixtures = load_info_fixtures()
+        self._candles: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._failures: list[tuple[int, str | None]] = []  # (status, only this type or any)
+        self._delays: list[float] = []
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        # A short poll interval keeps close() (which waits for the next poll) fast in teardown.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- seeding and failure injection ------------------------------------------------------
+
+    def set_candles(self, coin: str, interval: str, rows: Iterable[dict[str, Any]]) -> None:
+        """Serve these rows (Hyperliquid's dict shape, any order, may be malformed) for coin."""
+        with self._lock:
+            self._candles[(coin, interval)] = list(rows)
+
+    def fail_next(self, n: int, status: int = 500, *, request_type: str | None = None) -> None:
+        """Answer the next ``n`` requests (of ``request_type`` only, if given) with ``status``."""
+        with self._lock:
+            self._failures.extend([(status, request_type)] * n)
+
+    def delay_next(self, n: int, seconds: float) -> None:
+        """Sleep ``seconds`` before answering each of the next ``n`` requests."""
+        with self._lock:
+            self._delays.extend([seconds] * n)
+
+    def requests_of(self, request_type: str) -> list[dict[str, Any]]:
+        """The recorded request bodies whose ``type`` is ``request_type``."""
+        return [r for r in self.requests if isinstance(r, dict) and r.get("type") == request_type]
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeHyperliquid:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def _answer(self, path: str, body: Any) -> tuple[int, Any]:
+        request_type = body.get("type") if isinstance(body, dict) else None
+        with self._lock:
+            self.requests.append(body)
+            delay = self._delays.pop(0) if self._delays else 0.0
+            failure = self._take_failure(request_type)
+        if delay:
+            time.sleep(delay)
+        if failure is not None:
+            return failure, b"injected failure"
+        if path.rstrip("/") != "/info":
+            return 404, b"not found"
+        if request_type in _STATIC_TYPES:
+            return 200, self._fixtures[request_type]
+        if request_type == "allMids":
+            return 200, self._fixtures["allMids"]
+        if request_type == "candleSnapshot":
+            return 200, self._candle_snapshot(body.get("req") or {})
+        # Hyperliquid answers an unknown or malformed body with 422 and a plain-text reason.
+        return 422, b"Failed to deserialize the JSON body into the target type"
+
+    def _take_failure(self, request_type: str | None) -> int | None:
+        for i, (status, only_type) in enumerate(self._failures):
+            if only_type is None or only_type == request_type:
+                del self._failures[i]
+                return status
+        return None
+
+    def _candle_snapshot(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        start = int(req.get("startTime") or 0)
+        end = int(req.get("endTime") or 2**62)
+        with self._lock:
+            rows = list(self._candles.get((str(req.get("coin")), str(req.get("interval"))), []))
+
+        def open_time(row: dict[str, Any]) -> int:
+            try:
+                return int(row["t"])
+            except (KeyError, TypeError, ValueError):
+                return -1
+
+        in_range = sorted((r for r in rows if start <= open_time(r) <= end), key=open_time)
+        # The earliest rows of the range are served, so a client must advance from the last one.
+        return in_range[: min(self.max_candles, HYPERLIQUID_MAX_CANDLES)]

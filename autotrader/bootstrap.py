@@ -20,8 +20,19 @@ def open_store(settings: Settings, *, path: Path | None = None, migrate: bool = 
     )
 
 
-def ingestor(settings: Settings, store: Store, clock, *, sources: tuple[str, ...] = ()):
-    """An ``Ingestor`` with real clients for the named sources, URLs from settings."""
+def ingestor(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    *,
+    sources: tuple[str, ...] = (),
+    worker: bool = False,
+):
+    """An ``Ingestor`` with real clients for the named sources, URLs from settings.
+
+    ``worker=True`` spaces the slow sources (Polymarket, DefiLlama) by
+    ``AUTOTRADER_INGEST_SLOW_INTERVAL``; a one-shot run fetches everything it is asked for.
+    """
     from autotrader.market.ingest import Ingestor, Retention
 
     hour = 3_600_000
@@ -35,6 +46,7 @@ def ingestor(settings: Settings, store: Store, clock, *, sources: tuple[str, ...
             timeout_ms=int(timeout * 1000),
             max_retries=retries,
             clock=clock,
+            rate_limit_ms=settings.hyperliquid_rate_limit_ms,
         )
     if "polymarket" in sources:
         from autotrader.market.sources.polymarket import PolymarketSource
@@ -66,6 +78,7 @@ def ingestor(settings: Settings, store: Store, clock, *, sources: tuple[str, ...
         clock,
         lookback_ms=int(settings.ingest_lookback_hours * hour),
         retention=retention,
+        slow_interval_ms=int(settings.ingest_slow_interval * 1000) if worker else 0,
         **kwargs,
     )
 
@@ -84,3 +97,62 @@ def prop_desk(store: Store, clock: Clock):
     from autotrader.prop.execution import PropDesk
 
     return PropDesk(store, clock, precision(store, clock))
+
+
+def engines(settings: Settings, store: Store, clock: Clock) -> dict:
+    """Every decision engine by name. Model-backed engines share one model client."""
+    from autotrader.decisions.engines.hold import HoldEngine
+    from autotrader.decisions.engines.rules import RulesEngine
+
+    available: dict = {"hold": HoldEngine(), "rules": RulesEngine()}
+    try:
+        from autotrader.decisions.engines.committee import CommitteeEngine
+        from autotrader.decisions.engines.llm import LlmEngine
+    except ImportError:  # model engines not installed in this build
+        return available
+    client = model_client(settings, store, clock)
+    available["llm"] = LlmEngine(client, settings=settings)
+    available["committee"] = CommitteeEngine(client, settings=settings)
+    return available
+
+
+def model_client(settings: Settings, store: Store, clock: Clock):
+    """The model client, logging invocations on a connection of its own to ``store``'s file (it
+    is called from the decision runner's threads while the main connection runs transactions).
+    Prices come from the model registry (USD per 1M tokens)."""
+    from decimal import Decimal
+
+    from autotrader.clones.repo import list_models
+    from autotrader.llm.client import LlmConfig, ModelClient
+
+    prices: dict[str, tuple[Decimal, Decimal]] = {}
+    for m in list_models(store):
+        prices[m["name"]] = prices[m["api_model"]] = (
+            m["input_usd_per_mtok"],
+            m["output_usd_per_mtok"],
+        )
+
+    def price_for(model: str) -> tuple[Decimal, Decimal]:
+        return prices.get(model, (Decimal(0), Decimal(0)))
+
+    log_store = open_store(settings, path=store.path, migrate=False)
+    return ModelClient(LlmConfig.from_settings(settings), log_store, clock, price_for=price_for)
+
+
+def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id: str):
+    """The decision loop over ``store`` with every engine, the prop desk and its settings."""
+    from autotrader.artifacts.index import artifact_store_from_settings
+    from autotrader.decisions.requests import RequestBuilder
+    from autotrader.decisions.runner import DecisionRunner
+
+    return DecisionRunner(
+        store,
+        clock,
+        engines=engines(settings, store, clock),
+        desk=prop_desk(store, clock),
+        build_request=RequestBuilder(clock),
+        open_thread_store=lambda: open_store(settings, path=store.path, migrate=False),
+        worker_id=worker_id,
+        concurrency=settings.decision_concurrency,
+        artifacts=artifact_store_from_settings(settings, store, clock),
+    )

@@ -77,3 +77,51 @@ def replay_end_ms(candle_files: dict[str, tuple[Path, str]]) -> int:
         last_line = file.read_text().strip().splitlines()[-1]
         ends.append(int(last_line.split(",")[0]) + TIMEFRAME_MS[timeframe])
     return min(ends)
+
+
+def demo_orders(store, now_ms: int) -> list[dict]:
+    """Three manual intents for the demo, priced off the bundled candles as of ``now_ms``: a
+    BTC long and an ETH short with tight exit plans (so the replay fires them), and an
+    oversized BTC order the position-notional gate rejects."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from autotrader.market.view import execution_price
+
+    def level(symbol: str, factor: str) -> str:
+        price = execution_price(store, symbol, now_ms)
+        if price is None:
+            raise ValueError(f"no bundled price for {symbol}")
+        return str((price.price * Decimal(factor)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    return [
+        {
+            "why": "A BTC long, 3x, stop 0.8 % below and target 0.8 % above:",
+            "symbol": "BTC",
+            "side": "long",
+            "notional": "2000",
+            "qty": None,
+            "leverage": 3,
+            "stop": level("BTC", "0.992"),
+            "target": level("BTC", "1.008"),
+        },
+        {
+            "why": "An ETH short, 2x, stop 1.5 % above and target 1.5 % below:",
+            "symbol": "ETH",
+            "side": "short",
+            "notional": "1500",
+            "qty": None,
+            "leverage": 2,
+            "stop": level("ETH", "1.015"),
+            "target": level("ETH", "0.985"),
+        },
+        {
+            "why": "An oversized BTC order (50,000 USD) that the position-notional gate refuses:",
+            "symbol": "BTC",
+            "side": "long",
+            "notional": "50000",
+            "qty": None,
+            "leverage": 5,
+            "stop": None,
+            "target": None,
+        },
+    ]

@@ -7,8 +7,13 @@ set's tables.
 
 from __future__ import annotations
 
+from autotrader.artifacts import migrations as artifacts_migrations
+from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
+from autotrader.decisions import migrations as decisions_migrations
+from autotrader.ledger import migrations as ledger_migrations
+from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
 from autotrader.prop import migrations as prop_migrations
 
@@ -16,4 +21,9 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     core_migrations.migrations,
     market_migrations.migrations,
     prop_migrations.migrations,
+    clones_migrations.migrations,
+    llm_migrations.migrations,
+    decisions_migrations.migrations,
+    artifacts_migrations.migrations,
+    ledger_migrations.migrations,
 )

@@ -14,8 +14,10 @@ import typer
 from typer.core import TyperGroup
 
 from autotrader import __version__
+from autotrader.cli import clones as clones_cli
 from autotrader.cli import config as config_cli
 from autotrader.cli import db as db_cli
+from autotrader.cli import decisions as decisions_cli
 from autotrader.cli import ingest as ingest_cli
 from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
@@ -117,6 +119,9 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(workers_cli.app, name="workers")
 app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(prop_cli.app, name="prop")
+app.add_typer(clones_cli.app, name="clones")
+app.add_typer(decisions_cli.app, name="decisions")
+app.add_typer(decisions_cli.app, name="decide", hidden=True)
 
 
 def main() -> None:

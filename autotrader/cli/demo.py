@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
@@ -61,11 +62,65 @@ def demo_command(
         ingest_cli.status(ctx, db=path, as_json=False)
         _step("5. ingest latest --symbol BTC (what a strategy sees)")
         ingest_cli.latest(ctx, symbol="BTC", timeframe=None, db=path, as_json=False)
-        _step("6. db status")
+    _demo_trading(ctx, store, path, replay_end_ms(files), quiet=quiet)
+    if not quiet:
+        _step("db status")
         db_cli.status(ctx, db=path, as_json=False)
-        _step("7. workers status")
+        _step("workers status")
         workers_cli.status(ctx, db=path, as_json=False)
     say(
         "\ndemo finished; explore it with: "
         f"AUTOTRADER_NOW={now} autotrader ingest latest --symbol ETH --db {path}"
     )
+
+
+def _at(ctx: typer.Context, when_ms: int) -> None:
+    """Move the demo's replay clock."""
+    from autotrader.core.clock import iso_utc
+
+    st = state(ctx)
+    st.settings = st.settings.model_copy(update={"now": iso_utc(when_ms)})
+
+
+def _demo_trading(ctx: typer.Context, store, path, end_ms: int, *, quiet: bool) -> None:
+    """Open a sandbox account a day before the data ends, trade through the gates (one intent
+    is rejected on purpose), then replay the last day hour by hour with mark-to-market."""
+    from autotrader.bootstrap import precision
+    from autotrader.cli import prop as prop_cli
+    from autotrader.cli import prop_accounts
+    from autotrader.core.clock import iso_utc
+    from autotrader.core.money import to_decimal
+    from autotrader.demo import demo_orders
+    from autotrader.prop.accounts import open_account
+    from autotrader.prop.models import AccountRules
+    from autotrader.prop.mtm import MarkToMarket
+
+    start = end_ms - 24 * 3_600_000
+    _at(ctx, start)
+    _step("6. prop: open a sandbox account for clone 42 and trade through the gates")
+    account = open_account(
+        store,
+        settings_for(ctx).clock(),
+        clone_id=42,
+        kind="sandbox",
+        starting_balance=to_decimal("10000"),
+        rules=AccountRules(),
+    )
+    say(f"opened sandbox account {account} with 10,000 USDC")
+    for order in demo_orders(store, start):
+        say(f"\n[bold]{order.pop('why')}[/bold]")
+        # A rejection is the point of the third order: its gate and reason are printed.
+        with contextlib.suppress(typer.Exit):
+            prop_cli.order(
+                ctx, account=account, db=path, as_json=False, key=None, time_exit=None, **order
+            )
+    _step("7. replay the last 24 h: mark-to-market every hour (stops and targets fire)")
+    for hour in range(1, 25):
+        _at(ctx, start + hour * 3_600_000)
+        clock = settings_for(ctx).clock()
+        report = MarkToMarket(store, clock, precision(store, clock)).run([account])
+        if report.exits or hour == 24:
+            say(f"{iso_utc(clock.now_ms())}  {report.summary()}")
+    _step("8. positions and the account's snapshot")
+    prop_cli.positions(ctx, account=account, status="all", db=path, as_json=False)
+    prop_accounts.show(ctx, account_id=account, db=path, as_json=quiet)

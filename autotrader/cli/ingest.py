@@ -119,7 +119,7 @@ def worker(
     chosen, symbol_list, channel_list = _selection(ctx, sources, symbols, channels)
     store = open_store(ctx, db)
     ensure_assets(store, clock(ctx))
-    service = ingestor(settings_for(ctx, db), store, clock(ctx), sources=tuple(chosen))
+    service = ingestor(settings_for(ctx, db), store, clock(ctx), sources=tuple(chosen), worker=True)
 
     def tick(_ctx) -> TickReport:
         report = service.run_once(sources=chosen, symbols=symbol_list, channels=channel_list)

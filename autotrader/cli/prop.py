@@ -297,3 +297,19 @@ def finalize(
     Example: autotrader prop admin finalize --account 1 --reason 'audition over'
     """
     _admin(ctx, db, account, "finalize", reason)
+
+
+@app.command("decisions-worker")
+def decisions_worker(
+    ctx: typer.Context,
+    interval: IntervalOption = None,
+    max_ticks: MaxTicksOption = None,
+    db: DbOption = None,
+) -> None:
+    """The decision loop over every active prop account (same as `decisions worker`).
+
+    Example: autotrader prop decisions-worker --interval 30
+    """
+    from autotrader.cli.decisions import worker
+
+    worker(ctx, interval=interval, max_ticks=max_ticks, db=db)

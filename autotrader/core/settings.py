@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     retention_observations_days: float = Field(
         default=7.0, gt=0, description="Keep funding, Polymarket and DefiLlama rows this long."
     )
+    ingest_slow_interval: float = Field(
+        default=3600.0,
+        ge=0,
+        description="`ingest worker` fetches Polymarket and DefiLlama at most this often (s).",
+    )
+    hyperliquid_rate_limit_ms: int = Field(
+        default=200, ge=1, le=60_000, description="Spacing between Hyperliquid requests (ms)."
+    )
     ingest_stale_after: float = Field(
         default=600.0, gt=0, description="Price channels lagging more than this (s) are stale."
     )
@@ -150,7 +158,50 @@ class Settings(BaseSettings):
         description="Base URL of an OpenAI-compatible server (OpenRouter, Ollama, vLLM).",
     )
 
-    @field_validator("db", "data_dir", mode="before")
+    llm_api: Literal["responses", "chat"] = Field(
+        default="responses",
+        description="OpenAI Responses API, or Chat Completions for OpenAI-compatible servers.",
+    )
+    model_planner: str | None = Field(
+        default=None, description="Model for the Planner (default: the clone's model)."
+    )
+    model_trader: str | None = Field(
+        default=None, description="Model for the Trader (default: the clone's model)."
+    )
+    model_judge: str | None = Field(
+        default=None, description="Model for the Judge (default: the clone's model)."
+    )
+    llm_temperature: float = Field(default=0.2, ge=0, le=2, description="Sampling temperature.")
+    llm_max_output_tokens: int = Field(
+        default=800, ge=16, le=32_000, description="Cap on tokens a model may answer with."
+    )
+    llm_timeout: float = Field(default=60.0, gt=0, le=600, description="One model call (s).")
+    llm_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries after a 429/5xx/timeout (with back-off)."
+    )
+    llm_cache: Literal["on", "off"] = Field(
+        default="on",
+        description="Reuse a stored response for an identical (model, API, schema, prompt).",
+    )
+    decision_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Due decision runs evaluated at once."
+    )
+
+    # -- artifacts (prompts, contexts, responses) --------------------------------------------
+    artifacts: Literal["file", "memory", "s3"] = Field(
+        default="file", description="Where large payloads go: file (data dir), memory, or s3."
+    )
+    artifacts_dir: Path | None = Field(
+        default=None, description="Folder of the file artifact store (default: data dir)."
+    )
+    s3_bucket: str | None = Field(default=None, description="Bucket of the s3 artifact store.")
+    s3_prefix: str = Field(default="autotrader/", description="Key prefix in the bucket.")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (Cloudflare R2, MinIO); AWS if unset."
+    )
+    s3_region: str | None = Field(default=None, description="Region of the bucket.")
+
+    @field_validator("db", "data_dir", "artifacts_dir", mode="before")
     @classmethod
     def _expand_user(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -316,6 +367,8 @@ def check_settings(settings: Settings) -> list[str]:
         problems.append(f"AUTOTRADER_DB: cannot write to {existing}")
     if settings.db_path.exists() and settings.db_path.is_dir():
         problems.append(f"AUTOTRADER_DB: {settings.db_path} is a folder, not a file")
+    if settings.artifacts == "s3" and not settings.s3_bucket:
+        problems.append("AUTOTRADER_S3_BUCKET: required when AUTOTRADER_ARTIFACTS=s3")
     if settings.openai_base_url and not settings.openai_base_url.startswith(
         ("http://", "https://")
     ):

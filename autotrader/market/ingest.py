@@ -104,6 +104,7 @@ class Ingestor:
         defillama: Any = None,
         lookback_ms: int = 24 * HOUR_MS,
         retention: Retention | None = None,
+        slow_interval_ms: int = 0,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -112,6 +113,9 @@ class Ingestor:
         self.defillama = defillama
         self.lookback_ms = lookback_ms
         self.retention = retention or Retention()
+        # Polymarket and DefiLlama move slowly and their payloads are large: a worker ticking
+        # every minute fetches them at most once per this interval (0 = every pass).
+        self.slow_interval_ms = slow_interval_ms
         self._markets_loaded_at: int | None = None
 
     # -- the pass -------------------------------------------------------------------------
@@ -146,16 +150,24 @@ class Ingestor:
                             error_subjects=perps,
                         )
                     )
-        if "polymarket" in chosen:
+        if "polymarket" in chosen and self._due("polymarket", "markets"):
             report.results.append(self._guard("polymarket", "markets", "*", self._polymarket))
         if "defillama" in chosen:
-            for channel in DEFILLAMA_CHANNELS:
+            for channel in (c for c in DEFILLAMA_CHANNELS if self._due("defillama", c)):
                 report.results.append(
                     self._guard(
                         "defillama", channel, "*", lambda r, c=channel: self._defillama(r, c)
                     )
                 )
         return report
+
+    def _due(self, source: str, channel: str) -> bool:
+        """Whether a slow channel is due: never fetched, or last fetched an interval ago."""
+        if not self.slow_interval_ms:
+            return True
+        state = repo.cursor(self.store, source, channel, "*")
+        last = state["last_success_at"] if state else None
+        return last is None or self.clock.now_ms() - last >= self.slow_interval_ms
 
     def _guard(
         self,

@@ -241,26 +241,54 @@ def series(
     return [Series(*row) for row in rows]
 
 
+def sources(store: Store) -> list[str]:
+    """Every candle source present, in ``SOURCE_PRIORITY`` order then by name."""
+    present = {row[0] for row in store.execute("SELECT DISTINCT source FROM ingest_cursors")}
+    present |= set(SOURCE_PRIORITY)
+    return sorted(
+        present, key=lambda s: (SOURCE_PRIORITY.index(s) if s in SOURCE_PRIORITY else 99, s)
+    )
+
+
 def freshest_series(
     store: Store, symbol: str, timeframes: Sequence[str], *, until_ms: int | None = None
 ) -> Series | None:
-    """The series of ``symbol`` (among ``timeframes``) whose newest bar closes last, counting
-    only bars opened by ``until_ms`` when given.
+    """The series of ``symbol`` (among ``timeframes``) whose newest bar (opened by ``until_ms``
+    when given) closes last; ties go to the finer timeframe, then to ``SOURCE_PRIORITY``.
 
-    Ties go to the finer timeframe, then to ``SOURCE_PRIORITY``.
+    One primary-key seek per (source, timeframe), so it costs the same on a store of one symbol
+    or of hundreds. ``rows`` is not counted here (0); ``first_time`` is the series' first bar.
     """
-    candidates = [
-        s for s in series(store, symbol=symbol, until_ms=until_ms) if s.timeframe in timeframes
-    ]
-    if not candidates:
+    limit = until_ms if until_ms is not None else 2**62
+    best: tuple | None = None
+    for priority, source in enumerate(sources(store)):
+        for timeframe in timeframes:
+            newest = store.execute(
+                "SELECT MAX(open_time) FROM candles WHERE source = ? AND symbol = ?"
+                " AND timeframe = ? AND open_time <= ?",
+                (source, symbol, timeframe, limit),
+            ).fetchone()[0]
+            if newest is None:
+                continue
+            rank = (-(newest + TIMEFRAME_MS[timeframe]), TIMEFRAME_MS[timeframe], priority)
+            if best is None or rank < best[0]:
+                best = (rank, source, timeframe, newest)
+    if best is None:
         return None
+    _, source, timeframe, newest = best
+    first = store.execute(
+        "SELECT MIN(open_time) FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?",
+        (source, symbol, timeframe),
+    ).fetchone()[0]
+    return Series(source, symbol, timeframe, first, newest, 0)
 
-    def rank(s: Series) -> tuple:
-        closes_at = s.newest_time + TIMEFRAME_MS[s.timeframe]
-        priority = SOURCE_PRIORITY.index(s.source) if s.source in SOURCE_PRIORITY else 99
-        return (-closes_at, TIMEFRAME_MS[s.timeframe], priority)
 
-    return sorted(candidates, key=rank)[0]
+def count_bars(store: Store, source: str, symbol: str, timeframe: str, until_ms: int) -> int:
+    return store.execute(
+        "SELECT COUNT(*) FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?"
+        " AND open_time <= ?",
+        (source, symbol, timeframe, until_ms),
+    ).fetchone()[0]
 
 
 def latest_candle(

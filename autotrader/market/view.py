@@ -56,7 +56,7 @@ def latest_view(store: Store, clock: Clock, symbol: str, timeframe: str | None =
                 "macd_hist",
             )
         },
-        "series_bars": chosen.rows,
+        "series_bars": repo.count_bars(store, chosen.source, symbol, chosen.timeframe, now),
     }
     funding = repo.latest_funding(store, symbol)
     if funding:
@@ -77,18 +77,25 @@ class ExecutionPrice:
 
 
 def execution_price(store: Store, symbol: str, now_ms: int) -> ExecutionPrice | None:
-    """The latest close, as of ``now_ms``, of the freshest source series (1m, else 5m),
-    converted to Decimal once.
+    """The close of the newest *closed* source bar (1m, else 5m) as of ``now_ms``, converted
+    to Decimal once; ``as_of`` is that bar's close time.
 
-    ``as_of`` is the bar's close time, or ``now_ms`` for a bar still forming. Bars that open
-    after ``now_ms`` are ignored, so a replay clock never fills at a future price. ``None`` when
-    no candle is stored for the symbol.
+    Only bars that have closed by ``now_ms`` count: a bar still forming in a replay holds prices
+    from after ``now_ms``, and a fill must never see the future. Live, this is at most one bar
+    old, which the gates' price-age limit covers. ``None`` when no bar has closed yet.
     """
-    chosen = repo.freshest_series(store, symbol, SOURCE_TIMEFRAMES, until_ms=now_ms)
-    if chosen is None:
-        return None
-    row = repo.latest_candle(store, chosen.source, symbol, chosen.timeframe, until_ms=now_ms)
-    if row is None:
-        return None
-    as_of = min(row["open_time"] + TIMEFRAME_MS[chosen.timeframe], now_ms)
-    return ExecutionPrice(symbol, from_float(row["close"]), as_of, chosen.source, chosen.timeframe)
+    best: ExecutionPrice | None = None
+    for timeframe in SOURCE_TIMEFRAMES:
+        step = TIMEFRAME_MS[timeframe]
+        chosen = repo.freshest_series(store, symbol, (timeframe,), until_ms=now_ms - step)
+        if chosen is None:
+            continue
+        row = repo.latest_candle(store, chosen.source, symbol, timeframe, until_ms=now_ms - step)
+        if row is None:
+            continue
+        candidate = ExecutionPrice(
+            symbol, from_float(row["close"]), row["open_time"] + step, chosen.source, timeframe
+        )
+        if best is None or candidate.as_of > best.as_of:
+            best = candidate
+    return best

@@ -8,7 +8,7 @@ its own entry: a FEE for each fill, the gross price PnL of a close as REALIZED_P
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from autotrader.core.db import Store
@@ -89,7 +89,17 @@ def book_fill(
     trigger: str | None = None,
     decision_run_id: int | None = None,
 ) -> Booked:
-    """Book an accepted fill (OPEN new/add, CLOSE partial/full) and return the ids."""
+    """Book an accepted fill (OPEN new/add, CLOSE partial/full) and return the ids.
+
+    Fee, margin and gross PnL are booked at the ledger's scale (``prop_repo.ledger_amount``),
+    the same values in the fill, the position and the ledger.
+    """
+    fill = replace(
+        fill,
+        fee=prop_repo.ledger_amount(fill.fee),
+        margin=prop_repo.ledger_amount(fill.margin),
+        gross_pnl=prop_repo.ledger_amount(fill.gross_pnl),
+    )
     order_id = prop_repo.insert_order(
         store,
         account_id=account_id,
@@ -110,7 +120,8 @@ def book_fill(
         )
     else:
         assert current is not None, "gates accept a CLOSE only for an open position"
-        position_id, closed = current["id"], _close(store, current, fill, trigger, now_ms)
+        liq = _liquidation_after_close(current, fill, asset, rules, equity_hint)
+        position_id, closed = current["id"], _close(store, current, fill, trigger, liq, now_ms)
     fill_id = prop_repo.insert_fill(
         store,
         account_id=account_id,
@@ -210,34 +221,56 @@ def _open(
     return current["id"]
 
 
+def _liquidation_after_close(
+    current: dict,
+    fill: PlannedFill,
+    asset: AssetInfo | None,
+    rules: AccountRules,
+    account_value: Decimal,
+) -> Decimal | None:
+    """The liquidation price of what a (partial) close leaves open; None once closed."""
+    remaining = current["qty"] - fill.qty
+    if fill.closes_position or remaining <= 0:
+        return None
+    return liquidation_price_for(
+        Side(current["side"]),
+        current["entry_price"],
+        remaining,
+        current["margin"] - fill.margin,
+        asset,
+        rules,
+        account_value=account_value,
+    )
+
+
 def _close(
-    store: Store, current: dict, fill: PlannedFill, trigger: str | None, now_ms: int
+    store: Store,
+    current: dict,
+    fill: PlannedFill,
+    trigger: str | None,
+    liquidation_price: Decimal | None,
+    now_ms: int,
 ) -> bool:
     remaining = current["qty"] - fill.qty
-    closed_qty_before = current["max_qty"] - current["qty"]
+    # The exit price is the average of every closing fill, partial closes before adds included.
+    closed_before = prop_repo.closed_qty(store, current["id"])
     exit_price = (
-        pnl.weighted_entry(
-            closed_qty_before, current["exit_price"] or ZERO, fill.qty, fill.fill_price
-        )
-        if closed_qty_before > 0
+        pnl.weighted_entry(closed_before, current["exit_price"], fill.qty, fill.fill_price)
+        if closed_before > 0 and current["exit_price"] is not None
         else fill.fill_price
     )
     closed = fill.closes_position or remaining <= 0
     values: dict = {
         "qty": ZERO if closed else remaining,
         "margin": ZERO if closed else current["margin"] - fill.margin,
+        "liquidation_price": liquidation_price,
         "realized_pnl": current["realized_pnl"] + fill.gross_pnl,
         "fees_paid": current["fees_paid"] + fill.fee,
         "exit_price": exit_price,
         "updated_at": now_ms,
     }
     if closed:
-        values |= {
-            "status": "CLOSED",
-            "closed_at": now_ms,
-            "close_trigger": trigger or "MANUAL",
-            "liquidation_price": None,
-        }
+        values |= {"status": "CLOSED", "closed_at": now_ms, "close_trigger": trigger or "MANUAL"}
     prop_repo.update_position(store, current["id"], **values)
     return closed
 

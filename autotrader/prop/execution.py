@@ -5,10 +5,13 @@ decision engines and the desk's own triggers alike. Everything it decides is sto
 every gate result, and for an accepted OPEN/CLOSE the order, fill, position and ledger entries.
 A rejected intent changes nothing but the audit. Given an idempotency key it already saw, it
 returns the earlier outcome instead of trading again, so retries and racing workers fill once.
+``PropDesk.submit_many`` runs several intents of one account as one transaction, where the
+caller can accept that they commit (or fail) together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,7 +22,8 @@ from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
 from autotrader.core.money import ZERO
 from autotrader.market import repo as market_repo
-from autotrader.market.view import execution_price
+from autotrader.market.models import AssetInfo
+from autotrader.market.view import ExecutionPrice, execution_price
 from autotrader.prop import pnl
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.booking import Booked, book_fill, exit_plan_columns
@@ -31,7 +35,16 @@ from autotrader.prop.gates import (
     Precision,
     evaluate_intent,
 )
-from autotrader.prop.models import AccountStatus, ExitPlan, Side, TradeIntent
+from autotrader.prop.models import AccountStatus, Action, ExitPlan, Side, TradeIntent
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where an intent came from: ``manual``, ``decision``, ... and its keys."""
+
+    name: str
+    idempotency_key: str | None
+    decision_run_id: int | None
 
 
 @dataclass(frozen=True)
@@ -77,27 +90,66 @@ def position_view(row: dict) -> PositionView:
     )
 
 
-def mark_price(store: Store, row: dict, now_ms: int) -> Decimal:
+class MarketSnapshot:
+    """Market memory as of one instant: each symbol's execution price and registry entry read
+    once. A submit (or a batch of them) prices its intents and marks every open position at
+    one ``now_ms``; without it the same lookups ran once per use."""
+
+    def __init__(self, store: Store, now_ms: int) -> None:
+        self.store = store
+        self.now_ms = now_ms
+        self._prices: dict[str, ExecutionPrice | None] = {}
+        self._assets: dict[str, AssetInfo | None] = {}
+
+    def price(self, symbol: str) -> ExecutionPrice | None:
+        if symbol not in self._prices:
+            self._prices[symbol] = execution_price(self.store, symbol, self.now_ms)
+        return self._prices[symbol]
+
+    def asset(self, symbol: str) -> AssetInfo | None:
+        if symbol not in self._assets:
+            self._assets[symbol] = market_repo.get_asset(self.store, symbol)
+        return self._assets[symbol]
+
+
+def mark_price(
+    store: Store, row: dict, now_ms: int, market: MarketSnapshot | None = None
+) -> Decimal:
     """The latest price for an open position (its last mark, then its entry, as fallbacks)."""
-    latest = execution_price(store, row["symbol"], now_ms)
+    if market is not None and market.now_ms == now_ms:
+        latest = market.price(row["symbol"])
+    else:
+        latest = execution_price(store, row["symbol"], now_ms)
     if latest is not None:
         return latest.price
     return row["last_mark_price"] or row["entry_price"]
 
 
-def account_view(store: Store, account: dict, now_ms: int) -> AccountView:
-    """What the gates need to know about an account, computed from its rows."""
+def account_view(
+    store: Store,
+    account: dict,
+    now_ms: int,
+    *,
+    action: Action | None = None,
+    market: MarketSnapshot | None = None,
+) -> AccountView:
+    """What the gates need to know about an account, computed from its rows.
+
+    The day's trade count and the cooldowns matter to an OPEN only; for another ``action``
+    they are left empty (the CLOSE and exit-plan gates never read them). ``None`` reads all.
+    """
     rows = prop_repo.open_positions(store, account["id"])
     balance = prop_repo.balance(store, account["id"])
     unrealized = sum(
         (
             pnl.unrealized_pnl(
-                Side(r["side"]), r["qty"], r["entry_price"], mark_price(store, r, now_ms)
+                Side(r["side"]), r["qty"], r["entry_price"], mark_price(store, r, now_ms, market)
             )
             for r in rows
         ),
         ZERO,
     )
+    opening = action is None or action is Action.OPEN
     return AccountView(
         id=account["id"],
         status=AccountStatus(account["status"]),
@@ -106,8 +158,10 @@ def account_view(store: Store, account: dict, now_ms: int) -> AccountView:
         margin_used=prop_repo.margin_used(rows),
         equity=balance + unrealized,
         positions={r["symbol"]: position_view(r) for r in rows},
-        trades_today=prop_repo.opens_since(store, account["id"], _utc_midnight(now_ms)),
-        cooldowns=prop_repo.cooldowns(store, account["id"], now_ms),
+        trades_today=(
+            prop_repo.opens_since(store, account["id"], _utc_midnight(now_ms)) if opening else 0
+        ),
+        cooldowns=prop_repo.cooldowns(store, account["id"], now_ms) if opening else {},
     )
 
 
@@ -132,51 +186,86 @@ class PropDesk:
     ) -> Submission:
         """Gate ``intent`` and, when accepted (and not ``dry_run``), fill it — atomically."""
         with self.store.atomic():
-            if idempotency_key:
-                earlier = prop_repo.intent_by_key(self.store, idempotency_key)
-                if earlier is not None:
-                    return self._replay(earlier)
-            account = prop_repo.get_account(self.store, account_id)
-            if account is None:
-                raise NotFoundError(f"prop account {account_id} does not exist")
-            now = self.clock.now_ms()
-            decision, asset = self._evaluate(account, intent, now, symbols_already_acted)
-            results = [
-                {"gate": r.gate, "code": r.code, "passed": r.passed, "reason": r.reason}
-                for r in decision.results
-            ]
-            failure = decision.first_failure
-            intent_id = prop_repo.insert_intent(
-                self.store,
-                account_id=account_id,
-                origin=origin,
-                decision_run_id=decision_run_id,
-                symbol=intent.symbol,
-                action=intent.action.value,
-                payload=intent.model_dump(mode="json"),
-                accepted=decision.accepted,
-                reject_code=failure.code if failure else None,
-                gate_results=results,
-                idempotency_key=idempotency_key,
-                now_ms=now,
+            market = MarketSnapshot(self.store, self.clock.now_ms())
+            return self._submit(
+                market,
+                account_id,
+                intent,
+                _Origin(origin, idempotency_key, decision_run_id),
+                symbols_already_acted,
+                dry_run,
             )
-            booked = None
-            if decision.accepted and decision.fill is not None and not dry_run:
-                booked = book_fill(
-                    self.store,
-                    account_id=account_id,
-                    intent_id=intent_id,
-                    fill=decision.fill,
-                    exit_plan=intent.exit_plan,
-                    asset=asset,
-                    rules=account["rules"],
-                    idempotency_key=idempotency_key or f"intent:{intent_id}",
-                    now_ms=now,
-                    trigger="MANUAL" if not decision.fill.is_open else None,
-                    decision_run_id=decision_run_id,
+
+    def submit_many(
+        self,
+        account_id: int,
+        intents: Sequence[TradeIntent],
+        *,
+        origin: str = "manual",
+        idempotency_keys: Sequence[str | None] | None = None,
+        decision_run_id: int | None = None,
+    ) -> list[Submission]:
+        """Submit ``intents`` for one account, in order, as ONE transaction at one instant.
+
+        Each intent is gated against what the earlier ones left, exactly as separate
+        ``submit`` calls would, but the batch commits once (the commit, not the gates, is what
+        costs most per intent) and reads each symbol's price once. All or nothing: an exception
+        rolls the whole batch back. Inside a caller's ``store.atomic()`` it is a savepoint, so
+        batches for several accounts can share one transaction too.
+        """
+        keys = list(idempotency_keys) if idempotency_keys is not None else [None] * len(intents)
+        if len(keys) != len(intents):
+            raise ValueError("give one idempotency key (or None) per intent")
+        with self.store.atomic():
+            market = MarketSnapshot(self.store, self.clock.now_ms())
+            return [
+                self._submit(
+                    market, account_id, intent, _Origin(origin, key, decision_run_id), frozenset()
                 )
-            if decision.accepted and intent.action.value == "UPDATE_EXIT_PLAN" and not dry_run:
-                self._update_exit_plan(account_id, intent, now)
+                for intent, key in zip(intents, keys, strict=True)
+            ]
+
+    def _submit(
+        self,
+        market: MarketSnapshot,
+        account_id: int,
+        intent: TradeIntent,
+        origin: _Origin,
+        acted: frozenset[str],
+        dry_run: bool = False,
+    ) -> Submission:
+        """One trading step inside the caller's transaction: replay, or gate, record, fill."""
+        if origin.idempotency_key:
+            earlier = prop_repo.intent_by_key(self.store, origin.idempotency_key)
+            if earlier is not None:
+                return self._replay(earlier)
+        account = prop_repo.get_account(self.store, account_id)
+        if account is None:
+            raise NotFoundError(f"prop account {account_id} does not exist")
+        now = market.now_ms
+        decision = self._evaluate(market, account, intent, acted)
+        results = [
+            {"gate": r.gate, "code": r.code, "passed": r.passed, "reason": r.reason}
+            for r in decision.results
+        ]
+        failure = decision.first_failure
+        intent_id = prop_repo.insert_intent(
+            self.store,
+            account_id=account_id,
+            origin=origin.name,
+            decision_run_id=origin.decision_run_id,
+            symbol=intent.symbol,
+            action=intent.action.value,
+            payload=intent.model_dump(mode="json"),
+            accepted=decision.accepted,
+            reject_code=failure.code if failure else None,
+            gate_results=results,
+            idempotency_key=origin.idempotency_key,
+            now_ms=now,
+        )
+        booked = None
+        if decision.accepted and not dry_run:
+            booked = self._apply(market, account, intent, intent_id, decision, origin)
         reason = (
             failure.reason if failure else (decision.results[-1].reason if decision.results else "")
         )
@@ -190,22 +279,50 @@ class PropDesk:
             fill=prop_repo.fills_for_intent(self.store, intent_id) if booked else None,
         )
 
+    def _apply(
+        self,
+        market: MarketSnapshot,
+        account: dict,
+        intent: TradeIntent,
+        intent_id: int,
+        decision: GateDecision,
+        origin: _Origin,
+    ) -> Booked | None:
+        """Do what an accepted intent asks: book its fill, or replace the exit plan."""
+        if intent.action is Action.UPDATE_EXIT_PLAN:
+            self._update_exit_plan(account["id"], intent, market.now_ms)
+        if decision.fill is None:
+            return None
+        return book_fill(
+            self.store,
+            account_id=account["id"],
+            intent_id=intent_id,
+            fill=decision.fill,
+            exit_plan=intent.exit_plan,
+            asset=market.asset(intent.symbol),
+            rules=account["rules"],
+            idempotency_key=origin.idempotency_key or f"intent:{intent_id}",
+            now_ms=market.now_ms,
+            trigger="MANUAL" if not decision.fill.is_open else None,
+            decision_run_id=origin.decision_run_id,
+        )
+
     def _evaluate(
-        self, account: dict, intent: TradeIntent, now: int, acted: frozenset[str]
-    ) -> tuple[GateDecision, Any]:
-        asset = market_repo.get_asset(self.store, intent.symbol)
-        price = execution_price(self.store, intent.symbol, now)
+        self, market: MarketSnapshot, account: dict, intent: TradeIntent, acted: frozenset[str]
+    ) -> GateDecision:
+        now = market.now_ms
+        price = market.price(intent.symbol)
         ctx = GateContext(
             intent=intent,
-            account=account_view(self.store, account, now),
-            asset=asset,
+            account=account_view(self.store, account, now, action=intent.action, market=market),
+            asset=market.asset(intent.symbol),
             reference_price=price.price if price else None,
             price_time_ms=price.as_of if price else None,
             precision=self.precision,
             now_ms=now,
             symbols_already_acted=acted,
         )
-        return evaluate_intent(ctx), asset
+        return evaluate_intent(ctx)
 
     def _update_exit_plan(self, account_id: int, intent: TradeIntent, now: int) -> None:
         position = {p["symbol"]: p for p in prop_repo.open_positions(self.store, account_id)}[
@@ -228,10 +345,13 @@ class PropDesk:
         fill = prop_repo.fills_for_intent(self.store, row["id"])
         booked = None
         if fill is not None:
+            # Closed by *this* fill: the position is closed and this was its last fill.
             position = prop_repo.get_position(self.store, fill["position_id"])
-            booked = Booked(
-                fill["order_id"], fill["id"], fill["position_id"], position["status"] == "CLOSED"
+            closed = (
+                position["status"] == "CLOSED"
+                and prop_repo.last_fill_id(self.store, fill["position_id"]) == fill["id"]
             )
+            booked = Booked(fill["order_id"], fill["id"], fill["position_id"], closed)
         results = json.loads(row["gate_results"])
         failed = next((r for r in results if not r["passed"]), None)
         return Submission(

@@ -50,7 +50,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
 from autotrader.core.clock import iso_utc
-from autotrader.core.money import quantize_step, to_text
+from autotrader.core.money import format_money, quantize_step, to_text
 from autotrader.market.models import AssetInfo
 from autotrader.prop import pnl
 from autotrader.prop.models import (
@@ -260,6 +260,11 @@ def _t(value: Decimal) -> str:
     return to_text(value)
 
 
+def _usd(value: Decimal) -> str:
+    """A USD amount for a reason line: cents, thousands grouped (the math stays exact)."""
+    return format_money(value)
+
+
 # -- gates for every action ----------------------------------------------------------------------
 
 
@@ -338,11 +343,11 @@ def _size(ctx: GateContext, w: _Work) -> GateResult:
         return _fail(
             gate,
             "below_min_notional",
-            f"order value {_t(w.notional)} is below the minimum {_t(minimum)}",
+            f"order value {_usd(w.notional)} is below the minimum {_usd(minimum)}",
         )
     w.fee = pnl.fee(w.notional, rules.taker_fee)
     w.margin = pnl.initial_margin(w.notional, intent.leverage)
-    return _ok(gate, f"qty {_t(w.qty)} at {_t(w.fill_price)}, value {_t(w.notional)}")
+    return _ok(gate, f"qty {_t(w.qty)} at {_t(w.fill_price)}, value {_usd(w.notional)}")
 
 
 def _leverage(ctx: GateContext, w: _Work) -> GateResult:
@@ -375,9 +380,9 @@ def _position_notional(ctx: GateContext, w: _Work) -> GateResult:
         return _fail(
             gate,
             "position_notional_above_max",
-            f"position value {_t(total)} would exceed the max {_t(limit)}",
+            f"position value {_usd(total)} would exceed the max {_usd(limit)}",
         )
-    return _ok(gate, f"position value {_t(total)} within {_t(limit)}")
+    return _ok(gate, f"position value {_usd(total)} within {_usd(limit)}")
 
 
 def _no_flip(ctx: GateContext, w: _Work) -> GateResult:
@@ -411,8 +416,10 @@ def _margin(ctx: GateContext, w: _Work) -> GateResult:
     free = pnl.free_margin(account.balance, account.equity, account.margin_used)
     needed = pnl.required_margin(w.margin, w.notional, account.rules.taker_fee)
     if free < needed:
-        return _fail("margin", "insufficient_margin", f"needs {_t(needed)}, {_t(free)} available")
-    return _ok("margin", f"needs {_t(needed)}, {_t(free)} available")
+        return _fail(
+            "margin", "insufficient_margin", f"needs {_usd(needed)}, {_usd(free)} available"
+        )
+    return _ok("margin", f"needs {_usd(needed)}, {_usd(free)} available")
 
 
 def _stop_required(ctx: GateContext, w: _Work) -> GateResult:

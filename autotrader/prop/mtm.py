@@ -1,14 +1,16 @@
-"""Mark-to-market: exits, funding, snapshots and drawdown for every active account.
+"""Mark-to-market: exits, funding, snapshots and drawdown for every active or frozen account.
 
 One account is one transaction. For each open position: the bars since its last mark decide
 exits — a stop or target touched by a bar's low/high (stop first when a bar touches both; a gap
-through the level fills at the bar's open), a liquidation when the mark (a bar's close) crosses
-the liquidation price, a time exit once its time has come — then hourly funding from ingested
-rates (longs pay a positive rate). Then a snapshot for the current minute, and the drawdown
-check that freezes an account past its limit.
+through the level fills at the bar's open; a stop whose fill lies beyond the liquidation price
+is a liquidation), a liquidation when the mark (a bar's close) crosses the liquidation price, a
+time exit once its time has come — then hourly funding from ingested rates (longs pay a positive
+rate). Then a snapshot for the current minute, and the drawdown check that freezes an active
+account past its limit. A frozen account cannot trade, but its exits and funding still run.
 
-Idempotent: marks only look at bars after the last mark, funding hours and snapshots are keyed,
-so running it twice for the same minute (cron plus a worker, say) changes nothing.
+Idempotent: a pass reads only the bars that closed since the last mark, funding hours and
+snapshots are keyed, so running it twice for the same minute (cron plus a worker, say) changes
+nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from autotrader.prop.models import CloseTrigger, Side
 log = logging.getLogger("autotrader.prop.mtm")
 
 HOUR_MS = 3_600_000
+_MARKED = ("active", "frozen")  # statuses whose open positions are still marked
 MINUTE_MS = 60_000
 
 
@@ -63,48 +66,27 @@ class _Exit:
 
 
 def _bars_since(store: Store, symbol: str, since_ms: int, now_ms: int) -> list[Candle]:
+    """Bars that closed after ``since_ms`` (the last mark) and by ``now_ms``, ascending.
+
+    A bar still forming is left for a later pass, once closed: in a replay it holds prices from
+    after ``now_ms``, and live its low and high are not final yet (the execution price reads
+    closed bars only, for the same reasons).
+    """
     series = market_repo.freshest_series(store, symbol, SOURCE_TIMEFRAMES, until_ms=now_ms)
     if series is None:
         return []
+    step = TIMEFRAME_MS[series.timeframe]
     return market_repo.candles_between(
-        store, series.source, symbol, series.timeframe, since_ms, now_ms
+        store, series.source, symbol, series.timeframe, since_ms - step + 1, now_ms - step
     )
 
 
 def find_exit(position: dict, bars: list[Candle], now_ms: int) -> _Exit | None:
     """The first exit the bars (ascending) trigger for ``position``, or None."""
-    side = Side(position["side"])
-    stop, target, liq = position["stop"], position["target"], position["liquidation_price"]
     for bar in bars:
-        low, high, open_, close = (from_float(v) for v in (bar.low, bar.high, bar.open, bar.close))
-        closes_at = bar.open_time + TIMEFRAME_MS[bar.timeframe]
-        if stop is not None and (low <= stop if side is Side.LONG else high >= stop):
-            gapped = open_ < stop if side is Side.LONG else open_ > stop
-            price = open_ if gapped else stop
-            return _Exit(
-                CloseTrigger.STOP,
-                price,
-                bar.open_time,
-                f"bar {iso_utc(bar.open_time)} touched stop {stop}",
-            )
-        if target is not None and (high >= target if side is Side.LONG else low <= target):
-            gapped = open_ > target if side is Side.LONG else open_ < target
-            price = open_ if gapped else target
-            return _Exit(
-                CloseTrigger.TARGET,
-                price,
-                bar.open_time,
-                f"bar {iso_utc(bar.open_time)} touched target {target}",
-            )
-        if liq is not None and (close <= liq if side is Side.LONG else close >= liq):
-            return _Exit(
-                CloseTrigger.LIQUIDATION, liq, closes_at, f"mark {close} crossed liquidation {liq}"
-            )
-        time_exit = position["time_exit"]
-        if time_exit is not None and closes_at >= time_exit:
-            return _Exit(
-                CloseTrigger.TIME, close, closes_at, f"time exit {iso_utc(time_exit)} reached"
-            )
+        exit_ = _bar_exit(position, bar, now_ms)
+        if exit_ is not None:
+            return exit_
     time_exit = position["time_exit"]
     if time_exit is not None and now_ms >= time_exit:
         mark = position["last_mark_price"] or position["entry_price"]
@@ -114,8 +96,37 @@ def find_exit(position: dict, bars: list[Candle], now_ms: int) -> _Exit | None:
     return None
 
 
+def _bar_exit(position: dict, bar: Candle, now_ms: int) -> _Exit | None:
+    """What one bar does to ``position``: stop before target (the order inside a bar is
+    unknown, so assume the worse), then liquidation by the close (the mark), then time."""
+    side = Side(position["side"])
+    stop, target, liq = position["stop"], position["target"], position["liquidation_price"]
+    low, high, open_, close = (from_float(v) for v in (bar.low, bar.high, bar.open, bar.close))
+    closes_at = bar.open_time + TIMEFRAME_MS[bar.timeframe]
+    touched = f"bar {iso_utc(bar.open_time)} touched"
+    if stop is not None and (low <= stop if side is Side.LONG else high >= stop):
+        price = min(open_, stop) if side is Side.LONG else max(open_, stop)  # a gap fills at open
+        if liq is not None and side.sign * (price - liq) < 0:
+            # The price crossed the liquidation level on its way to the stop: isolated margin
+            # caps the loss, the stop never gets its turn.
+            return _Exit(CloseTrigger.LIQUIDATION, liq, bar.open_time, f"{touched} {liq} first")
+        return _Exit(CloseTrigger.STOP, price, bar.open_time, f"{touched} stop {stop}")
+    if target is not None and (high >= target if side is Side.LONG else low <= target):
+        price = max(open_, target) if side is Side.LONG else min(open_, target)
+        return _Exit(CloseTrigger.TARGET, price, bar.open_time, f"{touched} target {target}")
+    if liq is not None and side.sign * (close - liq) <= 0:
+        return _Exit(
+            CloseTrigger.LIQUIDATION, liq, closes_at, f"mark {close} crossed liquidation {liq}"
+        )
+    time_exit = position["time_exit"]
+    # Only a bar closed by now: a forming bar's close is not known yet (or is the future).
+    if time_exit is not None and time_exit <= closes_at <= now_ms:
+        return _Exit(CloseTrigger.TIME, close, closes_at, f"time exit {iso_utc(time_exit)} reached")
+    return None
+
+
 class MarkToMarket:
-    """One mark-to-market pass over active accounts."""
+    """One mark-to-market pass over active and frozen accounts."""
 
     def __init__(self, store: Store, clock: Clock, precision: Precision) -> None:
         self.store = store
@@ -123,12 +134,18 @@ class MarkToMarket:
         self.precision = precision
 
     def run(self, account_ids: list[int] | None = None) -> MtmReport:
+        """Mark every active or frozen account (or those of ``account_ids``): a frozen account
+        cannot trade, but its stops, liquidations and funding still happen."""
         report = MtmReport()
-        accounts = prop_repo.list_accounts(self.store, status="active")
-        for account in accounts:
-            if account_ids and account["id"] not in account_ids:
+        listed = [a["id"] for a in prop_repo.list_accounts(self.store) if a["status"] in _MARKED]
+        for account_id in listed:
+            if account_ids and account_id not in account_ids:
                 continue
             with self.store.atomic():
+                # Re-read under the write lock: an admin may have finalized it since the list.
+                account = prop_repo.get_account(self.store, account_id)
+                if account is None or account["status"] not in _MARKED:
+                    continue
                 self._account(account, report)
             report.accounts += 1
         return report
@@ -179,7 +196,7 @@ class MarkToMarket:
         if liquidation:
             # Isolated margin is forfeited whole: what the price move did not take, the
             # liquidation does (the maintenance margin left at the liquidation price).
-            forfeited = position["margin"] + fill.gross_pnl
+            forfeited = prop_repo.ledger_amount(position["margin"] + fill.gross_pnl)
             if forfeited > 0:
                 prop_repo.append_entry(
                     self.store,
@@ -209,8 +226,10 @@ class MarkToMarket:
         hour = (funded_until // HOUR_MS + 1) * HOUR_MS
         side = Side(position["side"])
         while hour <= now:
+            # The hour's rate was observed during it: [hour − 1h, hour). An observation on the
+            # mark itself is the next hour's, so one observation never pays twice.
             rates = market_repo.funding_between(
-                self.store, position["symbol"], hour - HOUR_MS, hour
+                self.store, position["symbol"], hour - HOUR_MS, hour - 1
             )
             if rates:
                 rate = rates[-1]
@@ -220,8 +239,8 @@ class MarkToMarket:
                     if price
                     else (position["last_mark_price"] or position["entry_price"])
                 )
-                amount = pnl.funding_payment(
-                    side, position["qty"], oracle, from_float(rate["rate"])
+                amount = prop_repo.ledger_amount(
+                    pnl.funding_payment(side, position["qty"], oracle, from_float(rate["rate"]))
                 )
                 key = f"funding:{position['id']}:{hour}"
                 if amount and not prop_repo.ledger_key_exists(self.store, key):
@@ -270,6 +289,8 @@ class MarkToMarket:
         if state.peak_equity > account["peak_equity"]:
             prop_repo.set_peak_equity(self.store, account["id"], state.peak_equity, now_ms=now)
         limit = account["rules"].max_drawdown
+        if account["status"] != "active":
+            return  # already stopped; freezing again would overwrite the reason
         if state.equity <= 0:
             prop_repo.set_account_status(
                 self.store, account["id"], "liquidated", reason="equity reached zero", now_ms=now

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from autotrader.core.db import Store
@@ -45,6 +45,22 @@ _MONEY = {
     "equity",
     "drawdown",
 }
+
+
+LEDGER_PLACES = 16
+_LEDGER_QUANTUM = Decimal(1).scaleb(-LEDGER_PLACES)
+
+
+def ledger_amount(value: Decimal) -> Decimal:
+    """``value`` rounded half-even to 16 decimal places, as the ledger books money.
+
+    Margins (notional / leverage) and weighted entries are divisions carried to Decimal's 28
+    significant digits; booked unrounded, a balance of 10,000 plus such an amount would itself be
+    rounded, and the balance would stop being the exact sum of its entries. At a fixed 16 places,
+    any sum of amounts under 10¹² fits in 28 digits, so it is exact in any order. Real fees and
+    PnL (steps and ticks of at most a few decimals) are never changed by it.
+    """
+    return value.quantize(_LEDGER_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def _decode(row: dict | None) -> dict | None:
@@ -165,6 +181,7 @@ def append_entry(
     Must run inside the caller's transaction (which holds the write lock), so the balance it
     reads is the one it extends.
     """
+    amount = ledger_amount(amount)
     after = balance(store, account_id) + amount
     cursor = store.execute(
         """
@@ -304,11 +321,32 @@ def fills_for_intent(store: Store, intent_id: int) -> dict | None:
     )
 
 
-def opens_since(store: Store, account_id: int, since_ms: int) -> int:
-    """OPEN orders filled since ``since_ms`` (the daily trade count)."""
+def last_fill_id(store: Store, position_id: int) -> int | None:
     return store.execute(
-        "SELECT COUNT(*) FROM prop_orders"
-        " WHERE account_id = ? AND purpose = 'OPEN' AND created_at >= ?",
+        "SELECT MAX(id) FROM prop_fills WHERE position_id = ?", (position_id,)
+    ).fetchone()[0]
+
+
+def closed_qty(store: Store, position_id: int) -> Decimal:
+    """Quantity closed so far by the position's CLOSE fills (asset units)."""
+    rows = store.execute(
+        "SELECT f.qty FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
+        " WHERE f.position_id = ? AND o.purpose = 'CLOSE'",
+        (position_id,),
+    ).fetchall()
+    return sum((Decimal(row[0]) for row in rows), ZERO)
+
+
+def opens_since(store: Store, account_id: int, since_ms: int) -> int:
+    """OPEN orders filled since ``since_ms`` (the daily trade count).
+
+    Counted through the fills, whose (account_id, created_at) index bounds the scan to the
+    account's day: prop_orders has no such index, and a scan of every order of every account
+    per intent grew with the whole desk's history. Every order is filled when it is created.
+    """
+    return store.execute(
+        "SELECT COUNT(*) FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
+        " WHERE f.account_id = ? AND f.created_at >= ? AND o.purpose = 'OPEN'",
         (account_id, since_ms),
     ).fetchone()[0]
 

@@ -414,11 +414,6 @@ def test_malformed_candle_rows_are_rejected_and_counted_and_the_rest_is_stored(
     assert _health(store, ingestor.clock)[("hyperliquid", "ohlcv")].rejected_total == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HyperliquidSource._merge_rows keeps the first of two rows with one open time and "
-    "drops the other silently, so a conflicting duplicate is never counted",
-)
 def test_a_conflicting_duplicate_candle_is_rejected_and_counted(store, ingestor, fake) -> None:
     rows = _rows("BTC", NOW)
     rows.append({**rows[-5], "c": rows[-5]["h"]})

@@ -169,16 +169,22 @@ class HyperliquidSource:
         market_symbol = self.ccxt_symbol(symbol)
         step = TIMEFRAME_MS[timeframe]
         merged: dict[int, list[Any]] = {}
+        conflicts: list[list[Any]] = []
         start = since_ms
         while start <= until_ms:
             end = min(until_ms, start + self._window_bars * step - 1)
             rows = self._fetch_window(symbol, market_symbol, timeframe, start, end)
-            newest = _merge_rows(merged, rows, since_ms, until_ms)
+            newest = _merge_rows(merged, rows, since_ms, until_ms, conflicts)
             # Advance past what arrived; a window with nothing new (data older than the API's
             # 5,000-bar horizon, or a listing gap) is skipped whole rather than ending the read.
             start = newest + step if newest is not None and newest >= start else end + 1
         ordered = [merged[t] for t in sorted(merged)]
-        return validate_candle_rows(ordered, symbol=symbol, timeframe=timeframe)
+        candles, rejections = validate_candle_rows(ordered, symbol=symbol, timeframe=timeframe)
+        rejections += [
+            Rejection(len(ordered) + i, "duplicate_time", f"{row[0]} sent twice with other values")
+            for i, row in enumerate(conflicts)
+        ]
+        return candles, rejections
 
     def _fetch_window(
         self, symbol: str, market_symbol: str, timeframe: str, start: int, end: int
@@ -340,18 +346,27 @@ def _float(value: Any) -> float | None:
 
 
 def _merge_rows(
-    merged: dict[int, list[Any]], rows: list[list[Any]], lo: int, hi: int
+    merged: dict[int, list[Any]],
+    rows: list[list[Any]],
+    lo: int,
+    hi: int,
+    conflicts: list[list[Any]],
 ) -> int | None:
     """Add rows with an open time in ``[lo, hi]`` not seen before; return the newest added time.
 
-    The first row seen for an open time wins: windows overlap only at their edges, where the
-    server sends the same bar twice.
+    The first row seen for an open time wins: windows overlap at their edges, where the server
+    sends the same bar twice. A repeat with *different* values goes to ``conflicts`` (it is
+    rejected and counted, not silently dropped).
     """
     newest = None
     for row in rows:
         # ccxt already drops rows whose open time is missing or not a number.
         open_time = row[0] if row else None
-        if not isinstance(open_time, int) or not lo <= open_time <= hi or open_time in merged:
+        if not isinstance(open_time, int) or not lo <= open_time <= hi:
+            continue
+        if open_time in merged:
+            if merged[open_time] != row:
+                conflicts.append(row)
             continue
         merged[open_time] = row
         newest = open_time if newest is None else max(newest, open_time)

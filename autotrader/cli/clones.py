@@ -1,0 +1,300 @@
+"""``autotrader clones``: strategy actors — model, entitlements, strategy graph, context."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autotrader.cli import clones_pipeline
+from autotrader.cli._context import clock, open_store
+from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._render import out, print_json, say, table
+
+if TYPE_CHECKING:
+    from autotrader.clones.management import CloneView
+
+app = typer.Typer(
+    help="Clones: models, entitlements, strategy graphs, context.", no_args_is_help=True
+)
+app.add_typer(clones_pipeline.app, name="pipeline")
+models_app = typer.Typer(help="The model registry (strength tiers, prices).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+entitlements_app = typer.Typer(help="What a clone may use.", no_args_is_help=True)
+app.add_typer(entitlements_app, name="entitlements")
+
+CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
+
+
+def render_clone(clone: CloneView, *, as_json: bool) -> None:
+    if as_json:
+        print_json(clone)
+        return
+    rows = [(k, v) for k, v in clone.__dict__.items()]
+    out.print(table(f"Clone {clone.id}", ["field", "value"], rows))
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="Unique name.")],
+    model: Annotated[str, typer.Option("--model", help="A registry model.")] = "gpt-5-mini",
+    clone_id: Annotated[
+        int | None, typer.Option("--id", help="Pick the id (default next).")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a clone with default entitlements.
+
+    Example: autotrader clones create --name momentum --id 42 --json
+    """
+    from autotrader.clones.management import create_clone
+
+    clone = create_clone(
+        open_store(ctx, db),
+        clock(ctx),
+        name=name,
+        model=model,
+        clone_id=clone_id,
+        display_name=display_name,
+        description=description,
+    )
+    render_clone(clone, as_json=as_json)
+
+
+@app.command("list")
+def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List clones with model, trading switch and pipeline version.
+
+    Example: autotrader clones list --json
+    """
+    from autotrader.clones.management import list_clones as rows
+
+    clones = rows(open_store(ctx, db))
+    if as_json:
+        print_json(clones)
+        return
+    if not clones:
+        say("no clones yet; create one with `autotrader clones create --name NAME`")
+        return
+    body = [
+        (
+            c.id,
+            c.name,
+            c.model,
+            c.model_strength,
+            "on" if c.trading_enabled else "off",
+            c.pipeline_version or "",
+            f"{c.max_model_strength}/{c.max_active_assets}",
+        )
+        for c in clones
+    ]
+    columns = ["id", "name", "model", "tier", "trading", "pipeline", "entitled tier/assets"]
+    out.print(table("Clones", columns, body))
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    clone_id: Annotated[int, typer.Argument(help="Clone id.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one clone. Example: autotrader clones show 42"""
+    from autotrader.clones.management import require_clone
+
+    render_clone(require_clone(open_store(ctx, db), clone_id), as_json=as_json)
+
+
+@app.command("set-model")
+def set_model(
+    ctx: typer.Context,
+    clone_id: CloneIdOption,
+    model: Annotated[str, typer.Option("--model", help="A registry model.")],
+    db: DbOption = None,
+) -> None:
+    """Switch a clone's model (refused above its entitled strength).
+
+    Example: autotrader clones set-model --clone-id 42 --model gpt-5-mini
+    """
+    from autotrader.clones.management import set_model as change
+
+    clone = change(open_store(ctx, db), clock(ctx), clone_id, model)
+    say(f"clone {clone.id} now uses {clone.model} (strength {clone.model_strength})")
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, clone_id: CloneIdOption, db: DbOption = None) -> None:
+    """Turn trading on. Example: autotrader clones enable --clone-id 42"""
+    from autotrader.clones.management import set_trading
+
+    set_trading(open_store(ctx, db), clock(ctx), clone_id, True)
+    say(f"clone {clone_id}: trading on")
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, clone_id: CloneIdOption, db: DbOption = None) -> None:
+    """Turn trading off (no new decisions). Example: autotrader clones disable --clone-id 42"""
+    from autotrader.clones.management import set_trading
+
+    set_trading(open_store(ctx, db), clock(ctx), clone_id, False)
+    say(f"clone {clone_id}: trading off")
+
+
+@app.command("context")
+def context(
+    ctx: typer.Context,
+    clone_id: CloneIdOption,
+    asset: Annotated[str, typer.Option("--asset", help="The asset decided, e.g. BTC.")],
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", help="Trading prompt node id.")
+    ] = None,
+    account: Annotated[
+        int | None,
+        typer.Option("--account", help="Prop account (default: the clone's active one)."),
+    ] = None,
+    budget: Annotated[int, typer.Option("--budget", min=200, help="Prompt token budget.")] = 6000,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the context packet and prompt a decision on ASSET would read now.
+
+    Example: autotrader clones context --clone-id 42 --asset BTC --json
+    """
+    from autotrader.context.assemble import context_for
+
+    store = open_store(ctx, db)
+    packet = context_for(
+        store,
+        clock(ctx),
+        clone_id,
+        asset.upper(),
+        strategy_id=strategy,
+        account_id=account,
+        budget_tokens=budget,
+    )
+    if as_json:
+        from autotrader.context.packet import packet_to_json
+
+        out.print(packet_to_json(packet), markup=False, highlight=False, soft_wrap=True)
+        return
+    out.print(packet.prompt, markup=False, highlight=False, soft_wrap=True)
+    out.rule()
+    trims = "; ".join(str(t) for t in packet.trimmed) or "none"
+    say(
+        f"~{packet.token_estimate} tokens of {packet.budget}; trimmed: {trims}; "
+        f"sha256 {packet.prompt_hash[:16]}"
+    )
+
+
+@models_app.command("list")
+def models_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """The model registry. Example: autotrader clones models list"""
+    from autotrader.clones.repo import list_models
+
+    models = list_models(open_store(ctx, db))
+    if as_json:
+        print_json(models)
+        return
+    body = [
+        (
+            m["name"],
+            m["provider"],
+            m["api_model"],
+            m["api"],
+            m["strength"],
+            m["input_usd_per_mtok"],
+            m["output_usd_per_mtok"],
+        )
+        for m in models
+    ]
+    columns = ["name", "provider", "api model", "api", "strength", "$/1M in", "$/1M out"]
+    out.print(table("Models", columns, body))
+
+
+@models_app.command("add")
+def models_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name")],
+    api_model: Annotated[str, typer.Option("--api-model", help="Name the API expects.")],
+    strength: Annotated[int, typer.Option("--strength", help="Tier 0–10.")],
+    provider: Annotated[str, typer.Option("--provider")] = "openai",
+    api: Annotated[str, typer.Option("--api", help="responses or chat.")] = "chat",
+    input_price: Annotated[str, typer.Option("--input-usd-per-mtok")] = "0",
+    output_price: Annotated[str, typer.Option("--output-usd-per-mtok")] = "0",
+    db: DbOption = None,
+) -> None:
+    """Add or update a model in the registry.
+
+    Example: autotrader clones models add --name llama --api-model llama3.1:8b --strength 1
+    """
+    from autotrader.clones.management import add_model
+    from autotrader.core.money import to_decimal
+
+    model = add_model(
+        open_store(ctx, db),
+        clock(ctx),
+        name=name,
+        provider=provider,
+        api_model=api_model,
+        api=api,
+        strength=strength,
+        input_usd_per_mtok=to_decimal(input_price, field="--input-usd-per-mtok"),
+        output_usd_per_mtok=to_decimal(output_price, field="--output-usd-per-mtok"),
+    )
+    say(
+        f"model {model['name']} ({model['api_model']}, {model['api']}) strength {model['strength']}"
+    )
+
+
+@entitlements_app.command("show")
+def entitlements_show(
+    ctx: typer.Context, clone_id: CloneIdOption, db: DbOption = None, as_json: JsonOption = False
+) -> None:
+    """A clone's entitlements. Example: autotrader clones entitlements show --clone-id 42"""
+    from autotrader.clones.management import require_clone
+
+    clone = require_clone(open_store(ctx, db), clone_id)
+    data = {
+        "clone_id": clone.id,
+        "max_model_strength": clone.max_model_strength,
+        "max_active_assets": clone.max_active_assets,
+        "model": clone.model,
+        "model_strength": clone.model_strength,
+    }
+    if as_json:
+        print_json(data)
+        return
+    out.print(table(f"Entitlements of clone {clone.id}", ["", ""], list(data.items())))
+
+
+@entitlements_app.command("grant")
+def entitlements_grant(
+    ctx: typer.Context,
+    clone_id: CloneIdOption,
+    max_model_strength: Annotated[int | None, typer.Option("--max-model-strength")] = None,
+    max_active_assets: Annotated[int | None, typer.Option("--max-active-assets")] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    db: DbOption = None,
+) -> None:
+    """Change a clone's entitlements (what lifecycle promotions grant).
+
+    Example: autotrader clones entitlements grant --clone-id 42 --max-active-assets 25
+    """
+    from autotrader.clones.management import grant_entitlements
+
+    clone = grant_entitlements(
+        open_store(ctx, db),
+        clock(ctx),
+        clone_id,
+        max_model_strength=max_model_strength,
+        max_active_assets=max_active_assets,
+        reason=reason,
+    )
+    say(
+        f"clone {clone.id}: max model strength {clone.max_model_strength}, "
+        f"max active assets {clone.max_active_assets}"
+    )

@@ -1,0 +1,209 @@
+"""``autotrader decisions`` (alias ``decide``): run the decision loop once or as a worker, and
+read what it decided and why."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autotrader.cli._context import clock, open_store, settings_for
+from autotrader.cli._loop import run_tick
+from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, split_csv
+from autotrader.cli._render import out, print_json, say, styled, table
+
+if TYPE_CHECKING:
+    from autotrader.decisions.runner import TickOutcome
+
+app = typer.Typer(
+    help="Decision runs: context → engine → intents → gates → fills.", no_args_is_help=True
+)
+
+ENGINES = ("hold", "rules", "llm", "committee")
+STATUSES = ("queued", "running", "succeeded", "failed", "skipped")
+
+
+def _runner(ctx: typer.Context, db, name: str):
+    from autotrader.bootstrap import decision_runner
+
+    store = open_store(ctx, db)
+    worker_id = f"{name}@{socket.gethostname()}:{os.getpid()}"
+    return store, decision_runner(settings_for(ctx, db), store, clock(ctx), worker_id=worker_id)
+
+
+def render_outcome(outcome: TickOutcome, *, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {"summary": outcome.summary(), "runs": outcome.runs, "notes": outcome.scheduled.notes}
+        )
+        return
+    for note in outcome.scheduled.notes:
+        say(f"note: {note}")
+    rows = []
+    for run in outcome.runs:
+        for a in run.actions or [{"action": "—", "status": "no intent"}]:
+            fill = a.get("fill")
+            gate = a["status"] if a["status"] != "rejected" else f"rejected: {a.get('reject_code')}"
+            rows.append(
+                (
+                    run.run_id,
+                    run.symbol,
+                    run.engine,
+                    a["action"],
+                    styled(gate, "red") if a["status"] == "rejected" else gate,
+                    f"{fill['side']} {fill['qty']} @ {fill['price']}" if fill else "",
+                    run.error or a.get("reason", ""),
+                )
+            )
+    if rows:
+        columns = ["run", "asset", "engine", "action", "gates", "fill", "why / error"]
+        out.print(table("Decisions", columns, rows))
+    say(outcome.summary())
+
+
+@app.command("run-once")
+def run_once(
+    ctx: typer.Context,
+    clone_id: Annotated[int, typer.Option("--clone-id", help="The clone to run, e.g. 42.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Ignore the cadence: run every candidate now.")
+    ] = False,
+    asset: Annotated[str | None, typer.Option("--asset", help="Only this asset, e.g. BTC.")] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="Override: hold, rules, llm, committee.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Record intents and gate results; fill nothing.")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a clone's due strategies now against its active prop account.
+
+    If the clone has no active account, a sandbox account with default rules is opened (and
+    you are told). Example: autotrader decisions run-once --clone-id 42 --force
+    """
+    from autotrader.decisions.accounts import ensure_account
+
+    if engine:
+        split_csv(engine, name="--engine", allowed=ENGINES)
+    store, runner = _runner(ctx, db, "run-once")
+    account_id, opened = ensure_account(store, clock(ctx), clone_id)
+    if opened:
+        say(
+            f"clone {clone_id} had no active prop account: "
+            f"opened sandbox account {account_id} (10,000 USDC)"
+        )
+    outcome = runner.tick(
+        clone_id=clone_id,
+        force=force,
+        asset=asset.upper() if asset else None,
+        engine=engine,
+        dry_run=dry_run,
+        only_scheduled=True,
+    )
+    render_outcome(outcome, as_json=as_json)
+    if any(r.status == "failed" for r in outcome.runs):
+        raise typer.Exit(1)
+
+
+@app.command("worker")
+def worker(
+    ctx: typer.Context,
+    interval: IntervalOption = None,
+    max_ticks: MaxTicksOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run the decision loop over every active prop account (tmux/systemd).
+
+    Example: autotrader decisions worker --interval 30
+    """
+    from autotrader.core.worker import TickReport
+
+    store, runner = _runner(ctx, db, "decisions")
+
+    def tick(_ctx) -> TickReport:
+        return TickReport(summary=runner.tick().summary())
+
+    run_tick(
+        ctx,
+        name="decisions",
+        tick=tick,
+        store=store,
+        loop=True,
+        interval=interval,
+        max_ticks=max_ticks,
+    )
+
+
+@app.command("list")
+def list_runs(
+    ctx: typer.Context,
+    clone_id: Annotated[int | None, typer.Option("--clone-id")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="queued, running, succeeded, failed, skipped.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recent decision runs, newest first. Example: autotrader decisions list --clone-id 42"""
+    from autotrader.core.clock import iso_utc
+    from autotrader.decisions.repo import list_runs as rows
+
+    if status:
+        split_csv(status, name="--status", allowed=STATUSES)
+    runs = rows(open_store(ctx, db), clone_id=clone_id, status=status, limit=limit)
+    if as_json:
+        print_json(runs)
+        return
+    body = [
+        (
+            r["id"],
+            r["clone_id"],
+            r["account_id"],
+            r["strategy_id"],
+            r["symbol"],
+            r["engine"],
+            r["status"],
+            iso_utc(r["due_at"]),
+            r["duration_ms"],
+            r["error"] or r["skip_reason"] or "",
+        )
+        for r in runs
+    ]
+    columns = [
+        "run",
+        "clone",
+        "acct",
+        "strategy",
+        "asset",
+        "engine",
+        "status",
+        "due (UTC)",
+        "ms",
+        "error",
+    ]
+    out.print(table("Decision runs", columns, body))
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="Decision run id.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The whole story of one decision: context, prompt, model output, intents, gates, fills.
+
+    Example: autotrader decisions show 12
+    """
+    from autotrader.decisions.story import render_story, run_story
+
+    story = run_story(open_store(ctx, db), run_id)
+    if as_json:
+        print_json(story)
+        return
+    render_story(story)

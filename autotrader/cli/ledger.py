@@ -1,0 +1,261 @@
+"""``autotrader ledger``: audit what the prop engine did — entries, trades, the why of a fill,
+invariant checks, exports, the leaderboard and equity charts. Every command only reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autotrader.cli import ledger_render as render
+from autotrader.cli._context import clock, open_store, settings_for
+from autotrader.cli._options import DbOption, JsonOption, parse_time, split_csv
+
+if TYPE_CHECKING:
+    from autotrader.ledger.queries import LedgerFilter
+
+app = typer.Typer(
+    help="Audit the ledger: entries, trades, traces, verify, export, leaderboard, plots.",
+    no_args_is_help=True,
+)
+
+AccountOption = Annotated[int | None, typer.Option("--account", help="Only this prop account.")]
+CloneOption = Annotated[int | None, typer.Option("--clone-id", help="Only this clone's accounts.")]
+SymbolOption = Annotated[str | None, typer.Option("--symbol", help="Only this symbol, e.g. BTC.")]
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="From this ISO-8601 UTC time (inclusive).")
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Before this ISO-8601 UTC time (exclusive).")
+]
+KindsOption = Annotated[
+    str | None, typer.Option("--kind", help="Entry kinds, comma-separated: FEE,REALIZED_PNL,...")
+]
+
+
+def _filter(
+    account: int | None = None,
+    clone_id: int | None = None,
+    kinds: str | None = None,
+    symbol: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> LedgerFilter:
+    from autotrader.ledger.queries import LEDGER_KINDS, LedgerFilter
+
+    return LedgerFilter(
+        account_id=account,
+        clone_id=clone_id,
+        kinds=tuple(split_csv((kinds or "").upper(), name="--kind", allowed=LEDGER_KINDS)),
+        symbol=symbol.upper() if symbol else None,
+        since_ms=parse_time(since, name="--since") if since else None,
+        until_ms=parse_time(until, name="--until") if until else None,
+    )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    account: AccountOption = None,
+    clone_id: CloneOption = None,
+    kind: KindsOption = None,
+    symbol: SymbolOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Per page.")] = 50,
+    page: Annotated[int, typer.Option("--page", min=1, help="Page number, newest first.")] = 1,
+    totals: Annotated[
+        bool, typer.Option(help="Per-kind totals over the whole filter (a pass over it).")
+    ] = True,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the page as CSV.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ledger entries, newest first, with per-kind totals over the filter.
+
+    Example: autotrader ledger show --clone-id 42 --kind FEE,REALIZED_PNL --since 2025-01-01
+    """
+    from autotrader.ledger.queries import ledger_page
+
+    flt = _filter(account, clone_id, kind, symbol, since, until)
+    result = ledger_page(open_store(ctx, db), flt, limit=limit, page=page, with_totals=totals)
+    render.ledger_page(result, as_json=as_json, as_csv=as_csv)
+
+
+@app.command("trades")
+def trades(
+    ctx: typer.Context,
+    account: AccountOption = None,
+    clone_id: CloneOption = None,
+    symbol: SymbolOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    status: Annotated[str, typer.Option("--status", help="all, open or closed.")] = "all",
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many of each.")] = 100,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Closed positions with fee-exact PnL, and open ones marked at the latest price.
+
+    Example: autotrader ledger trades --account 1 --status closed
+    """
+    from autotrader.ledger.queries import TradeFilter
+    from autotrader.ledger.queries import trades as list_trades
+
+    flt = _filter(account, clone_id, None, symbol, since, until)
+    tf = TradeFilter(flt.account_id, flt.clone_id, flt.symbol, flt.since_ms, flt.until_ms, status)
+    report = list_trades(open_store(ctx, db), tf, now_ms=clock(ctx).now_ms(), limit=limit)
+    render.trades(report, as_json=as_json)
+
+
+@app.command("trace")
+def trace(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="fill:12, order:7, position:3, run:5, entry:40.")],
+    fill: Annotated[bool, typer.Option("--fill", help="REF is a fill id.")] = False,
+    order: Annotated[bool, typer.Option("--order", help="REF is an order id.")] = False,
+    position: Annotated[bool, typer.Option("--position", help="REF is a position id.")] = False,
+    run: Annotated[bool, typer.Option("--run", help="REF is a decision run id.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Why a trade happened: entries ← fill → order → intent and gates → decision run → model
+    invocations → artifact keys.
+
+    Example: autotrader ledger trace fill:12   (or: autotrader ledger trace 12 --fill)
+    """
+    from autotrader.core.errors import InvalidInputError
+    from autotrader.ledger.trace import parse_ref
+    from autotrader.ledger.trace import trace as build
+
+    flags = [k for k, on in (("fill", fill), ("order", order), ("position", position)) if on]
+    flags += ["run"] if run else []
+    if len(flags) > 1:
+        raise InvalidInputError("give at most one of --fill, --order, --position, --run")
+    kind, number = parse_ref(ref, flags[0] if flags else None)
+    render.trace(build(open_store(ctx, db), kind, number), as_json=as_json)
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    account: AccountOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recheck the ledger's invariants; print every violation and exit 1 if there is any.
+
+    Read-only (safe from cron). Example: autotrader ledger verify --account 1
+    """
+    from autotrader.core.errors import NotFoundError
+    from autotrader.ledger.verify import verify_ledger
+
+    path = settings_for(ctx, db).db_path
+    if not path.exists():
+        raise NotFoundError(f"no store at {path}")
+    report = verify_ledger(open_store(ctx, db, migrate=False), account_id=account)
+    render.verify(report, as_json=as_json)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or parquet.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default stdout; parquet needs it).")
+    ] = None,
+    what: Annotated[str, typer.Option("--what", help="ledger, trades or snapshots.")] = "ledger",
+    account: AccountOption = None,
+    clone_id: CloneOption = None,
+    kind: KindsOption = None,
+    symbol: SymbolOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    db: DbOption = None,
+) -> None:
+    """Export ledger entries, trades or snapshots (decimals as strings; reads back equal).
+
+    Example: autotrader ledger export --format parquet --what trades --out trades.parquet
+    """
+    import sys
+
+    from autotrader.ledger.export import export as run_export
+
+    result = run_export(
+        open_store(ctx, db),
+        what=what,
+        fmt=fmt,
+        flt=_filter(account, clone_id, kind, symbol, since, until),
+        now_ms=clock(ctx).now_ms(),
+        out=out,
+        stream=None if out else sys.stdout,
+    )
+    if result.path is not None:
+        render.say(f"wrote {result.rows} {what} rows as {fmt} to {result.path.resolve()}")
+
+
+@app.command("leaderboard")
+def leaderboard(
+    ctx: typer.Context,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only sandbox, audition or race accounts.")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="One row per account, clone or model.")] = (
+        "account"
+    ),
+    sort: Annotated[str, typer.Option("--sort", help="Column to sort by.")] = "return_pct",
+    ascending: Annotated[bool, typer.Option("--asc", help="Smallest first.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Top N rows.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Return, PnL, drawdown, Sharpe/Sortino, win rate, profit factor, fees and model cost.
+
+    Example: autotrader ledger leaderboard --kind audition --by clone --sort sharpe
+    """
+    from autotrader.ledger.leaderboard import leaderboard as build
+
+    if kind is not None:
+        split_csv(kind, name="--kind", allowed=("sandbox", "audition", "race"))
+    rows = build(
+        open_store(ctx, db),
+        now_ms=clock(ctx).now_ms(),
+        kind=kind,
+        by=by,
+        sort=sort,
+        ascending=ascending,
+    )
+    render.leaderboard(rows[:limit] if limit else rows, by=by, sort=sort, as_json=as_json)
+
+
+@app.command("plot")
+def plot(
+    ctx: typer.Context,
+    account: Annotated[int, typer.Option("--account", help="The prop account to draw.")],
+    compare: Annotated[
+        str | None, typer.Option("--compare", help="More accounts on the chart: 2,3.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="PNG to write (default equity-ACCOUNT.png).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Draw an account's equity curve (drawdowns shaded, trades marked) to a PNG.
+
+    Example: autotrader ledger plot --account 1 --compare 2,3 --out equity.png
+    """
+    from autotrader.core.errors import InvalidInputError
+    from autotrader.ledger.plot import plot_equity
+
+    others = split_csv(compare, name="--compare")
+    if not all(o.isdigit() for o in others):
+        raise InvalidInputError("--compare takes account ids: 2,3")
+    path = out or Path(f"equity-{account}.png")
+    result = plot_equity(open_store(ctx, db), account, path, compare=[int(o) for o in others])
+    render.say(
+        f"wrote the equity chart of account(s) {', '.join(map(str, result.accounts))} "
+        f"({result.points} points, {result.trades} fills marked) to {result.path.resolve()}"
+    )

@@ -1,0 +1,1 @@
+"""Clones: a user's strategy actor, its model, entitlements and strategy graph."""

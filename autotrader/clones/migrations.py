@@ -1,0 +1,87 @@
+"""Tables of clones: the model registry, clones, their entitlements, and versioned strategy
+graphs (every accepted save is a new version; layout metadata is stored beside the graph)."""
+
+from __future__ import annotations
+
+from autotrader.core._sqlite_utils import Database, Migrations
+
+migrations = Migrations("clones")
+
+# name, provider, base URL setting, API model, API, strength, USD per 1M input / output tokens
+SEED_MODELS = (
+    ("gpt-5-nano", "openai", "OPENAI_BASE_URL", "gpt-5-nano", "responses", 1, "0.05", "0.40"),
+    ("gpt-5-mini", "openai", "OPENAI_BASE_URL", "gpt-5-mini", "responses", 2, "0.25", "2.00"),
+    ("gpt-4.1-mini", "openai", "OPENAI_BASE_URL", "gpt-4.1-mini", "responses", 2, "0.40", "1.60"),
+    ("gpt-4.1", "openai", "OPENAI_BASE_URL", "gpt-4.1", "responses", 3, "2.00", "8.00"),
+    ("gpt-5", "openai", "OPENAI_BASE_URL", "gpt-5", "responses", 4, "1.25", "10.00"),
+    ("llama3.1-8b", "ollama", "OPENAI_BASE_URL", "llama3.1:8b", "chat", 1, "0", "0"),
+    ("qwen2.5-32b", "vllm", "OPENAI_BASE_URL", "Qwen/Qwen2.5-32B-Instruct", "chat", 2, "0", "0"),
+)
+
+
+@migrations()
+def m001_models(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE models (
+            name TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            base_url_setting TEXT NOT NULL,        -- which setting holds the base URL
+            api_model TEXT NOT NULL,               -- the model name the API expects
+            api TEXT NOT NULL CHECK (api IN ('responses', 'chat')),
+            strength INTEGER NOT NULL CHECK (strength BETWEEN 0 AND 10),
+            input_usd_per_mtok TEXT NOT NULL,      -- Decimal text, USD per 1M input tokens
+            output_usd_per_mtok TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.conn.executemany(
+        "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, strftime('%s', 'now') * 1000)",
+        SEED_MODELS,
+    )
+
+
+@migrations()
+def m002_clones(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE clones (
+            id INTEGER PRIMARY KEY,
+            owner TEXT NOT NULL DEFAULT 'local',
+            name TEXT NOT NULL,
+            display_name TEXT,
+            description TEXT,
+            model TEXT NOT NULL REFERENCES models (name),
+            trading_enabled INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            UNIQUE (owner, name)
+        ) STRICT
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE clone_entitlements (
+            clone_id INTEGER PRIMARY KEY REFERENCES clones (id),
+            max_model_strength INTEGER NOT NULL,
+            max_active_assets INTEGER NOT NULL,
+            reason TEXT,
+            updated_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE clone_pipelines (
+            id INTEGER PRIMARY KEY,
+            clone_id INTEGER NOT NULL REFERENCES clones (id),
+            version INTEGER NOT NULL,
+            graph TEXT NOT NULL,                   -- canonical JSON of the executable graph
+            layout TEXT NOT NULL,                  -- canonical JSON of the layout metadata
+            warnings TEXT NOT NULL,                -- JSON list of save-time warnings
+            created_at INTEGER NOT NULL,
+            UNIQUE (clone_id, version)
+        ) STRICT
+        """
+    )

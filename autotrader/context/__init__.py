@@ -1,0 +1,1 @@
+"""Context packets: the deterministic, budgeted prompt a decision reads, built from SQLite."""

@@ -1,0 +1,399 @@
+"""Build the effective context packet of one decision: a compiled strategy's read plan for one
+asset, resolved against SQLite as of the clock, plus the prop account's state and memories,
+rendered into a budgeted prompt.
+
+Retrieval is deterministic and reads only the store: the same store, clock, strategy, symbol,
+account, memories and budget always give the same packet, byte for byte (``prompt_hash`` is the
+sha256 of the prompt). Nothing newer than ``clock.now_ms()`` is read, so a replay sees what a
+live run would have seen. Missing data is stated in the packet ("no 1m candles stored for X"),
+never raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from autotrader.clones.plan import CompiledStrategy, ReadItem
+from autotrader.context import reads
+from autotrader.context.account import account_context
+from autotrader.context.render import build_parts, fmt_float
+from autotrader.context.tokens import SEPARATOR, Section, Trim, fit_to_budget, total_tokens
+from autotrader.core.clock import Clock, iso_utc
+from autotrader.core.db import Store
+from autotrader.market import repo as market_repo
+from autotrader.market.models import TIMEFRAME_MS, Candle
+from autotrader.market.repo import SOURCE_PRIORITY
+from autotrader.market.rollup import rollup_with_counts
+from autotrader.market.view import SOURCE_TIMEFRAMES
+
+DEFAULT_BUDGET_TOKENS = 6000
+# Candle times repeat across symbols and builds; strftime is a visible share of a build.
+_iso = lru_cache(maxsize=1 << 16)(iso_utc)
+_CANDLE_COLUMNS = ("time", "open", "high", "low", "close", "volume")
+# DefiLlama channel → which stored metrics it reads (see market.sources.defillama for units).
+_LLAMA_METRICS: dict[str, tuple[str, ...]] = {
+    "tvl": ("tvl",),
+    "flows": ("tvl_change_",),
+    "dex": ("dex_volume_",),
+    "fees": ("fees_", "revenue_"),
+    "stablecoins": ("supply",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """Something a clone's earlier decision recorded (time in epoch ms; text is quoted as data)."""
+
+    time_ms: int
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ContextPacket:
+    """The effective context of one decision on ``symbol`` as of ``as_of`` (epoch ms).
+
+    ``data`` is JSON-ready (Decimals and floats as text, times ISO-8601 UTC); ``sections`` are
+    the prompt's sections in order; ``prompt`` is their text joined by blank lines;
+    ``token_estimate`` is what the budget was checked against
+    (:func:`~autotrader.context.tokens.total_tokens` of the sections, within a token per
+    section of ``estimate_tokens(prompt)``); ``trimmed`` records what the budget removed and
+    why, in order.
+    """
+
+    clone_id: int | None
+    strategy_id: str
+    symbol: str
+    as_of: int
+    data: dict[str, Any]
+    sections: tuple[Section, ...]
+    prompt: str
+    token_estimate: int
+    budget: int
+    trimmed: tuple[Trim, ...]
+    prompt_hash: str
+
+
+def build_context(
+    store: Store,
+    clock: Clock,
+    strategy: CompiledStrategy,
+    symbol: str,
+    *,
+    account_id: int | None,
+    memories: Sequence[Memory] = (),
+    budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+    clone_id: int | None = None,
+) -> ContextPacket:
+    """Resolve ``strategy``'s read plan for ``symbol`` and the account's state as of
+    ``clock.now_ms()`` and render the budgeted prompt.
+
+    ``clone_id`` defaults to the account's clone. Memories newer than the clock are ignored and
+    the rest are ordered by time. Raises ``NotFoundError`` for an unknown ``account_id``; missing
+    market data and a symbol without a read plan are stated in the packet instead.
+    """
+    now = clock.now_ms()
+    plan = strategy.read_plans.get(symbol)
+    with _read_snapshot(store):
+        account = None
+        if account_id is not None:
+            account = account_context(store, symbol, account_id, now)
+        reads_data = [_read(store, item, now) for item in plan or ()]
+    if clone_id is None and account is not None:
+        clone_id = account["clone_id"]
+    data: dict[str, Any] = {
+        "clone_id": clone_id,
+        "strategy_id": strategy.strategy_id,
+        "engine": strategy.engine,
+        "coverage_mode": strategy.coverage_mode,
+        "symbol": symbol,
+        "as_of": now,
+        "as_of_iso": iso_utc(now),
+        "behaviour_prompt": strategy.prompt_for(symbol),
+        "plan_note": None if plan is not None else f"the strategy has no read plan for {symbol}",
+        "reads": reads_data,
+        "account": account,
+        "memories": [
+            {"time": iso_utc(m.time_ms), "kind": m.kind, "text": m.text}
+            for m in sorted(memories, key=lambda m: (m.time_ms, m.kind, m.text))
+            if m.time_ms <= now
+        ],
+    }
+    sections, trims = fit_to_budget(build_parts(data), budget_tokens)
+    prompt = SEPARATOR.join(s.text for s in sections)
+    return ContextPacket(
+        clone_id=clone_id,
+        strategy_id=strategy.strategy_id,
+        symbol=symbol,
+        as_of=now,
+        data=data,
+        sections=tuple(sections),
+        prompt=prompt,
+        token_estimate=total_tokens(sections),
+        budget=budget_tokens,
+        trimmed=tuple(trims),
+        prompt_hash=hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
+    )
+
+
+def packet_to_dict(packet: ContextPacket) -> dict[str, Any]:
+    """The packet as plain JSON-ready data (what :func:`packet_to_json` encodes)."""
+    return {
+        "clone_id": packet.clone_id,
+        "strategy_id": packet.strategy_id,
+        "symbol": packet.symbol,
+        "as_of": packet.as_of,
+        "as_of_iso": iso_utc(packet.as_of),
+        "budget": packet.budget,
+        "token_estimate": packet.token_estimate,
+        "prompt_hash": packet.prompt_hash,
+        "trimmed": [
+            {
+                "section": t.section,
+                "action": t.action,
+                "reason": t.reason,
+                "tokens_before": t.tokens_before,
+                "tokens_after": t.tokens_after,
+            }
+            for t in packet.trimmed
+        ],
+        "sections": [
+            {"name": s.name, "priority": s.priority, "tokens": s.tokens, "text": s.text}
+            for s in packet.sections
+        ],
+        "prompt": packet.prompt,
+        "data": packet.data,
+    }
+
+
+def packet_to_json(packet: ContextPacket) -> str:
+    """Canonical JSON of the packet (sorted keys, 2-space indent, UTF-8 text, trailing
+    newline): equal packets give equal bytes, for ``--json`` output and artifact storage."""
+    return json.dumps(packet_to_dict(packet), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+@contextmanager
+def _read_snapshot(store: Store) -> Iterator[None]:
+    """One deferred read transaction around every read, so an ingest committing meanwhile
+    cannot mix two states of the store into one packet (WAL readers see one snapshot). Inside
+    a caller's transaction, that transaction already is the snapshot."""
+    if store.conn.in_transaction:
+        yield
+        return
+    store.execute("BEGIN")
+    try:
+        yield
+    finally:
+        store.execute("COMMIT")  # read-only: nothing to keep or roll back
+
+
+# -- market reads -------------------------------------------------------------------------------
+
+
+def _read(store: Store, item: ReadItem, now: int) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "source": item.source,
+        "channel": item.channel,
+        "symbol": item.symbol,
+        "context_symbol": item.context_symbol,
+        "granularity": item.granularity,
+        "lookback": item.lookback,
+        "scope": item.scope,
+        "include_in_prompt": item.include_in_prompt,
+        "profile": item.profile,
+        "origin": item.origin,
+        "node_id": item.node_id,
+        "status": "ok",
+        "note": None,
+    }
+    reader = {
+        ("hyperliquid", "ohlcv"): _ohlcv,
+        ("hyperliquid", "indicators"): _indicators,
+        ("hyperliquid", "funding"): _funding,
+    }.get((item.source, item.channel))
+    if item.source == "polymarket":
+        reader = _polymarket
+    elif item.source == "defillama" and item.channel in _LLAMA_METRICS:
+        reader = _defillama
+    if reader is None:
+        return _missing(base, f"unsupported read {item.source}/{item.channel}")
+    return reader(store, item, now, base)
+
+
+def _missing(base: dict[str, Any], note: str) -> dict[str, Any]:
+    return {**base, "status": "missing", "note": note}
+
+
+def _freshest(store: Store, symbol: str, timeframe: str, now: int) -> tuple[str, dict] | None:
+    """The source whose ``timeframe`` series of ``symbol`` has the newest bar opened by
+    ``now``, with that bar (ties go to ``SOURCE_PRIORITY`` order). One primary-key seek per
+    source, where ``market.repo.freshest_series`` would scan every symbol's candles."""
+    best: tuple[str, dict] | None = None
+    for source in SOURCE_PRIORITY:
+        row = market_repo.latest_candle(store, source, symbol, timeframe, until_ms=now)
+        if row is not None and (best is None or row["open_time"] > best[1]["open_time"]):
+            best = (source, row)
+    return best
+
+
+def _ohlcv(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+    symbol, timeframe, count = item.context_symbol, item.granularity or "1m", max(1, item.lookback)
+    if timeframe not in TIMEFRAME_MS:
+        return _missing(base, f"unknown granularity {timeframe}")
+    step, derived_from = TIMEFRAME_MS[timeframe], None
+    chosen = _freshest(store, symbol, timeframe, now)
+    if chosen is None:
+        # No stored series at this granularity (5m from a 1m feed): roll a finer one up.
+        for finer in SOURCE_TIMEFRAMES:
+            if TIMEFRAME_MS[finer] < step and step % TIMEFRAME_MS[finer] == 0:
+                chosen = _freshest(store, symbol, finer, now)
+                if chosen is not None:
+                    derived_from = finer
+                    break
+    if chosen is None:
+        return _missing(base, f"no candles stored as of {iso_utc(now)}")
+    source, newest = chosen
+    since = newest["open_time"] - newest["open_time"] % step - (count - 1) * step
+    candles: list[Candle]
+    if derived_from is not None:
+        fine = market_repo.candles_between(store, source, symbol, derived_from, since, until_ms=now)
+        candles = [c for c, _ in rollup_with_counts(fine, timeframe)]
+    elif timeframe in SOURCE_TIMEFRAMES:
+        candles = market_repo.candles_between(store, source, symbol, timeframe, since, until_ms=now)
+    else:
+        # A stored rollup (1h) that is still forming may hold source bars newer than ``now``
+        # (a replay over a loaded store): take closed bars only and rebuild the forming one
+        # from the source bars opened by now, as a live run would have seen it.
+        candles = market_repo.candles_between(
+            store, source, symbol, timeframe, since, until_ms=now - step
+        )
+        forming = _forming_rollup(store, symbol, timeframe, now)
+        if forming is not None and (not candles or forming.open_time > candles[-1].open_time):
+            candles.append(forming)
+    if not candles:
+        return _missing(base, f"no closed {timeframe} candles stored as of {iso_utc(now)}")
+    rows = [
+        [_iso(c.open_time), *(fmt_float(v) for v in (c.open, c.high, c.low, c.close, c.volume))]
+        for c in candles
+    ]
+    notes, close_time = [], candles[-1].open_time + step
+    if len(rows) < count:
+        notes.append(f"{count - len(rows)} of {count} bars missing in the window")
+    if close_time > now:
+        notes.append("the newest bar is still forming")
+    elif now - close_time >= step:
+        notes.append(f"stale: the newest bar closed at {iso_utc(close_time)}")
+    return {
+        **base,
+        "note": "; ".join(notes) or None,
+        "series": {"source": source, "timeframe": timeframe, "derived_from": derived_from},
+        "columns": list(_CANDLE_COLUMNS),
+        "rows": rows,
+    }
+
+
+def _forming_rollup(store: Store, symbol: str, timeframe: str, now: int) -> Candle | None:
+    """The ``timeframe`` bar holding ``now``, rolled up from the freshest source bars opened by
+    ``now`` (None when no source bar is in that bucket)."""
+    bucket = now - now % TIMEFRAME_MS[timeframe]
+    for finer in SOURCE_TIMEFRAMES:
+        chosen = _freshest(store, symbol, finer, now)
+        if chosen is not None and chosen[1]["open_time"] >= bucket:
+            fine = market_repo.candles_between(
+                store, chosen[0], symbol, finer, bucket, until_ms=now
+            )
+            return rollup_with_counts(fine, timeframe)[-1][0]
+    return None
+
+
+def _indicators(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+    timeframe = item.granularity or "1m"
+    if timeframe not in TIMEFRAME_MS:
+        return _missing(base, f"unknown granularity {timeframe}")
+    chosen = _freshest(store, item.context_symbol, timeframe, now)
+    if chosen is None:
+        return _missing(base, f"no {timeframe} candles stored as of {iso_utc(now)}")
+    source = chosen[0]
+    # Indicators of a forming rollup bar depend on its final close: closed bars only (see _ohlcv).
+    until = now if timeframe in SOURCE_TIMEFRAMES else now - TIMEFRAME_MS[timeframe]
+    found = reads.indicator_rows(
+        store, source, item.context_symbol, timeframe, until_ms=until, limit=max(1, item.lookback)
+    )
+    if not found:
+        return _missing(base, f"no {timeframe} indicators stored as of {iso_utc(now)}")
+    return {
+        **base,
+        "series": {"source": source, "timeframe": timeframe, "derived_from": None},
+        "columns": ["time", *reads.INDICATOR_COLUMNS],
+        "rows": [[_iso(r[0]), *(fmt_float(v) for v in r[1:])] for r in found],
+    }
+
+
+def _funding(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+    found = reads.funding_rows(
+        store, item.context_symbol, until_ms=now, limit=max(1, item.lookback)
+    )
+    if not found:
+        return _missing(base, f"no funding observations stored as of {iso_utc(now)}")
+    return {
+        **base,
+        "note": "rate is hourly, as a fraction",
+        "columns": ["time", *reads.FUNDING_COLUMNS],
+        "rows": [[_iso(r[0]), *(fmt_float(v) for v in r[2:])] for r in found],
+    }
+
+
+def _polymarket(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+    scope = item.scope or "topic"
+    base = {**base, "scope": scope}
+    found = reads.prediction_markets_for(
+        store, scope, item.context_symbol, until_ms=now, limit=max(1, item.lookback)
+    )
+    if not found:
+        return _missing(base, "no matching active markets stored")
+    markets = []
+    for m in found:
+        at, prices = reads.prediction_prices_at(store, m["market_id"], until_ms=now)
+        names = [o["name"] for o in json.loads(m["outcomes"])]
+        names += sorted(set(prices) - set(names))
+        markets.append(
+            {
+                "market_id": m["market_id"],
+                "slug": m["slug"],
+                "event_slug": m["event_slug"],
+                "question": m["question"],
+                "tags": json.loads(m["tags"]),
+                "end_time": iso_utc(m["end_time"]) or None,
+                "volume": fmt_float(m["volume"]),
+                "liquidity": fmt_float(m["liquidity"]),
+                "outcomes": [{"name": n, "price": fmt_float(prices.get(n))} for n in names],
+                "prices_as_of": iso_utc(at) if at else None,
+            }
+        )
+    return {**base, "markets": markets}
+
+
+def _defillama(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+    scope, subject = item.scope or "global", item.context_symbol or "all"
+    base = {**base, "scope": scope}
+    stored, found = reads.macro_latest(store, scope, subject, until_ms=now)
+    wanted = _LLAMA_METRICS[item.channel]
+    metrics = [
+        {
+            "metric": metric,
+            "time": iso_utc(at),
+            "value": fmt_float(value),
+            "unit": "fraction" if "_change_" in metric else "USD",
+        }
+        for metric, at, value in found
+        if metric in wanted or metric.startswith(tuple(w for w in wanted if w.endswith("_")))
+    ]
+    if not metrics:
+        return _missing(base, f"no {item.channel} metrics stored as of {iso_utc(now)}")
+    return {**base, "subject": stored, "metrics": metrics}

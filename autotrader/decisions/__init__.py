@@ -1,0 +1,1 @@
+"""Decisions: due runs, engines, intents through the gates, memory, workers."""

@@ -1,0 +1,60 @@
+"""Experiment memory: every executed or rejected policy outcome, summarised per policy.
+
+``read_posteriors`` gives, per ``policy_id``: trades closed, wins, mean return (net PnL over
+the position's entry value) and a Beta(1 + wins, 1 + losses) posterior of its win rate — what
+the Planner reads, and what Thompson sampling draws from when a Plan asks to explore.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+
+from autotrader.core.db import Store
+from autotrader.decisions import repo
+from autotrader.decisions.engines.base import Posterior
+
+
+def read_posteriors(store: Store, clone_id: int) -> dict[str, Posterior]:
+    stats: dict[str, dict] = defaultdict(lambda: {"trades": 0, "wins": 0, "returns": []})
+    for row in repo.experiment_outcomes(store, clone_id):
+        entry = stats[row["policy_id"]]
+        # A trade is counted once, on the OPEN that started it, when its position has closed.
+        if row["action"] != "OPEN" or row["outcome"] != "executed":
+            continue
+        if row["position_status"] != "CLOSED":
+            continue
+        value = Decimal(row["entry_price"]) * Decimal(row["max_qty"])
+        net = (
+            Decimal(row["realized_pnl"]) - Decimal(row["fees_paid"]) + Decimal(row["funding_paid"])
+        )
+        entry["trades"] += 1
+        entry["wins"] += int(net > 0)
+        entry["returns"].append(float(net / value) if value else 0.0)
+    posteriors = {}
+    for policy_id in sorted(stats):
+        s = stats[policy_id]
+        losses = s["trades"] - s["wins"]
+        mean = sum(s["returns"]) / len(s["returns"]) if s["returns"] else 0.0
+        posteriors[policy_id] = Posterior(
+            policy_id, s["trades"], s["wins"], round(mean, 6), 1.0 + s["wins"], 1.0 + losses
+        )
+    return posteriors
+
+
+def thompson_pick(policies: Sequence[str], posteriors: dict[str, Posterior], *, seed: str) -> str:
+    """Draw each policy's win rate from its Beta posterior and pick the best draw.
+
+    Seeded (by the run's trace id), so a replay explores exactly as the original run did. A
+    policy with no history draws from Beta(1, 1).
+    """
+    if not policies:
+        raise ValueError("no policies to choose from")
+    rng = random.Random(seed)
+    draws = []
+    for policy in sorted(policies):
+        p = posteriors.get(policy)
+        draws.append((rng.betavariate(p.alpha if p else 1.0, p.beta if p else 1.0), policy))
+    return max(draws)[1]

@@ -1,0 +1,157 @@
+"""The only SQL for decision tables."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from autotrader.core.db import Store
+
+
+def insert_run(store: Store, **values: Any) -> int | None:
+    """Queue a run unless one exists for its (account, strategy, symbol, bucket): the unique key
+    makes a retry or a second worker a no-op. Returns the new id, or None when it existed."""
+    columns = list(values)
+    cursor = store.execute(
+        f"INSERT OR IGNORE INTO decision_runs ({', '.join(columns)})"
+        f" VALUES ({', '.join('?' * len(columns))})",
+        list(values.values()),
+    )
+    return int(cursor.lastrowid) if cursor.rowcount == 1 else None
+
+
+def get_run(store: Store, run_id: int) -> dict | None:
+    return store.query_one("SELECT * FROM decision_runs WHERE id = ?", (run_id,))
+
+
+def last_run(store: Store, account_id: int, strategy_id: str, symbol: str) -> dict | None:
+    return store.query_one(
+        "SELECT * FROM decision_runs WHERE account_id = ? AND strategy_id = ? AND symbol = ?"
+        " ORDER BY bucket DESC LIMIT 1",
+        (account_id, strategy_id, symbol),
+    )
+
+
+def claim_runs(
+    store: Store, *, worker_id: str, now_ms: int, run_ids: list[int] | None, limit: int
+) -> list[dict]:
+    """Claim queued runs (all, or only ``run_ids``) for this worker, atomically."""
+    where = "status = 'queued'"
+    params: list[Any] = []
+    if run_ids is not None:
+        if not run_ids:
+            return []
+        where += f" AND id IN ({', '.join('?' * len(run_ids))})"
+        params = list(run_ids)
+    return store.claim(
+        "decision_runs",
+        where=where,
+        params=params,
+        set_values={
+            "status": "running",
+            "claimed_by": worker_id,
+            "claimed_at": now_ms,
+            "started_at": now_ms,
+        },
+        limit=limit,
+    )
+
+
+def recover_stale(
+    store: Store, *, now_ms: int, stale_after_ms: int, max_attempts: int
+) -> tuple[int, int]:
+    """Put runs claimed by a dead worker back in the queue (or fail them after too many tries).
+    Returns (requeued, failed)."""
+    cutoff = now_ms - stale_after_ms
+    with store.atomic():
+        failed = store.execute(
+            "UPDATE decision_runs SET status = 'failed', finished_at = ?,"
+            " error = 'abandoned: its worker stopped mid-run too many times'"
+            " WHERE status = 'running' AND claimed_at < ? AND attempts >= ?",
+            (now_ms, cutoff, max_attempts),
+        ).rowcount
+        requeued = store.execute(
+            "UPDATE decision_runs SET status = 'queued', claimed_by = NULL, claimed_at = NULL"
+            " WHERE status = 'running' AND claimed_at < ?",
+            (cutoff,),
+        ).rowcount
+    return requeued, failed
+
+
+def update_run(store: Store, run_id: int, **values: Any) -> None:
+    for key in ("plan", "verdict"):
+        if isinstance(values.get(key), (dict, list)):
+            values[key] = json.dumps(values[key], sort_keys=True)
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    store.execute(
+        f"UPDATE decision_runs SET {assignments} WHERE id = ?", [*values.values(), run_id]
+    )
+
+
+def insert_action(store: Store, **values: Any) -> int:
+    if isinstance(values.get("intent"), dict):
+        values["intent"] = json.dumps(values["intent"], sort_keys=True)
+    if isinstance(values.get("gate_results"), list):
+        values["gate_results"] = json.dumps(values["gate_results"])
+    columns = list(values)
+    cursor = store.execute(
+        f"INSERT OR REPLACE INTO decision_actions ({', '.join(columns)})"
+        f" VALUES ({', '.join('?' * len(columns))})",
+        list(values.values()),
+    )
+    return int(cursor.lastrowid)
+
+
+def actions(store: Store, run_id: int) -> list[dict]:
+    return store.query("SELECT * FROM decision_actions WHERE run_id = ? ORDER BY seq", (run_id,))
+
+
+def list_runs(
+    store: Store, *, clone_id: int | None = None, status: str | None = None, limit: int = 50
+) -> list[dict]:
+    sql, params = "SELECT * FROM decision_runs WHERE 1 = 1", []
+    if clone_id is not None:
+        sql += " AND clone_id = ?"
+        params.append(clone_id)
+    if status is not None:
+        sql += " AND status = ?"
+        params.append(status)
+    return store.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+
+
+def next_due(store: Store, clone_id: int) -> int | None:
+    row = store.query_one("SELECT next_due_at FROM clone_schedule WHERE clone_id = ?", (clone_id,))
+    return row["next_due_at"] if row else None
+
+
+def set_next_due(store: Store, clone_id: int, due_at: int, *, run_id: int, now_ms: int) -> None:
+    store.execute(
+        "INSERT INTO clone_schedule (clone_id, next_due_at, set_by_run, updated_at)"
+        " VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (clone_id) DO UPDATE SET next_due_at = excluded.next_due_at,"
+        " set_by_run = excluded.set_by_run, updated_at = excluded.updated_at",
+        (clone_id, due_at, run_id, now_ms),
+    )
+
+
+def insert_experiment(store: Store, **values: Any) -> int:
+    columns = list(values)
+    cursor = store.execute(
+        f"INSERT INTO experiments ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        list(values.values()),
+    )
+    return int(cursor.lastrowid)
+
+
+def experiment_outcomes(store: Store, clone_id: int) -> list[dict]:
+    """Every experiment of a clone with its position's result when the position has closed."""
+    return store.query(
+        """
+        SELECT e.policy_id, e.outcome, e.symbol, a.action, p.status AS position_status,
+               p.realized_pnl, p.fees_paid, p.funding_paid, p.entry_price, p.max_qty
+        FROM experiments e JOIN decision_actions a ON a.id = e.action_id
+        LEFT JOIN positions p ON p.id = e.position_id
+        WHERE e.clone_id = ? ORDER BY e.id
+        """,
+        (clone_id,),
+    )

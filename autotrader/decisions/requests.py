@@ -1,0 +1,79 @@
+"""Building an engine's request for a claimed run: strategy, market snapshot, position,
+memory, and (for model-backed engines) the context packet — all from SQLite, as of the clock."""
+
+from __future__ import annotations
+
+import threading
+
+from autotrader.clones.pipelines import compiled
+from autotrader.clones.plan import CompiledStrategy
+from autotrader.core.clock import Clock
+from autotrader.core.db import Store
+from autotrader.decisions.engines.base import DecisionRequest, Engine
+from autotrader.decisions.memory import read_posteriors
+from autotrader.prop import repo as prop_repo
+from autotrader.prop.accounts import account_state
+from autotrader.prop.execution import position_view
+
+
+class RequestBuilder:
+    """Builds ``DecisionRequest``s; compiled pipelines are cached per (clone, version)."""
+
+    def __init__(self, clock: Clock, *, budget_tokens: int = 6000) -> None:
+        self.clock = clock
+        self.budget_tokens = budget_tokens
+        self._pipelines: dict[tuple[int, int], tuple] = {}
+        self._lock = threading.Lock()
+
+    def strategy(self, store: Store, run: dict) -> CompiledStrategy:
+        key = (run["clone_id"], run["pipeline_version"])
+        with self._lock:
+            if key not in self._pipelines:
+                self._pipelines[key] = compiled(
+                    store, self.clock, run["clone_id"], run["pipeline_version"]
+                ).strategies
+            strategies = self._pipelines[key]
+        found = next((s for s in strategies if s.strategy_id == run["strategy_id"]), None)
+        if found is None:
+            raise LookupError(
+                f"strategy {run['strategy_id']!r} is not in pipeline v{run['pipeline_version']}"
+            )
+        return found
+
+    def __call__(self, store: Store, run: dict, engine: Engine) -> DecisionRequest:
+        from autotrader.decisions.snapshot import market_snapshot
+
+        now = self.clock.now_ms()
+        strategy = self.strategy(store, run)
+        granularity = str(strategy.engine_params.get("granularity", "1h"))
+        open_positions = {
+            p["symbol"]: p for p in prop_repo.open_positions(store, run["account_id"])
+        }
+        position = open_positions.get(run["symbol"])
+        packet = None
+        if getattr(engine, "needs_context", False):
+            from autotrader.context.packet import build_context
+
+            packet = build_context(
+                store,
+                self.clock,
+                strategy,
+                run["symbol"],
+                account_id=run["account_id"],
+                budget_tokens=self.budget_tokens,
+            )
+        return DecisionRequest(
+            run_id=run["id"],
+            trace_id=run["trace_id"],
+            clone_id=run["clone_id"],
+            account_id=run["account_id"],
+            model=run["model"] or "",
+            strategy=strategy,
+            symbol=run["symbol"],
+            now_ms=now,
+            market=market_snapshot(store, run["symbol"], now_ms=now, granularity=granularity),
+            position=position_view(position) if position else None,
+            packet=packet,
+            posteriors=read_posteriors(store, run["clone_id"]),
+            equity=account_state(store, run["account_id"], now).equity,
+        )

@@ -1,0 +1,142 @@
+"""Which decision runs are due: one per (prop account, strategy, asset) per cadence bucket.
+
+For every active account of a trading-enabled clone, its compiled pipeline's enabled strategies
+pick their candidates (open positions first, then the universe, ranked by a deterministic
+prefilter); a candidate is due once per cadence bucket (``floor(now / cadence)``), or at the
+time a committee Planner asked to wake up. Queuing is ``INSERT OR IGNORE`` on the run's unique
+key, so two workers or a retry never queue a second run for the same bucket. A clone whose
+entitlements no longer cover its model or its assets gets *skipped* runs with the reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from autotrader.clones.management import CloneView, require_clone
+from autotrader.clones.pipelines import compiled
+from autotrader.clones.plan import CompiledStrategy
+from autotrader.core.clock import Clock
+from autotrader.core.db import Store
+from autotrader.core.errors import UserError
+from autotrader.decisions import repo
+from autotrader.market import repo as market_repo
+from autotrader.prop import repo as prop_repo
+
+
+@dataclass
+class Scheduled:
+    queued: list[int] = field(default_factory=list)  # run ids queued by this pass
+    skipped: list[int] = field(default_factory=list)  # run ids recorded as skipped
+    notes: list[str] = field(default_factory=list)  # why an account scheduled nothing
+
+
+def _metrics(store: Store, strategy: CompiledStrategy, now_ms: int) -> dict[str, float]:
+    """Prefilter metric per universe symbol from stored 1h bars (Bollinger width or USD volume)."""
+    prefilter = strategy.candidate_policy.prefilter
+    if prefilter == "none":
+        return {}
+    values: dict[str, float] = {}
+    for entry in strategy.universe:
+        series = market_repo.freshest_series(
+            store, entry.symbol, ("1h", "5m", "1m"), until_ms=now_ms
+        )
+        if series is None:
+            continue
+        row = market_repo.latest_candle(
+            store, series.source, entry.symbol, series.timeframe, until_ms=now_ms
+        )
+        if row is None:
+            continue
+        if prefilter == "volatility" and row["bb_middle"]:
+            values[entry.symbol] = (row["bb_upper"] - row["bb_lower"]) / row["bb_middle"]
+        elif prefilter == "volume":
+            values[entry.symbol] = row["volume"] * row["close"]
+    return values
+
+
+def _entitlement_problem(clone: CloneView, strategies: tuple[CompiledStrategy, ...]) -> str | None:
+    if clone.model_strength > clone.max_model_strength:
+        return (
+            f"model {clone.model} is strength {clone.model_strength}, above the entitled "
+            f"{clone.max_model_strength}"
+        )
+    active = {u.symbol for s in strategies if s.enabled for u in s.universe}
+    if len(active) > clone.max_active_assets:
+        return f"{len(active)} active assets exceed the entitled {clone.max_active_assets}"
+    return None
+
+
+def schedule(
+    store: Store,
+    clock: Clock,
+    *,
+    clone_id: int | None = None,
+    force: bool = False,
+    asset: str | None = None,
+    engine: str | None = None,
+    dry_run: bool = False,
+) -> Scheduled:
+    """Queue every due run (all active accounts, or one clone's) and return what happened."""
+    from autotrader.clones.compiler import select_candidates
+
+    now = clock.now_ms()
+    result = Scheduled()
+    for account in prop_repo.list_accounts(store, clone_id=clone_id, status="active"):
+        try:
+            clone = require_clone(store, account["clone_id"])
+            pipeline = compiled(store, clock, clone.id)
+        except UserError as exc:
+            # A missing clone or pipeline, or a stored graph the registry no longer fits: one
+            # account's problem, reported, never the loop's end.
+            result.notes.append(f"account {account['id']}: {exc}")
+            continue
+        if not clone.trading_enabled:
+            result.notes.append(f"clone {clone.id}: trading is off")
+            continue
+        problem = _entitlement_problem(clone, pipeline.strategies)
+        open_symbols = [p["symbol"] for p in prop_repo.open_positions(store, account["id"])]
+        for strategy in pipeline.strategies:
+            if not strategy.enabled:
+                continue
+            chosen_engine = engine or strategy.engine
+            candidates = select_candidates(
+                strategy, open_position_symbols=open_symbols, metrics=_metrics(store, strategy, now)
+            )
+            if asset is not None:
+                candidates = [s for s in candidates if s == asset] or (
+                    [asset] if asset in strategy.read_plans else []
+                )
+            cadence_ms = strategy.cadence_s * 1000
+            wake = repo.next_due(store, clone.id) if chosen_engine == "committee" else None
+            for symbol in candidates:
+                if force:
+                    bucket = now
+                elif wake is not None:
+                    if now < wake:
+                        continue
+                    bucket = wake
+                else:
+                    bucket = now // cadence_ms * cadence_ms
+                run_id = repo.insert_run(
+                    store,
+                    clone_id=clone.id,
+                    account_id=account["id"],
+                    strategy_id=strategy.strategy_id,
+                    symbol=symbol,
+                    pipeline_version=pipeline.version,
+                    bucket=bucket,
+                    forced=int(force),
+                    dry_run=int(dry_run),
+                    status="skipped" if problem else "queued",
+                    skip_reason=problem,
+                    engine=chosen_engine,
+                    model=clone.model,
+                    trace_id=uuid.uuid4().hex,
+                    due_at=bucket,
+                    created_at=now,
+                    finished_at=now if problem else None,
+                )
+                if run_id is not None:
+                    (result.skipped if problem else result.queued).append(run_id)
+    return result

@@ -1,0 +1,467 @@
+"""The model client: one structured-output call over the openai SDK, audited, cached, costed.
+
+:meth:`ModelClient.complete` sends a system and a user message to a model through either the
+Responses API (``text.format`` json_schema, strict) or Chat Completions (``response_format``
+json_schema, strict; for OpenAI-compatible servers such as OpenRouter, Ollama, vLLM), and
+validates the answer against a pydantic model. Whatever happens - prose, broken or hostile JSON,
+a refusal, a truncation, a timeout, 429/5xx after the SDK's retries, a bad key, a dead server -
+the call returns a :class:`ModelResult` with a status and a one-line reason and writes exactly
+one ``invocations`` row. The model's text is only ever parsed as data.
+
+Retries and back-off are the SDK's (``max_retries=config.retries``; exponential back-off with
+jitter, or the server's ``retry-after``), on 408/409/429/5xx, timeouts and connection errors; the
+``timeout`` applies to each attempt. The API key is given to the SDK explicitly (the SDK would
+otherwise read ``OPENAI_API_KEY`` itself) and is redacted from every error line and row.
+The SDK edge (both APIs' arguments and answers, error lines) lives in :mod:`autotrader.llm.wire`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from autotrader.core.clock import Clock
+from autotrader.core.db import Store
+from autotrader.core.errors import InvalidInputError
+from autotrader.core.jsonschema import strict_json_schema
+from autotrader.core.logging import RedactionFilter
+from autotrader.llm import log
+from autotrader.llm.structured import canonical_json, one_line, parse_structured
+from autotrader.llm.wire import WireReply, WireRequest, describe_error, send
+
+logger = logging.getLogger(__name__)
+
+APIS = ("responses", "chat")
+PriceFor = Callable[[str], tuple[Decimal, Decimal]]
+_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Reasoning models reject a temperature other than their default with HTTP 400, so none is sent.
+_NO_TEMPERATURE = re.compile(r"^(?:.*/)?(?:gpt-5(?!-chat)|o[1-9])")
+# Local OpenAI-compatible servers ignore the key, but the SDK refuses to start without one.
+_PLACEHOLDER_KEY = "no-key"
+_PER_MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    """How the client talks to the model provider. ``api_key`` never shows in ``repr``.
+
+    ``timeout_s`` bounds each HTTP attempt; a call may take up to ``retries + 1`` attempts plus
+    the SDK's back-off (0.5 s doubling, at most 8 s, or the server's ``retry-after``).
+    """
+
+    api: str = "responses"
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    temperature: float | None = 0.2
+    max_output_tokens: int = 800
+    timeout_s: float = 60.0
+    retries: int = 2
+    cache_enabled: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LlmConfig:
+        """Build from ``Settings`` (``llm_*``, ``openai_api_key``, ``openai_base_url``)."""
+        secret = settings.openai_api_key
+        key = secret.get_secret_value() if secret is not None else None
+        return cls(
+            api=settings.llm_api,
+            api_key=key or None,
+            base_url=settings.openai_base_url or None,
+            temperature=settings.llm_temperature,
+            max_output_tokens=settings.llm_max_output_tokens,
+            timeout_s=settings.llm_timeout,
+            retries=settings.llm_retries,
+            cache_enabled=settings.llm_cache == "on",
+        )
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """What one :meth:`ModelClient.complete` call produced.
+
+    ``status`` is ``ok`` (``parsed`` holds the validated object), ``invalid_output``,
+    ``refused``, ``truncated`` or ``failed`` (``error`` says why in one line, ``kind`` classifies
+    an invalid output, see :mod:`autotrader.llm.structured`). Cost is Decimal USD; a cache hit
+    spends no tokens and costs 0.
+    """
+
+    status: str
+    parsed: BaseModel | None
+    error: str | None
+    raw_text: str | None
+    invocation_id: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    latency_ms: int = 0
+    cached: bool = False
+    attempts: int = 0
+    kind: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A call as the client handles it: what goes on the wire plus what the audit needs."""
+
+    wire: WireRequest
+    role: str
+    schema: type[BaseModel]
+    request_hash: str
+    prompt_hash: str
+    cache_key: str
+    run_id: int | None
+    trace_id: str | None
+
+
+class ModelClient:
+    """Structured-output calls with an audit row each. Safe to call from many threads.
+
+    ``store`` should be a connection of its own (the decision runner's threads call ``complete``
+    while other connections run transactions); this client serialises its own use of it and never
+    holds a transaction open during an HTTP call. ``price_for(model)`` gives USD per 1M input and
+    output tokens; without it every call costs 0.
+    """
+
+    def __init__(
+        self,
+        config: LlmConfig,
+        store: Store,
+        clock: Clock,
+        *,
+        price_for: PriceFor | None = None,
+        openai_client: Any = None,
+    ) -> None:
+        if config.api not in APIS:
+            raise InvalidInputError(f"unknown model API {config.api!r}: use responses or chat")
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.price_for = price_for
+        self._sdk = openai_client
+        self._owns_sdk = openai_client is None
+        self._db_lock = threading.Lock()
+        self._sdk_lock = threading.Lock()
+        self._local = threading.local()  # per-thread count of HTTP attempts of the current call
+        self._redactor = RedactionFilter([config.api_key] if config.api_key else [])
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelClient(api={self.config.api!r}, base_url={self.config.base_url!r}, "
+            f"cache={'on' if self.config.cache_enabled else 'off'})"
+        )
+
+    def close(self) -> None:
+        """Close the HTTP client this object built (an injected one is left to its owner)."""
+        if self._sdk is not None and self._owns_sdk:
+            self._sdk.close()
+            self._sdk = None
+
+    # -- the one call ------------------------------------------------------------------------
+
+    def complete(
+        self,
+        *,
+        role: str,
+        model: str,
+        system: str,
+        prompt: str,
+        schema: type[BaseModel],
+        schema_name: str,
+        run_id: int | None = None,
+        trace_id: str | None = None,
+        api: str | None = None,
+        use_cache: bool | None = None,
+    ) -> ModelResult:
+        """Ask ``model`` for one ``schema`` object and record the invocation.
+
+        ``api`` overrides the configured API for this call. ``use_cache`` None follows the
+        config, True/False force the response cache on/off for this call. Returns a result for
+        every model or transport failure; raises ``InvalidInputError`` only for a caller mistake
+        (unknown role or API, a schema name the API refuses, a model strict mode cannot express)
+        before anything is sent, and the store's own errors if the audit row cannot be written.
+        """
+        request = self._build(
+            role, model, system, prompt, schema, schema_name, api, run_id=run_id, trace_id=trace_id
+        )
+        caching = self.config.cache_enabled if use_cache is None else use_cache
+        started = time.monotonic()
+        if caching:
+            hit = self._from_cache(request, started)
+            if hit is not None:
+                return hit
+        self._local.attempts = 0
+        reply = self._send(request)
+        latency_ms = _elapsed_ms(started)
+        return self._finish(request, reply, latency_ms, self._attempts(), caching=caching)
+
+    # -- request building -----------------------------------------------------------------
+
+    def _build(
+        self,
+        role: str,
+        model: str,
+        system: str,
+        prompt: str,
+        schema: type[BaseModel],
+        schema_name: str,
+        api: str | None,
+        *,
+        run_id: int | None,
+        trace_id: str | None,
+    ) -> _Request:
+        api = api or self.config.api
+        if role not in log.ROLES:
+            raise InvalidInputError(f"unknown role {role!r}: use one of {', '.join(log.ROLES)}")
+        if api not in APIS:
+            raise InvalidInputError(f"unknown model API {api!r}: use responses or chat")
+        if not _SCHEMA_NAME.fullmatch(schema_name):
+            raise InvalidInputError(f"schema name {schema_name!r}: use 1-64 of A-Z a-z 0-9 _ -")
+        if not model or not model.strip():
+            raise InvalidInputError("no model given")
+        try:
+            strict = _strict_schema(schema)
+        except ValueError as exc:
+            raise InvalidInputError(f"{schema.__name__}: {exc}") from None
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        wire = WireRequest(
+            model=model,
+            api=api,
+            messages=messages,
+            schema_name=schema_name,
+            strict_schema=strict,
+            temperature=None if _NO_TEMPERATURE.match(model) else self.config.temperature,
+            max_output_tokens=self.config.max_output_tokens,
+        )
+        prompt_hash = _sha256(messages)
+        schema_hash = _sha256({"name": schema_name, "schema": strict})
+        return _Request(
+            wire=wire,
+            role=role,
+            schema=schema,
+            request_hash=_sha256(wire.canonical()),
+            prompt_hash=prompt_hash,
+            # The cache key leaves temperature and token cap out on purpose: a stored valid
+            # answer for the same model, schema and prompt is the reproducible answer.
+            cache_key=_sha256(
+                {"model": model, "api": api, "schema": schema_hash, "prompt": prompt_hash}
+            ),
+            run_id=run_id,
+            trace_id=trace_id,
+        )
+
+    # -- the cache ----------------------------------------------------------------------------
+
+    def _from_cache(self, request: _Request, started: float) -> ModelResult | None:
+        with self._db_lock:
+            entry = log.cache_get(self.store, request.cache_key)
+        if entry is None:
+            return None
+        outcome = parse_structured(entry.raw_text, request.schema)
+        if not outcome.ok:
+            # The schema's rules changed since the answer was stored: ask the model again.
+            logger.info("cached answer no longer validates (%s); calling the model", outcome.error)
+            return None
+        assert outcome.value is not None
+        record = replace(
+            self._record(request, status="ok", raw_text=entry.raw_text, cached=True),
+            parsed_json=canonical_json(outcome.value),
+            latency_ms=_elapsed_ms(started),
+        )
+        invocation_id = self._write(record)
+        return ModelResult(
+            status="ok",
+            parsed=outcome.value,
+            error=None,
+            raw_text=entry.raw_text,
+            invocation_id=invocation_id,
+            latency_ms=record.latency_ms,
+            cached=True,
+        )
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _send(self, request: _Request) -> WireReply:
+        if not self.config.api_key and not self.config.base_url:
+            return WireReply(
+                "failed",
+                error="no API key: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)",
+            )
+        try:
+            return send(self._client(), request.wire)
+        except Exception as exc:  # every SDK/transport failure becomes a recorded status
+            line = describe_error(
+                exc,
+                attempts=self._attempts() if self._owns_sdk else None,
+                timeout_s=self.config.timeout_s,
+                base_url=self.config.base_url,
+            )
+            return WireReply("failed", error=line)
+
+    def _client(self) -> Any:
+        with self._sdk_lock:
+            if self._sdk is None:
+                import openai
+
+                http_client = openai.DefaultHttpxClient(
+                    event_hooks={"request": [self._count_attempt]}
+                )
+                self._sdk = openai.OpenAI(
+                    api_key=self.config.api_key or _PLACEHOLDER_KEY,
+                    base_url=self.config.base_url,
+                    timeout=self.config.timeout_s,
+                    max_retries=self.config.retries,
+                    http_client=http_client,
+                )
+            return self._sdk
+
+    def _count_attempt(self, _request: Any) -> None:
+        # The sync SDK sends from the calling thread, so a thread-local count is per call.
+        self._local.attempts = getattr(self._local, "attempts", 0) + 1
+
+    def _attempts(self) -> int:
+        """HTTP requests of the current call; an injected SDK client is not counted (1 if used)."""
+        counted = getattr(self._local, "attempts", 0)
+        if self._owns_sdk or counted:
+            return counted
+        return 1 if self._sdk is not None else 0
+
+    # -- finishing ------------------------------------------------------------------------
+
+    def _finish(
+        self, request: _Request, reply: WireReply, latency_ms: int, attempts: int, *, caching: bool
+    ) -> ModelResult:
+        status, error, kind, parsed = reply.status, reply.error, None, None
+        if status == "ok":
+            outcome = parse_structured(reply.text, request.schema)
+            if outcome.ok:
+                parsed = outcome.value
+            else:
+                status, error, kind = "invalid_output", outcome.error, outcome.kind
+        raw_text = self._scrub(reply.text)
+        error = self._redactor.redact(one_line(error)) if error else None
+        cost = self._cost(request.wire.model, reply.input_tokens, reply.output_tokens)
+        record = self._record(request, status=status, raw_text=raw_text, cached=False)
+        record = replace(
+            record,
+            error=error,
+            parsed_json=canonical_json(parsed) if parsed is not None else None,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            latency_ms=latency_ms,
+            cost_usd=cost,
+            attempts=attempts,
+        )
+        entry = None
+        if caching and parsed is not None and raw_text is not None:
+            entry = log.CachedResponse(
+                key=request.cache_key,
+                model=request.wire.model,
+                api=request.wire.api,
+                raw_text=raw_text,
+                input_tokens=reply.input_tokens,
+                output_tokens=reply.output_tokens,
+                created_at=record.created_at,
+            )
+        invocation_id = self._write(record, entry)
+        if status != "ok":
+            logger.warning(
+                "%s call to %s (%s) %s: %s",
+                request.role,
+                request.wire.model,
+                request.wire.api,
+                status,
+                error,
+            )
+        return ModelResult(
+            status=status,
+            parsed=parsed,
+            error=error,
+            raw_text=raw_text,
+            invocation_id=invocation_id,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            cost_usd=cost,
+            latency_ms=latency_ms,
+            cached=False,
+            attempts=attempts,
+            kind=kind,
+        )
+
+    def _record(
+        self, request: _Request, *, status: str, raw_text: str | None, cached: bool
+    ) -> log.InvocationRecord:
+        return log.InvocationRecord(
+            role=request.role,
+            model=request.wire.model,
+            api=request.wire.api,
+            schema_name=request.wire.schema_name,
+            request_hash=request.request_hash,
+            prompt_hash=request.prompt_hash,
+            status=status,
+            created_at=self.clock.now_ms(),
+            trace_id=request.trace_id,
+            run_id=request.run_id,
+            raw_text=raw_text,
+            cached=cached,
+        )
+
+    def _write(self, record: log.InvocationRecord, entry: log.CachedResponse | None = None) -> int:
+        # One lock per client connection: threads must not interleave statements inside each
+        # other's transactions. The HTTP call is over before this is taken.
+        with self._db_lock, self.store.atomic():
+            invocation_id = log.insert_invocation(self.store, record)
+            if entry is not None:
+                log.cache_put(self.store, entry)
+        return invocation_id
+
+    def _cost(self, model: str, input_tokens: int, output_tokens: int) -> Decimal:
+        if self.price_for is None or (input_tokens == 0 and output_tokens == 0):
+            return Decimal(0)
+        try:
+            per_input, per_output = self.price_for(model)
+            return (
+                Decimal(input_tokens) * Decimal(per_input)
+                + Decimal(output_tokens) * Decimal(per_output)
+            ) / _PER_MILLION
+        except (LookupError, ValueError, TypeError, ArithmeticError) as exc:
+            logger.warning("no price for model %s (%s); recording cost 0", model, exc)
+            return Decimal(0)
+
+    def _scrub(self, text: str | None) -> str | None:
+        # Only the literal key: the token-shaped patterns would rewrite innocent model JSON.
+        key = self.config.api_key
+        if text is None or not key:
+            return text
+        return text.replace(key, "***")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _strict_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    return strict_json_schema(schema)
+
+
+def _sha256(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,291 @@
+"""The only SQL of the llm tables: invocations, the response cache, tool-call records.
+
+Every function takes the ``Store`` to use. Writes run in ``store.atomic()``, so they commit on
+their own or join the caller's unit of work as a savepoint. Money (``cost_usd``) is Decimal in
+Python and TEXT in SQLite; times are UTC epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from autotrader.core.db import Store
+from autotrader.core.errors import InvalidInputError, NotFoundError
+
+ROLES = ("single", "planner", "trader", "judge")
+STATUSES = ("ok", "invalid_output", "refused", "truncated", "failed")
+
+
+class ToolName(StrEnum):
+    """What a model's output asked for, as a tool call would name it."""
+
+    CREATE_POSITION = "CREATE_POSITION"
+    CLOSE_POSITION = "CLOSE_POSITION"
+    HOLDING = "HOLDING"
+    UPDATE_EXIT_PLAN = "UPDATE_EXIT_PLAN"
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One model call as it is audited (cost in USD as Decimal, latency in ms)."""
+
+    role: str
+    model: str
+    api: str
+    schema_name: str
+    request_hash: str
+    prompt_hash: str
+    status: str
+    created_at: int
+    trace_id: str | None = None
+    run_id: int | None = None
+    error: str | None = None
+    raw_text: str | None = None
+    parsed_json: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: int = 0
+    cost_usd: Decimal = Decimal(0)
+    cached: bool = False
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    """A stored model answer and the tokens the original call spent."""
+
+    key: str
+    model: str
+    api: str
+    raw_text: str
+    input_tokens: int
+    output_tokens: int
+    created_at: int
+
+
+# -- invocations ---------------------------------------------------------------------------
+
+
+def insert_invocation(store: Store, record: InvocationRecord) -> int:
+    """Insert one invocation row and return its id."""
+    with store.atomic():
+        cursor = store.execute(
+            """
+            INSERT INTO invocations (
+                trace_id, run_id, role, model, api, schema_name, request_hash, prompt_hash,
+                status, error, raw_text, parsed_json, input_tokens, output_tokens, latency_ms,
+                cost_usd, cached, attempts, created_at
+            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                record.trace_id,
+                record.run_id,
+                record.role,
+                record.model,
+                record.api,
+                record.schema_name,
+                record.request_hash,
+                record.prompt_hash,
+                record.status,
+                record.error,
+                record.raw_text,
+                record.parsed_json,
+                int(record.input_tokens),
+                int(record.output_tokens),
+                int(record.latency_ms),
+                _decimal_text(record.cost_usd),
+                1 if record.cached else 0,
+                int(record.attempts),
+                int(record.created_at),
+            ),
+        )
+        return int(cursor.lastrowid)
+
+
+def get_invocation(store: Store, invocation_id: int) -> dict[str, Any] | None:
+    """One invocation row as a dict (``cost_usd`` as Decimal, ``cached`` as bool), or None."""
+    row = store.query_one("SELECT * FROM invocations WHERE id = ?", (invocation_id,))
+    return _invocation(row) if row is not None else None
+
+
+def list_invocations(
+    store: Store,
+    *,
+    run_id: int | None = None,
+    trace_id: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Invocations in call order, narrowed to a decision run and/or a trace when given."""
+    where, params = [], []
+    if run_id is not None:
+        where.append("run_id = ?")
+        params.append(run_id)
+    if trace_id is not None:
+        where.append("trace_id = ?")
+        params.append(trace_id)
+    sql = "SELECT * FROM invocations"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id LIMIT ?"
+    return [_invocation(row) for row in store.query(sql, [*params, int(limit)])]
+
+
+def set_invocation_run(store: Store, invocation_id: int, run_id: int) -> None:
+    """Attach an invocation to the decision run it served (when it was made before the run)."""
+    _update_invocation(store, invocation_id, "run_id = ?", (run_id,))
+
+
+def set_invocation_artifacts(
+    store: Store,
+    invocation_id: int,
+    *,
+    request_artifact: str | None = None,
+    response_artifact: str | None = None,
+) -> None:
+    """Store the artifact keys of an invocation's full request/response (None leaves a key)."""
+    _update_invocation(
+        store,
+        invocation_id,
+        "request_artifact = COALESCE(?, request_artifact), "
+        "response_artifact = COALESCE(?, response_artifact)",
+        (request_artifact, response_artifact),
+    )
+
+
+def invocation_totals(store: Store, *, run_id: int | None = None) -> dict[str, Any]:
+    """Calls, tokens and cost (Decimal USD, summed exactly in Python) overall or for one run."""
+    where, params = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+    rows = store.query(
+        f"SELECT input_tokens, output_tokens, cost_usd, cached FROM invocations {where}", params
+    )
+    return {
+        "calls": len(rows),
+        "cached": sum(row["cached"] for row in rows),
+        "input_tokens": sum(row["input_tokens"] for row in rows),
+        "output_tokens": sum(row["output_tokens"] for row in rows),
+        "cost_usd": sum((Decimal(row["cost_usd"]) for row in rows), Decimal(0)),
+    }
+
+
+# -- response cache ----------------------------------------------------------------------------
+
+
+def cache_get(store: Store, key: str) -> CachedResponse | None:
+    """The cached answer for ``key``, or None."""
+    row = store.query_one("SELECT * FROM response_cache WHERE key = ?", (key,))
+    return CachedResponse(**row) if row is not None else None
+
+
+def cache_put(store: Store, entry: CachedResponse) -> None:
+    """Store an answer for ``key``, replacing an older one (which no longer validated)."""
+    with store.atomic():
+        store.execute(
+            """
+            INSERT INTO response_cache (key, model, api, raw_text, input_tokens, output_tokens,
+                                        created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET
+                raw_text = excluded.raw_text,
+                input_tokens = excluded.input_tokens,
+                output_tokens = excluded.output_tokens,
+                created_at = excluded.created_at
+            """,
+            (
+                entry.key,
+                entry.model,
+                entry.api,
+                entry.raw_text,
+                int(entry.input_tokens),
+                int(entry.output_tokens),
+                int(entry.created_at),
+            ),
+        )
+
+
+def cache_clear(store: Store) -> int:
+    """Forget every cached answer; returns how many were removed."""
+    with store.atomic():
+        return store.execute("DELETE FROM response_cache").rowcount
+
+
+# -- tool calls -----------------------------------------------------------------------------
+
+
+def record_tool_call(
+    store: Store,
+    *,
+    invocation_id: int,
+    name: ToolName | str,
+    arguments: Mapping[str, Any],
+    now_ms: int,
+    action_id: int | None = None,
+) -> int:
+    """Record what an invocation's output asked for and return the record's id.
+
+    Raises ``InvalidInputError`` for an unknown tool name or arguments that are not a JSON
+    object, ``NotFoundError`` when the invocation does not exist.
+    """
+    try:
+        tool = ToolName(str(name))
+    except ValueError:
+        raise InvalidInputError(f"unknown tool call {name!r}") from None
+    if not isinstance(arguments, Mapping):
+        raise InvalidInputError("tool call arguments must be a JSON object")
+    text = json.dumps(dict(arguments), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    with store.atomic():
+        if store.query_one("SELECT 1 FROM invocations WHERE id = ?", (invocation_id,)) is None:
+            raise NotFoundError(f"invocation {invocation_id} not found")
+        cursor = store.execute(
+            "INSERT INTO tool_calls (invocation_id, name, arguments, action_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (invocation_id, tool.value, text, action_id, int(now_ms)),
+        )
+        return int(cursor.lastrowid)
+
+
+def link_tool_call(store: Store, tool_call_id: int, action_id: int) -> None:
+    """Link a tool-call record to the decision action it caused. ``NotFoundError`` if absent."""
+    with store.atomic():
+        cursor = store.execute(
+            "UPDATE tool_calls SET action_id = ? WHERE id = ?", (action_id, tool_call_id)
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"tool call {tool_call_id} not found")
+
+
+def tool_calls_for(store: Store, invocation_id: int) -> list[dict[str, Any]]:
+    """The tool-call records of one invocation, arguments decoded, in order."""
+    rows = store.query(
+        "SELECT * FROM tool_calls WHERE invocation_id = ? ORDER BY id", (invocation_id,)
+    )
+    for row in rows:
+        row["arguments"] = json.loads(row["arguments"])
+    return rows
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _update_invocation(store: Store, invocation_id: int, assignments: str, params: tuple) -> None:
+    with store.atomic():
+        cursor = store.execute(
+            f"UPDATE invocations SET {assignments} WHERE id = ?", (*params, invocation_id)
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"invocation {invocation_id} not found")
+
+
+def _invocation(row: dict[str, Any]) -> dict[str, Any]:
+    row["cost_usd"] = Decimal(row["cost_usd"])
+    row["cached"] = bool(row["cached"])
+    return row
+
+
+def _decimal_text(value: Decimal) -> str:
+    # Fixed-point text: "0.00125", never "1.25E-3", so SQL sorting and humans read it alike.
+    return format(Decimal(value), "f")

@@ -125,3 +125,14 @@ def demo_orders(store, now_ms: int) -> list[dict]:
             "target": None,
         },
     ]
+
+
+def example_pipeline() -> Path:
+    """The strategy graph the demo gives clone 42 (BTC and ETH, indicators and funding, rules).
+
+    Shipped inside the package (a copy of ``examples/pipelines/btc-eth-rules.json``) so an
+    installed autotrader runs its demo without the repository.
+    """
+    from importlib.resources import files
+
+    return Path(str(files("autotrader") / "data" / "pipelines" / "btc-eth-rules.json"))

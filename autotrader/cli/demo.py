@@ -1,36 +1,54 @@
-"""``autotrader demo``: the embedded default run, end to end, in a store of its own."""
+"""``autotrader demo``: the embedded default run, end to end, in a store of its own.
+
+The bundled real candles are replayed on a simulated clock: the demo opens clone 42's sandbox
+account a day before the data ends, trades it by hand through the gates (one intent is refused
+on purpose), then lets the rules engine decide every hour while mark-to-market fires stops,
+targets and time exits — and ends with the audit: ledger, leaderboard, verify, an equity plot.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Annotated
 
 import typer
 
+from autotrader.cli import clones_pipeline, decisions, prop_accounts
 from autotrader.cli import db as db_cli
 from autotrader.cli import ingest as ingest_cli
+from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import open_store, settings_for, state
 from autotrader.cli._options import DbOption
 from autotrader.cli._render import out, say
+
+HOUR_MS = 3_600_000
+CLONE_ID = 42
 
 
 def _step(title: str) -> None:
     out.rule(f"[bold]{title}")
 
 
+def _at(ctx: typer.Context, when_ms: int) -> None:
+    """Move the demo's replay clock (every later command runs as of it)."""
+    from autotrader.core.clock import iso_utc
+
+    st = state(ctx)
+    st.settings = st.settings.model_copy(update={"now": iso_utc(when_ms)})
+
+
 def demo_command(
     ctx: typer.Context,
     db: DbOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the final summary.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the key results.")] = False,
 ) -> None:
     """Run the embedded default end to end: SQLite, bundled data, rules engine; no network.
 
     The demo writes a fresh store of its own (default: demo/demo.db in the data dir), never your
-    configured one, and replays the bundled candles as of their last bar. Example:
-    autotrader demo --db /tmp/demo.db
+    configured one. Example: autotrader demo --db /tmp/demo.db
     """
-    from autotrader.core.clock import iso_utc
     from autotrader.demo import (
         bundled_candles,
         default_demo_path,
@@ -40,73 +58,87 @@ def demo_command(
     )
 
     settings = settings_for(ctx)
+    if not state(ctx).debug:
+        # The demo narrates every step itself; per-tick worker logs would only repeat it.
+        logging.getLogger("autotrader").setLevel(logging.WARNING)
     path = prepare_demo_store(
         db or default_demo_path(settings.data_dir), protected=settings.db_path
     )
     files = bundled_candles()
-    # Replay: every later step runs as of the close of the last bundled bar.
-    now = iso_utc(replay_end_ms(files))
-    state(ctx).settings = settings.model_copy(update={"now": now})
+    end = replay_end_ms(files)
+    start = end - 24 * HOUR_MS
+    _at(ctx, start)
 
-    _step("1. store")
+    _step("1. a fresh store, and one harness tick")
     store = open_store(ctx, path)
     mark_demo_store(store)
-    say(f"fresh demo store at {path}; replay clock {now}")
-    _step("2. one harness tick (housekeeping)")
+    say(f"demo store: {path}")
     workers_cli.housekeeping(ctx, db=path, loop=False, interval=None, max_ticks=None)
-    _step("3. market memory: import bundled real candles, derive 1h and indicators")
+
+    _step("2. market memory: bundled real BTC/ETH candles → 1h rollups and TA-Lib indicators")
     for symbol, (file, timeframe) in files.items():
         ingest_cli.import_file(ctx, path=file, symbol=symbol, timeframe=timeframe, db=path)
     if not quiet:
-        _step("4. ingest status")
         ingest_cli.status(ctx, db=path, as_json=False)
-        _step("5. ingest latest --symbol BTC (what a strategy sees)")
-        ingest_cli.latest(ctx, symbol="BTC", timeframe=None, db=path, as_json=False)
-    _demo_trading(ctx, store, path, replay_end_ms(files), quiet=quiet)
+        ingest_cli.latest(ctx, symbol="BTC", timeframe="1h", db=path, as_json=False)
+
+    _step(f"3. clone {CLONE_ID}: its strategy graph, compiled, and the context packet for BTC")
+    _demo_clone(ctx, store, path, quiet=quiet)
+
+    _step(f"4. prop: clone {CLONE_ID}'s sandbox account, traded by hand through the gates")
+    account = _demo_manual_trades(ctx, store, path, start)
+
+    _step("5. replay the last 24 h: the rules engine decides hourly, mark-to-market fires exits")
+    _demo_replay(ctx, store, path, start, account)
+
+    _step("6. positions, the account, and the decisions")
+    prop_cli.positions(ctx, account=account, status="all", db=path, as_json=False)
+    prop_accounts.show(ctx, account_id=account, db=path, as_json=False)
     if not quiet:
-        _step("db status")
+        decisions.list_runs(ctx, clone_id=CLONE_ID, status=None, limit=12, db=path, as_json=False)
+
+    _demo_audit(ctx, path, account)
+
+    if not quiet:
+        _step("db status and workers")
         db_cli.status(ctx, db=path, as_json=False)
-        _step("workers status")
         workers_cli.status(ctx, db=path, as_json=False)
+    from autotrader.core.clock import iso_utc
+
     say(
-        "\ndemo finished; explore it with: "
-        f"AUTOTRADER_NOW={now} autotrader ingest latest --symbol ETH --db {path}"
+        f"\ndemo finished. Explore it: AUTOTRADER_NOW={iso_utc(end)} "
+        f"autotrader ledger show --db {path}"
     )
 
 
-def _at(ctx: typer.Context, when_ms: int) -> None:
-    """Move the demo's replay clock."""
-    from autotrader.core.clock import iso_utc
+def _demo_clone(ctx: typer.Context, store, path, *, quiet: bool) -> None:
+    from autotrader.clones.management import create_clone
+    from autotrader.clones.pipelines import read_pipeline_file, save
+    from autotrader.context.assemble import context_for
+    from autotrader.demo import example_pipeline
 
-    st = state(ctx)
-    st.settings = st.settings.model_copy(update={"now": iso_utc(when_ms)})
+    clock = settings_for(ctx).clock()
+    create_clone(
+        store, clock, name="demo-momentum", clone_id=CLONE_ID, display_name="Demo momentum"
+    )
+    version, _ = save(store, clock, CLONE_ID, read_pipeline_file(example_pipeline()))
+    say(f"clone {CLONE_ID} created; pipeline {example_pipeline().name} saved as version {version}")
+    clones_pipeline.compile_pipeline(ctx, clone_id=CLONE_ID, version=None, db=path, as_json=False)
+    packet = context_for(store, clock, CLONE_ID, "BTC")
+    if not quiet:
+        out.print(packet.prompt, markup=False, highlight=False, soft_wrap=True)
+    say(
+        f"context packet for BTC: ~{packet.token_estimate} tokens, "
+        f"sha256 {packet.prompt_hash[:16]}…"
+    )
 
 
-def _demo_trading(ctx: typer.Context, store, path, end_ms: int, *, quiet: bool) -> None:
-    """Open a sandbox account a day before the data ends, trade through the gates (one intent
-    is rejected on purpose), then replay the last day hour by hour with mark-to-market."""
-    from autotrader.bootstrap import precision
-    from autotrader.cli import prop as prop_cli
-    from autotrader.cli import prop_accounts
-    from autotrader.core.clock import iso_utc
-    from autotrader.core.money import to_decimal
+def _demo_manual_trades(ctx: typer.Context, store, path, start: int) -> int:
+    from autotrader.decisions.accounts import ensure_account
     from autotrader.demo import demo_orders
-    from autotrader.prop.accounts import open_account
-    from autotrader.prop.models import AccountRules
-    from autotrader.prop.mtm import MarkToMarket
 
-    start = end_ms - 24 * 3_600_000
-    _at(ctx, start)
-    _step("6. prop: open a sandbox account for clone 42 and trade through the gates")
-    account = open_account(
-        store,
-        settings_for(ctx).clock(),
-        clone_id=42,
-        kind="sandbox",
-        starting_balance=to_decimal("10000"),
-        rules=AccountRules(),
-    )
-    say(f"opened sandbox account {account} with 10,000 USDC")
+    account, _ = ensure_account(store, settings_for(ctx).clock(), CLONE_ID)
+    say(f"sandbox account {account}: 10,000 USDC, default rules")
     for order in demo_orders(store, start):
         say(f"\n[bold]{order.pop('why')}[/bold]")
         # A rejection is the point of the third order: its gate and reason are printed.
@@ -114,13 +146,46 @@ def _demo_trading(ctx: typer.Context, store, path, end_ms: int, *, quiet: bool) 
             prop_cli.order(
                 ctx, account=account, db=path, as_json=False, key=None, time_exit=None, **order
             )
-    _step("7. replay the last 24 h: mark-to-market every hour (stops and targets fire)")
+    return account
+
+
+def _demo_replay(ctx: typer.Context, store, path, start: int, account: int) -> None:
+    from autotrader.bootstrap import decision_runner, precision
+    from autotrader.core.clock import iso_utc
+    from autotrader.prop.mtm import MarkToMarket
+
     for hour in range(1, 25):
-        _at(ctx, start + hour * 3_600_000)
-        clock = settings_for(ctx).clock()
+        _at(ctx, start + hour * HOUR_MS)
+        settings = settings_for(ctx, path)
+        clock = settings.clock()
+        outcome = decision_runner(settings, store, clock, worker_id="demo").tick(
+            clone_id=CLONE_ID, only_scheduled=True
+        )
         report = MarkToMarket(store, clock, precision(store, clock)).run([account])
-        if report.exits or hour == 24:
-            say(f"{iso_utc(clock.now_ms())}  {report.summary()}")
-    _step("8. positions and the account's snapshot")
-    prop_cli.positions(ctx, account=account, status="all", db=path, as_json=False)
-    prop_accounts.show(ctx, account_id=account, db=path, as_json=quiet)
+        when = iso_utc(clock.now_ms())
+        for run in outcome.runs:
+            for action in run.actions:
+                if action["action"] != "HOLD":
+                    fill = action.get("fill")
+                    detail = (
+                        f"{fill['side']} {fill['qty']} @ {fill['price']}"
+                        if fill
+                        else action.get("reject_code") or ""
+                    )
+                    say(
+                        f"{when}  decision {run.run_id}: {run.symbol} {action['action']} "
+                        f"→ {action['status']} {detail}"
+                    )
+        if report.exits:
+            say(f"{when}  mark-to-market: {report.summary()}")
+    say(f"replay done at {iso_utc(start + 24 * HOUR_MS)}")
+
+
+def _demo_audit(ctx: typer.Context, path, account: int) -> None:
+    """The audit view (``autotrader ledger``), when that command group is installed."""
+    try:
+        from autotrader.cli import ledger as ledger_cli
+    except ImportError:
+        return
+    _step(f"7. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
+    ledger_cli.demo_audit(ctx, path, account)

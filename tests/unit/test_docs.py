@@ -26,3 +26,9 @@ def test_changelog_follows_keep_a_changelog():
     text = (ROOT / "CHANGELOG.md").read_text()
     assert "## [Unreleased]" in text
     assert "keepachangelog.com" in text
+
+
+def test_the_packaged_demo_pipeline_is_the_documented_example():
+    packaged = ROOT / "autotrader" / "data" / "pipelines" / "btc-eth-rules.json"
+    example = ROOT / "examples" / "pipelines" / "btc-eth-rules.json"
+    assert packaged.read_bytes() == example.read_bytes()

@@ -19,6 +19,7 @@ from autotrader.cli import config as config_cli
 from autotrader.cli import db as db_cli
 from autotrader.cli import decisions as decisions_cli
 from autotrader.cli import ingest as ingest_cli
+from autotrader.cli import ledger as ledger_cli
 from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import CliState, state
@@ -122,6 +123,7 @@ app.add_typer(prop_cli.app, name="prop")
 app.add_typer(clones_cli.app, name="clones")
 app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
+app.add_typer(ledger_cli.app, name="ledger")
 
 
 def main() -> None:

@@ -182,10 +182,15 @@ def _demo_replay(ctx: typer.Context, store, path, start: int, account: int) -> N
 
 
 def _demo_audit(ctx: typer.Context, path, account: int) -> None:
-    """The audit view (``autotrader ledger``), when that command group is installed."""
-    try:
-        from autotrader.cli import ledger as ledger_cli
-    except ImportError:
-        return
+    """The audit view: what happened, why, and does it add up."""
+    from autotrader.cli import ledger as ledger_cli
+
     _step(f"7. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
-    ledger_cli.demo_audit(ctx, path, account)
+    ledger_cli.show(ctx, account=account, clone_id=None, kind=None, symbol=None, since=None,
+                    until=None, limit=15, page=1, totals=True, as_csv=False, db=path,
+                    as_json=False)  # fmt: skip
+    ledger_cli.leaderboard(ctx, kind=None, by="account", sort="return_pct", ascending=False,
+                           limit=None, db=path, as_json=False)  # fmt: skip
+    ledger_cli.verify(ctx, account=None, db=path, as_json=False)
+    png = path.with_name(f"{path.stem}-equity-{account}.png")
+    ledger_cli.plot(ctx, account=account, compare=None, out=png, db=path)

@@ -74,13 +74,17 @@ def show(
 ) -> None:
     """Ledger entries, newest first, with per-kind totals over the filter.
 
-    Example: autotrader ledger show --clone-id 42 --kind FEE,REALIZED_PNL --since 2025-01-01
+    The page prints first; the totals footer follows (on a huge ledger it is a pass over every
+    matching entry). Example:
+    autotrader ledger show --clone-id 42 --kind FEE,REALIZED_PNL --since 2025-01-01
     """
-    from autotrader.ledger.queries import ledger_page
+    from autotrader.ledger.queries import kind_totals, ledger_page
 
     flt = _filter(account, clone_id, kind, symbol, since, until)
-    result = ledger_page(open_store(ctx, db), flt, limit=limit, page=page, with_totals=totals)
-    render.ledger_page(result, as_json=as_json, as_csv=as_csv)
+    store = open_store(ctx, db)
+    result = ledger_page(store, flt, limit=limit, page=page, with_totals=False)
+    footer = (lambda: kind_totals(store, flt)) if totals and not as_csv else None
+    render.ledger_page(result, footer, as_json=as_json, as_csv=as_csv)
 
 
 @app.command("trades")

@@ -19,9 +19,10 @@ def test_help_lists_only_groups_with_working_commands(cli):
         "prop",
         "clones",
         "decisions",
+        "ledger",
     ):
         assert group in result.output
-    for future in ("ledger", "lifecycle", "decide"):
+    for future in ("lifecycle", "decide"):  # not built yet; decide is a hidden alias
         assert f" {future} " not in result.output
 
 

@@ -1,0 +1,241 @@
+"""The leaderboard: one row per account, clone or model — return, PnL, drawdown, Sharpe and
+Sortino from the snapshot series, win rate and profit factor from closed trades, fees, model
+cost and the last decision — sortable by any column.
+
+Promises: money is Decimal; ratios are floats (see ``metrics``); ``None`` sorts last whatever
+the direction. An account's equity series is its starting balance at ``started_at`` followed
+by its snapshots; its current equity (return %, PnL) is marked at the latest prices as of
+``now_ms``. A clone's or a model's row sums its accounts (``metrics.combine``). Model cost and
+decision times come from ``decision_runs``/``invocations`` when those tables exist (0 and the
+last decision-origin intent otherwise).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+
+from autotrader.core.db import Store
+from autotrader.core.errors import InvalidInputError
+from autotrader.core.money import ZERO
+from autotrader.ledger import metrics
+from autotrader.ledger.queries import decimal_sum, existing_tables
+
+GROUPINGS = ("account", "clone", "model")
+_PERCENT = Decimal("0.0001")
+
+
+@dataclass
+class LeaderRow:
+    """One line of the leaderboard (``group`` is the account id, clone id or model name)."""
+
+    group: str
+    accounts: list[int]
+    clone_ids: list[int]
+    kinds: list[str]
+    model: str | None
+    status: str
+    starting_balance: Decimal
+    equity: Decimal
+    pnl: Decimal
+    return_pct: Decimal
+    max_drawdown_pct: Decimal
+    sharpe: float | None
+    sortino: float | None
+    win_rate: float | None
+    profit_factor: float | None
+    trades: int
+    fees_paid: Decimal
+    model_cost_usd: Decimal
+    last_decision_at: int | None
+    # what the row was computed from (not printed)
+    series: list[tuple[int, Decimal]] = field(default_factory=list, repr=False)
+    trade_pnls: list[Decimal] = field(default_factory=list, repr=False)
+
+
+SORTABLE = tuple(
+    f.name for f in fields(LeaderRow) if f.name not in ("accounts", "series", "trade_pnls")
+)
+
+
+@dataclass
+class _Account:
+    row: dict
+    equity: Decimal
+    series: list[tuple[int, Decimal]]
+    pnls: list[Decimal]
+    fees: Decimal
+    cost: Decimal
+    last_decision: int | None
+    model: str | None
+
+
+def leaderboard(
+    store: Store,
+    *,
+    now_ms: int,
+    kind: str | None = None,
+    by: str = "account",
+    sort: str = "return_pct",
+    ascending: bool = False,
+) -> list[LeaderRow]:
+    """Leaderboard rows for every account (of ``kind``) grouped ``by`` account, clone or model,
+    sorted by ``sort`` (descending unless ``ascending``)."""
+    if by not in GROUPINGS:
+        raise InvalidInputError(f"--by must be one of {', '.join(GROUPINGS)}")
+    if sort not in SORTABLE:
+        raise InvalidInputError(f"--sort: unknown column {sort!r} (one of {', '.join(SORTABLE)})")
+    accounts = _accounts(store, now_ms, kind)
+    groups: dict[str, list[_Account]] = defaultdict(list)
+    for acct in accounts:
+        key = {
+            "account": str(acct.row["id"]),
+            "clone": str(acct.row["clone_id"]),
+            "model": acct.model or "-",
+        }[by]
+        groups[key].append(acct)
+    rows = [_row(key, members) for key, members in groups.items()]
+    return sort_rows(rows, sort, ascending=ascending)
+
+
+def sort_rows(rows: list[LeaderRow], column: str, *, ascending: bool = False) -> list[LeaderRow]:
+    """Sort by ``column``; rows whose value is None go last in either direction."""
+    present = [r for r in rows if getattr(r, column) is not None]
+    missing = [r for r in rows if getattr(r, column) is None]
+
+    def key(row: LeaderRow):
+        value = getattr(row, column)
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        if isinstance(value, str):
+            # "10" after "9": ids compare as numbers, names as text
+            value = (0, int(value), "") if value.isdigit() else (1, 0, value)
+        return value
+
+    return sorted(present, key=key, reverse=not ascending) + missing
+
+
+def _row(group: str, members: list[_Account]) -> LeaderRow:
+    starting = sum((m.row["starting_balance"] for m in members), ZERO)
+    equity = sum((m.equity for m in members), ZERO)
+    if len(members) == 1:
+        series = members[0].series
+    else:
+        series = metrics.combine(
+            [m.series for m in members], [m.row["starting_balance"] for m in members]
+        )
+    values = [v for _, v in series]
+    returns = metrics.simple_returns(values)
+    periods = metrics.periods_per_year([t for t, _ in series])
+    pnls = [p for m in members for p in m.pnls]
+    decisions = [m.last_decision for m in members if m.last_decision is not None]
+    models = sorted({m.model for m in members if m.model})
+    return LeaderRow(
+        group=group,
+        accounts=[m.row["id"] for m in members],
+        clone_ids=sorted({m.row["clone_id"] for m in members}),
+        kinds=sorted({m.row["kind"] for m in members}),
+        model=", ".join(models) or None,
+        status=", ".join(sorted({m.row["status"] for m in members})),
+        starting_balance=starting,
+        equity=equity,
+        pnl=equity - starting,
+        return_pct=((equity - starting) / starting * 100).quantize(_PERCENT) if starting else ZERO,
+        max_drawdown_pct=(metrics.max_drawdown(values) * 100).quantize(_PERCENT),
+        sharpe=metrics.sharpe(returns, periods),
+        sortino=metrics.sortino(returns, periods),
+        win_rate=metrics.win_rate(pnls),
+        profit_factor=metrics.profit_factor(pnls),
+        trades=len(pnls),
+        fees_paid=sum((m.fees for m in members), ZERO),
+        model_cost_usd=sum((m.cost for m in members), ZERO),
+        last_decision_at=max(decisions, default=None),
+        series=series,
+        trade_pnls=pnls,
+    )
+
+
+def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
+    from autotrader.prop import repo as prop_repo
+    from autotrader.prop.accounts import account_state
+
+    rows = prop_repo.list_accounts(store, kind=kind)
+    tables = existing_tables(store)
+    series = _series(store)
+    pnls = _closed_pnls(store)
+    fees = _grouped_sums(
+        store,
+        "SELECT account_id, group_concat(amount, ',') FROM ledger_entries WHERE kind = 'FEE'"
+        " GROUP BY account_id",
+    )
+    costs: dict[int, Decimal] = {}
+    if {"invocations", "decision_runs"} <= tables:
+        costs = _grouped_sums(
+            store,
+            "SELECT r.account_id, group_concat(i.cost_usd, ',') FROM invocations i"
+            " JOIN decision_runs r ON r.id = i.run_id GROUP BY r.account_id",
+        )
+    decisions = _last_decisions(store, tables)
+    models = {}
+    if "clones" in tables:
+        models = dict(store.execute("SELECT id, model FROM clones").fetchall())
+    result = []
+    for row in rows:
+        account = row["id"]
+        start = [(row["started_at"], row["starting_balance"])]
+        result.append(
+            _Account(
+                row=row,
+                equity=account_state(store, account, now_ms).equity,
+                series=start + series.get(account, []),
+                pnls=pnls.get(account, []),
+                fees=-fees.get(account, ZERO),
+                cost=costs.get(account, ZERO),
+                last_decision=decisions.get(account),
+                model=models.get(row["clone_id"]),
+            )
+        )
+    return result
+
+
+def _series(store: Store) -> dict[int, list[tuple[int, Decimal]]]:
+    result: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for account, time, equity in store.execute(
+        "SELECT account_id, time, equity FROM account_snapshots ORDER BY account_id, time"
+    ):
+        result[account].append((time, Decimal(equity)))
+    return result
+
+
+def _closed_pnls(store: Store) -> dict[int, list[Decimal]]:
+    """Net PnL (Σ of its ledger entries: realized, fees, funding, liquidation) of each closed
+    position, per account, in close order."""
+    result: dict[int, list[Decimal]] = defaultdict(list)
+    for account, text in store.execute(
+        "SELECT p.account_id, group_concat(e.amount, ',') FROM positions p"
+        " JOIN ledger_entries e ON e.position_id = p.id WHERE p.status = 'CLOSED'"
+        " GROUP BY p.id ORDER BY p.closed_at, p.id"
+    ):
+        result[account].append(decimal_sum(text.split(",")))
+    return result
+
+
+def _grouped_sums(store: Store, sql: str) -> dict[int, Decimal]:
+    return {key: decimal_sum(text.split(",")) for key, text in store.execute(sql)}
+
+
+def _last_decisions(store: Store, tables: set[str]) -> dict[int, int]:
+    result = dict(
+        store.execute(
+            "SELECT account_id, MAX(created_at) FROM prop_intents WHERE origin = 'decision'"
+            " GROUP BY account_id"
+        ).fetchall()
+    )
+    if "decision_runs" in tables:
+        for account, when in store.execute(
+            "SELECT account_id, MAX(COALESCE(finished_at, started_at, created_at))"
+            " FROM decision_runs GROUP BY account_id"
+        ):
+            result[account] = max(result.get(account, when), when)
+    return result

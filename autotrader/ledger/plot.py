@@ -1,0 +1,122 @@
+"""``ledger plot``: an account's equity curve as a PNG, drawdowns shaded, trades marked; with
+``compare`` several accounts on one chart (then in % return since their start, so different
+starting balances compare).
+
+matplotlib is imported inside :func:`plot_equity` and drives the Agg canvas directly (no pyplot,
+no global state, no display needed), so importing this module costs nothing. Equity comes from
+``equity_series`` (the starting balance, then the snapshots); markers sit at the equity last
+known at each fill's time. Prices and money are converted to float here only, for drawing.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import accumulate
+from pathlib import Path
+
+from autotrader.core.db import Store
+from autotrader.core.errors import InvalidInputError
+from autotrader.ledger.queries import equity_series
+
+
+@dataclass(frozen=True)
+class PlotResult:
+    path: Path
+    accounts: list[int]
+    points: int  # equity points drawn, all accounts
+    trades: int  # fills marked on the primary account
+
+
+def _when(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def plot_equity(
+    store: Store, account_id: int, out: Path, *, compare: list[int] | None = None
+) -> PlotResult:
+    """Draw ``account_id`` (and ``compare`` accounts) to the PNG ``out``; returns what it drew.
+    Raises NotFoundError for an unknown account, InvalidInputError for a non-PNG path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
+    if out.suffix.lower() != ".png":
+        raise InvalidInputError(f"--out must name a .png file, not {out.name!r}")
+    accounts = [account_id, *[a for a in dict.fromkeys(compare or []) if a != account_id]]
+    relative = len(accounts) > 1
+    series = {a: equity_series(store, a) for a in accounts}  # raises NotFoundError
+
+    def scale(value: Decimal, start: Decimal) -> float:
+        return float((value / start - 1) * 100) if relative and start else float(value)
+
+    fig = Figure(figsize=(11, 5.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for account in accounts:
+        points = series[account]
+        start = points[0][1]
+        times = [_when(t) for t, _ in points]
+        values = [scale(v, start) for _, v in points]
+        ax.step(times, values, where="post", label=f"account {account}", linewidth=1.4)
+        if account == account_id:
+            peaks = list(accumulate(values, max))  # the scale is monotonic: peaks carry over
+            # No ``where=``: matplotlib drops one-point runs of it; at a peak the band is empty.
+            ax.fill_between(
+                times,
+                values,
+                peaks,
+                step="post",
+                color="tab:red",
+                alpha=0.2,
+                label="drawdown",
+            )
+            marked = _mark_trades(store, ax, account, points, start, scale)
+    ax.set_title(
+        f"Equity of account {account_id}"
+        if not relative
+        else f"Return since start: accounts {', '.join(map(str, accounts))}"
+    )
+    ax.set_ylabel("return (%)" if relative else "equity (USD)")
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png")
+    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked)
+
+
+def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> int:
+    """Opening fills as ▲ (long) / ▼ (short), closing fills as ✕, at the equity known then."""
+    fills = store.query(
+        "SELECT f.created_at, f.side, p.side AS position_side FROM prop_fills f"
+        " JOIN positions p ON p.id = f.position_id WHERE f.account_id = ? ORDER BY f.id",
+        (account,),
+    )
+    times = [t for t, _ in points]
+    groups: dict[str, tuple[list, list]] = {"open_long": ([], []), "open_short": ([], [])}
+    groups["close"] = ([], [])
+    for fill in fills:
+        index = max(0, bisect_right(times, fill["created_at"]) - 1)
+        opens = (fill["side"] == "BUY") == (fill["position_side"] == "LONG")
+        key = (
+            ("open_long" if fill["position_side"] == "LONG" else "open_short") if opens else "close"
+        )
+        groups[key][0].append(_when(fill["created_at"]))
+        groups[key][1].append(scale(points[index][1], start))
+    styles = {
+        "open_long": ("^", "tab:green", "open long"),
+        "open_short": ("v", "tab:orange", "open short"),
+        "close": ("x", "black", "close"),
+    }
+    for key, (xs, ys) in groups.items():
+        if xs:
+            marker, marker_color, label = styles[key]
+            ax.scatter(xs, ys, marker=marker, color=marker_color, s=36, zorder=3, label=label)
+    return len(fills)

@@ -31,22 +31,22 @@ MINUTE_MS = 60_000
 TARGET_RATIO = 0.8
 SYMBOLS = ("BTC", "ETH", "SOL", "ADA", "MEME")
 
-# The candles table exactly as the market migration creates it.
-_CANDLES_DDL = """
-    CREATE TABLE candles (
-        source TEXT NOT NULL,
-        symbol TEXT NOT NULL,
-        timeframe TEXT NOT NULL,
-        open_time INTEGER NOT NULL,
-        open REAL NOT NULL,
-        high REAL NOT NULL,
-        low REAL NOT NULL,
-        close REAL NOT NULL,
-        volume REAL NOT NULL,
-        bars INTEGER NOT NULL DEFAULT 1,
-        PRIMARY KEY (source, symbol, timeframe, open_time)
-    ) STRICT, WITHOUT ROWID
-"""
+
+def _candles_ddl() -> list[str]:
+    """The candles table and its indexes exactly as the migrations create them (read back from a
+    migrated store), so the raw baseline writes into the same structure."""
+    with tempfile.TemporaryDirectory(prefix="bench-ddl-") as folder:
+        store = Store(Path(folder) / "ddl.db", migrations=MIGRATION_SETS)
+        try:
+            rows = store.query(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = 'candles' AND sql IS NOT NULL"
+                " ORDER BY type DESC"  # the table before its indexes
+            )
+        finally:
+            store.close()
+    return [row["sql"] for row in rows]
+
+
 _RAW_INSERT = "INSERT INTO candles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -97,7 +97,8 @@ def _raw_insert(folder: Path, rows: list[tuple]) -> float:
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(_CANDLES_DDL)
+        for statement in _candles_ddl():
+            conn.execute(statement)
         start = time.perf_counter()
         conn.execute("BEGIN")
         conn.executemany(_RAW_INSERT, rows)

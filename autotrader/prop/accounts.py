@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
@@ -12,6 +13,9 @@ from autotrader.core.money import ZERO
 from autotrader.prop import pnl
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.models import AccountKind, AccountRules, Side
+
+if TYPE_CHECKING:
+    from autotrader.prop.execution import MarketSnapshot
 
 MAX_STARTING_BALANCE = Decimal("1e12")
 
@@ -80,15 +84,27 @@ def require_account(store: Store, account_id: int) -> dict:
     return account
 
 
-def account_state(store: Store, account_id: int, now_ms: int) -> AccountState:
-    """Balance, margin, unrealized PnL at the prices as of ``now_ms``, equity and drawdown."""
+def account_state(
+    store: Store,
+    account_id: int,
+    now_ms: int,
+    *,
+    market: MarketSnapshot | None = None,
+    account: dict | None = None,
+) -> AccountState:
+    """Balance, margin, unrealized PnL at the prices as of ``now_ms``, equity and drawdown.
+
+    ``market`` (taken at ``now_ms``) shares price lookups with the caller's other work;
+    ``account`` is the account row when the caller has just read it.
+    """
     from autotrader.prop.execution import mark_price
 
-    account = require_account(store, account_id)
+    if account is None or account["id"] != account_id:
+        account = require_account(store, account_id)
     rows = prop_repo.open_positions(store, account_id)
     positions = []
     for row in rows:
-        mark = mark_price(store, row, now_ms)
+        mark = mark_price(store, row, now_ms, market)
         positions.append(
             PositionState(
                 row,

@@ -158,11 +158,15 @@ def account_view(
         margin_used=prop_repo.margin_used(rows),
         equity=balance + unrealized,
         positions={r["symbol"]: position_view(r) for r in rows},
-        trades_today=(
-            prop_repo.opens_since(store, account["id"], _utc_midnight(now_ms)) if opening else 0
-        ),
+        trades_today=_trades_today(store, account, now_ms) if opening else 0,
         cooldowns=prop_repo.cooldowns(store, account["id"], now_ms) if opening else {},
     )
+
+
+def _trades_today(store: Store, account: dict, now_ms: int) -> int:
+    """OPENs since 00:00 UTC, counted only as far as the daily limit (all the gate needs)."""
+    limit = account["rules"].max_daily_trades
+    return prop_repo.opens_since(store, account["id"], _utc_midnight(now_ms), at_most=limit)
 
 
 class PropDesk:

@@ -197,3 +197,17 @@ def m004_snapshots(db: Database) -> None:
         ) STRICT
         """
     )
+
+
+@migrations()
+def m005_hot_path_indexes(db: Database) -> None:
+    # The daily-trade gate counts an account's OPEN orders of the day on every intent, and the
+    # cooldown gate looks for its closed positions still cooling down: without these, both
+    # scan the account's whole history, which grows with every trade.
+    db.execute(
+        "CREATE INDEX idx_prop_orders_daily ON prop_orders (account_id, purpose, created_at)"
+    )
+    db.execute(
+        "CREATE INDEX idx_positions_cooldown ON positions (account_id, cooldown_until)"
+        " WHERE cooldown_until IS NOT NULL"
+    )

@@ -8,9 +8,9 @@ time exit once its time has come — then hourly funding from ingested rates (lo
 rate). Then a snapshot for the current minute, and the drawdown check that freezes an active
 account past its limit. A frozen account cannot trade, but its exits and funding still run.
 
-Idempotent: a pass reads only the bars that closed since the last mark, funding hours and
-snapshots are keyed, so running it twice for the same minute (cron plus a worker, say) changes
-nothing.
+Idempotent: a pass reads only the bars that closed after those the last pass read, funding
+hours and snapshots are keyed, so running it twice for the same minute (cron plus a worker, say)
+changes nothing.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from autotrader.core.db import Store
 from autotrader.core.money import ZERO, from_float
 from autotrader.market import repo as market_repo
 from autotrader.market.models import TIMEFRAME_MS, Candle
-from autotrader.market.view import SOURCE_TIMEFRAMES, execution_price
+from autotrader.market.view import SOURCE_TIMEFRAMES
 from autotrader.prop import pnl
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import account_state
 from autotrader.prop.booking import book_system_close, plan_full_close
+from autotrader.prop.execution import MarketSnapshot
 from autotrader.prop.gates import Precision
 from autotrader.prop.models import CloseTrigger, Side
 
@@ -65,20 +66,54 @@ class _Exit:
     detail: str
 
 
-def _bars_since(store: Store, symbol: str, since_ms: int, now_ms: int) -> list[Candle]:
-    """Bars that closed after ``since_ms`` (the last mark) and by ``now_ms``, ascending.
+class _PassMarket:
+    """Market memory as one pass sees it at ``now_ms``: each symbol's series, closed bars,
+    execution price and hourly funding rate read once, however many positions hold it."""
 
-    A bar still forming is left for a later pass, once closed: in a replay it holds prices from
-    after ``now_ms``, and live its low and high are not final yet (the execution price reads
-    closed bars only, for the same reasons).
-    """
-    series = market_repo.freshest_series(store, symbol, SOURCE_TIMEFRAMES, until_ms=now_ms)
-    if series is None:
-        return []
-    step = TIMEFRAME_MS[series.timeframe]
-    return market_repo.candles_between(
-        store, series.source, symbol, series.timeframe, since_ms - step + 1, now_ms - step
-    )
+    def __init__(self, store: Store, now_ms: int) -> None:
+        self.store = store
+        self.now_ms = now_ms
+        self.prices = MarketSnapshot(store, now_ms)
+        self._series: dict[str, market_repo.Series | None] = {}
+        self._bars: dict[tuple[str, int], list[Candle]] = {}
+        self._funding: dict[tuple[str, int], dict | None] = {}
+
+    def bars_since(self, symbol: str, since_ms: int) -> list[Candle]:
+        """Bars that closed after ``since_ms`` (the last mark) and by now, ascending.
+
+        A bar still forming is left for a later pass, once closed: in a replay it holds prices
+        from after now, and live its low and high are not final yet (the execution price reads
+        closed bars only, for the same reasons).
+        """
+        if symbol not in self._series:
+            self._series[symbol] = market_repo.freshest_series(
+                self.store, symbol, SOURCE_TIMEFRAMES, until_ms=self.now_ms
+            )
+        series = self._series[symbol]
+        if series is None:
+            return []
+        key = (symbol, since_ms)
+        if key not in self._bars:
+            step = TIMEFRAME_MS[series.timeframe]
+            self._bars[key] = market_repo.candles_between(
+                self.store,
+                series.source,
+                symbol,
+                series.timeframe,
+                since_ms - step + 1,
+                self.now_ms - step,
+            )
+        return self._bars[key]
+
+    def funding(self, symbol: str, hour: int) -> dict | None:
+        """The rate paid at ``hour``: the last one observed during ``[hour − 1h, hour)``. An
+        observation on the mark itself is the next hour's, so one observation never pays
+        twice."""
+        key = (symbol, hour)
+        if key not in self._funding:
+            rates = market_repo.funding_between(self.store, symbol, hour - HOUR_MS, hour - 1)
+            self._funding[key] = rates[-1] if rates else None
+        return self._funding[key]
 
 
 def find_exit(position: dict, bars: list[Candle], now_ms: int) -> _Exit | None:
@@ -96,6 +131,10 @@ def find_exit(position: dict, bars: list[Candle], now_ms: int) -> _Exit | None:
     return None
 
 
+def _touched(bar: Candle, *words: object) -> str:
+    return " ".join(["bar", iso_utc(bar.open_time), "touched", *map(str, words)])
+
+
 def _bar_exit(position: dict, bar: Candle, now_ms: int) -> _Exit | None:
     """What one bar does to ``position``: stop before target (the order inside a bar is
     unknown, so assume the worse), then liquidation by the close (the mark), then time."""
@@ -103,17 +142,16 @@ def _bar_exit(position: dict, bar: Candle, now_ms: int) -> _Exit | None:
     stop, target, liq = position["stop"], position["target"], position["liquidation_price"]
     low, high, open_, close = (from_float(v) for v in (bar.low, bar.high, bar.open, bar.close))
     closes_at = bar.open_time + TIMEFRAME_MS[bar.timeframe]
-    touched = f"bar {iso_utc(bar.open_time)} touched"
     if stop is not None and (low <= stop if side is Side.LONG else high >= stop):
         price = min(open_, stop) if side is Side.LONG else max(open_, stop)  # a gap fills at open
         if liq is not None and side.sign * (price - liq) < 0:
             # The price crossed the liquidation level on its way to the stop: isolated margin
             # caps the loss, the stop never gets its turn.
-            return _Exit(CloseTrigger.LIQUIDATION, liq, bar.open_time, f"{touched} {liq} first")
-        return _Exit(CloseTrigger.STOP, price, bar.open_time, f"{touched} stop {stop}")
+            return _Exit(CloseTrigger.LIQUIDATION, liq, bar.open_time, _touched(bar, liq, "first"))
+        return _Exit(CloseTrigger.STOP, price, bar.open_time, _touched(bar, "stop", stop))
     if target is not None and (high >= target if side is Side.LONG else low <= target):
         price = max(open_, target) if side is Side.LONG else min(open_, target)
-        return _Exit(CloseTrigger.TARGET, price, bar.open_time, f"{touched} target {target}")
+        return _Exit(CloseTrigger.TARGET, price, bar.open_time, _touched(bar, "target", target))
     if liq is not None and side.sign * (close - liq) <= 0:
         return _Exit(
             CloseTrigger.LIQUIDATION, liq, closes_at, f"mark {close} crossed liquidation {liq}"
@@ -134,9 +172,11 @@ class MarkToMarket:
         self.precision = precision
 
     def run(self, account_ids: list[int] | None = None) -> MtmReport:
-        """Mark every active or frozen account (or those of ``account_ids``): a frozen account
-        cannot trade, but its stops, liquidations and funding still happen."""
+        """Mark every active or frozen account (or those of ``account_ids``) as of one clock
+        reading: a frozen account cannot trade, but its stops, liquidations and funding still
+        happen."""
         report = MtmReport()
+        market = _PassMarket(self.store, self.clock.now_ms())
         listed = [a["id"] for a in prop_repo.list_accounts(self.store) if a["status"] in _MARKED]
         for account_id in listed:
             if account_ids and account_id not in account_ids:
@@ -146,32 +186,46 @@ class MarkToMarket:
                 account = prop_repo.get_account(self.store, account_id)
                 if account is None or account["status"] not in _MARKED:
                     continue
-                self._account(account, report)
+                self._account(account, market, report)
             report.accounts += 1
         return report
 
-    def _account(self, account: dict, report: MtmReport) -> None:
-        now = self.clock.now_ms()
+    def _account(self, account: dict, market: _PassMarket, report: MtmReport) -> None:
+        now = market.now_ms
         for position in prop_repo.open_positions(self.store, account["id"]):
             since = position["last_mark_at"] or position["opened_at"]
-            bars = _bars_since(self.store, position["symbol"], since, now)
+            bars = market.bars_since(position["symbol"], since)
             exit_ = find_exit(position, bars, now)
             if exit_ is not None:
                 self._close(account, position, exit_, now)
                 report.exits[exit_.trigger.value] = report.exits.get(exit_.trigger.value, 0) + 1
                 continue
-            self._funding(account, position, now, report)
-            latest = execution_price(self.store, position["symbol"], now)
-            if latest is not None:
-                prop_repo.update_position(
-                    self.store,
-                    position["id"],
-                    last_mark_price=latest.price,
-                    last_mark_at=now,
-                    updated_at=now,
-                )
-                report.marked += 1
-        self._snapshot(account, now, report)
+            self._funding(account, position, market, report)
+            self._mark(position, bars, market, report)
+        self._snapshot(account, market, report)
+
+    def _mark(
+        self, position: dict, bars: list[Candle], market: _PassMarket, report: MtmReport
+    ) -> None:
+        """Record the latest price, and how far the bars were read: ``last_mark_at`` becomes
+        the close of the newest bar examined (not the clock), so a bar ingested late is still
+        examined by the next pass. Nothing is written when nothing changed."""
+        latest = market.prices.price(position["symbol"])
+        if latest is None:
+            return
+        read_until = position["last_mark_at"]
+        if bars:
+            read_until = bars[-1].open_time + TIMEFRAME_MS[bars[-1].timeframe]
+        report.marked += 1
+        if (position["last_mark_price"], position["last_mark_at"]) == (latest.price, read_until):
+            return
+        prop_repo.update_position(
+            self.store,
+            position["id"],
+            last_mark_price=latest.price,
+            last_mark_at=read_until,
+            updated_at=market.now_ms,
+        )
 
     def _close(self, account: dict, position: dict, exit_: _Exit, now: int) -> None:
         liquidation = exit_.trigger is CloseTrigger.LIQUIDATION
@@ -220,19 +274,17 @@ class MarkToMarket:
             fill.fill_price,
         )
 
-    def _funding(self, account: dict, position: dict, now: int, report: MtmReport) -> None:
+    def _funding(
+        self, account: dict, position: dict, market: _PassMarket, report: MtmReport
+    ) -> None:
         """Book every hourly funding payment due since the position was last funded."""
+        now = market.now_ms
         funded_until = position["funded_until"] or position["opened_at"]
         hour = (funded_until // HOUR_MS + 1) * HOUR_MS
         side = Side(position["side"])
         while hour <= now:
-            # The hour's rate was observed during it: [hour − 1h, hour). An observation on the
-            # mark itself is the next hour's, so one observation never pays twice.
-            rates = market_repo.funding_between(
-                self.store, position["symbol"], hour - HOUR_MS, hour - 1
-            )
-            if rates:
-                rate = rates[-1]
+            rate = market.funding(position["symbol"], hour)
+            if rate is not None:
                 price = rate["oracle_price"] or rate["mark_price"]
                 oracle = (
                     from_float(price)
@@ -266,8 +318,9 @@ class MarkToMarket:
             )
             hour += HOUR_MS
 
-    def _snapshot(self, account: dict, now: int, report: MtmReport) -> None:
-        state = account_state(self.store, account["id"], now)
+    def _snapshot(self, account: dict, market: _PassMarket, report: MtmReport) -> None:
+        now = market.now_ms
+        state = account_state(self.store, account["id"], now, market=market.prices, account=account)
         minute = now // MINUTE_MS * MINUTE_MS
         written = prop_repo.insert_snapshot(
             self.store,

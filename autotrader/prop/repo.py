@@ -4,6 +4,7 @@ database, Decimal out. Callers wrap a trading step in one ``store.atomic()``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -112,8 +113,14 @@ def insert_account(
 def _account(row: dict | None) -> dict | None:
     row = _decode(row)
     if row is not None:
-        row["rules"] = AccountRules.model_validate(json.loads(row["rules"]))
+        row["rules"] = _rules(row["rules"])
     return row
+
+
+@functools.lru_cache(maxsize=1024)
+def _rules(text: str) -> AccountRules:
+    """Parsed rules, shared between reads of the same JSON (AccountRules is frozen)."""
+    return AccountRules.model_validate(json.loads(text))
 
 
 def get_account(store: Store, account_id: int) -> dict | None:
@@ -337,17 +344,15 @@ def closed_qty(store: Store, position_id: int) -> Decimal:
     return sum((Decimal(row[0]) for row in rows), ZERO)
 
 
-def opens_since(store: Store, account_id: int, since_ms: int) -> int:
-    """OPEN orders filled since ``since_ms`` (the daily trade count).
-
-    Counted through the fills, whose (account_id, created_at) index bounds the scan to the
-    account's day: prop_orders has no such index, and a scan of every order of every account
-    per intent grew with the whole desk's history. Every order is filled when it is created.
+def opens_since(store: Store, account_id: int, since_ms: int, *, at_most: int | None = None) -> int:
+    """OPEN orders filled since ``since_ms`` (the daily trade count), counted up to ``at_most``
+    (the caller compares against a limit, so counting past it is wasted work). Every order is
+    filled when it is created; ``idx_prop_orders_daily`` bounds the scan to the account's day.
     """
     return store.execute(
-        "SELECT COUNT(*) FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
-        " WHERE f.account_id = ? AND f.created_at >= ? AND o.purpose = 'OPEN'",
-        (account_id, since_ms),
+        "SELECT COUNT(*) FROM (SELECT 1 FROM prop_orders WHERE account_id = ? AND purpose = 'OPEN'"
+        " AND created_at >= ? LIMIT ?)",
+        (account_id, since_ms, -1 if at_most is None else at_most),
     ).fetchone()[0]
 
 

@@ -413,3 +413,28 @@ def test_a_gap_through_the_stop_and_the_liquidation_price_loses_only_the_margin(
     mtm.run()
     assert reload(store, pos)["close_trigger"] == "LIQUIDATION"
     assert prop_repo.balance(store, account) == START - D(12)
+
+
+def test_a_bar_ingested_after_a_pass_is_still_examined_by_the_next(desk, mtm, store, clock):
+    # Live, the T0+1m bar closes at T0+2m but lands in the store a little later; a pass that
+    # ran in between must not make the next one skip it.
+    account = new_account(store, clock)
+    pos = open_ada(desk, store, clock, account, exit_plan={"stop": "1.9"})
+    clock.set(T0 + 2 * MINUTE + 5_000)
+    mtm.run()
+    seed_candles(store, clock, [bar("ADA", T0 + MINUTE, 2.0, 2.0, 1.85, 1.95)])
+    seed_candles(store, clock, [bar("ADA", T0 + 2 * MINUTE, 1.95, 1.97, 1.94, 1.96)])
+    clock.set(T0 + 3 * MINUTE + 5_000)
+    mtm.run()
+    assert reload(store, pos)["close_trigger"] == "STOP"
+
+
+def test_a_second_pass_later_in_the_same_minute_changes_nothing(desk, mtm, store, clock):
+    account = new_account(store, clock)
+    open_ada(desk, store, clock, account, exit_plan={"stop": "1.5"})
+    after_bars(store, clock, bar("ADA", T0 + MINUTE, 2.0, 2.1, 1.9, 2.05))
+    mtm.run()
+    first = dump_prop_tables(store)
+    clock.advance(seconds=40)
+    mtm.run()
+    assert dump_prop_tables(store) == first

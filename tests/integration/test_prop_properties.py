@@ -73,7 +73,7 @@ _move = st.tuples(
     # 17-digit float rate would push ledger amounts past Decimal's 28 significant digits).
     st.integers(min_value=-100_000, max_value=100_000).map(lambda n: n / 100_000_000),
 )
-_steps = st.lists(st.one_of(_open, _open, _close, _update, _move, _move), min_size=3, max_size=24)
+_steps = st.lists(st.one_of(_open, _open, _close, _update, _move, _move), min_size=6, max_size=24)
 
 
 def _price_text(value: float) -> str:

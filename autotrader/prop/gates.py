@@ -24,7 +24,8 @@ open_positions            max_open_positions
 daily_trades              max_daily_trades
 margin                    insufficient_margin
 stop_required             missing_stop
-exit_plan_sides           stop_wrong_side, target_wrong_side, time_exit_past
+exit_plan_sides           stop_wrong_side, target_wrong_side, time_exit_past,
+                          stop_beyond_liquidation (OPEN)
 cooldown                  cooldown_active
 *CLOSE*
 position_open             no_open_position, position_closing, side_mismatch
@@ -64,6 +65,7 @@ from autotrader.prop.gate_types import (  # noqa: F401 - re-exported: the gates'
 from autotrader.prop.models import (
     AccountStatus,
     Action,
+    MarginMode,
     Side,
 )
 
@@ -307,7 +309,36 @@ def _exit_plan_sides(ctx: GateContext, w: _Work) -> GateResult:
     time_exit = plan.time_exit_ms
     if time_exit is not None and time_exit <= ctx.now_ms:
         return _fail(gate, "time_exit_past", f"time_exit {plan.time_exit} is not in the future")
+    liquidation = _liquidation_after_open(ctx, w) if ctx.intent.action is Action.OPEN else None
+    if stop is not None and liquidation is not None and side.sign * (stop - liquidation) <= 0:
+        return _fail(
+            gate,
+            "stop_beyond_liquidation",
+            f"the stop {_t(stop)} is at or beyond the liquidation price {_t(liquidation)}: "
+            "the position would be liquidated before it stops out",
+        )
     return _ok(gate, "exit plan levels on the right side")
+
+
+def _liquidation_after_open(ctx: GateContext, w: _Work) -> Decimal | None:
+    """Hyperliquid's liquidation price of the position this OPEN leaves (added to an existing
+    same-side position when there is one)."""
+    assert w.side is not None
+    qty, entry, margin = w.qty, w.fill_price, w.margin
+    if w.position is not None:
+        entry = pnl.weighted_entry(w.position.qty, w.position.entry_price, qty, entry)
+        qty, margin = qty + w.position.qty, margin + w.position.margin
+    rules = ctx.account.rules
+    max_leverage = _market_max_leverage(ctx.asset) or rules.max_leverage
+    return pnl.liquidation_price(
+        w.side,
+        entry,
+        qty,
+        margin,
+        max_leverage,
+        rules.margin_mode,
+        account_value=ctx.account.equity if rules.margin_mode is MarginMode.CROSS else None,
+    )
 
 
 def _cooldown(ctx: GateContext, w: _Work) -> GateResult:

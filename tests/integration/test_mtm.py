@@ -392,11 +392,22 @@ def test_an_account_without_positions_gets_a_snapshot_of_its_cash(mtm, store, cl
     assert (snap["equity"], snap["margin_used"], snap["open_positions"]) == (START, D(0), 0)
 
 
-def test_a_stop_beyond_the_liquidation_price_is_a_liquidation(desk, mtm, store, clock):
-    # 5x long at 2.0 liquidates at ≈1.641; a stop at 1.5 would lose more than the margin.
+def test_an_open_with_its_stop_beyond_the_liquidation_price_is_refused(desk, store, clock):
+    account = new_account(store, clock, AccountRules(slippage_bps=D(0), taker_fee=D(0)))
+    seed_prices(store, clock, "ADA", [2.0], clock.now_ms() // MINUTE * MINUTE - MINUTE)
+    payload = {"action": "OPEN", "symbol": "ADA", "side": "LONG", "qty": "30", "leverage": 5}
+    sub = desk.submit(account, parse_intent({**payload, "exit_plan": {"stop": "1.5"}}))
+    assert sub.reject_code == "stop_beyond_liquidation"
+
+
+def test_a_stop_moved_beyond_the_liquidation_price_is_a_liquidation(desk, mtm, store, clock):
+    # 5x long at 2.0 liquidates at ≈1.641; a stop later moved to 1.5 (exit-plan updates are
+    # not bound by the liquidation price) would lose more than the margin: liquidation wins.
     rules = AccountRules(slippage_bps=D(0), taker_fee=D(0))
     account = new_account(store, clock, rules)
-    pos = open_ada(desk, store, clock, account, leverage=5, exit_plan={"stop": "1.5"})
+    pos = open_ada(desk, store, clock, account, leverage=5)
+    update = {"action": "UPDATE_EXIT_PLAN", "symbol": "ADA", "exit_plan": {"stop": "1.5"}}
+    assert desk.submit(account, parse_intent(update)).accepted
     after_bars(store, clock, bar("ADA", T0 + MINUTE, 2.0, 2.0, 1.45, 1.7))
     mtm.run()
     assert reload(store, pos)["close_trigger"] == "LIQUIDATION"

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autotrader.core.money import to_text
 from autotrader.market.models import AssetInfo
 from autotrader.prop import pnl
 from autotrader.prop.gates import (
@@ -393,6 +394,20 @@ def test_adding_to_a_position_keeps_its_stop_for_the_stop_rule():
 )
 def test_rejects_exit_levels_on_the_wrong_side_of_the_fill_price(side, plan, code):
     assert_rejected(decide(open_btc(side=side, exit_plan=plan)), code)
+
+
+def test_rejects_a_stop_the_liquidation_would_reach_first():
+    # 10x long filled at 60,030 (5 bps over 60,000) on a 40x market: Hyperliquid's formula puts
+    # liquidation at ≈ 54,710.89, so a stop at 54,000 would never fire.
+    decision = decide(open_btc(leverage=10, exit_plan={"stop": "54000"}))
+    assert_rejected(decision, "stop_beyond_liquidation")
+    expected = pnl.liquidation_price(Side.LONG, D("60030"), D("0.01"), D("60.03"), 40)
+    assert D("54710") < expected < D("54711")
+    assert to_text(expected) in decision.first_failure.reason
+
+
+def test_accepts_a_stop_above_the_liquidation_price():
+    assert decide(open_btc(leverage=10, exit_plan={"stop": "56000"})).accepted
 
 
 def test_rejects_an_open_before_the_symbols_cooldown_ends():

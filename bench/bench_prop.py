@@ -254,7 +254,7 @@ def _mtm_store(folder: Path, n_accounts: int) -> tuple[Store, SimulatedClock, Ma
 
 def _open(symbol: str, n: int) -> TradeIntent:
     side = "LONG" if n % 2 else "SHORT"
-    stop = "80" if side == "LONG" else "120"
+    stop = "90" if side == "LONG" else "110"  # inside the 5x liquidation price
     return parse_intent(
         {
             "action": "OPEN",

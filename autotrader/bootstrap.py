@@ -9,6 +9,8 @@ from autotrader.core.db import Store
 from autotrader.core.settings import Settings
 from autotrader.schema import MIGRATION_SETS
 
+_MIN_CLAIM_BATCH = 16  # decision runs one worker claims at once, at least
+
 
 def open_store(settings: Settings, *, path: Path | None = None, migrate: bool = True) -> Store:
     """Open the store at ``path`` (default: the settings' store) with every migration set."""
@@ -140,7 +142,13 @@ def model_client(settings: Settings, store: Store, clock: Clock):
 
 
 def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id: str):
-    """The decision loop over ``store`` with every engine, the prop desk and its settings."""
+    """The decision loop over ``store`` with every engine, the prop desk and its settings.
+
+    A worker claims a few pools' worth of runs at a time, not every due run: other worker
+    processes share the rest, and a claimed run starts well within the stale-claim window
+    (hundreds of model calls claimed at once could sit "running" past it and be recovered by
+    another worker while this one still holds them).
+    """
     from autotrader.artifacts.index import artifact_store_from_settings
     from autotrader.decisions.requests import RequestBuilder
     from autotrader.decisions.runner import DecisionRunner
@@ -154,5 +162,6 @@ def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id
         open_thread_store=lambda: open_store(settings, path=store.path, migrate=False),
         worker_id=worker_id,
         concurrency=settings.decision_concurrency,
+        batch=max(_MIN_CLAIM_BATCH, 2 * settings.decision_concurrency),
         artifacts=artifact_store_from_settings(settings, store, clock),
     )

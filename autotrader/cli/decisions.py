@@ -85,10 +85,13 @@ def run_once(
     If the clone has no active account, a sandbox account with default rules is opened (and
     you are told). Example: autotrader decisions run-once --clone-id 42 --force
     """
+    from autotrader.core.errors import InvalidInputError
     from autotrader.decisions.accounts import ensure_account
 
-    if engine:
-        split_csv(engine, name="--engine", allowed=ENGINES)
+    if engine is not None and engine not in ENGINES:
+        raise InvalidInputError(
+            f"--engine: unknown {engine!r} (choose one of {', '.join(ENGINES)})"
+        )
     store, runner = _runner(ctx, db, "run-once")
     account_id, opened = ensure_account(store, clock(ctx), clone_id)
     if opened:

@@ -151,34 +151,31 @@ def _demo_manual_trades(ctx: typer.Context, store, path, start: int) -> int:
 
 def _demo_replay(ctx: typer.Context, store, path, start: int, account: int) -> None:
     from autotrader.bootstrap import decision_runner, precision
-    from autotrader.core.clock import iso_utc
+    from autotrader.core.clock import SimulatedClock, iso_utc
     from autotrader.prop.mtm import MarkToMarket
 
-    for hour in range(1, 25):
-        _at(ctx, start + hour * HOUR_MS)
-        settings = settings_for(ctx, path)
-        clock = settings.clock()
-        outcome = decision_runner(settings, store, clock, worker_id="demo").tick(
-            clone_id=CLONE_ID, only_scheduled=True
-        )
-        report = MarkToMarket(store, clock, precision(store, clock)).run([account])
+    clock = SimulatedClock(start)
+    runner = decision_runner(settings_for(ctx, path), store, clock, worker_id="demo")
+    mtm = MarkToMarket(store, clock, precision(store, clock))
+    for _ in range(24):
+        clock.advance(ms=HOUR_MS)
+        outcome = runner.tick(clone_id=CLONE_ID, only_scheduled=True)
+        report = mtm.run([account])
         when = iso_utc(clock.now_ms())
         for run in outcome.runs:
             for action in run.actions:
-                if action["action"] != "HOLD":
-                    fill = action.get("fill")
-                    detail = (
-                        f"{fill['side']} {fill['qty']} @ {fill['price']}"
-                        if fill
-                        else action.get("reject_code") or ""
-                    )
-                    say(
-                        f"{when}  decision {run.run_id}: {run.symbol} {action['action']} "
-                        f"→ {action['status']} {detail}"
-                    )
+                if action["action"] == "HOLD":
+                    continue
+                fill = action.get("fill")
+                detail = f"{fill['side']} {fill['qty']} @ {fill['price']}" if fill else ""
+                say(
+                    f"{when}  decision {run.run_id}: {run.symbol} {action['action']} "
+                    f"→ {action['status']} {detail or action.get('reject_code') or ''}"
+                )
         if report.exits:
             say(f"{when}  mark-to-market: {report.summary()}")
-    say(f"replay done at {iso_utc(start + 24 * HOUR_MS)}")
+    _at(ctx, clock.now_ms())
+    say(f"replay done at {iso_utc(clock.now_ms())}")
 
 
 def _demo_audit(ctx: typer.Context, path, account: int) -> None:

@@ -107,9 +107,9 @@ def stored(store: Store, clone_id: int, version: int | None = None) -> dict:
     require_clone(store, clone_id)
     row = repo.pipeline(store, clone_id, version)
     if row is None:
-        which = f"version {version}" if version else "a pipeline"
+        which = f"version {version}" if version else "pipeline"
         raise NotFoundError(
-            f"clone {clone_id} has no {which}; save one with "
+            f"clone {clone_id} has no {which} yet; save one with "
             f"`autotrader clones pipeline set FILE --clone-id {clone_id}`"
         )
     return row

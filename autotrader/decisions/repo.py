@@ -32,6 +32,18 @@ def last_run(store: Store, account_id: int, strategy_id: str, symbol: str) -> di
     )
 
 
+def bucket_taken(store: Store, account_id: int, strategy_id: str, symbol: str, bucket: int) -> bool:
+    """Whether a run already holds this (account, strategy, symbol, bucket) key."""
+    return (
+        store.query_one(
+            "SELECT 1 FROM decision_runs WHERE account_id = ? AND strategy_id = ? AND symbol = ?"
+            " AND bucket = ?",
+            (account_id, strategy_id, symbol, bucket),
+        )
+        is not None
+    )
+
+
 def claim_runs(
     store: Store, *, worker_id: str, now_ms: int, run_ids: list[int] | None, limit: int
 ) -> list[dict]:

@@ -9,21 +9,47 @@ from autotrader.clones.pipelines import compiled
 from autotrader.clones.plan import CompiledStrategy
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
-from autotrader.decisions.engines.base import DecisionRequest, Engine
+from autotrader.decisions.engines.base import DecisionRequest, Engine, MarketSnapshot
 from autotrader.decisions.memory import read_posteriors
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import account_state
 from autotrader.prop.execution import position_view
 
+_MAX_SNAPSHOTS = 4096  # market snapshots kept within one tick, at most
+
 
 class RequestBuilder:
-    """Builds ``DecisionRequest``s; compiled pipelines are cached per (clone, version)."""
+    """Builds ``DecisionRequest``s as of the run's claim time (a claimed batch decides on one
+    market instant). Compiled pipelines are cached per (clone, version); market snapshots per
+    (symbol, granularity, time) until the runner starts its next tick — every clone deciding
+    BTC at that instant reads the same bars."""
 
     def __init__(self, clock: Clock, *, budget_tokens: int = 6000) -> None:
         self.clock = clock
         self.budget_tokens = budget_tokens
         self._pipelines: dict[tuple[int, int], tuple] = {}
+        self._markets: dict[tuple[str, str, int], MarketSnapshot] = {}
         self._lock = threading.Lock()
+
+    def start_tick(self) -> None:
+        """Forget the snapshots read so far: candles may have been stored since."""
+        with self._lock:
+            self._markets.clear()
+
+    def market(self, store: Store, symbol: str, granularity: str, as_of: int) -> MarketSnapshot:
+        """The market snapshot of ``symbol`` as of ``as_of`` (read once per tick)."""
+        from autotrader.decisions.snapshot import market_snapshot
+
+        key = (symbol, granularity, as_of)
+        with self._lock:
+            found = self._markets.get(key)
+        if found is None:
+            found = market_snapshot(store, symbol, now_ms=as_of, granularity=granularity)
+            with self._lock:
+                if len(self._markets) >= _MAX_SNAPSHOTS:
+                    self._markets.clear()
+                self._markets[key] = found
+        return found
 
     def strategy(self, store: Store, run: dict) -> CompiledStrategy:
         key = (run["clone_id"], run["pipeline_version"])
@@ -41,9 +67,7 @@ class RequestBuilder:
         return found
 
     def __call__(self, store: Store, run: dict, engine: Engine) -> DecisionRequest:
-        from autotrader.decisions.snapshot import market_snapshot
-
-        now = self.clock.now_ms()
+        now = run.get("claimed_at") or self.clock.now_ms()
         strategy = self.strategy(store, run)
         granularity = str(strategy.engine_params.get("granularity", "1h"))
         open_positions = {
@@ -71,9 +95,19 @@ class RequestBuilder:
             strategy=strategy,
             symbol=run["symbol"],
             now_ms=now,
-            market=market_snapshot(store, run["symbol"], now_ms=now, granularity=granularity),
+            market=self.market(store, run["symbol"], granularity, now),
             position=position_view(position) if position else None,
             packet=packet,
-            posteriors=read_posteriors(store, run["clone_id"]),
-            equity=account_state(store, run["account_id"], now).equity,
+            **self._memory(store, run, engine, now),
         )
+
+    @staticmethod
+    def _memory(store: Store, run: dict, engine: Engine, now: int) -> dict:
+        """Policy posteriors and account equity, for engines that read them (``needs_memory``):
+        both cost queries every other engine's run would pay for nothing."""
+        if not getattr(engine, "needs_memory", False):
+            return {}
+        return {
+            "posteriors": read_posteriors(store, run["clone_id"]),
+            "equity": account_state(store, run["account_id"], now).equity,
+        }

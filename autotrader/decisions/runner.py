@@ -2,25 +2,29 @@
 
 One tick: recover runs abandoned by dead workers, queue what is due, claim runs atomically,
 evaluate them (model-backed engines concurrently, bounded by a setting, each on its own
-connection so one slow model call never serialises the tick), then execute their intents
-through the prop desk one run at a time: the run's actions, fills and final status commit
+connection; claimed in a rolling window so one slow model call never serialises the tick), store
+what each run saw (:mod:`autotrader.decisions.audit`), then execute their intents through the
+prop desk one run at a time, in claim order: the run's actions, fills and final status commit
 together. Intents carry idempotency keys ``run:{id}:{seq}``, so a run re-claimed after a crash
-replays its fills instead of trading twice.
+replays its fills instead of trading twice; a run whose actions were already recorded is closed
+from that record instead of being decided again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.decisions import repo
+from autotrader.decisions.audit import RunArtifacts
 from autotrader.decisions.engines.base import DecisionRequest, Engine, EngineResult
+from autotrader.decisions.engines.hold import hold_result
 from autotrader.decisions.scheduler import Scheduled, schedule
 from autotrader.prop.execution import PropDesk
 from autotrader.prop.models import Action
@@ -88,6 +92,7 @@ class DecisionRunner:
         self.max_attempts = max_attempts
         self.batch = batch
         self.artifacts = artifacts
+        self._audit = RunArtifacts(artifacts, store)  # threads use ``self._audit.on(theirs)``
 
     def tick(
         self,
@@ -99,13 +104,10 @@ class DecisionRunner:
         dry_run: bool = False,
         only_scheduled: bool = False,
     ) -> TickOutcome:
-        now = self.clock.now_ms()
-        recovered, _ = repo.recover_stale(
-            self.store,
-            now_ms=now,
-            stale_after_ms=self.stale_after_ms,
-            max_attempts=self.max_attempts,
-        )
+        """One pass: recover stale runs, queue what is due (all active accounts, or one clone's;
+        ``force`` ignores the cadence), then claim and run queued runs until none is left —
+        only those this pass queued with ``only_scheduled`` (``decisions run-once``)."""
+        recovered = self._begin_tick()
         with self.store.atomic():
             scheduled = schedule(
                 self.store,
@@ -117,97 +119,170 @@ class DecisionRunner:
                 dry_run=dry_run,
             )
         outcome = TickOutcome(scheduled, recovered=recovered)
-        while True:
-            claimed = repo.claim_runs(
+
+        def claim() -> list[dict]:
+            return repo.claim_runs(
                 self.store,
                 worker_id=self.worker_id,
                 now_ms=self.clock.now_ms(),
                 run_ids=scheduled.queued if only_scheduled else None,
                 limit=self.batch,
             )
-            if not claimed:
-                break
-            with self.store.atomic():
-                for run in claimed:
-                    repo.update_run(self.store, run["id"], attempts=run["attempts"] + 1)
-            for run, request, result in self._evaluate(claimed):
-                keys = self._store_artifacts(request, result)
-                outcome.runs.append(self._execute(run, result, keys))
-            if only_scheduled:
-                break
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            outcome.runs.extend(self._drain(claim, pool))
         return outcome
+
+    def _begin_tick(self) -> int:
+        """Forget the last tick's caches (market data may have moved on) and requeue runs
+        abandoned by dead workers; returns how many were requeued."""
+        self._audit.start_tick()
+        start_tick = getattr(self.build_request, "start_tick", None)
+        if start_tick is not None:
+            start_tick()
+        requeued, _failed = repo.recover_stale(
+            self.store,
+            now_ms=self.clock.now_ms(),
+            stale_after_ms=self.stale_after_ms,
+            max_attempts=self.max_attempts,
+        )
+        return requeued
 
     # -- evaluation -------------------------------------------------------------------------
 
-    def _evaluate(
-        self, runs: list[dict]
-    ) -> list[tuple[dict, DecisionRequest | None, EngineResult]]:
-        """Engine results in run order; model-backed engines run on a thread pool."""
-        inline = [r for r in runs if not getattr(self._engine(r), "concurrent", False)]
-        pooled = [r for r in runs if getattr(self._engine(r), "concurrent", False)]
-        results = {r["id"]: self._decide(self.store, r) for r in inline}
-        if pooled:
-            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                for run, result in zip(
-                    pooled, pool.map(self._decide_on_own_connection, pooled), strict=True
-                ):
-                    results[run["id"]] = result
-        return [(run, *results[run["id"]]) for run in runs]
+    def _drain(
+        self, claim: Callable[[], list[dict]], pool: ThreadPoolExecutor
+    ) -> Iterator[RunOutcome]:
+        """Claim, evaluate and execute runs until none is left to claim.
+
+        A rolling window, not batches: model-backed runs go to the pool as soon as they are
+        claimed, and more runs are claimed whenever a pool slot is free. A decided run executes
+        (one at a time) once every run of its account claimed before it has: each account's
+        runs gate in claim order, the same way in a replay, while one slow model call holds
+        back only its own account's later runs — never other calls or other accounts.
+        """
+        window: list[tuple[dict, Future | None]] = []  # claimed, not yet executed
+        more = True
+        while more or window:
+            if more and self._has_room(window):
+                claimed = claim()
+                more = bool(claimed)
+                yield from self._start(claimed, pool, window)
+                continue
+            ready = _next_ready(window)
+            if ready is None:  # every run left waits on a model call: wait for one
+                wait([f for _, f in window if f and not f.done()], return_when=FIRST_COMPLETED)
+                continue
+            run, future = window.pop(ready)
+            result, keys = future.result() if future else self._decide(self.store, run, self._audit)
+            yield self._execute_safely(run, result, keys)
+
+    def _has_room(self, window: list[tuple[dict, Future | None]]) -> bool:
+        """Whether to claim more: the window is short and a pool slot is free."""
+        in_flight = sum(1 for _, f in window if f is not None and not f.done())
+        return len(window) < self.batch and in_flight < self.concurrency
+
+    def _start(
+        self,
+        claimed: list[dict],
+        pool: ThreadPoolExecutor,
+        window: list[tuple[dict, Future | None]],
+    ) -> Iterator[RunOutcome]:
+        """Count the attempt, close runs settled by an earlier attempt (yielded), and queue the
+        rest on the window — model-backed ones already submitted to the pool."""
+        with self.store.atomic():
+            for run in claimed:
+                repo.update_run(self.store, run["id"], attempts=run["attempts"] + 1)
+        settled = self._settled(claimed)
+        yield from settled.values()
+        for run in claimed:
+            if run["id"] in settled:
+                continue
+            concurrent = getattr(self._engine(run), "concurrent", False)
+            future = pool.submit(self._decide_on_own_connection, run) if concurrent else None
+            window.append((run, future))
 
     def _engine(self, run: dict) -> Engine:
         return self.engines.get(run["engine"]) or self.engines["hold"]
 
-    def _decide_on_own_connection(self, run: dict) -> tuple[DecisionRequest | None, EngineResult]:
-        store = self.open_thread_store()
+    def _decide_on_own_connection(self, run: dict) -> tuple[EngineResult, dict]:
+        """:meth:`_decide` on a pool thread, with a connection of its own."""
         try:
-            return self._decide(store, run)
+            store = self.open_thread_store()
+        except Exception as exc:  # e.g. too many open files: this run holds, the tick goes on
+            why = f"no store connection for the engine: {type(exc).__name__}: {exc}"[:300]
+            return hold_result(run["symbol"], why, error=why), {}
+        try:
+            return self._decide(store, run, self._audit.on(store))
         finally:
             store.close()
 
-    def _decide(self, store: Store, run: dict) -> tuple[DecisionRequest | None, EngineResult]:
+    def _decide(self, store: Store, run: dict, audit: RunArtifacts) -> tuple[EngineResult, dict]:
+        """The engine's result for ``run`` and the artifact keys of what it saw and answered.
+        Never raises: an unknown or crashing engine is a recorded error and a HOLD."""
         engine = self._engine(run)
         if run["engine"] not in self.engines:
-            return None, EngineResult(error=f"unknown engine {run['engine']!r}; held")
+            why = f"unknown engine {run['engine']!r}; held"
+            return hold_result(run["symbol"], why, error=why), {}
         request = None
         try:
             request = self.build_request(store, run, engine)
-            return request, engine.decide(request)
+            result = engine.decide(request)
         except Exception as exc:  # an engine must never take the worker down
             log.exception("run %s: engine %s crashed", run["id"], run["engine"])
-            return request, EngineResult(error=f"engine crashed: {type(exc).__name__}: {exc}"[:300])
+            why = f"engine crashed: {type(exc).__name__}: {exc}"[:300]
+            result = hold_result(run["symbol"], why, error=why)
+        return result, audit.store(request, result)
 
-    def _store_artifacts(
-        self, request: DecisionRequest | None, result: EngineResult
-    ) -> dict[str, str | None]:
-        """Store the run's large payloads (before the trading transaction: an upload must not
-        hold the write lock) and return their keys for the run row."""
-        keys: dict[str, str | None] = {}
-        if self.artifacts is None or request is None:
-            return keys
-        packet = request.packet
-        if packet is not None:
-            from autotrader.context.packet import packet_to_dict
+    # -- recovery ---------------------------------------------------------------------------
 
-            keys["context_artifact"] = self.artifacts.put_json(
-                packet_to_dict(packet), kind="context"
+    def _settled(self, claimed: list[dict]) -> dict[int, RunOutcome]:
+        """Recovered runs whose earlier attempt already committed its actions, closed from that
+        record: deciding again would see the position it opened and record a different story
+        (its fills are already booked; the idempotency keys would only replay them)."""
+        settled: dict[int, RunOutcome] = {}
+        for run in claimed:
+            if run["attempts"] == 0:
+                continue  # a first attempt: nothing can be recorded yet
+            recorded = repo.actions(self.store, run["id"])
+            if not recorded:
+                continue
+            now = self.clock.now_ms()
+            with self.store.atomic():
+                repo.update_run(self.store, run["id"], status="succeeded", finished_at=now)
+            settled[run["id"]] = RunOutcome(
+                run["id"],
+                run["symbol"],
+                run["engine"],
+                "succeeded",
+                actions=[_recorded_action(self.store, row) for row in recorded],
+                error=run["error"],
+                notes="recovered: its actions were already recorded",
             )
-            keys["prompt_artifact"] = self.artifacts.put_text(packet.prompt, kind="prompt")
-            keys["prompt_hash"] = packet.prompt_hash
-        else:
-            keys["context_artifact"] = self.artifacts.put_json(
-                {"market": asdict(request.market), "strategy": request.strategy.strategy_id},
-                kind="context",
-            )
-        if result.invocation_ids:
-            rows = self.store.query(
-                f"SELECT id, role, model, status, raw_text FROM invocations WHERE id IN "
-                f"({', '.join('?' * len(result.invocation_ids))}) ORDER BY id",
-                result.invocation_ids,
-            )
-            keys["response_artifact"] = self.artifacts.put_json(rows, kind="response")
-        return keys
+        return settled
 
     # -- execution --------------------------------------------------------------------------
+
+    def _execute_safely(
+        self, run: dict, result: EngineResult, keys: dict[str, str | None]
+    ) -> RunOutcome:
+        """:meth:`_execute`, or — when booking fails unexpectedly — the run recorded as failed
+        (its transaction rolled back) so one bad run never ends the tick for the others."""
+        try:
+            return self._execute(run, result, keys)
+        except Exception as exc:
+            log.exception("run %s: execution failed", run["id"])
+            error = f"execution failed: {type(exc).__name__}: {exc}"[:300]
+            with self.store.atomic():
+                repo.update_run(
+                    self.store,
+                    run["id"],
+                    status="failed",
+                    finished_at=self.clock.now_ms(),
+                    error=error,
+                    **keys,
+                )
+            return RunOutcome(run["id"], run["symbol"], run["engine"], "failed", error=error)
 
     def _execute(self, run: dict, result: EngineResult, keys: dict[str, str | None]) -> RunOutcome:
         started = time.perf_counter()
@@ -223,7 +298,10 @@ class DecisionRunner:
         with self.store.atomic():
             acted: set[str] = set()
             for seq, intent in enumerate(result.intents):
-                outcome.actions.append(self._act(run, seq, intent, acted, now))
+                action = self._act(run, seq, intent, acted, now)
+                outcome.actions.append(action)
+                if result.source_invocation_id is not None:
+                    _record_tool_call(self.store, result.source_invocation_id, intent, action, now)
             if result.next_wakeup_secs:
                 repo.set_next_due(
                     self.store,
@@ -259,12 +337,15 @@ class DecisionRunner:
             "created_at": now,
         }
         if intent.action is Action.HOLD:
-            repo.insert_action(self.store, status="hold", reason=intent.hypothesis, **common)
+            action_id = repo.insert_action(
+                self.store, status="hold", reason=intent.hypothesis, **common
+            )
             return {
                 "seq": seq,
                 "action": "HOLD",
                 "status": "hold",
                 "reason": intent.hypothesis or "",
+                "action_id": action_id,
             }
         sub = self.desk.submit(
             run["account_id"],
@@ -311,4 +392,55 @@ class DecisionRunner:
             "reject_code": sub.reject_code,
             "reason": sub.reason,
             "fill": sub.fill,
+            "action_id": action_id,
         }
+
+
+_TOOL_FOR_ACTION = {
+    "OPEN": "CREATE_POSITION",
+    "CLOSE": "CLOSE_POSITION",
+    "HOLD": "HOLDING",
+    "UPDATE_EXIT_PLAN": "UPDATE_EXIT_PLAN",
+}
+
+
+def _record_tool_call(store: Store, invocation_id: int, intent, action: dict, now: int) -> None:
+    """Link the model answer to the action it caused, Alpha-Arena style (a tool-call record)."""
+    from autotrader.llm.log import record_tool_call
+
+    record_tool_call(
+        store,
+        invocation_id=invocation_id,
+        name=_TOOL_FOR_ACTION[intent.action.value],
+        arguments=intent.model_dump(mode="json"),
+        now_ms=now,
+        action_id=action["action_id"],
+    )
+
+
+def _next_ready(window: list[tuple[dict, Future | None]]) -> int | None:
+    """The index of the first run that may execute now: decided (or decided inline) and with
+    no run of its account still waiting before it."""
+    waiting: set[int] = set()
+    for index, (run, future) in enumerate(window):
+        if run["account_id"] in waiting:
+            continue
+        if future is None or future.done():
+            return index
+        waiting.add(run["account_id"])
+    return None
+
+
+def _recorded_action(store: Store, row: dict) -> dict:
+    """A stored ``decision_actions`` row in the shape :meth:`DecisionRunner._act` returns."""
+    from autotrader.prop import repo as prop_repo
+
+    fill = prop_repo.fills_for_intent(store, row["intent_id"]) if row["fill_id"] else None
+    return {
+        "seq": row["seq"],
+        "action": row["action"],
+        "status": row["status"],
+        "reject_code": row["reject_code"],
+        "reason": row["reason"] or "",
+        "fill": fill,
+    }

@@ -67,6 +67,37 @@ def _entitlement_problem(clone: CloneView, strategies: tuple[CompiledStrategy, .
     return None
 
 
+def _bucket(
+    store: Store,
+    key: tuple[int, str, str],
+    now: int,
+    cadence_ms: int,
+    wake: int | None,
+    *,
+    force: bool,
+) -> int | None:
+    """The bucket of a run due now for ``key`` (account, strategy, symbol), or None: not due.
+
+    Normally the cadence bucket holding ``now``. A committee's wake-up time, once reached, is
+    the bucket until the cadence moves past it (a Planner that failed to set a new wake-up must
+    not stall the clone on a bucket that already ran); before it, nothing is due. A forced run
+    takes ``now`` unless a run already holds that instant (a cadence bucket that starts at
+    ``now`` on a replay clock, or an earlier forced run), then the next free millisecond: forcing
+    always runs again.
+    """
+    if force:
+        bucket = now
+        while repo.bucket_taken(store, *key, bucket):
+            bucket += 1
+        return bucket
+    cadence_bucket = now // cadence_ms * cadence_ms
+    if wake is None:
+        return cadence_bucket
+    if now < wake:
+        return None
+    return max(wake, cadence_bucket)
+
+
 def schedule(
     store: Store,
     clock: Clock,
@@ -107,17 +138,12 @@ def schedule(
                 candidates = [s for s in candidates if s == asset] or (
                     [asset] if asset in strategy.read_plans else []
                 )
-            cadence_ms = strategy.cadence_s * 1000
             wake = repo.next_due(store, clone.id) if chosen_engine == "committee" else None
             for symbol in candidates:
-                if force:
-                    bucket = now
-                elif wake is not None:
-                    if now < wake:
-                        continue
-                    bucket = wake
-                else:
-                    bucket = now // cadence_ms * cadence_ms
+                key = (account["id"], strategy.strategy_id, symbol)
+                bucket = _bucket(store, key, now, strategy.cadence_s * 1000, wake, force=force)
+                if bucket is None:
+                    continue
                 run_id = repo.insert_run(
                     store,
                     clone_id=clone.id,
@@ -133,7 +159,7 @@ def schedule(
                     engine=chosen_engine,
                     model=clone.model,
                     trace_id=uuid.uuid4().hex,
-                    due_at=bucket,
+                    due_at=min(bucket, now),
                     created_at=now,
                     finished_at=now if problem else None,
                 )

@@ -14,6 +14,7 @@ from decimal import Decimal
 from autotrader.core.db import Store
 from autotrader.market import repo as market_repo
 from autotrader.market.registry import stored_markets
+from autotrader.prop.gate_types import StepPrecision
 
 
 class CcxtPrecision:
@@ -26,18 +27,27 @@ class CcxtPrecision:
         self._exchange = ccxt.hyperliquid()
         self._exchange.set_markets(stored_markets(store))
         self._store = store
-        self._ccxt_symbols: dict[str, str] = {}
+        self._ccxt_symbols: dict[str, str | None] = {}
+        self._fallback: dict[str, StepPrecision] = {}
 
-    def _symbol(self, symbol: str) -> str:
+    def _symbol(self, symbol: str) -> str | None:
+        """The ccxt symbol, or None for a registry asset ccxt's markets do not list (then the
+        registry's own steps apply)."""
         if symbol not in self._ccxt_symbols:
             asset = market_repo.get_asset(self._store, symbol)
-            if asset is None or asset.ccxt_symbol not in self._exchange.markets:
+            if asset is None:
                 raise KeyError(symbol)
-            self._ccxt_symbols[symbol] = asset.ccxt_symbol
+            known = asset.ccxt_symbol in self._exchange.markets
+            self._ccxt_symbols[symbol] = asset.ccxt_symbol if known else None
+            if not known:
+                self._fallback[symbol] = StepPrecision([asset])
         return self._ccxt_symbols[symbol]
 
     def amount(self, symbol: str, value: Decimal) -> Decimal:
-        market = self._exchange.market(self._symbol(symbol))
+        ccxt_symbol = self._symbol(symbol)
+        if ccxt_symbol is None:
+            return self._fallback[symbol].amount(symbol, value)
+        market = self._exchange.market(ccxt_symbol)
         text = self._ccxt.decimal_to_precision(
             str(value),
             rounding_mode=self._ccxt.TRUNCATE,
@@ -48,4 +58,7 @@ class CcxtPrecision:
         return Decimal(text)
 
     def price(self, symbol: str, value: Decimal) -> Decimal:
-        return Decimal(self._exchange.price_to_precision(self._symbol(symbol), str(value)))
+        ccxt_symbol = self._symbol(symbol)
+        if ccxt_symbol is None:
+            return self._fallback[symbol].price(symbol, value)
+        return Decimal(self._exchange.price_to_precision(ccxt_symbol, str(value)))

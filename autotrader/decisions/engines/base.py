@@ -86,12 +86,20 @@ class EngineResult:
     notes: str = ""
     error: str | None = None  # a recorded failure (the run still succeeds with a HOLD)
     invocation_ids: list[int] = field(default_factory=list)
+    # The model call whose answer the intents are (the Trader's): their actions are linked to
+    # it as tool calls (CREATE_POSITION, CLOSE_POSITION, HOLDING, UPDATE_EXIT_PLAN).
+    source_invocation_id: int | None = None
     plan: dict | None = None  # the committee's Plan, for the audit
     verdict: dict | None = None  # the committee's Verdict
     next_wakeup_secs: int | None = None  # the Planner may move the clone's next due time
 
 
 class Engine(Protocol):
+    """An engine may also declare, as class attributes read with ``getattr``: ``concurrent``
+    (evaluate on the runner's thread pool: model latency), ``needs_context`` (build the context
+    packet) and ``needs_memory`` (read policy posteriors and account equity). All default to
+    False: the request then carries no packet, empty posteriors and no equity."""
+
     name: str
 
     def decide(self, request: DecisionRequest) -> EngineResult: ...

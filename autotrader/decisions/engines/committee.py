@@ -16,11 +16,13 @@ import json
 import random
 from typing import Any
 
+from pydantic import ValidationError
+
 from autotrader.decisions.engines.base import DecisionRequest, EngineResult
 from autotrader.decisions.engines.llm import TRADER_SYSTEM, checked, hold, model_for
 from autotrader.decisions.engines.schemas import Plan, Proposal, Verdict
 from autotrader.decisions.memory import thompson_pick
-from autotrader.prop.models import Action, TradeIntent
+from autotrader.prop.models import Action, TradeIntent, validation_summary
 
 PLANNER_SYSTEM = (
     "You are the Planner of an autonomous paper-trading clone. Maximise long-term equity with "
@@ -101,6 +103,7 @@ class CommitteeEngine:
     name = "committee"
     concurrent = True
     needs_context = True
+    needs_memory = True  # posteriors for the Planner, equity for the Judge
 
     def __init__(self, client: Any, *, settings: Any = None) -> None:
         self.client = client
@@ -154,6 +157,7 @@ class CommitteeEngine:
         proposal, error = self._call(request, "trader", TRADER_SYSTEM, prompt, Proposal, ids)
         if proposal is None:
             return EngineResult([hold(symbol, error)], error=error[:300], **base)
+        base["source_invocation_id"] = ids[-1]  # the Trader's answer is what acts
         intent = checked(TradeIntent.model_validate(proposal.model_dump()), symbol)
         if isinstance(intent, str):
             return EngineResult([hold(symbol, intent)], error=intent, **base)
@@ -189,6 +193,17 @@ class CommitteeEngine:
                     error="REVISE without revised_qty",
                     **judged,
                 )
-            intent = intent.model_copy(update={"qty": verdict.revised_qty, "notional_usd": None})
-            intent = TradeIntent.model_validate(intent.model_dump())
+            revised = _revised(intent, verdict.revised_qty)
+            if isinstance(revised, str):
+                return EngineResult([hold(symbol, revised)], error=revised, **judged)
+            intent = revised
         return EngineResult([intent], notes=notes, **judged)
+
+
+def _revised(intent: TradeIntent, qty: str) -> TradeIntent | str:
+    """``intent`` sized at the Judge's ``qty``, or why that size is no intent at all (the
+    Verdict schema admits "0", which no intent does)."""
+    try:
+        return TradeIntent.model_validate(intent.model_dump() | {"qty": qty, "notional_usd": None})
+    except ValidationError as exc:
+        return f"judge revised to an invalid qty {qty!r}: {validation_summary(exc)}"[:300]

@@ -69,4 +69,9 @@ class LlmEngine:
         intent = checked(result.parsed, request.symbol)
         if isinstance(intent, str):
             return EngineResult([hold(request.symbol, intent)], error=intent, invocation_ids=ids)
-        return EngineResult([intent], notes=intent.hypothesis or "", invocation_ids=ids)
+        return EngineResult(
+            [intent],
+            notes=intent.hypothesis or "",
+            invocation_ids=ids,
+            source_invocation_id=result.invocation_id,
+        )

@@ -269,6 +269,11 @@ def trace(result: Trace, *, as_json: bool) -> None:
                 f"{inv.get('output_tokens')} out tokens, {inv.get('latency_ms')} ms, "
                 f"${inv.get('cost_usd')}" + (" (cached)" if inv.get("cached") else "")
             )
+        for call in run.tool_calls:
+            node.add(
+                f"tool call {call['name']}: invocation {call['invocation_id']} → "
+                f"action {call['action_id']}"
+            )
         for artifact in run.artifacts:
             extra = " (missing from the artifact index)" if artifact.get("missing") else ""
             size = f", {artifact['size']} bytes" if artifact.get("size") is not None else ""

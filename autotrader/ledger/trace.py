@@ -54,6 +54,7 @@ class RunTrace:
     run: dict
     actions: list[dict] = field(default_factory=list)
     invocations: list[dict] = field(default_factory=list)
+    tool_calls: list[dict] = field(default_factory=list)  # model answer → the action it caused
     artifacts: list[dict] = field(default_factory=list)  # {key, source, kind, size, ...}
 
 
@@ -233,6 +234,13 @@ class _Tracer:
             for invocation in found.invocations:
                 raw = invocation.pop("raw_text", None)  # verbatim output: size only, on screen
                 invocation["raw_text_chars"] = len(raw) if raw is not None else None
+            if "tool_calls" in self.tables:
+                found.tool_calls = self.store.query(
+                    "SELECT t.id, t.invocation_id, t.name, t.action_id FROM tool_calls t"
+                    " JOIN invocations i ON i.id = t.invocation_id WHERE i.run_id = ?"
+                    " ORDER BY t.id",
+                    (run_id,),
+                )
         else:
             result.notes.append("model invocations are not recorded in this store yet")
         found.artifacts = self.artifacts(found)

@@ -151,6 +151,28 @@ def test_the_models_answer_is_linked_to_the_action_it_caused_as_a_tool_call(w, f
     assert json.loads(call["arguments"])["symbol"] == "BTC"
 
 
+def test_a_fill_traces_back_to_the_prompt_and_the_model_answer_that_caused_it(w, fake):
+    from autotrader.ledger.trace import trace
+
+    fake.reply_json(OPEN_BTC)
+    decide(w)
+    [run] = runs(w.store)
+    [action] = actions(w.store, run["id"])
+
+    found = trace(w.store, "fill", action["fill_id"])
+
+    [chain] = found.chains
+    assert chain.intent["decision_run_id"] == run["id"]
+    assert {e["kind"] for e in chain.entries} == {"FEE"}
+    [run_trace] = found.runs
+    assert [i["role"] for i in run_trace.invocations] == ["trader"]
+    assert [(c["name"], c["action_id"]) for c in run_trace.tool_calls] == [
+        ("CREATE_POSITION", action["id"])
+    ]
+    keys = {a["key"] for a in run_trace.artifacts}
+    assert {run["prompt_artifact"], run["response_artifact"]} <= keys
+
+
 def test_a_hold_from_the_rules_engine_records_no_tool_call(w, fake):
     save_pipeline(w.store, w.clock, pipeline_graph(engine="hold", symbols=("BTC",)))
 

@@ -11,19 +11,9 @@ rename with no behaviour change.
 from __future__ import annotations
 
 from autotrader.core.db import Store
+from autotrader.market.models import INDICATOR_COLUMNS
 from autotrader.market.repo import SOURCE_PRIORITY
 
-INDICATOR_COLUMNS = (
-    "rsi14",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-    "sma20",
-    "ema20",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-)
 FUNDING_COLUMNS = ("rate", "predicted_rate", "mark_price", "oracle_price", "open_interest")
 
 

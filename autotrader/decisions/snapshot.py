@@ -15,20 +15,10 @@ import math
 from autotrader.core.db import Store
 from autotrader.decisions.engines.base import IndicatorBar, MarketSnapshot
 from autotrader.market import repo
-from autotrader.market.models import TIMEFRAME_MS, Candle
+from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS, Candle
 from autotrader.market.view import execution_price
 
-_INDICATORS = (
-    "rsi14",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-    "sma20",
-    "ema20",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-)
+_INDICATORS = INDICATOR_COLUMNS
 # Read a window twice the requested length, so a few missing bars (an exchange outage) still
 # leave ``bars`` candles to return; a longer gap just yields fewer bars.
 _WINDOW_FACTOR = 2

@@ -27,17 +27,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-INDICATOR_COLUMNS: tuple[str, ...] = (
-    "rsi14",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-    "sma20",
-    "ema20",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-)
+from autotrader.market.models import INDICATOR_COLUMNS
+
 ROW_COLUMNS: tuple[str, ...] = ("open_time", *INDICATOR_COLUMNS)
 
 # Why 600: a seed error e shrinks by the smoothing factor every bar. The slowest factors are

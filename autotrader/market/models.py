@@ -11,6 +11,18 @@ from typing import Literal
 
 Timeframe = Literal["1m", "5m", "1h"]
 TIMEFRAME_MS: dict[str, int] = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
+# The indicators stored per bar (TA-Lib: Wilder RSI 14, Bollinger 20/2σ, SMA/EMA 20, MACD 12/26/9).
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    "rsi14",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "sma20",
+    "ema20",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
 from autotrader.core.money import from_float
 from autotrader.market import repo
-from autotrader.market.models import TIMEFRAME_MS
+from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS
 
 SOURCE_TIMEFRAMES = ("1m", "5m")
 
@@ -42,20 +42,7 @@ def latest_view(store: Store, clock: Clock, symbol: str, timeframe: str | None =
         "open_time": iso_utc(row["open_time"]),
         "age_s": round((now - close_time) / 1000, 1),
         **{k: row[k] for k in ("open", "high", "low", "close", "volume", "bars")},
-        **{
-            k: row[k]
-            for k in (
-                "rsi14",
-                "bb_upper",
-                "bb_middle",
-                "bb_lower",
-                "sma20",
-                "ema20",
-                "macd",
-                "macd_signal",
-                "macd_hist",
-            )
-        },
+        **{k: row[k] for k in INDICATOR_COLUMNS},
         "series_bars": repo.count_bars(store, chosen.source, symbol, chosen.timeframe, now),
     }
     funding = repo.latest_funding(store, symbol)

@@ -54,10 +54,12 @@ def _context(store: Store, clock: Clock):
 
 
 def _line(problem: Any) -> str:
+    """``node (path): reason`` — the CLI prefixes errors with ``error:``; warnings say so."""
     where = problem.node_id or problem.path or "graph"
     if problem.node_id and problem.path:
         where = f"{problem.node_id} ({problem.path})"
-    return f"{problem.severity}: {where}: {problem.reason}"
+    prefix = "" if problem.severity == "error" else f"{problem.severity}: "
+    return f"{prefix}{where}: {problem.reason}"
 
 
 def validate(store: Store, clock: Clock, data: Any, *, clone_id: int | None = None) -> list[Any]:

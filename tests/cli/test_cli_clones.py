@@ -1,0 +1,287 @@
+"""``autotrader clones``: clones, models, entitlements, pipelines and context, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autotrader.demo import bundled_candles
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pipelines"
+REPLAY_NOW = "2026-02-19T19:20:00Z"  # the close of the bundled candles' last bar
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "clones.db")
+
+
+@pytest.fixture
+def clone(cli, db) -> int:
+    result = cli("clones", "create", "--name", "momentum", "--id", "42", "--db", db, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["id"]
+
+
+def _write(tmp_path: Path, data: dict) -> str:
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def _example(name: str) -> dict:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def test_create_picks_the_id_users_type_and_lists_it(cli, db, clone):
+    assert clone == 42
+    listed = json.loads(cli("clones", "list", "--db", db, "--json").stdout)
+    assert [(c["id"], c["name"], c["model"], c["trading_enabled"]) for c in listed] == [
+        (42, "momentum", "gpt-5-mini", True)
+    ]
+    shown = json.loads(cli("clones", "show", "42", "--db", db, "--json").stdout)
+    assert (shown["max_model_strength"], shown["max_active_assets"]) == (2, 10)
+
+
+def test_a_duplicate_id_or_name_is_refused_in_one_line(cli, db, clone):
+    again = cli("clones", "create", "--name", "other", "--id", "42", "--db", db)
+    assert again.exit_code == 1
+    assert again.stderr.strip() == "error: clone 42 already exists"
+    same_name = cli("clones", "create", "--name", "momentum", "--db", db)
+    assert same_name.exit_code == 1
+    assert "already exists" in same_name.stderr
+
+
+def test_setting_a_model_above_the_entitled_strength_is_refused(cli, db, clone):
+    result = cli("clones", "set-model", "--clone-id", "42", "--model", "gpt-5", "--db", db)
+    assert result.exit_code == 1
+    assert "strength 4" in result.stderr
+    assert "entitlement (2)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_granted_tier_allows_the_stronger_model(cli, db, clone):
+    grant = cli(
+        "clones",
+        "entitlements",
+        "grant",
+        "--clone-id",
+        "42",
+        "--max-model-strength",
+        "4",
+        "--db",
+        db,
+    )
+    assert grant.exit_code == 0, grant.stderr
+    assert (
+        cli("clones", "set-model", "--clone-id", "42", "--model", "gpt-5", "--db", db).exit_code
+        == 0
+    )
+    shown = json.loads(
+        cli("clones", "entitlements", "show", "--clone-id", "42", "--db", db, "--json").stdout
+    )
+    assert (shown["model"], shown["model_strength"], shown["max_model_strength"]) == ("gpt-5", 4, 4)
+
+
+def test_an_unknown_model_is_named_with_the_known_ones(cli, db, clone):
+    result = cli("clones", "set-model", "--clone-id", "42", "--model", "gpt-99", "--db", db)
+    assert result.exit_code == 1
+    assert "unknown model 'gpt-99'" in result.stderr
+    assert "gpt-5-mini" in result.stderr
+
+
+def test_models_can_be_added_and_listed_with_prices(cli, db):
+    added = cli(
+        "clones",
+        "models",
+        "add",
+        "--name",
+        "local-llama",
+        "--api-model",
+        "llama3.1:8b",
+        "--strength",
+        "1",
+        "--api",
+        "chat",
+        "--input-usd-per-mtok",
+        "0.1",
+        "--db",
+        db,
+    )
+    assert added.exit_code == 0, added.stderr
+    models = {
+        m["name"]: m
+        for m in json.loads(cli("clones", "models", "list", "--db", db, "--json").stdout)
+    }
+    assert models["local-llama"]["input_usd_per_mtok"] == "0.1"
+    bad = cli(
+        "clones", "models", "add", "--name", "x", "--api-model", "x", "--strength", "11", "--db", db
+    )
+    assert bad.exit_code == 1
+
+
+def test_enable_and_disable_switch_trading(cli, db, clone):
+    assert cli("clones", "disable", "--clone-id", "42", "--db", db).exit_code == 0
+    assert (
+        json.loads(cli("clones", "show", "42", "--db", db, "--json").stdout)["trading_enabled"]
+        is False
+    )
+    assert cli("clones", "enable", "--clone-id", "42", "--db", db).exit_code == 0
+    assert (
+        json.loads(cli("clones", "show", "42", "--db", db, "--json").stdout)["trading_enabled"]
+        is True
+    )
+
+
+def test_every_example_pipeline_validates(cli, db):
+    for path in sorted(EXAMPLES.glob("*.json")):
+        result = cli("clones", "pipeline", "validate", str(path), "--db", db)
+        assert result.exit_code == 0, (path.name, result.stdout)
+
+
+def test_an_invalid_graph_lists_every_problem_with_its_node(cli, db, tmp_path):
+    graph = _example("btc-eth-rules.json")
+    graph["edges"].append({"from": "trend-rules", "to": "majors"})  # a backward edge
+    for node in graph["nodes"]:
+        if node["type"] == "asset_selection":
+            node["explicitlyEnabledSymbols"] = ["BTC", "NOPECOIN"]
+        if node["type"] == "trading_prompt":
+            node["decisionCadenceSec"] = "soon"
+    result = cli("clones", "pipeline", "validate", _write(tmp_path, graph), "--db", db, "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)
+    errors = [p for p in problems if p["severity"] == "error"]
+    assert len(errors) >= 3
+    assert all(p["node_id"] or p["path"] for p in errors)
+    assert any("NOPECOIN" in p["reason"] for p in errors)
+    assert any("decisionCadenceSec" in p["path"] for p in errors)
+
+
+def test_a_malformed_file_is_one_line(cli, db, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    result = cli("clones", "pipeline", "validate", str(path), "--db", db)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "invalid JSON at line 1" in result.stderr
+
+
+def test_saving_more_active_assets_than_the_capacity_is_refused(cli, db, clone, tmp_path):
+    assert (
+        cli(
+            "clones",
+            "entitlements",
+            "grant",
+            "--clone-id",
+            "42",
+            "--max-active-assets",
+            "1",
+            "--db",
+            db,
+        ).exit_code
+        == 0
+    )
+    result = cli(
+        "clones",
+        "pipeline",
+        "set",
+        str(EXAMPLES / "btc-eth-rules.json"),
+        "--clone-id",
+        "42",
+        "--db",
+        db,
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "error: nodes: the graph enables 2 active assets; this clone's capacity is 1"
+    )
+    history = json.loads(
+        cli("clones", "pipeline", "history", "--clone-id", "42", "--db", db, "--json").stdout
+    )
+    assert history == []
+
+
+def test_every_accepted_save_is_a_new_version_and_compiles(cli, db, clone):
+    path = str(EXAMPLES / "btc-eth-rules.json")
+    for _ in range(2):
+        assert cli("clones", "pipeline", "set", path, "--clone-id", "42", "--db", db).exit_code == 0
+    history = json.loads(
+        cli("clones", "pipeline", "history", "--clone-id", "42", "--db", db, "--json").stdout
+    )
+    assert [h["version"] for h in history] == [2, 1]
+    shown = json.loads(
+        cli("clones", "pipeline", "show", "--clone-id", "42", "--version", "1", "--db", db).stdout
+    )
+    assert shown["version"] == 1
+    compiled = json.loads(
+        cli("clones", "pipeline", "compile", "--clone-id", "42", "--db", db, "--json").stdout
+    )
+    [strategy] = compiled["strategies"]
+    assert strategy["engine"] == "rules"
+    assert [u["symbol"] for u in strategy["universe"]] == ["BTC", "ETH"]
+    assert {r["channel"] for r in strategy["read_plans"]["BTC"]} == {
+        "ohlcv",
+        "indicators",
+        "funding",
+    }
+
+
+def test_context_is_byte_identical_for_the_same_inputs(cli, db, clone, monkeypatch):
+    monkeypatch.setenv("AUTOTRADER_NOW", REPLAY_NOW)
+    for symbol, (path, timeframe) in bundled_candles().items():
+        assert (
+            cli(
+                "ingest",
+                "import",
+                str(path),
+                "--symbol",
+                symbol,
+                "--timeframe",
+                timeframe,
+                "--db",
+                db,
+            ).exit_code
+            == 0
+        )
+    cli(
+        "clones",
+        "pipeline",
+        "set",
+        str(EXAMPLES / "btc-eth-rules.json"),
+        "--clone-id",
+        "42",
+        "--db",
+        db,
+    )
+    first = cli("clones", "context", "--clone-id", "42", "--asset", "BTC", "--db", db, "--json")
+    second = cli("clones", "context", "--clone-id", "42", "--asset", "BTC", "--db", db, "--json")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout == second.stdout
+    packet = json.loads(first.stdout)
+    assert packet["symbol"] == "BTC"
+    assert packet["token_estimate"] <= packet["budget"]
+    assert "## Market data: BTC" in packet["prompt"]
+
+
+def test_context_for_an_asset_outside_the_universe_is_one_line(cli, db, clone):
+    cli(
+        "clones",
+        "pipeline",
+        "set",
+        str(EXAMPLES / "btc-eth-rules.json"),
+        "--clone-id",
+        "42",
+        "--db",
+        db,
+    )
+    result = cli("clones", "context", "--clone-id", "42", "--asset", "DOGE", "--db", db)
+    assert result.exit_code == 1
+    assert "DOGE is in no enabled strategy's universe" in result.stderr
+
+
+def test_a_clone_without_a_pipeline_says_how_to_save_one(cli, db, clone):
+    result = cli("clones", "pipeline", "compile", "--clone-id", "42", "--db", db)
+    assert result.exit_code == 1
+    assert "clones pipeline set FILE --clone-id 42" in result.stderr

@@ -23,7 +23,6 @@ class CliState:
     settings: Settings | None = None
     settings_error: ConfigError | None = None
     overridden: set[str] = field(default_factory=set)
-    stores: list[Store] = field(default_factory=list)
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -56,7 +55,6 @@ def open_store(ctx: typer.Context, db: Path | None = None, *, migrate: bool = Tr
     from autotrader.bootstrap import open_store as _open
 
     store = _open(settings_for(ctx, db), migrate=migrate)
-    state(ctx).stores.append(store)
     ctx.call_on_close(store.close)
     return store
 

@@ -11,6 +11,14 @@ from autotrader.market import repo
 from autotrader.market.models import TIMEFRAME_MS
 
 DAY_MS = 86_400_000
+# Which stored DefiLlama observations each ingest channel writes: (scope, metric prefix).
+MACRO_METRICS = {
+    "chains": (("chain", "tvl"), ("global", "tvl")),
+    "protocols": (("protocol", "tvl"),),
+    "dex": (("protocol", "dex_"), ("global", "dex_")),
+    "fees": tuple((scope, m) for scope in ("protocol", "global") for m in ("fees_", "revenue_")),
+    "stablecoins": (("stablecoin", "supply"),),
+}
 # How old the newest point of a channel may be before it is stale (price channels use the
 # setting; these are the slower ones).
 STALE_AFTER_S = {
@@ -90,11 +98,12 @@ def channel_health(
                 ("hyperliquid", "funding"): "funding_rates",
                 ("polymarket", "markets"): "prediction_prices",
             }.get((source, channel))
-            rows_24h = (
-                repo.count_rows_since(store, table, "time", now - DAY_MS)
-                if table
-                else sum(1 for _ in rows)
-            )
+            if table:
+                rows_24h = repo.count_rows_since(store, table, "time", now - DAY_MS)
+            elif source == "defillama":
+                rows_24h = repo.count_macro_since(store, MACRO_METRICS[channel], now - DAY_MS)
+            else:
+                rows_24h = len(rows)  # the registry: assets refreshed
             coverage = None
             lag_points = newest_points
         lag = (now - min(lag_points)) / 1000 if lag_points else None

@@ -544,6 +544,19 @@ def count_rows_since(
     return store.execute(sql, params).fetchone()[0]
 
 
+def count_macro_since(store: Store, kinds: Iterable[tuple[str, str]], since_ms: int) -> int:
+    """DefiLlama observations newer than ``since_ms`` whose (scope, metric prefix) is in
+    ``kinds``."""
+    total = 0
+    for scope, prefix in kinds:
+        total += store.execute(
+            "SELECT COUNT(*) FROM macro_observations"
+            " WHERE scope = ? AND metric LIKE ? AND time >= ?",
+            (scope, f"{prefix}%", since_ms),
+        ).fetchone()[0]
+    return total
+
+
 # -- retention --------------------------------------------------------------------------------
 
 

@@ -681,3 +681,29 @@ def test_prune_honours_a_configured_retention(store, at_now) -> None:
     ingestor.prune()
 
     assert len(_series_times(store, "BTC", "1m")) == 61
+
+
+def test_status_counts_each_defillama_channels_own_observations(store, clock) -> None:
+    from autotrader.market import repo
+    from autotrader.market.health import channel_health
+    from autotrader.market.models import MacroObservation
+
+    now = clock.now_ms()
+    rows = [
+        MacroObservation("chain", "Ethereum", "tvl", now, 1.0),
+        MacroObservation("global", "all", "tvl", now, 2.0),
+        MacroObservation("protocol", "uniswap", "dex_volume_24h", now, 3.0),
+        MacroObservation("global", "all", "dex_volume_24h", now, 3.0),
+        MacroObservation("global", "all", "dex_volume_24h", now - 2 * 86_400_000, 3.0),
+    ]
+    with store.atomic():
+        repo.upsert_macro(store, rows)
+        for channel in ("chains", "dex"):
+            repo.record_success(
+                store, "defillama", channel, "*", now_ms=now, newest_time=now, written=1
+            )
+    health = {
+        (h.source, h.channel): h for h in channel_health(store, clock, price_stale_after_s=600)
+    }
+    assert health[("defillama", "chains")].rows_24h == 2
+    assert health[("defillama", "dex")].rows_24h == 2  # the two-day-old one is not counted

@@ -69,6 +69,10 @@ def _coverage(store: Store, source: str, now_ms: int) -> tuple[int, float | None
     return rows, (round(100 * min(present, expected) / expected, 1) if expected else None)
 
 
+def _attempted_since(cursor: dict, since_ms: int) -> bool:
+    return max(cursor["last_success_at"] or 0, cursor["last_error_at"] or 0) >= since_ms
+
+
 def channel_health(
     store: Store, clock: Clock, *, price_stale_after_s: float
 ) -> list[ChannelHealth]:
@@ -77,7 +81,10 @@ def channel_health(
     for row in repo.cursors(store):
         groups[(row["source"], row["channel"])].append(row)
     report = []
-    for (source, channel), rows in sorted(groups.items()):
+    for (source, channel), all_rows in sorted(groups.items()):
+        # A subject nobody has tried to fetch for a day (a symbol dropped from the worker) is
+        # history, not a stale feed; if that leaves nothing, the channel is stale as a whole.
+        rows = [r for r in all_rows if _attempted_since(r, now - DAY_MS)] or all_rows
         successes = [r["last_success_at"] for r in rows if r["last_success_at"]]
         errors = [r for r in rows if r["last_error_at"]]
         last_error = max(errors, key=lambda r: r["last_error_at"]) if errors else None
@@ -88,10 +95,11 @@ def channel_health(
         if channel == "ohlcv":
             rows_24h, coverage = _coverage(store, source, now)
             # A bar is data as of its close; the channel is as late as its most lagging series.
+            active = {r["subject"] for r in rows}
             lag_points = [
                 s.newest_time + TIMEFRAME_MS[s.timeframe]
                 for s in repo.series(store)
-                if s.source == source and s.timeframe != "1h"
+                if s.source == source and s.timeframe != "1h" and s.symbol in active
             ] or newest_points
         else:
             table = {

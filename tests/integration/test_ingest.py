@@ -707,3 +707,34 @@ def test_status_counts_each_defillama_channels_own_observations(store, clock) ->
     }
     assert health[("defillama", "chains")].rows_24h == 2
     assert health[("defillama", "dex")].rows_24h == 2  # the two-day-old one is not counted
+
+
+def test_a_symbol_nobody_fetches_any_more_does_not_keep_the_channel_stale(store, clock) -> None:
+    from autotrader.market import repo
+    from autotrader.market.health import channel_health
+    from autotrader.market.models import Candle
+
+    day, minute = 86_400_000, 60_000
+    now = clock.now_ms() // minute * minute
+    fresh = Candle("BTC", "1m", now - minute, 1.0, 1.0, 1.0, 1.0, 1.0)
+    dropped = Candle("DOGE", "1m", now - 3 * day, 1.0, 1.0, 1.0, 1.0, 1.0)
+    with store.atomic():
+        repo.upsert_candles(store, "hyperliquid", [fresh, dropped])
+        repo.record_success(
+            store, "hyperliquid", "ohlcv", "BTC", now_ms=now, newest_time=fresh.open_time, written=1
+        )
+        repo.record_success(
+            store,
+            "hyperliquid",
+            "ohlcv",
+            "DOGE",
+            now_ms=now - 3 * day,
+            newest_time=dropped.open_time,
+            written=1,
+        )
+
+    [health] = channel_health(store, clock, price_stale_after_s=600)
+
+    assert health.subjects == 1
+    assert not health.stale
+    assert health.lag_s < 120

@@ -264,10 +264,11 @@ def test_a_persistent_rate_limit_fails_after_the_retries(api, fake, make_client)
 
 @pytest.mark.parametrize("api", APIS)
 def test_a_delay_longer_than_the_timeout_fails_with_timeout(api, fake, make_client, store):
-    fake.delay(1.5)
+    fake.delay(6.0)
     started = time.monotonic()
     result = ask(make_client(api, timeout_s=0.2, retries=0))
-    assert time.monotonic() - started < 1.2
+    # Well short of the server's 6 s: the client gave up at its timeout (loose: CI is noisy).
+    assert time.monotonic() - started < 4.0
     assert result.status == "failed"
     assert (result.error or "").startswith("timeout")
     assert rows(store)[0]["status"] == "failed"

@@ -27,6 +27,7 @@ from autotrader.context import reads
 from autotrader.context.packet import build_context
 from autotrader.core.clock import SimulatedClock
 from autotrader.core.db import Store
+from autotrader.market import observations
 from autotrader.market import repo as market_repo
 from autotrader.market.ingest import Ingestor
 from autotrader.market.models import (
@@ -98,7 +99,7 @@ def _build_store(path: Path, symbols: list[str]) -> tuple[Store, SimulatedClock,
             generate(symbol, start_ms=START_MS, count=BARS, seed=index, start_price=10.0 + index)
         )
     with store.atomic():
-        market_repo.upsert_funding(
+        observations.upsert_funding(
             store,
             "hyperliquid",
             [
@@ -107,7 +108,7 @@ def _build_store(path: Path, symbols: list[str]) -> tuple[Store, SimulatedClock,
                 for h in range(24)
             ],
         )
-        market_repo.upsert_prediction_markets(
+        observations.upsert_prediction_markets(
             store,
             [
                 PredictionMarket(
@@ -127,7 +128,7 @@ def _build_store(path: Path, symbols: list[str]) -> tuple[Store, SimulatedClock,
                 for i in range(300)
             ],
         )
-        market_repo.upsert_macro(
+        observations.upsert_macro(
             store,
             [
                 MacroObservation("chain", "Ethereum", metric, START_MS + h * HOUR, 1e10 + h)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
-from autotrader.market import repo
+from autotrader.market import cursors, observations, repo
 from autotrader.market.models import TIMEFRAME_MS
 
 DAY_MS = 86_400_000
@@ -78,7 +78,7 @@ def channel_health(
 ) -> list[ChannelHealth]:
     now = clock.now_ms()
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for row in repo.cursors(store):
+    for row in cursors.cursors(store):
         groups[(row["source"], row["channel"])].append(row)
     report = []
     for (source, channel), all_rows in sorted(groups.items()):
@@ -109,7 +109,9 @@ def channel_health(
             if table:
                 rows_24h = repo.count_rows_since(store, table, "time", now - DAY_MS)
             elif source == "defillama":
-                rows_24h = repo.count_macro_since(store, MACRO_METRICS[channel], now - DAY_MS)
+                rows_24h = observations.count_macro_since(
+                    store, MACRO_METRICS[channel], now - DAY_MS
+                )
             else:
                 rows_24h = len(rows)  # the registry: assets refreshed
             coverage = None

@@ -23,7 +23,7 @@ from autotrader.core.errors import (
     TemporaryError,
     UserError,
 )
-from autotrader.market import repo
+from autotrader.market import cursors, observations, repo
 from autotrader.market.derive import derive, find_gaps
 from autotrader.market.models import TIMEFRAME_MS, Candle, Rejection
 
@@ -165,7 +165,7 @@ class Ingestor:
         """Whether a slow channel is due: never fetched, or last fetched an interval ago."""
         if not self.slow_interval_ms:
             return True
-        state = repo.cursor(self.store, source, channel, "*")
+        state = cursors.cursor(self.store, source, channel, "*")
         last = state["last_success_at"] if state else None
         return last is None or self.clock.now_ms() - last >= self.slow_interval_ms
 
@@ -198,7 +198,7 @@ class Ingestor:
             return
         with self.store.atomic():
             for subject in subjects:
-                repo.record_error(
+                cursors.record_error(
                     self.store,
                     source,
                     channel,
@@ -231,7 +231,7 @@ class Ingestor:
         self._markets_loaded_at = now
         # Without a recorded success, one failed load would show as failing forever.
         with self.store.atomic():
-            repo.record_success(
+            cursors.record_success(
                 self.store,
                 "hyperliquid",
                 "assets",
@@ -249,7 +249,7 @@ class Ingestor:
             raise NotFoundError(f"unknown symbol {symbol!r}; run `autotrader ingest assets sync`")
         now = self.clock.now_ms()
         step = TIMEFRAME_MS["1m"]
-        state = repo.cursor(self.store, "hyperliquid", "ohlcv", symbol)
+        state = cursors.cursor(self.store, "hyperliquid", "ohlcv", symbol)
         api_floor = now - MAX_API_BARS * step
         # Re-fetch the newest stored bar: it may have been the candle still forming.
         since = state["newest_time"] if state and state["newest_time"] else now - self.lookback_ms
@@ -284,7 +284,7 @@ class Ingestor:
             written = repo.upsert_candles(self.store, source, candles) if candles else 0
             if candles:
                 derive(self.store, source, symbol, timeframe, min(times))
-            repo.record_success(
+            cursors.record_success(
                 self.store,
                 source,
                 "ohlcv",
@@ -308,9 +308,9 @@ class Ingestor:
         rates = source.fetch_funding(symbols)
         now = self.clock.now_ms()
         with self.store.atomic():
-            written = repo.upsert_funding(self.store, "hyperliquid", rates)
+            written = observations.upsert_funding(self.store, "hyperliquid", rates)
             for rate in rates:
-                repo.record_success(
+                cursors.record_success(
                     self.store,
                     "hyperliquid",
                     "funding",
@@ -331,7 +331,7 @@ class Ingestor:
             "polymarket",
             "markets",
             rejections,
-            lambda: repo.upsert_prediction_markets(self.store, markets),
+            lambda: observations.upsert_prediction_markets(self.store, markets),
             newest=max((m.observed_at for m in markets), default=None),
         )
 
@@ -344,14 +344,14 @@ class Ingestor:
             "fees": source.fees_overview,
             "stablecoins": source.stablecoins,
         }[channel]
-        observations, rejections = fetch()
+        metrics, rejections = fetch()
         self._store_observations(
             result,
             "defillama",
             channel,
             rejections,
-            lambda: repo.upsert_macro(self.store, observations),
-            newest=max((o.time for o in observations), default=None),
+            lambda: observations.upsert_macro(self.store, metrics),
+            newest=max((o.time for o in metrics), default=None),
         )
 
     def _store_observations(
@@ -366,7 +366,7 @@ class Ingestor:
         reasons = _reasons(rejections)
         with self.store.atomic():
             written = write()
-            repo.record_success(
+            cursors.record_success(
                 self.store,
                 source,
                 channel,

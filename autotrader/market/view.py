@@ -9,7 +9,7 @@ from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
 from autotrader.core.money import from_float
-from autotrader.market import repo
+from autotrader.market import observations, repo
 from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS
 
 SOURCE_TIMEFRAMES = ("1m", "5m")
@@ -45,7 +45,7 @@ def latest_view(store: Store, clock: Clock, symbol: str, timeframe: str | None =
         **{k: row[k] for k in INDICATOR_COLUMNS},
         "series_bars": repo.count_bars(store, chosen.source, symbol, chosen.timeframe, now),
     }
-    funding = repo.latest_funding(store, symbol)
+    funding = observations.latest_funding(store, symbol)
     if funding:
         view["funding_rate"] = funding["rate"]
         view["funding_time"] = iso_utc(funding["time"])

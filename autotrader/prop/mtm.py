@@ -22,6 +22,7 @@ from decimal import Decimal
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.core.money import ZERO, from_float
+from autotrader.market import observations
 from autotrader.market import repo as market_repo
 from autotrader.market.models import TIMEFRAME_MS, Candle
 from autotrader.market.view import SOURCE_TIMEFRAMES
@@ -111,7 +112,7 @@ class _PassMarket:
         twice."""
         key = (symbol, hour)
         if key not in self._funding:
-            rates = market_repo.funding_between(self.store, symbol, hour - HOUR_MS, hour - 1)
+            rates = observations.funding_between(self.store, symbol, hour - HOUR_MS, hour - 1)
             self._funding[key] = rates[-1] if rates else None
         return self._funding[key]
 

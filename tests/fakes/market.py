@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
-from autotrader.market import repo as market_repo
+from autotrader.market import observations
 from autotrader.market.ingest import Ingestor
 from autotrader.market.models import TIMEFRAME_MS, Candle, FundingRate
 from autotrader.market.registry import ensure_assets
@@ -97,7 +97,7 @@ def seed_funding(
         for time, rate, oracle in rates
     ]
     with store.atomic():
-        return market_repo.upsert_funding(store, source, rows)
+        return observations.upsert_funding(store, source, rows)
 
 
 # -- what the prop engine wrote (for "nothing changed" assertions) ------------------------------

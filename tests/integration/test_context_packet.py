@@ -26,7 +26,7 @@ from autotrader.context.packet import Memory, build_context, packet_to_json
 from autotrader.context.tokens import estimate_tokens
 from autotrader.core.clock import iso_utc
 from autotrader.core.errors import NotFoundError
-from autotrader.market import repo as market_repo
+from autotrader.market import observations
 from autotrader.market.ingest import Ingestor
 from autotrader.market.models import (
     FundingRate,
@@ -111,8 +111,8 @@ def _seed_market_memory(store, clock) -> None:
         for k in range(5)  # the last two (22:00 is NOW's hour... 23:00) straddle the clock
     ]
     with store.atomic():
-        market_repo.upsert_funding(store, "hyperliquid", funding)
-        market_repo.upsert_prediction_markets(
+        observations.upsert_funding(store, "hyperliquid", funding)
+        observations.upsert_prediction_markets(
             store,
             [
                 _market(
@@ -141,7 +141,7 @@ def _seed_market_memory(store, clock) -> None:
             " ('m-1', 'Yes', ?, 0.99), ('m-1', 'No', ?, 0.01)",
             (NOW + HOUR, NOW + HOUR),
         )
-        market_repo.upsert_macro(
+        observations.upsert_macro(
             store,
             [
                 MacroObservation("chain", "Ethereum", "tvl", START, 2.2e10),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from autotrader.core.clock import parse_iso_utc
-from autotrader.market import repo
+from autotrader.market import cursors, repo
 from autotrader.market.derive import derive
 from autotrader.market.indicators import INDICATOR_COLUMNS
 from autotrader.market.ingest import Ingestor
@@ -145,7 +145,7 @@ def test_candles_handed_over_newest_first_still_get_every_indicator(store, clock
     ingestor.store_synthetic(list(reversed(_candles(btc_rows))))
 
     _assert_indicators_match_golden(store, "synthetic", golden)
-    cursor = repo.cursor(store, "synthetic", "ohlcv", "BTC")
+    cursor = cursors.cursor(store, "synthetic", "ohlcv", "BTC")
     assert cursor["newest_time"] == int(btc_rows[-1]["timestamp_ms"])
 
 

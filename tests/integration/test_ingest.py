@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from autotrader.core.clock import SimulatedClock
-from autotrader.market import repo
+from autotrader.market import cursors, observations, repo
 from autotrader.market.health import ChannelHealth, channel_health
 from autotrader.market.ingest import Ingestor, Retention
 from autotrader.market.models import FundingRate, MacroObservation
@@ -170,7 +170,7 @@ def test_a_first_run_fetches_a_day_of_candles_in_windows_and_derives_1h_and_indi
     assert latest["rsi14"] is not None
     assert latest["macd_signal"] is not None
     assert len(repo.indicators_between(store, "hyperliquid", "BTC", "1h", 0)) == 25
-    cursor = repo.cursor(store, "hyperliquid", "ohlcv", "BTC")
+    cursor = cursors.cursor(store, "hyperliquid", "ohlcv", "BTC")
     assert cursor is not None
     assert (cursor["newest_time"], cursor["last_success_at"], cursor["rows_written"]) == (
         NOW,
@@ -205,7 +205,7 @@ def test_a_second_run_fetches_only_from_the_newest_stored_bar_and_never_duplicat
         "SELECT close FROM candles WHERE timeframe = '1m' AND open_time = ?", (NOW,)
     )
     assert stored == {"close": float(forming["h"])}
-    assert repo.cursor(store, "hyperliquid", "ohlcv", "BTC")["newest_time"] == NOW + 10 * MINUTE
+    assert cursors.cursor(store, "hyperliquid", "ohlcv", "BTC")["newest_time"] == NOW + 10 * MINUTE
     assert len(fake.requests_of("meta") + fake.requests_of("metaAndAssetCtxs")) <= 2  # once
 
 
@@ -249,7 +249,7 @@ def test_a_500_then_success_is_retried_transparently(store, ingestor, fake, slee
     assert report.failed == []
     assert sleeps == [0.5]
     assert _count(store, "1m") == DAY // MINUTE + 1
-    assert repo.cursor(store, "hyperliquid", "ohlcv", "BTC")["last_error"] is None
+    assert cursors.cursor(store, "hyperliquid", "ohlcv", "BTC")["last_error"] is None
 
 
 def test_persistent_500s_are_reported_on_the_cursor_and_in_status_while_others_succeed(
@@ -268,7 +268,7 @@ def test_persistent_500s_are_reported_on_the_cursor_and_in_status_while_others_s
     assert sleeps == [0.5, 1.0]
     assert results[("ohlcv", "ETH")].written == DAY // MINUTE + 1
     assert results[("funding", "*")].written == 2
-    btc = repo.cursor(store, "hyperliquid", "ohlcv", "BTC")
+    btc = cursors.cursor(store, "hyperliquid", "ohlcv", "BTC")
     assert btc["last_error_at"] == NOW
     assert "500" in btc["last_error"]
     assert btc["last_success_at"] is None
@@ -321,7 +321,7 @@ def test_a_failed_market_load_stops_showing_as_failing_once_markets_load_again(
     assert report.failed == []
     health = _health(store, at_now)[("hyperliquid", "assets")]
     assert (health.failing, health.stale) == (False, False)
-    assert repo.cursor(store, "hyperliquid", "assets", "*")["last_success_at"] == NOW + MINUTE
+    assert cursors.cursor(store, "hyperliquid", "assets", "*")["last_success_at"] == NOW + MINUTE
 
 
 def test_a_long_running_ingestor_reloads_the_markets_daily_not_every_pass(
@@ -371,7 +371,7 @@ def test_an_unknown_symbol_fails_alone_and_leaves_no_cursor_to_flag_the_channel(
     assert (failed.subject, "unknown symbol 'NOPE'" in failed.error) == ("NOPE", True)
     assert _count(store, "1m") == DAY // MINUTE + 1
     # a typo once must not leave hyperliquid/ohlcv failing in `ingest status` for ever
-    assert repo.cursor(store, "hyperliquid", "ohlcv", "NOPE") is None
+    assert cursors.cursor(store, "hyperliquid", "ohlcv", "NOPE") is None
     health = _health(store, at_now)[("hyperliquid", "ohlcv")]
     assert (health.failing, health.stale, health.subjects) == (False, False, 1)
 
@@ -408,7 +408,7 @@ def test_malformed_candle_rows_are_rejected_and_counted_and_the_rest_is_stored(
     }
     assert (result.written, result.rejected) == (DAY // MINUTE + 1 - 5, 5)
     assert _count(store, "1m") == DAY // MINUTE + 1 - 5
-    cursor = repo.cursor(store, "hyperliquid", "ohlcv", "BTC")
+    cursor = cursors.cursor(store, "hyperliquid", "ohlcv", "BTC")
     assert cursor["rows_rejected"] == 5
     assert "high<low×1" in cursor["last_rejection"]
     assert _health(store, ingestor.clock)[("hyperliquid", "ohlcv")].rejected_total == 5
@@ -435,7 +435,7 @@ def test_a_duplicate_time_in_an_imported_file_is_counted_on_the_cursor(
     result, _ = Ingestor(store, at_now).import_file(path, symbol="BTC", timeframe="1m")
 
     assert (result.written, dict(result.rejection_reasons)) == (5, {"duplicate_time": 1})
-    cursor = repo.cursor(store, "file", "ohlcv", "BTC")
+    cursor = cursors.cursor(store, "file", "ohlcv", "BTC")
     assert (cursor["rows_rejected"], cursor["last_rejection"]) == (1, "duplicate_time×1")
 
 
@@ -455,8 +455,8 @@ def test_funding_is_stored_for_perps_only(store, ingestor, fake, at_now) -> None
         ("ETH", NOW, 0.0000125),
     ]
     assert stored[0]["mark_price"] == 58923.0
-    assert repo.cursor(store, "hyperliquid", "funding", "BTC")["newest_time"] == NOW
-    assert repo.cursor(store, "hyperliquid", "funding", "PURR/USDC") is None
+    assert cursors.cursor(store, "hyperliquid", "funding", "BTC")["newest_time"] == NOW
+    assert cursors.cursor(store, "hyperliquid", "funding", "PURR/USDC") is None
 
 
 # -- Polymarket and DefiLlama ---------------------------------------------------------------------
@@ -514,9 +514,12 @@ def test_polymarket_markets_are_stored_compactly_and_a_malformed_one_is_counted(
     assert set(markets) == {"1557558", "559657", "559659"}
     assert markets["559657"]["observed_at"] == NOW
     assert json.loads(markets["1557558"]["outcomes"])[0]["name"] == "Up"
-    assert repo.latest_prediction_prices(store, "1557558") == {"Up": 0.505, "Down": 0.495}
+    assert observations.latest_prediction_prices(store, "1557558") == {
+        "Up": 0.505,
+        "Down": 0.495,
+    }
     assert store.execute("SELECT COUNT(*) FROM prediction_prices").fetchone()[0] == 6
-    cursor = repo.cursor(store, "polymarket", "markets", "*")
+    cursor = cursors.cursor(store, "polymarket", "markets", "*")
     assert (cursor["newest_time"], cursor["rows_written"], cursor["rows_rejected"]) == (NOW, 3, 1)
     assert cursor["last_rejection"] == "price_count_mismatch×1"
 
@@ -571,12 +574,15 @@ def test_defillama_channels_store_macro_observations_and_count_a_bad_protocol(
     } <= scopes
     assert ("global", "dex_volume_24h") in scopes
     assert ("global", "fees_24h") in scopes
-    assert repo.latest_macro(store, "chain", "Ethereum")["tvl"] == (NOW, 65998652431.40251)
+    assert observations.latest_macro(store, "chain", "Ethereum")["tvl"] == (
+        NOW,
+        65998652431.40251,
+    )
     for channel in results:
-        cursor = repo.cursor(store, "defillama", channel, "*")
+        cursor = cursors.cursor(store, "defillama", channel, "*")
         assert cursor["last_success_at"] == NOW, channel
         assert cursor["rows_written"] == results[channel].written > 0, channel
-    assert repo.cursor(store, "defillama", "protocols", "*")["rows_rejected"] == 1
+    assert cursors.cursor(store, "defillama", "protocols", "*")["rows_rejected"] == 1
     health = _health(store, at_now)
     assert not health[("defillama", "chains")].stale
 
@@ -591,7 +597,7 @@ def test_a_failing_defillama_endpoint_does_not_stop_the_others(store, at_now) ->
 
     assert {r.channel for r in report.failed} == {"protocols", "dex", "fees"}
     assert {r.channel for r in report.results if r.written} == {"chains", "stablecoins"}
-    assert "not found" in repo.cursor(store, "defillama", "fees", "*")["last_error"]
+    assert "not found" in cursors.cursor(store, "defillama", "fees", "*")["last_error"]
 
 
 # -- retention ---------------------------------------------------------------------------------
@@ -654,12 +660,12 @@ def test_prune_keeps_7_days_of_1h_and_5m_like_1m(store, at_now) -> None:
 def test_prune_drops_observations_older_than_the_clock_allows(store, at_now) -> None:
     cutoff = NOW - 7 * DAY
     with store.atomic():
-        repo.upsert_funding(
+        observations.upsert_funding(
             store,
             "hyperliquid",
             [FundingRate("BTC", t, 0.0001) for t in (cutoff - MINUTE, cutoff, NOW)],
         )
-        repo.upsert_macro(
+        observations.upsert_macro(
             store,
             [MacroObservation("chain", "Ethereum", "tvl", t, 1.0) for t in (cutoff - 1, cutoff)],
         )
@@ -684,7 +690,6 @@ def test_prune_honours_a_configured_retention(store, at_now) -> None:
 
 
 def test_status_counts_each_defillama_channels_own_observations(store, clock) -> None:
-    from autotrader.market import repo
     from autotrader.market.health import channel_health
     from autotrader.market.models import MacroObservation
 
@@ -697,9 +702,9 @@ def test_status_counts_each_defillama_channels_own_observations(store, clock) ->
         MacroObservation("global", "all", "dex_volume_24h", now - 2 * 86_400_000, 3.0),
     ]
     with store.atomic():
-        repo.upsert_macro(store, rows)
+        observations.upsert_macro(store, rows)
         for channel in ("chains", "dex"):
-            repo.record_success(
+            cursors.record_success(
                 store, "defillama", channel, "*", now_ms=now, newest_time=now, written=1
             )
     health = {
@@ -720,10 +725,10 @@ def test_a_symbol_nobody_fetches_any_more_does_not_keep_the_channel_stale(store,
     dropped = Candle("DOGE", "1m", now - 3 * day, 1.0, 1.0, 1.0, 1.0, 1.0)
     with store.atomic():
         repo.upsert_candles(store, "hyperliquid", [fresh, dropped])
-        repo.record_success(
+        cursors.record_success(
             store, "hyperliquid", "ohlcv", "BTC", now_ms=now, newest_time=fresh.open_time, written=1
         )
-        repo.record_success(
+        cursors.record_success(
             store,
             "hyperliquid",
             "ohlcv",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
@@ -101,21 +104,36 @@ def prop_desk(store: Store, clock: Clock):
     return PropDesk(store, clock, precision(store, clock))
 
 
+class _LazyModelClient:
+    """Builds the model client on its first call: a tick of rules or hold decisions never pays
+    for importing the openai SDK (about a second) or opening the client's log connection."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def complete(self, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._build()
+        return self._client.complete(**kwargs)
+
+
 def engines(settings: Settings, store: Store, clock: Clock) -> dict:
     """Every decision engine by name. Model-backed engines share one model client."""
+    from autotrader.decisions.engines.committee import CommitteeEngine
     from autotrader.decisions.engines.hold import HoldEngine
+    from autotrader.decisions.engines.llm import LlmEngine
     from autotrader.decisions.engines.rules import RulesEngine
 
-    available: dict = {"hold": HoldEngine(), "rules": RulesEngine()}
-    try:
-        from autotrader.decisions.engines.committee import CommitteeEngine
-        from autotrader.decisions.engines.llm import LlmEngine
-    except ImportError:  # model engines not installed in this build
-        return available
-    client = model_client(settings, store, clock)
-    available["llm"] = LlmEngine(client, settings=settings)
-    available["committee"] = CommitteeEngine(client, settings=settings)
-    return available
+    client = _LazyModelClient(lambda: model_client(settings, store, clock))
+    return {
+        "hold": HoldEngine(),
+        "rules": RulesEngine(),
+        "llm": LlmEngine(client, settings=settings),
+        "committee": CommitteeEngine(client, settings=settings),
+    }
 
 
 def model_client(settings: Settings, store: Store, clock: Clock):

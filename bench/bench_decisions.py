@@ -273,8 +273,11 @@ def model_latency(runs: int) -> list[BenchResult]:
             unit="s",
             baseline=ideal,
             ratio_label="vs ideal",
-            target=f"<= {MAX_OVER_IDEAL} x ideal ({ideal * MAX_OVER_IDEAL:.2f} s)",
-            passed=elapsed <= MAX_OVER_IDEAL * ideal,
+            target=f"<= {MAX_OVER_IDEAL} x ideal ({ideal * MAX_OVER_IDEAL:.2f} s)"
+            + (" (judged at 100 runs)" if runs < 100 else ""),
+            # A few runs make the ideal tiny, so a tick's fixed cost dominates the ratio: the
+            # target is judged on the full-size run only.
+            passed=(elapsed <= MAX_OVER_IDEAL * ideal) if runs >= 100 else None,
         )
     ]
 

@@ -198,6 +198,8 @@ class MarkToMarket:
             bars = market.bars_since(position["symbol"], since)
             exit_ = find_exit(position, bars, now)
             if exit_ is not None:
+                # Funding hours the position was still held at are owed before it goes.
+                self._funding(account, position, market, report, until_ms=exit_.at_ms)
                 self._close(account, position, exit_, now)
                 report.exits[exit_.trigger.value] = report.exits.get(exit_.trigger.value, 0) + 1
                 continue
@@ -276,14 +278,22 @@ class MarkToMarket:
         )
 
     def _funding(
-        self, account: dict, position: dict, market: _PassMarket, report: MtmReport
+        self,
+        account: dict,
+        position: dict,
+        market: _PassMarket,
+        report: MtmReport,
+        *,
+        until_ms: int | None = None,
     ) -> None:
-        """Book every hourly funding payment due since the position was last funded."""
+        """Book every hourly funding payment due since the position was last funded, up to
+        ``until_ms`` (default now; an exit's time for a position closing in this pass)."""
         now = market.now_ms
+        until = now if until_ms is None else min(until_ms, now)
         funded_until = position["funded_until"] or position["opened_at"]
         hour = (funded_until // HOUR_MS + 1) * HOUR_MS
         side = Side(position["side"])
-        while hour <= now:
+        while hour <= until:
             rate = market.funding(position["symbol"], hour)
             if rate is not None:
                 price = rate["oracle_price"] or rate["mark_price"]

@@ -317,6 +317,19 @@ def test_one_funding_observation_pays_for_one_hour_only(desk, mtm, store, clock)
     assert len(_funding_entries(store, account)) == 1
 
 
+def test_funding_due_before_an_exit_in_the_same_pass_is_still_booked(desk, mtm, store, clock):
+    # Opened at H0+30m with a stop at 1.8; nobody marks it for two hours, then one pass sees the
+    # stop hit at H0+2h30m. The position was held at the H0+1h and H0+2h marks: both are paid.
+    clock.set(H0 + 30 * MINUTE)
+    account = new_account(store, clock)
+    pos = open_ada(desk, store, clock, account, exit_plan={"stop": "1.8"})
+    seed_funding(store, "ADA", [(H0 + 50 * MINUTE, 0.0001, 2.0), (H0 + 110 * MINUTE, 0.0001, 2.0)])
+    after_bars(store, clock, bar("ADA", H0 + 150 * MINUTE, 2.0, 2.0, 1.7, 1.75))
+    mtm.run()
+    assert reload(store, pos)["close_trigger"] == "STOP"
+    assert _funding_entries(store, account) == [D("-0.006"), D("-0.006")]
+
+
 def test_an_hour_without_a_funding_observation_pays_nothing(desk, mtm, store, clock):
     account, pos = _funding_setup(desk, store, clock, "LONG")
     clock.set(H0 + 3 * HOUR)

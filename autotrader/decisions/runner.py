@@ -121,13 +121,16 @@ class DecisionRunner:
         outcome = TickOutcome(scheduled, recovered=recovered)
 
         def claim() -> list[dict]:
-            return repo.claim_runs(
+            runs = repo.claim_runs(
                 self.store,
                 worker_id=self.worker_id,
                 now_ms=self.clock.now_ms(),
                 run_ids=scheduled.queued if only_scheduled else None,
                 limit=self.batch,
             )
+            # Durations are wall time even under a replay clock (which may stand still).
+            started = time.perf_counter()
+            return [{**run, "_started": started} for run in runs]
 
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             outcome.runs.extend(self._drain(claim, pool))
@@ -315,9 +318,7 @@ class DecisionRunner:
                 run["id"],
                 status=outcome.status,
                 finished_at=now,
-                duration_ms=(now - run["claimed_at"])
-                if run["claimed_at"]
-                else round((time.perf_counter() - started) * 1000),
+                duration_ms=round((time.perf_counter() - run.get("_started", started)) * 1000),
                 error=result.error,
                 notes=result.notes[:500] or None,
                 plan=result.plan,

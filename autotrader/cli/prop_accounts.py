@@ -61,6 +61,7 @@ def create(
     """
     from pydantic import ValidationError
 
+    from autotrader.clones.management import require_clone
     from autotrader.core.errors import InvalidInputError
     from autotrader.core.money import to_decimal
     from autotrader.prop.accounts import account_state, open_account
@@ -85,6 +86,7 @@ def create(
     except ValidationError as exc:
         raise InvalidInputError(f"invalid account rules: {validation_summary(exc)}") from None
     store = open_store(ctx, db)
+    require_clone(store, clone_id)  # the account trades for a clone that exists
     account_id = open_account(
         store,
         clock(ctx),

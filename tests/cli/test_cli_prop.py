@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from autotrader.bootstrap import open_store
+from autotrader.clones.management import create_clone
 from autotrader.core.clock import SimulatedClock, iso_utc
 from autotrader.core.settings import load_settings
 from tests.fakes.market import MINUTE, bar, seed_candles, seed_prices
@@ -31,6 +32,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     clock = SimulatedClock(NOW)
     seed_prices(store, clock, "ADA", [2.0], NOW - MINUTE)
     seed_prices(store, clock, "BTC", [60_000.0], NOW - MINUTE)
+    create_clone(store, clock, name="momentum", clone_id=42)
     store.close()
     return str(path)
 
@@ -259,3 +261,9 @@ def test_admin_requires_a_reason(cli, db):
     account = create(cli, db)
     result = run(cli, db, "prop", "admin", "freeze", "--account", str(account), "--reason", " ")
     one_line_error(result, "--reason")
+
+
+def test_an_account_for_a_clone_that_does_not_exist_is_refused(cli, db):
+    args = ["prop", "accounts", "create", "--clone-id", "7", "--balance", "100"]
+    one_line_error(run(cli, db, *args), "clone 7 does not exist")
+    assert query(db, "SELECT COUNT(*) AS n FROM prop_accounts") == [{"n": 0}]

@@ -19,9 +19,10 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tests.fakes._loopback import Loopback, QuietHandler
 
 FIXTURE_NAME = "hyperliquid_info_fixtures.json"
 HYPERLIQUID_MAX_CANDLES = 5000  # the real API never returns more per candleSnapshot request
@@ -83,35 +84,13 @@ def make_candle_rows(
     return rows
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a handler still sleeping for a timeout test must not block close()
-    fake: FakeHyperliquid
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
+class _Handler(QuietHandler):
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
         try:
-            body = json.loads(raw or b"null")
+            body = json.loads(self.read_body() or b"null")
         except ValueError:
             body = None
-        status, payload = self.server.fake._answer(self.path, body)
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        content_type = "text/plain" if isinstance(payload, bytes) else "application/json"
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test); nothing to tell it
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep pytest output clean
+        self.reply(*self.server.fake._answer(self.path, body))
 
 
 class FakeHyperliquid:
@@ -129,18 +108,11 @@ class FakeHyperliquid:
         self._lock = threading.Lock()
         self._failures: list[tuple[int, str | None]] = []  # (status, only this type or any)
         self._delays: list[float] = []
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        # A short poll interval keeps close() (which waits for the next poll) fast in teardown.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
+        self._loopback = Loopback(_Handler, self)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._loopback.url
 
     # -- seeding and failure injection ------------------------------------------------------
 
@@ -166,9 +138,7 @@ class FakeHyperliquid:
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._loopback.close()
 
     def __enter__(self) -> FakeHyperliquid:
         return self

@@ -16,38 +16,18 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeJsonServer
+from tests.fakes._loopback import Loopback, QuietHandler
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        status, payload = self.server.fake._answer(parts.path, dict(parse_qsl(parts.query)))
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        content_type = "text/plain" if isinstance(payload, bytes) else "application/json"
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep pytest output clean
+        self.reply(*self.server.fake._answer(parts.path, dict(parse_qsl(parts.query))))
 
 
 class FakeJsonServer:
@@ -65,17 +45,11 @@ class FakeJsonServer:
         self._lock = threading.Lock()
         for path, payload in (routes or {}).items():
             self.route(path, payload)
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
+        self._loopback = Loopback(_Handler, self)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._loopback.url
 
     # -- seeding and failure injection ------------------------------------------------------
 
@@ -109,9 +83,7 @@ class FakeJsonServer:
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._loopback.close()
 
     def __enter__(self) -> FakeJsonServer:
         return self

@@ -29,8 +29,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes._loopback import Loopback, QuietHandler
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
@@ -104,17 +105,9 @@ def prompt_of(body: dict[str, Any]) -> str:
     return "\n".join(_content_text(m.get("content")) for m in messages if isinstance(m, dict))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeOpenAI
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
+class _Handler(QuietHandler):
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -122,20 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload, headers = self.server.fake._answer(
             self.path, body, self.headers.get("Authorization", "")
         )
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (timeout tests)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep pytest output clean
+        self.reply(status, payload, headers.items())
 
 
 class FakeOpenAI:
@@ -156,17 +136,11 @@ class FakeOpenAI:
         self.max_in_flight = 0  # the most requests being answered at one moment
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
+        self._loopback = Loopback(_Handler, self)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self._loopback.url}/v1"
 
     # -- scripting -------------------------------------------------------------------------
 
@@ -203,9 +177,7 @@ class FakeOpenAI:
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._loopback.close()
 
     def __enter__(self) -> FakeOpenAI:
         return self

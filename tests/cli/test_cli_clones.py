@@ -31,6 +31,12 @@ def _write(tmp_path: Path, data: dict) -> str:
     return str(path)
 
 
+def save_example(cli, db: str):
+    """Save examples/pipelines/btc-eth-rules.json as clone 42's next pipeline version."""
+    path = str(EXAMPLES / "btc-eth-rules.json")
+    return cli("clones", "pipeline", "set", path, "--clone-id", "42", "--db", db)
+
+
 def _example(name: str) -> dict:
     return json.loads((EXAMPLES / name).read_text())
 
@@ -183,16 +189,7 @@ def test_saving_more_active_assets_than_the_capacity_is_refused(cli, db, clone, 
         ).exit_code
         == 0
     )
-    result = cli(
-        "clones",
-        "pipeline",
-        "set",
-        str(EXAMPLES / "btc-eth-rules.json"),
-        "--clone-id",
-        "42",
-        "--db",
-        db,
-    )
+    result = save_example(cli, db)
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         "error: nodes: the graph enables 2 active assets; this clone's capacity is 1"
@@ -204,9 +201,8 @@ def test_saving_more_active_assets_than_the_capacity_is_refused(cli, db, clone, 
 
 
 def test_every_accepted_save_is_a_new_version_and_compiles(cli, db, clone):
-    path = str(EXAMPLES / "btc-eth-rules.json")
     for _ in range(2):
-        assert cli("clones", "pipeline", "set", path, "--clone-id", "42", "--db", db).exit_code == 0
+        assert save_example(cli, db).exit_code == 0
     history = json.loads(
         cli("clones", "pipeline", "history", "--clone-id", "42", "--db", db, "--json").stdout
     )
@@ -245,16 +241,7 @@ def test_context_is_byte_identical_for_the_same_inputs(cli, db, clone, monkeypat
             ).exit_code
             == 0
         )
-    cli(
-        "clones",
-        "pipeline",
-        "set",
-        str(EXAMPLES / "btc-eth-rules.json"),
-        "--clone-id",
-        "42",
-        "--db",
-        db,
-    )
+    save_example(cli, db)
     first = cli("clones", "context", "--clone-id", "42", "--asset", "BTC", "--db", db, "--json")
     second = cli("clones", "context", "--clone-id", "42", "--asset", "BTC", "--db", db, "--json")
     assert first.exit_code == 0, first.stderr
@@ -266,16 +253,7 @@ def test_context_is_byte_identical_for_the_same_inputs(cli, db, clone, monkeypat
 
 
 def test_context_for_an_asset_outside_the_universe_is_one_line(cli, db, clone):
-    cli(
-        "clones",
-        "pipeline",
-        "set",
-        str(EXAMPLES / "btc-eth-rules.json"),
-        "--clone-id",
-        "42",
-        "--db",
-        db,
-    )
+    save_example(cli, db)
     result = cli("clones", "context", "--clone-id", "42", "--asset", "DOGE", "--db", db)
     assert result.exit_code == 1
     assert "DOGE is in no enabled strategy's universe" in result.stderr

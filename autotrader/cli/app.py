@@ -49,6 +49,10 @@ class _Root(TyperGroup):
                     fail_line(problem)
             elif isinstance(exc, AutotraderError):
                 fail_line(str(exc))
+            elif isinstance(exc, OSError) and exc.strerror:
+                # A file the user named cannot be written or read: their problem to fix, not a bug.
+                where = f": {exc.filename}" if exc.filename else ""
+                fail_line(f"{exc.strerror}{where}")
             else:
                 fail_line(
                     f"unexpected {type(exc).__name__}: {exc} "

@@ -95,3 +95,15 @@ def test_debug_shows_the_traceback(tmp_path):
     )
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr
+
+
+def test_a_file_system_error_is_one_actionable_line(cli, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    db = str(tmp_path / "s.db")
+    assert cli("init", "--db", db).exit_code == 0
+    result = cli("db", "backup", str(blocker / "copy.db"), "--db", db)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "a bug" not in result.stderr
+    assert "Traceback" not in result.stderr

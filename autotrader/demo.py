@@ -6,8 +6,6 @@ that is not an earlier demo store.
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 from autotrader.core.errors import ConflictError
@@ -20,12 +18,15 @@ def default_demo_path(data_dir: Path) -> Path:
 
 
 def _is_demo_store(path: Path) -> bool:
+    from autotrader.core.db import Store
+    from autotrader.core.errors import AutotraderError
+    from autotrader.core.repo import get_meta
+
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (DEMO_MARKER[0],)).fetchone()
-    except sqlite3.Error:
+        with Store(path, readonly=True) as store:
+            return get_meta(store, DEMO_MARKER[0]) == DEMO_MARKER[1]
+    except AutotraderError:
         return False
-    return row is not None and row[0] == DEMO_MARKER[1]
 
 
 def prepare_demo_store(path: Path, *, protected: Path | None = None) -> Path:
@@ -48,13 +49,11 @@ def prepare_demo_store(path: Path, *, protected: Path | None = None) -> Path:
     return path
 
 
-def mark_demo_store(store) -> None:
+def mark_demo_store(store, *, now_ms: int) -> None:
+    from autotrader.core.repo import set_meta
+
     with store.atomic():
-        store.execute(
-            "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, strftime('%s','now') * 1000)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            DEMO_MARKER,
-        )
+        set_meta(store, *DEMO_MARKER, now_ms=now_ms)
 
 
 def bundled_candles() -> dict[str, tuple[Path, str]]:

@@ -23,11 +23,9 @@ from pathlib import Path
 
 from autotrader.bootstrap import prop_desk
 from autotrader.clones.plan import CandidatePolicy, CompiledStrategy, ReadItem, UniverseEntry
-from autotrader.context import reads
 from autotrader.context.packet import build_context
 from autotrader.core.clock import SimulatedClock
 from autotrader.core.db import Store
-from autotrader.market import observations
 from autotrader.market import repo as market_repo
 from autotrader.market.ingest import Ingestor
 from autotrader.market.models import (
@@ -37,6 +35,7 @@ from autotrader.market.models import (
     PredictionOutcome,
 )
 from autotrader.market.registry import ensure_assets
+from autotrader.market.repo import observations
 from autotrader.market.sources.synthetic import generate
 from autotrader.prop.accounts import open_account
 from autotrader.prop.models import AccountRules, parse_intent
@@ -158,7 +157,9 @@ def _raw_reads(store: Store, strategy: CompiledStrategy, now: int) -> None:
     for plan in strategy.read_plans.values():
         for item in plan:
             if item.source == "hyperliquid" and item.channel == "funding":
-                reads.funding_rows(store, item.context_symbol, until_ms=now, limit=item.lookback)
+                observations.funding_rows(
+                    store, item.context_symbol, until_ms=now, limit=item.lookback
+                )
             elif item.source == "hyperliquid":
                 tf = item.granularity or "1m"
                 for source in market_repo.SOURCE_PRIORITY:
@@ -169,16 +170,18 @@ def _raw_reads(store: Store, strategy: CompiledStrategy, now: int) -> None:
                         store, "synthetic", item.context_symbol, tf, since, until_ms=now
                     )
                 else:
-                    reads.indicator_rows(
+                    market_repo.indicator_rows(
                         store, "synthetic", item.context_symbol, tf, until_ms=now, limit=1
                     )
             elif item.source == "polymarket":
-                for m in reads.prediction_markets_for(
+                for m in observations.prediction_markets_for(
                     store, item.scope or "topic", item.context_symbol, until_ms=now, limit=5
                 ):
-                    reads.prediction_prices_at(store, m["market_id"], until_ms=now)
+                    observations.prediction_prices_at(store, m["market_id"], until_ms=now)
             else:
-                reads.macro_latest(store, item.scope or "global", item.context_symbol, until_ms=now)
+                observations.macro_latest(
+                    store, item.scope or "global", item.context_symbol, until_ms=now
+                )
 
 
 def run(quick: bool = False) -> list[BenchResult]:

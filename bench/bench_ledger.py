@@ -300,9 +300,9 @@ def run(quick: bool = False) -> list[BenchResult]:
         store = open_store(load_settings(), path=path)
         try:
             raw = median_seconds(
-                lambda: store.execute(
-                    "SELECT * FROM ledger_entries ORDER BY id DESC LIMIT 50"
-                ).fetchall(),
+                lambda: list(
+                    store.tuples("SELECT * FROM ledger_entries ORDER BY id DESC LIMIT 50")
+                ),
                 repeat=repeat,
             )
             page = median_seconds(

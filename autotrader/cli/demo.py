@@ -71,7 +71,7 @@ def demo_command(
 
     _step("1. a fresh store, and one harness tick")
     store = open_store(ctx, path)
-    mark_demo_store(store)
+    mark_demo_store(store, now_ms=start)
     say(f"demo store: {path}")
     workers_cli.housekeeping(ctx, db=path, loop=False, interval=None, max_ticks=None)
 

@@ -78,12 +78,20 @@ def insert_clone(
     description: str | None,
     now_ms: int,
 ) -> int:
-    cursor = store.execute(
-        "INSERT INTO clones (id, owner, name, display_name, description, model, trading_enabled,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-        (clone_id, owner, name, display_name, description, model, now_ms, now_ms),
+    return store.insert(
+        "clones",
+        {
+            "id": clone_id,
+            "owner": owner,
+            "name": name,
+            "display_name": display_name,
+            "description": description,
+            "model": model,
+            "trading_enabled": 1,
+            "created_at": now_ms,
+            "updated_at": now_ms,
+        },
     )
-    return int(cursor.lastrowid)
 
 
 def get_clone(store: Store, clone_id: int) -> dict | None:
@@ -147,10 +155,10 @@ def insert_pipeline(
     store: Store, clone_id: int, *, graph: str, layout: str, warnings: list[str], now_ms: int
 ) -> int:
     """Store a new version (the next integer) and return it."""
-    version = store.execute(
+    version = store.scalar(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM clone_pipelines WHERE clone_id = ?",
         (clone_id,),
-    ).fetchone()[0]
+    )
     store.execute(
         "INSERT INTO clone_pipelines (clone_id, version, graph, layout, warnings, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",

@@ -8,7 +8,6 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from autotrader.context import reads
 from autotrader.context.render import fmt_decimal
 from autotrader.core.clock import iso_utc
 from autotrader.core.db import Store
@@ -96,8 +95,8 @@ def account_context(store: Store, symbol: str, account_id: int, now: int) -> dic
         "taker_fee": to_text(rules.taker_fee),
         "slippage_bps": to_text(rules.slippage_bps),
     }
-    fills = reads.recent_fills(store, account_id, until_ms=now, limit=RECENT_FILLS)
-    rejected = reads.recent_rejections(store, account_id, until_ms=now, limit=RECENT_REJECTIONS)
+    fills = prop_repo.recent_fills(store, account_id, until_ms=now, limit=RECENT_FILLS)
+    rejected = prop_repo.recent_rejections(store, account_id, until_ms=now, limit=RECENT_REJECTIONS)
     return {
         "id": account["id"],
         "clone_id": account["clone_id"],

@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from autotrader.clones.plan import CompiledStrategy, ReadItem
-from autotrader.context import reads
 from autotrader.context.account import account_context
 from autotrader.context.render import build_parts, fmt_float
 from autotrader.context.tokens import SEPARATOR, Section, Trim, fit_to_budget, total_tokens
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.market import repo as market_repo
-from autotrader.market.models import TIMEFRAME_MS, Candle
-from autotrader.market.repo import SOURCE_PRIORITY
+from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS, Candle
+from autotrader.market.repo import SOURCE_PRIORITY, observations
 from autotrader.market.rollup import rollup_with_counts
 from autotrader.market.view import SOURCE_TIMEFRAMES
 
@@ -100,7 +98,7 @@ def build_context(
     """
     now = clock.now_ms()
     plan = strategy.read_plans.get(symbol)
-    with _read_snapshot(store):
+    with store.read():
         account = None
         if account_id is not None:
             account = account_context(store, symbol, account_id, now)
@@ -176,21 +174,6 @@ def packet_to_json(packet: ContextPacket) -> str:
     """Canonical JSON of the packet (sorted keys, 2-space indent, UTF-8 text, trailing
     newline): equal packets give equal bytes, for ``--json`` output and artifact storage."""
     return json.dumps(packet_to_dict(packet), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-
-
-@contextmanager
-def _read_snapshot(store: Store) -> Iterator[None]:
-    """One deferred read transaction around every read, so an ingest committing meanwhile
-    cannot mix two states of the store into one packet (WAL readers see one snapshot). Inside
-    a caller's transaction, that transaction already is the snapshot."""
-    if store.conn.in_transaction:
-        yield
-        return
-    store.execute("BEGIN")
-    try:
-        yield
-    finally:
-        store.execute("COMMIT")  # read-only: nothing to keep or roll back
 
 
 # -- market reads -------------------------------------------------------------------------------
@@ -322,7 +305,7 @@ def _indicators(store: Store, item: ReadItem, now: int, base: dict) -> dict[str,
     source = chosen[0]
     # Indicators of a forming rollup bar depend on its final close: closed bars only (see _ohlcv).
     until = now if timeframe in SOURCE_TIMEFRAMES else now - TIMEFRAME_MS[timeframe]
-    found = reads.indicator_rows(
+    found = market_repo.indicator_rows(
         store, source, item.context_symbol, timeframe, until_ms=until, limit=max(1, item.lookback)
     )
     if not found:
@@ -330,13 +313,13 @@ def _indicators(store: Store, item: ReadItem, now: int, base: dict) -> dict[str,
     return {
         **base,
         "series": {"source": source, "timeframe": timeframe, "derived_from": None},
-        "columns": ["time", *reads.INDICATOR_COLUMNS],
+        "columns": ["time", *INDICATOR_COLUMNS],
         "rows": [[_iso(r[0]), *(fmt_float(v) for v in r[1:])] for r in found],
     }
 
 
 def _funding(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
-    found = reads.funding_rows(
+    found = observations.funding_rows(
         store, item.context_symbol, until_ms=now, limit=max(1, item.lookback)
     )
     if not found:
@@ -344,7 +327,7 @@ def _funding(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, An
     return {
         **base,
         "note": "rate is hourly, as a fraction",
-        "columns": ["time", *reads.FUNDING_COLUMNS],
+        "columns": ["time", *observations.FUNDING_COLUMNS],
         "rows": [[_iso(r[0]), *(fmt_float(v) for v in r[2:])] for r in found],
     }
 
@@ -352,14 +335,14 @@ def _funding(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, An
 def _polymarket(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
     scope = item.scope or "topic"
     base = {**base, "scope": scope}
-    found = reads.prediction_markets_for(
+    found = observations.prediction_markets_for(
         store, scope, item.context_symbol, until_ms=now, limit=max(1, item.lookback)
     )
     if not found:
         return _missing(base, "no matching active markets stored")
     markets = []
     for m in found:
-        at, prices = reads.prediction_prices_at(store, m["market_id"], until_ms=now)
+        at, prices = observations.prediction_prices_at(store, m["market_id"], until_ms=now)
         names = [o["name"] for o in json.loads(m["outcomes"])]
         names += sorted(set(prices) - set(names))
         markets.append(
@@ -382,7 +365,7 @@ def _polymarket(store: Store, item: ReadItem, now: int, base: dict) -> dict[str,
 def _defillama(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
     scope, subject = item.scope or "global", item.context_symbol or "all"
     base = {**base, "scope": scope}
-    stored, found = reads.macro_latest(store, scope, subject, until_ms=now)
+    stored, found = observations.macro_latest(store, scope, subject, until_ms=now)
     wanted = _LLAMA_METRICS[item.channel]
     metrics = [
         {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from autotrader.core import repo
 from autotrader.core.worker import TickContext, TickReport
 
 DAY_MS = 86_400_000
@@ -28,13 +29,7 @@ def housekeeping_tick(
     def tick(ctx: TickContext) -> TickReport:
         cutoff = ctx.clock.now_ms() - int(retention_days * DAY_MS)
         with ctx.store.atomic():
-            pruned = ctx.store.execute(
-                "DELETE FROM action_runs WHERE started_at < ?", (cutoff,)
-            ).rowcount
-            forgotten = ctx.store.execute(
-                "DELETE FROM worker_heartbeats WHERE last_status = 'stopped' AND last_beat_at < ?",
-                (cutoff,),
-            ).rowcount
+            pruned, forgotten = repo.prune_history(ctx.store, before_ms=cutoff)
         counts = {"action_runs_pruned": pruned, "heartbeats_forgotten": forgotten}
         for name, step in steps.items():
             counts[name] = step(ctx)

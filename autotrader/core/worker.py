@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from autotrader.core import repo
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import AutotraderError, OperationalError
@@ -268,35 +269,19 @@ class Worker:
         now = self.clock.now_ms()
         try:
             with self.store.atomic():
-                self.store.execute(
-                    """
-                    INSERT INTO worker_heartbeats (worker_id, name, pid, host, started_at,
-                        last_beat_at, interval_s, last_status, last_error, ticks, failures,
-                        consecutive_failures)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (worker_id) DO UPDATE SET
-                        last_beat_at = excluded.last_beat_at,
-                        last_status = excluded.last_status,
-                        last_error = COALESCE(excluded.last_error, worker_heartbeats.last_error),
-                        ticks = excluded.ticks,
-                        failures = excluded.failures,
-                        consecutive_failures = excluded.consecutive_failures,
-                        interval_s = excluded.interval_s
-                    """,
-                    (
-                        self.worker_id,
-                        self.config.name,
-                        self.pid,
-                        self.host,
-                        now,
-                        now,
-                        self.config.interval,
-                        status,
-                        error,
-                        self.ticks,
-                        self.failures,
-                        self.consecutive_failures,
-                    ),
+                repo.upsert_heartbeat(
+                    self.store,
+                    worker_id=self.worker_id,
+                    name=self.config.name,
+                    pid=self.pid,
+                    host=self.host,
+                    now_ms=now,
+                    interval_s=self.config.interval,
+                    status=status,
+                    error=error,
+                    ticks=self.ticks,
+                    failures=self.failures,
+                    consecutive_failures=self.consecutive_failures,
                 )
         except AutotraderError as exc:
             log.warning("%s: heartbeat not written: %s", self.config.name, exc)
@@ -306,18 +291,15 @@ class Worker:
     ) -> None:
         try:
             with self.store.atomic():
-                self.store.execute(
-                    "INSERT INTO action_runs (name, worker_id, started_at, duration_ms, status,"
-                    " summary, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        self.config.name,
-                        self.worker_id,
-                        started_at,
-                        duration_ms,
-                        status,
-                        summary,
-                        error,
-                    ),
+                repo.insert_action_run(
+                    self.store,
+                    name=self.config.name,
+                    worker_id=self.worker_id,
+                    started_at=started_at,
+                    duration_ms=duration_ms,
+                    status=status,
+                    summary=summary,
+                    error=error,
                 )
         except AutotraderError as exc:
             log.warning("%s: tick record not written: %s", self.config.name, exc)

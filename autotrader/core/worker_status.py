@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autotrader.core import repo
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 
@@ -33,7 +34,7 @@ def worker_views(store: Store, clock: Clock, *, stale_after_s: float) -> list[Wo
     Stopped workers are never stale.
     """
     now = clock.now_ms()
-    rows = store.query("SELECT * FROM worker_heartbeats ORDER BY last_beat_at DESC, worker_id")
+    rows = repo.heartbeats(store)
     views = []
     for row in rows:
         age = (now - row["last_beat_at"]) / 1000

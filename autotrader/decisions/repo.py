@@ -11,13 +11,7 @@ from autotrader.core.db import Store
 def insert_run(store: Store, **values: Any) -> int | None:
     """Queue a run unless one exists for its (account, strategy, symbol, bucket): the unique key
     makes a retry or a second worker a no-op. Returns the new id, or None when it existed."""
-    columns = list(values)
-    cursor = store.execute(
-        f"INSERT OR IGNORE INTO decision_runs ({', '.join(columns)})"
-        f" VALUES ({', '.join('?' * len(columns))})",
-        list(values.values()),
-    )
-    return int(cursor.lastrowid) if cursor.rowcount == 1 else None
+    return store.insert_or_ignore("decision_runs", values)
 
 
 def get_run(store: Store, run_id: int) -> dict | None:
@@ -81,12 +75,12 @@ def recover_stale(
             " error = 'abandoned: its worker stopped mid-run too many times'"
             " WHERE status = 'running' AND claimed_at < ? AND attempts >= ?",
             (now_ms, cutoff, max_attempts),
-        ).rowcount
+        )
         requeued = store.execute(
             "UPDATE decision_runs SET status = 'queued', claimed_by = NULL, claimed_at = NULL"
             " WHERE status = 'running' AND claimed_at < ?",
             (cutoff,),
-        ).rowcount
+        )
     return requeued, failed
 
 
@@ -105,13 +99,7 @@ def insert_action(store: Store, **values: Any) -> int:
         values["intent"] = json.dumps(values["intent"], sort_keys=True)
     if isinstance(values.get("gate_results"), list):
         values["gate_results"] = json.dumps(values["gate_results"])
-    columns = list(values)
-    cursor = store.execute(
-        f"INSERT OR REPLACE INTO decision_actions ({', '.join(columns)})"
-        f" VALUES ({', '.join('?' * len(columns))})",
-        list(values.values()),
-    )
-    return int(cursor.lastrowid)
+    return store.upsert("decision_actions", values, key=("run_id", "seq"), returning="id")
 
 
 def actions(store: Store, run_id: int) -> list[dict]:
@@ -147,12 +135,7 @@ def set_next_due(store: Store, clone_id: int, due_at: int, *, run_id: int, now_m
 
 
 def insert_experiment(store: Store, **values: Any) -> int:
-    columns = list(values)
-    cursor = store.execute(
-        f"INSERT INTO experiments ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        list(values.values()),
-    )
-    return int(cursor.lastrowid)
+    return store.insert("experiments", values)
 
 
 def experiment_outcomes(store: Store, clone_id: int) -> list[dict]:

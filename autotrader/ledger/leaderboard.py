@@ -179,7 +179,7 @@ def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
     decisions = _last_decisions(store, tables)
     models = {}
     if "clones" in tables:
-        models = dict(store.execute("SELECT id, model FROM clones").fetchall())
+        models = dict(list(store.tuples("SELECT id, model FROM clones")))
     result = []
     for row in rows:
         account = row["id"]
@@ -201,7 +201,7 @@ def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
 
 def _series(store: Store) -> dict[int, list[tuple[int, Decimal]]]:
     result: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for account, time, equity in store.execute(
+    for account, time, equity in store.tuples(
         "SELECT account_id, time, equity FROM account_snapshots ORDER BY account_id, time"
     ):
         result[account].append((time, Decimal(equity)))
@@ -212,7 +212,7 @@ def _closed_pnls(store: Store) -> dict[int, list[Decimal]]:
     """Net PnL (Σ of its ledger entries: realized, fees, funding, liquidation) of each closed
     position, per account, in close order."""
     result: dict[int, list[Decimal]] = defaultdict(list)
-    for account, text in store.execute(
+    for account, text in store.tuples(
         "SELECT p.account_id, group_concat(e.amount, ',') FROM positions p"
         " JOIN ledger_entries e ON e.position_id = p.id WHERE p.status = 'CLOSED'"
         " GROUP BY p.id ORDER BY p.closed_at, p.id"
@@ -222,18 +222,20 @@ def _closed_pnls(store: Store) -> dict[int, list[Decimal]]:
 
 
 def _grouped_sums(store: Store, sql: str) -> dict[int, Decimal]:
-    return {key: decimal_sum(text.split(",")) for key, text in store.execute(sql)}
+    return {key: decimal_sum(text.split(",")) for key, text in store.tuples(sql)}
 
 
 def _last_decisions(store: Store, tables: set[str]) -> dict[int, int]:
     result = dict(
-        store.execute(
-            "SELECT account_id, MAX(created_at) FROM prop_intents WHERE origin = 'decision'"
-            " GROUP BY account_id"
-        ).fetchall()
+        list(
+            store.tuples(
+                "SELECT account_id, MAX(created_at) FROM prop_intents WHERE origin = 'decision'"
+                " GROUP BY account_id"
+            )
+        )
     )
     if "decision_runs" in tables:
-        for account, when in store.execute(
+        for account, when in store.tuples(
             "SELECT account_id, MAX(COALESCE(finished_at, started_at, created_at))"
             " FROM decision_runs GROUP BY account_id"
         ):

@@ -111,7 +111,7 @@ def decimal_sum(texts: Sequence[str] | Iterator[str]) -> Decimal:
 def existing_tables(store: Store) -> set[str]:
     """Names of the tables in the store. Tables of later features (decision runs, invocations,
     artifacts) are read only when present, so the audit lights up as they arrive."""
-    return {r[0] for r in store.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return store.tables()
 
 
 def _entry(row: dict) -> dict:
@@ -156,11 +156,13 @@ def kind_totals(store: Store, flt: LedgerFilter) -> list[KindTotal]:
     The amounts travel as one ``group_concat`` string per kind: SQLite does the scan in C and
     Python only parses and adds Decimals (a million entries in about half a second)."""
     where, params = flt.where()
-    rows = store.execute(
-        f"SELECT e.kind, COUNT(*), group_concat(e.amount, ',') FROM ledger_entries e"
-        f" WHERE {where} GROUP BY e.kind",
-        params,
-    ).fetchall()
+    rows = list(
+        store.tuples(
+            f"SELECT e.kind, COUNT(*), group_concat(e.amount, ',') FROM ledger_entries e"
+            f" WHERE {where} GROUP BY e.kind",
+            params,
+        )
+    )
     found = {
         kind: KindTotal(kind, count, decimal_sum(text.split(","))) for kind, count, text in rows
     }
@@ -197,7 +199,7 @@ def equity_series(store: Store, account_id: int) -> list[tuple[int, Decimal]]:
     points = [(account["started_at"], Decimal(account["starting_balance"]))]
     points += [
         (time, Decimal(equity))
-        for time, equity in store.execute(
+        for time, equity in store.tuples(
             "SELECT time, equity FROM account_snapshots WHERE account_id = ? ORDER BY time",
             (account_id,),
         )
@@ -270,11 +272,13 @@ def position_money(store: Store, position_ids: Sequence[int]) -> dict[int, dict[
     ids = list(position_ids)
     for start in range(0, len(ids), 500):  # SQLite caps bound parameters
         chunk = ids[start : start + 500]
-        rows = store.execute(
-            "SELECT position_id, kind, group_concat(amount, ',') FROM ledger_entries"
-            f" WHERE position_id IN ({', '.join('?' * len(chunk))}) GROUP BY position_id, kind",
-            chunk,
-        ).fetchall()
+        rows = list(
+            store.tuples(
+                "SELECT position_id, kind, group_concat(amount, ',') FROM ledger_entries"
+                f" WHERE position_id IN ({', '.join('?' * len(chunk))}) GROUP BY position_id, kind",
+                chunk,
+            )
+        )
         for position_id, kind, text in rows:
             result.setdefault(position_id, {})[kind] = decimal_sum(text.split(","))
     return result

@@ -23,7 +23,7 @@ Read-only and consistent: every query runs in one read transaction, so a worker 
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -110,10 +110,8 @@ class _Verifier:
             return "", []
         return f" {joiner} {column} = ?", [self.account_id]
 
-    def tuples(self, sql: str, params: list) -> sqlite3.Cursor:
-        cursor = self.store.conn.cursor()
-        cursor.row_factory = None  # tuples: a million sqlite3.Row objects cost seconds
-        return cursor.execute(sql, params)
+    def tuples(self, sql: str, params: list) -> Iterator[tuple]:
+        return self.store.tuples(sql, params)  # tuples: a million dicts would cost seconds
 
     # -- ledger ------------------------------------------------------------------------------
 
@@ -186,9 +184,9 @@ class _Verifier:
             self.flag("entry_ref", account, f"entries of account {account}, which does not exist")
 
     def _sum_entries(self, account: int) -> Decimal:
-        (text,) = self.tuples(
+        text = self.store.scalar(
             "SELECT group_concat(amount, ',') FROM ledger_entries WHERE account_id = ?", [account]
-        ).fetchone()
+        )
         try:
             return sum(map(Decimal, (text or "").split(",")), ZERO) if text else ZERO
         except InvalidOperation:
@@ -227,9 +225,9 @@ class _Verifier:
 
     def fills(self) -> None:
         where, params = self.scope("f.account_id", joiner="AND")
-        self.report.fills = self.tuples(
+        self.report.fills = self.store.scalar(
             f"SELECT COUNT(*) FROM prop_fills f WHERE 1 = 1{where}", params
-        ).fetchone()[0]
+        )
         for r in self.store.query(
             "SELECT f.id, f.account_id, f.order_id, o.id AS o_id, o.account_id AS o_account,"
             " o.intent_id, i.id AS i_id, i.account_id AS i_account"
@@ -409,10 +407,7 @@ def verify_ledger(store: Store, *, account_id: int | None = None) -> VerifyRepor
         raise OperationalError(
             f"{store.path} has no prop ledger (run `autotrader db migrate` first)"
         )
-    own = not store.conn.in_transaction
-    if own:
-        store.execute("BEGIN")  # deferred: a read snapshot, no write lock
-    try:
+    with store.read():  # one snapshot, no write lock
         verifier = _Verifier(store, account_id)
         verifier.ledger(verifier.accounts())
         verifier.entry_refs()
@@ -421,7 +416,4 @@ def verify_ledger(store: Store, *, account_id: int | None = None) -> VerifyRepor
         verifier.positions()
         verifier.idempotency()
         verifier.snapshots()
-    finally:
-        if own:
-            store.execute("ROLLBACK")
     return verifier.report

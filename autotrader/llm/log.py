@@ -74,37 +74,30 @@ class CachedResponse:
 def insert_invocation(store: Store, record: InvocationRecord) -> int:
     """Insert one invocation row and return its id."""
     with store.atomic():
-        cursor = store.execute(
-            """
-            INSERT INTO invocations (
-                trace_id, run_id, role, model, api, schema_name, request_hash, prompt_hash,
-                status, error, raw_text, parsed_json, input_tokens, output_tokens, latency_ms,
-                cost_usd, cached, attempts, created_at
-            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            (
-                record.trace_id,
-                record.run_id,
-                record.role,
-                record.model,
-                record.api,
-                record.schema_name,
-                record.request_hash,
-                record.prompt_hash,
-                record.status,
-                record.error,
-                record.raw_text,
-                record.parsed_json,
-                int(record.input_tokens),
-                int(record.output_tokens),
-                int(record.latency_ms),
-                _decimal_text(record.cost_usd),
-                1 if record.cached else 0,
-                int(record.attempts),
-                int(record.created_at),
-            ),
+        return store.insert(
+            "invocations",
+            {
+                "trace_id": record.trace_id,
+                "run_id": record.run_id,
+                "role": record.role,
+                "model": record.model,
+                "api": record.api,
+                "schema_name": record.schema_name,
+                "request_hash": record.request_hash,
+                "prompt_hash": record.prompt_hash,
+                "status": record.status,
+                "error": record.error,
+                "raw_text": record.raw_text,
+                "parsed_json": record.parsed_json,
+                "input_tokens": int(record.input_tokens),
+                "output_tokens": int(record.output_tokens),
+                "latency_ms": int(record.latency_ms),
+                "cost_usd": _decimal_text(record.cost_usd),
+                "cached": 1 if record.cached else 0,
+                "attempts": int(record.attempts),
+                "created_at": int(record.created_at),
+            },
         )
-        return int(cursor.lastrowid)
 
 
 def get_invocation(store: Store, invocation_id: int) -> dict[str, Any] | None:
@@ -210,7 +203,7 @@ def cache_put(store: Store, entry: CachedResponse) -> None:
 def cache_clear(store: Store) -> int:
     """Forget every cached answer; returns how many were removed."""
     with store.atomic():
-        return store.execute("DELETE FROM response_cache").rowcount
+        return store.execute("DELETE FROM response_cache")
 
 
 # -- tool calls -----------------------------------------------------------------------------
@@ -240,21 +233,25 @@ def record_tool_call(
     with store.atomic():
         if store.query_one("SELECT 1 FROM invocations WHERE id = ?", (invocation_id,)) is None:
             raise NotFoundError(f"invocation {invocation_id} not found")
-        cursor = store.execute(
-            "INSERT INTO tool_calls (invocation_id, name, arguments, action_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (invocation_id, tool.value, text, action_id, int(now_ms)),
+        return store.insert(
+            "tool_calls",
+            {
+                "invocation_id": invocation_id,
+                "name": tool.value,
+                "arguments": text,
+                "action_id": action_id,
+                "created_at": int(now_ms),
+            },
         )
-        return int(cursor.lastrowid)
 
 
 def link_tool_call(store: Store, tool_call_id: int, action_id: int) -> None:
     """Link a tool-call record to the decision action it caused. ``NotFoundError`` if absent."""
     with store.atomic():
-        cursor = store.execute(
+        changed = store.execute(
             "UPDATE tool_calls SET action_id = ? WHERE id = ?", (action_id, tool_call_id)
         )
-        if cursor.rowcount == 0:
+        if changed == 0:
             raise NotFoundError(f"tool call {tool_call_id} not found")
 
 
@@ -273,10 +270,10 @@ def tool_calls_for(store: Store, invocation_id: int) -> list[dict[str, Any]]:
 
 def _update_invocation(store: Store, invocation_id: int, assignments: str, params: tuple) -> None:
     with store.atomic():
-        cursor = store.execute(
+        changed = store.execute(
             f"UPDATE invocations SET {assignments} WHERE id = ?", (*params, invocation_id)
         )
-        if cursor.rowcount == 0:
+        if changed == 0:
             raise NotFoundError(f"invocation {invocation_id} not found")
 
 

@@ -36,7 +36,7 @@ def _count(
     if since_ms is not None:
         sql += " AND open_time >= ?"
         params.append(since_ms)
-    return store.execute(sql, params).fetchone()[0]
+    return store.scalar(sql, params)
 
 
 def compute_indicators(

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
-from autotrader.market import cursors, observations, repo
+from autotrader.market import repo
 from autotrader.market.models import TIMEFRAME_MS
+from autotrader.market.repo import cursors, observations
 
 DAY_MS = 86_400_000
 # Which stored DefiLlama observations each ingest channel writes: (scope, metric prefix).

@@ -23,9 +23,10 @@ from autotrader.core.errors import (
     TemporaryError,
     UserError,
 )
-from autotrader.market import cursors, observations, repo
+from autotrader.market import repo
 from autotrader.market.derive import derive, find_gaps
 from autotrader.market.models import TIMEFRAME_MS, Candle, Rejection
+from autotrader.market.repo import cursors, observations
 
 log = logging.getLogger("autotrader.market.ingest")
 

@@ -14,6 +14,7 @@ from typing import Any
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
+from autotrader.core.repo import get_meta, set_meta
 from autotrader.market import repo
 from autotrader.market.models import AssetInfo
 
@@ -57,18 +58,14 @@ MARKETS_META_KEY = "hyperliquid_markets"
 
 def remember_markets(store: Store, markets: dict[str, Any], *, now_ms: int) -> None:
     """Keep the exchange's ccxt market structures, so fills use the precision of the last sync."""
-    store.execute(
-        "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        (MARKETS_META_KEY, json.dumps(markets, default=str), now_ms),
-    )
+    set_meta(store, MARKETS_META_KEY, json.dumps(markets, default=str), now_ms=now_ms)
 
 
 def stored_markets(store: Store) -> dict[str, Any]:
     """The ccxt markets of the last exchange sync, else the packaged snapshot."""
-    row = store.query_one("SELECT value FROM meta WHERE key = ?", (MARKETS_META_KEY,))
-    if row:
-        return json.loads(row["value"])
+    stored = get_meta(store, MARKETS_META_KEY)
+    if stored:
+        return json.loads(stored)
     from autotrader.market.sources.hyperliquid import packaged_markets_snapshot
 
     return packaged_markets_snapshot()

@@ -9,8 +9,9 @@ from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
 from autotrader.core.money import from_float
-from autotrader.market import observations, repo
+from autotrader.market import repo
 from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS
+from autotrader.market.repo import observations
 
 SOURCE_TIMEFRAMES = ("1m", "5m")
 

@@ -22,9 +22,9 @@ from decimal import Decimal
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.core.money import ZERO, from_float
-from autotrader.market import observations
 from autotrader.market import repo as market_repo
 from autotrader.market.models import TIMEFRAME_MS, Candle
+from autotrader.market.repo import observations
 from autotrader.market.view import SOURCE_TIMEFRAMES
 from autotrader.prop import pnl
 from autotrader.prop import repo as prop_repo

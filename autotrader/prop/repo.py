@@ -12,7 +12,7 @@ from typing import Any
 
 from autotrader.core.db import Store
 from autotrader.core.money import ZERO, to_text
-from autotrader.prop.models import AccountRules
+from autotrader.prop.models import AccountRules, AccountStatus
 
 _MONEY = {
     "starting_balance",
@@ -90,24 +90,20 @@ def insert_account(
     rules: AccountRules,
     now_ms: int,
 ) -> int:
-    cursor = store.execute(
-        """
-        INSERT INTO prop_accounts (clone_id, kind, starting_balance, status, rules, peak_equity,
-            created_at, started_at, updated_at)
-        VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?)
-        """,
-        (
-            clone_id,
-            kind,
-            to_text(starting_balance),
-            json.dumps(rules.model_dump(mode="json"), sort_keys=True),
-            to_text(starting_balance),
-            now_ms,
-            now_ms,
-            now_ms,
-        ),
+    return store.insert(
+        "prop_accounts",
+        {
+            "clone_id": clone_id,
+            "kind": str(kind),
+            "starting_balance": to_text(starting_balance),
+            "status": AccountStatus.ACTIVE.value,
+            "rules": json.dumps(rules.model_dump(mode="json"), sort_keys=True),
+            "peak_equity": to_text(starting_balance),
+            "created_at": now_ms,
+            "started_at": now_ms,
+            "updated_at": now_ms,
+        },
     )
-    return int(cursor.lastrowid)
 
 
 def _account(row: dict | None) -> dict | None:
@@ -161,11 +157,11 @@ def set_peak_equity(store: Store, account_id: int, peak: Decimal, *, now_ms: int
 
 def balance(store: Store, account_id: int) -> Decimal:
     """The balance after the account's newest ledger entry (0 before its deposit)."""
-    row = store.execute(
+    after = store.scalar(
         "SELECT balance_after FROM ledger_entries WHERE account_id = ? ORDER BY id DESC LIMIT 1",
         (account_id,),
-    ).fetchone()
-    return Decimal(row[0]) if row else ZERO
+    )
+    return ZERO if after is None else Decimal(after)
 
 
 def append_entry(
@@ -190,42 +186,33 @@ def append_entry(
     """
     amount = ledger_amount(amount)
     after = balance(store, account_id) + amount
-    cursor = store.execute(
-        """
-        INSERT INTO ledger_entries (account_id, kind, amount, balance_after, symbol, fill_id,
-            order_id, position_id, decision_run_id, reason, idempotency_key, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        (
-            account_id,
-            kind,
-            to_text(amount),
-            to_text(after),
-            symbol,
-            fill_id,
-            order_id,
-            position_id,
-            decision_run_id,
-            reason,
-            idempotency_key,
-            now_ms,
-        ),
+    entry_id = store.insert(
+        "ledger_entries",
+        {
+            "account_id": account_id,
+            "kind": str(kind),
+            "amount": to_text(amount),
+            "balance_after": to_text(after),
+            "symbol": symbol,
+            "fill_id": fill_id,
+            "order_id": order_id,
+            "position_id": position_id,
+            "decision_run_id": decision_run_id,
+            "reason": reason,
+            "idempotency_key": idempotency_key,
+            "created_at": now_ms,
+        },
     )
-    return int(cursor.lastrowid), after
+    return entry_id, after
 
 
 def ledger_key_exists(store: Store, key: str) -> bool:
-    return (
-        store.execute("SELECT 1 FROM ledger_entries WHERE idempotency_key = ?", (key,)).fetchone()
-        is not None
-    )
+    found = store.scalar("SELECT 1 FROM ledger_entries WHERE idempotency_key = ?", (key,))
+    return found is not None
 
 
 def last_ledger_id(store: Store, account_id: int) -> int | None:
-    row = store.execute(
-        "SELECT MAX(id) FROM ledger_entries WHERE account_id = ?", (account_id,)
-    ).fetchone()
-    return row[0]
+    return store.scalar("SELECT MAX(id) FROM ledger_entries WHERE account_id = ?", (account_id,))
 
 
 # -- intents, orders, fills -------------------------------------------------------------------
@@ -250,27 +237,22 @@ def insert_intent(
     idempotency_key: str | None,
     now_ms: int,
 ) -> int:
-    cursor = store.execute(
-        """
-        INSERT INTO prop_intents (account_id, origin, decision_run_id, symbol, action, payload,
-            status, reject_code, gate_results, idempotency_key, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        (
-            account_id,
-            origin,
-            decision_run_id,
-            symbol,
-            action,
-            json.dumps(payload, sort_keys=True),
-            "accepted" if accepted else "rejected",
-            reject_code,
-            json.dumps(list(gate_results)),
-            idempotency_key,
-            now_ms,
-        ),
+    return store.insert(
+        "prop_intents",
+        {
+            "account_id": account_id,
+            "origin": origin,
+            "decision_run_id": decision_run_id,
+            "symbol": symbol,
+            "action": str(action),
+            "payload": json.dumps(payload, sort_keys=True),
+            "status": "accepted" if accepted else "rejected",
+            "reject_code": reject_code,
+            "gate_results": json.dumps(list(gate_results)),
+            "idempotency_key": idempotency_key,
+            "created_at": now_ms,
+        },
     )
-    return int(cursor.lastrowid)
 
 
 def insert_order(
@@ -285,12 +267,20 @@ def insert_order(
     trigger: str | None,
     now_ms: int,
 ) -> int:
-    cursor = store.execute(
-        "INSERT INTO prop_orders (account_id, intent_id, symbol, side, purpose, qty, status,"
-        " trigger, created_at) VALUES (?, ?, ?, ?, ?, ?, 'FILLED', ?, ?)",
-        (account_id, intent_id, symbol, side, purpose, to_text(qty), trigger, now_ms),
+    return store.insert(
+        "prop_orders",
+        {
+            "account_id": account_id,
+            "intent_id": intent_id,
+            "symbol": symbol,
+            "side": str(side),
+            "purpose": str(purpose),
+            "qty": to_text(qty),
+            "status": "FILLED",
+            "trigger": trigger,
+            "created_at": now_ms,
+        },
     )
-    return int(cursor.lastrowid)
 
 
 def insert_fill(store: Store, **values: Any) -> int:
@@ -310,12 +300,8 @@ def insert_fill(store: Store, **values: Any) -> int:
         "idempotency_key",
         "created_at",
     )
-    params = [to_text(values[c]) if isinstance(values[c], Decimal) else values[c] for c in columns]
-    cursor = store.execute(
-        f"INSERT INTO prop_fills ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        params,
-    )
-    return int(cursor.lastrowid)
+    row = {c: to_text(values[c]) if isinstance(values[c], Decimal) else values[c] for c in columns}
+    return store.insert("prop_fills", row)
 
 
 def fills_for_intent(store: Store, intent_id: int) -> dict | None:
@@ -329,19 +315,17 @@ def fills_for_intent(store: Store, intent_id: int) -> dict | None:
 
 
 def last_fill_id(store: Store, position_id: int) -> int | None:
-    return store.execute(
-        "SELECT MAX(id) FROM prop_fills WHERE position_id = ?", (position_id,)
-    ).fetchone()[0]
+    return store.scalar("SELECT MAX(id) FROM prop_fills WHERE position_id = ?", (position_id,))
 
 
 def closed_qty(store: Store, position_id: int) -> Decimal:
     """Quantity closed so far by the position's CLOSE fills (asset units)."""
-    rows = store.execute(
+    rows = store.tuples(
         "SELECT f.qty FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
         " WHERE f.position_id = ? AND o.purpose = 'CLOSE'",
         (position_id,),
-    ).fetchall()
-    return sum((Decimal(row[0]) for row in rows), ZERO)
+    )
+    return sum((Decimal(qty) for (qty,) in rows), ZERO)
 
 
 def opens_since(store: Store, account_id: int, since_ms: int, *, at_most: int | None = None) -> int:
@@ -349,11 +333,35 @@ def opens_since(store: Store, account_id: int, since_ms: int, *, at_most: int | 
     (the caller compares against a limit, so counting past it is wasted work). Every order is
     filled when it is created; ``idx_prop_orders_daily`` bounds the scan to the account's day.
     """
-    return store.execute(
+    return store.scalar(
         "SELECT COUNT(*) FROM (SELECT 1 FROM prop_orders WHERE account_id = ? AND purpose = 'OPEN'"
         " AND created_at >= ? LIMIT ?)",
         (account_id, since_ms, -1 if at_most is None else at_most),
-    ).fetchone()[0]
+    )
+
+
+def recent_fills(store: Store, account_id: int, *, until_ms: int, limit: int) -> list[dict]:
+    """The newest ``limit`` fills of an account booked by ``until_ms``, oldest first, with their
+    order's purpose and close trigger. Money columns stay canonical Decimal text."""
+    rows = store.query(
+        "SELECT f.id, f.created_at, f.symbol, o.purpose, f.side, f.qty, f.price, f.notional,"
+        " f.fee, o.trigger FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
+        " WHERE f.account_id = ? AND f.created_at <= ? ORDER BY f.created_at DESC, f.id DESC"
+        " LIMIT ?",
+        (account_id, until_ms, limit),
+    )
+    return rows[::-1]
+
+
+def recent_rejections(store: Store, account_id: int, *, until_ms: int, limit: int) -> list[dict]:
+    """The newest ``limit`` rejected intents of an account made by ``until_ms``, oldest first."""
+    rows = store.query(
+        "SELECT id, created_at, symbol, action, reject_code FROM prop_intents"
+        " WHERE account_id = ? AND status = 'rejected' AND created_at <= ?"
+        " ORDER BY created_at DESC, id DESC LIMIT ?",
+        (account_id, until_ms, limit),
+    )
+    return rows[::-1]
 
 
 # -- positions ----------------------------------------------------------------------------------
@@ -389,23 +397,19 @@ def get_position(store: Store, position_id: int) -> dict | None:
 
 def cooldowns(store: Store, account_id: int, now_ms: int) -> dict[str, int]:
     """Symbol → epoch ms until which re-entry is blocked (from closed positions' exit plans)."""
-    rows = store.execute(
+    rows = store.tuples(
         "SELECT symbol, MAX(cooldown_until) FROM positions"
         " WHERE account_id = ? AND status = 'CLOSED'"
         " AND cooldown_until > ? GROUP BY symbol",
         (account_id, now_ms),
-    ).fetchall()
+    )
     return {symbol: until for symbol, until in rows}
 
 
 def insert_position(store: Store, values: dict[str, Any]) -> int:
-    columns = list(values)
-    params = [_text(v) if isinstance(v, Decimal) else v for v in values.values()]
-    cursor = store.execute(
-        f"INSERT INTO positions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        params,
+    return store.insert(
+        "positions", {k: _text(v) if isinstance(v, Decimal) else v for k, v in values.items()}
     )
-    return int(cursor.lastrowid)
 
 
 _POSITION_COLUMNS = {
@@ -449,14 +453,8 @@ def update_position(store: Store, position_id: int, **values: Any) -> None:
 
 def insert_snapshot(store: Store, values: dict[str, Any]) -> bool:
     """Insert a snapshot unless one exists for (account, time). Returns True when written."""
-    columns = list(values)
-    params = [to_text(v) if isinstance(v, Decimal) else v for v in values.values()]
-    cursor = store.execute(
-        f"INSERT OR IGNORE INTO account_snapshots ({', '.join(columns)})"
-        f" VALUES ({', '.join('?' * len(columns))})",
-        params,
-    )
-    return cursor.rowcount == 1
+    row = {k: to_text(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+    return store.insert_or_ignore("account_snapshots", row) is not None
 
 
 def latest_snapshot(store: Store, account_id: int) -> dict | None:

@@ -62,7 +62,7 @@ def _open(db: str):
 def _count(db: str, sql: str, params: tuple = ()) -> int:
     store = _open(db)
     try:
-        return store.execute(sql, params).fetchone()[0]
+        return store.scalar(sql, params)
     finally:
         store.close()
 

@@ -151,7 +151,7 @@ def make_runner(store: Store, clock: SimulatedClock, *, worker_id: str = "test",
 
 def count(store: Store, sql: str, params: tuple = ()) -> int:
     """The single integer a ``SELECT COUNT(*) ...`` returns."""
-    return store.execute(sql, params).fetchone()[0]
+    return store.scalar(sql, params)
 
 
 def runs(store: Store, **where: Any) -> list[dict]:

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
-from autotrader.market import observations
 from autotrader.market.ingest import Ingestor
 from autotrader.market.models import TIMEFRAME_MS, Candle, FundingRate
 from autotrader.market.registry import ensure_assets
+from autotrader.market.repo import observations
 
 MINUTE = 60_000
 HOUR = 3_600_000
@@ -115,12 +115,12 @@ PROP_TABLES = (
 
 def prop_counts(store: Store) -> dict[str, int]:
     """Row count of every prop table."""
-    return {t: store.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in PROP_TABLES}
+    return {t: store.scalar(f"SELECT COUNT(*) FROM {t}") for t in PROP_TABLES}
 
 
 def dump_prop_tables(store: Store) -> dict[str, list[tuple]]:
     """Every row of every prop table, in id order (compare two dumps for "nothing changed")."""
     return {
-        t: [tuple(row) for row in store.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()]
+        t: [tuple(row) for row in list(store.tuples(f"SELECT * FROM {t} ORDER BY id"))]
         for t in PROP_TABLES
     }

@@ -26,7 +26,6 @@ from autotrader.context.packet import Memory, build_context, packet_to_json
 from autotrader.context.tokens import estimate_tokens
 from autotrader.core.clock import iso_utc
 from autotrader.core.errors import NotFoundError
-from autotrader.market import observations
 from autotrader.market.ingest import Ingestor
 from autotrader.market.models import (
     FundingRate,
@@ -35,6 +34,7 @@ from autotrader.market.models import (
     PredictionOutcome,
 )
 from autotrader.market.registry import ensure_assets
+from autotrader.market.repo import observations
 from autotrader.market.sources.synthetic import generate
 from autotrader.prop.accounts import open_account
 from autotrader.prop.models import AccountRules, parse_intent

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from autotrader.core.clock import parse_iso_utc
-from autotrader.market import cursors, repo
+from autotrader.market import repo
 from autotrader.market.derive import derive
 from autotrader.market.indicators import INDICATOR_COLUMNS
 from autotrader.market.ingest import Ingestor
 from autotrader.market.models import Candle
+from autotrader.market.repo import cursors
 from autotrader.market.sources.synthetic import generate
 from tests.conftest import SHARED_DATA
 

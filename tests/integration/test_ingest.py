@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from autotrader.core.clock import SimulatedClock
-from autotrader.market import cursors, observations, repo
+from autotrader.market import repo
 from autotrader.market.health import ChannelHealth, channel_health
 from autotrader.market.ingest import Ingestor, Retention
 from autotrader.market.models import FundingRate, MacroObservation
 from autotrader.market.registry import sync_assets
+from autotrader.market.repo import cursors, observations
 from autotrader.market.sources.defillama import DefiLlamaSource
 from autotrader.market.sources.hyperliquid import HyperliquidSource
 from autotrader.market.sources.polymarket import PolymarketSource
@@ -95,10 +96,10 @@ def _snapshot_starts(fake: FakeHyperliquid, since: int = 0) -> list[int]:
 
 
 def _count(store, timeframe: str, symbol: str = "BTC", source: str = "hyperliquid") -> int:
-    return store.execute(
+    return store.scalar(
         "SELECT COUNT(*) FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?",
         (source, symbol, timeframe),
-    ).fetchone()[0]
+    )
 
 
 def _health(store, clock) -> dict[tuple[str, str], ChannelHealth]:
@@ -196,10 +197,10 @@ def test_a_second_run_fetches_only_from_the_newest_stored_bar_and_never_duplicat
     assert _snapshot_starts(fake, first_run) == [NOW]
     assert _by_channel(report)[("ohlcv", "BTC")].written == 11
     assert _count(store, "1m") == DAY // MINUTE + 11
-    duplicates = store.execute(
+    duplicates = store.scalar(
         "SELECT COUNT(*) FROM (SELECT open_time FROM candles GROUP BY source, symbol, timeframe,"
         " open_time HAVING COUNT(*) > 1)"
-    ).fetchone()[0]
+    )
     assert duplicates == 0
     stored = store.query_one(
         "SELECT close FROM candles WHERE timeframe = '1m' AND open_time = ?", (NOW,)
@@ -518,7 +519,7 @@ def test_polymarket_markets_are_stored_compactly_and_a_malformed_one_is_counted(
         "Up": 0.505,
         "Down": 0.495,
     }
-    assert store.execute("SELECT COUNT(*) FROM prediction_prices").fetchone()[0] == 6
+    assert store.scalar("SELECT COUNT(*) FROM prediction_prices") == 6
     cursor = cursors.cursor(store, "polymarket", "markets", "*")
     assert (cursor["newest_time"], cursor["rows_written"], cursor["rows_rejected"]) == (NOW, 3, 1)
     assert cursor["last_rejection"] == "price_count_mismatch×1"
@@ -535,8 +536,8 @@ def test_polymarket_observations_a_minute_apart_keep_both_prices(
     at_now.advance(ms=MINUTE)
     ingestor.run_once(sources=["polymarket"])
 
-    assert store.execute("SELECT COUNT(*) FROM prediction_markets").fetchone()[0] == 1
-    assert store.execute("SELECT COUNT(*) FROM prediction_prices").fetchone()[0] == 4
+    assert store.scalar("SELECT COUNT(*) FROM prediction_markets") == 1
+    assert store.scalar("SELECT COUNT(*) FROM prediction_prices") == 4
     market = store.query_one("SELECT first_seen_at, observed_at FROM prediction_markets")
     assert market == {"first_seen_at": NOW, "observed_at": NOW + MINUTE}
 
@@ -606,10 +607,13 @@ def test_a_failing_defillama_endpoint_does_not_stop_the_others(store, at_now) ->
 def _series_times(store, symbol: str, timeframe: str, table: str = "candles") -> list[int]:
     return [
         r[0]
-        for r in store.execute(
-            f"SELECT open_time FROM {table} WHERE symbol = ? AND timeframe = ? ORDER BY open_time",
-            (symbol, timeframe),
-        ).fetchall()
+        for r in list(
+            store.tuples(
+                f"SELECT open_time FROM {table} WHERE symbol = ? AND timeframe = ?"
+                " ORDER BY open_time",
+                (symbol, timeframe),
+            )
+        )
     ]
 
 

@@ -229,7 +229,7 @@ def test_parquet_needs_a_file(store, now):
 
 def link_a_decision_run(store, now: int) -> None:
     """Pretend a decision run (with one model call and its artifacts) produced intent 8."""
-    tables = {r[0] for r in store.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    tables = {r[0] for r in store.tuples("SELECT name FROM sqlite_master WHERE type='table'")}
     if not {"decision_runs", "invocations", "artifacts"} <= tables:
         pytest.skip("decision tables not in this build yet")
     raw(

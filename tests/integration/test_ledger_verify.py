@@ -13,7 +13,7 @@ from contextlib import closing
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from autotrader.core.errors import NotFoundError
+from autotrader.core.errors import NotFoundError, OperationalError
 from autotrader.ledger.verify import CHECKS, verify_ledger
 from tests.fakes.ledger_scenario import build_scenario_file, open_copy
 from tests.fakes.market import dump_prop_tables
@@ -58,12 +58,12 @@ def test_verify_only_reads(store):
     before = dump_prop_tables(store)
     verify_ledger(store)
     assert dump_prop_tables(store) == before
-    assert not store.conn.in_transaction
+    assert not store.in_transaction
 
 
 def test_the_append_only_triggers_hold_without_tampering(store):
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        store.conn.execute("UPDATE ledger_entries SET amount = '1' WHERE id = 1")
+    with pytest.raises(OperationalError, match="append-only"):
+        store.execute("UPDATE ledger_entries SET amount = '1' WHERE id = 1")
 
 
 def test_catches_an_edited_amount(store):
@@ -141,7 +141,7 @@ def test_catches_a_fill_whose_intent_is_gone(store):
 
 
 def test_catches_an_idempotency_key_used_twice(store):
-    (sql,) = store.execute("SELECT sql FROM sqlite_master WHERE name = 'prop_fills'").fetchone()
+    (sql,) = next(store.tuples("SELECT sql FROM sqlite_master WHERE name = 'prop_fills'"), None)
     unguarded = sql.replace("idempotency_key TEXT NOT NULL UNIQUE", "idempotency_key TEXT NOT NULL")
     assert unguarded != sql
     tamper(

@@ -86,14 +86,16 @@ def _summary(path: Path) -> dict:
     try:
         return {
             "fills_by_key": dict(
-                store.execute(
-                    "SELECT idempotency_key, COUNT(*) FROM prop_fills GROUP BY idempotency_key"
-                ).fetchall()
+                list(
+                    store.tuples(
+                        "SELECT idempotency_key, COUNT(*) FROM prop_fills GROUP BY idempotency_key"
+                    )
+                )
             ),
-            "intents": store.execute("SELECT COUNT(*) FROM prop_intents").fetchone()[0],
+            "intents": store.scalar("SELECT COUNT(*) FROM prop_intents"),
             "balances": [prop_repo.balance(store, a) for a in range(1, ACCOUNTS + 1)],
             "ledger_sum": sum(
-                (D(r[0]) for r in store.execute("SELECT amount FROM ledger_entries")), D(0)
+                (D(r[0]) for r in store.tuples("SELECT amount FROM ledger_entries")), D(0)
             ),
             "positions": store.query(
                 "SELECT account_id, symbol, side, status, qty, entry_price, realized_pnl"

@@ -327,7 +327,7 @@ def test_adding_to_a_position_weights_the_entry_and_recomputes_liquidation(desk,
     assert row["liquidation_price"] == pnl.liquidation_price(
         Side.LONG, D("2.2"), D(30), D("13.2"), 20
     )
-    assert store.execute("SELECT COUNT(*) FROM positions").fetchone()[0] == 1
+    assert store.scalar("SELECT COUNT(*) FROM positions") == 1
 
 
 def test_the_exit_price_averages_every_closing_fill_even_around_an_add(desk, store, clock):

@@ -241,7 +241,7 @@ def _check_ledger_matches_positions(entries: list[dict], positions: list[dict], 
         by_kind[entry["kind"]] = by_kind.get(entry["kind"], D(0)) + D(entry["amount"])
     assert by_kind.get("REALIZED_PNL", D(0)) == sum((p["realized_pnl"] for p in positions), D(0))
     assert by_kind.get("FUNDING", D(0)) == sum((p["funding_paid"] for p in positions), D(0))
-    fees = store.execute("SELECT fee FROM prop_fills").fetchall()
+    fees = list(store.tuples("SELECT fee FROM prop_fills"))
     assert -by_kind.get("FEE", D(0)) == sum((D(f[0]) for f in fees), D(0))
     assert by_kind.get("FEE", D(0)) == -sum((p["fees_paid"] for p in positions), D(0))
     assert by_kind.get("LIQUIDATION", D(0)) <= 0

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from autotrader.core.db import Store
 from autotrader.market.models import (
+    INDICATOR_COLUMNS,
     TIMEFRAME_MS,
     AssetInfo,
     Candle,
@@ -42,7 +43,7 @@ def upsert_assets(store: Store, assets: Iterable[AssetInfo], *, now_ms: int) -> 
         )
         for a in assets
     ]
-    store.conn.executemany(
+    store.executemany(
         """
         INSERT INTO assets (symbol, ccxt_symbol, kind, base, quote, settle, amount_step, price_tick,
             min_notional, max_leverage, active, channels, category, subcategories, updated_at)
@@ -98,7 +99,7 @@ def get_asset(store: Store, symbol: str) -> AssetInfo | None:
 
 
 def count_assets(store: Store) -> int:
-    return store.execute("SELECT COUNT(*) FROM assets").fetchone()[0]
+    return store.scalar("SELECT COUNT(*) FROM assets")
 
 
 # -- candles ----------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ _CANDLE_UPSERT = """
 
 def upsert_candles(store: Store, source: str, candles: Iterable[Candle], *, bars: int = 1) -> int:
     """Insert or replace candles (re-running never duplicates). Returns rows written."""
-    cursor = store.conn.executemany(
+    written = store.executemany(
         _CANDLE_UPSERT,
         (
             (
@@ -132,11 +133,11 @@ def upsert_candles(store: Store, source: str, candles: Iterable[Candle], *, bars
             for c in candles
         ),
     )
-    return cursor.rowcount
+    return written
 
 
 def upsert_rollups(store: Store, source: str, rollups: Iterable[tuple[Candle, int]]) -> int:
-    cursor = store.conn.executemany(
+    written = store.executemany(
         _CANDLE_UPSERT,
         (
             (
@@ -154,7 +155,7 @@ def upsert_rollups(store: Store, source: str, rollups: Iterable[tuple[Candle, in
             for c, n in rollups
         ),
     )
-    return cursor.rowcount
+    return written
 
 
 def candles_between(
@@ -174,7 +175,7 @@ def candles_between(
     if until_ms is not None:
         sql += " AND open_time <= ?"
         params.append(until_ms)
-    rows = store.execute(sql + " ORDER BY open_time", params).fetchall()
+    rows = list(store.tuples(sql + " ORDER BY open_time", params))
     return [Candle(*row) for row in rows]
 
 
@@ -182,21 +183,25 @@ def closes(
     store: Store, source: str, symbol: str, timeframe: str, *, limit: int
 ) -> tuple[list[int], list[float]]:
     """The newest ``limit`` (open_time, close) pairs of a series, ascending."""
-    rows = store.execute(
-        "SELECT open_time, close FROM (SELECT open_time, close FROM candles"
-        " WHERE source = ? AND symbol = ? AND timeframe = ? ORDER BY open_time DESC LIMIT ?)"
-        " ORDER BY open_time",
-        (source, symbol, timeframe, limit),
-    ).fetchall()
+    rows = list(
+        store.tuples(
+            "SELECT open_time, close FROM (SELECT open_time, close FROM candles"
+            " WHERE source = ? AND symbol = ? AND timeframe = ? ORDER BY open_time DESC LIMIT ?)"
+            " ORDER BY open_time",
+            (source, symbol, timeframe, limit),
+        )
+    )
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
 def open_times(store: Store, source: str, symbol: str, timeframe: str, since_ms: int) -> list[int]:
-    rows = store.execute(
-        "SELECT open_time FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?"
-        " AND open_time >= ? ORDER BY open_time",
-        (source, symbol, timeframe, since_ms),
-    ).fetchall()
+    rows = list(
+        store.tuples(
+            "SELECT open_time FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?"
+            " AND open_time >= ? ORDER BY open_time",
+            (source, symbol, timeframe, since_ms),
+        )
+    )
     return [r[0] for r in rows]
 
 
@@ -235,13 +240,13 @@ def series(
     if until_ms is not None:
         sql += " AND open_time <= ?"
         params.append(until_ms)
-    rows = store.execute(sql + " GROUP BY source, symbol, timeframe", params).fetchall()
+    rows = list(store.tuples(sql + " GROUP BY source, symbol, timeframe", params))
     return [Series(*row) for row in rows]
 
 
 def sources(store: Store) -> list[str]:
     """Every candle source present, in ``SOURCE_PRIORITY`` order then by name."""
-    present = {row[0] for row in store.execute("SELECT DISTINCT source FROM ingest_cursors")}
+    present = {row[0] for row in store.tuples("SELECT DISTINCT source FROM ingest_cursors")}
     present |= set(SOURCE_PRIORITY)
     return sorted(
         present, key=lambda s: (SOURCE_PRIORITY.index(s) if s in SOURCE_PRIORITY else 99, s)
@@ -261,11 +266,11 @@ def freshest_series(
     best: tuple | None = None
     for priority, source in enumerate(sources(store)):
         for timeframe in timeframes:
-            newest = store.execute(
+            newest = store.scalar(
                 "SELECT MAX(open_time) FROM candles WHERE source = ? AND symbol = ?"
                 " AND timeframe = ? AND open_time <= ?",
                 (source, symbol, timeframe, limit),
-            ).fetchone()[0]
+            )
             if newest is None:
                 continue
             rank = (-(newest + TIMEFRAME_MS[timeframe]), TIMEFRAME_MS[timeframe], priority)
@@ -274,19 +279,19 @@ def freshest_series(
     if best is None:
         return None
     _, source, timeframe, newest = best
-    first = store.execute(
+    first = store.scalar(
         "SELECT MIN(open_time) FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?",
         (source, symbol, timeframe),
-    ).fetchone()[0]
+    )
     return Series(source, symbol, timeframe, first, newest, 0)
 
 
 def count_bars(store: Store, source: str, symbol: str, timeframe: str, until_ms: int) -> int:
-    return store.execute(
+    return store.scalar(
         "SELECT COUNT(*) FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?"
         " AND open_time <= ?",
         (source, symbol, timeframe, until_ms),
-    ).fetchone()[0]
+    )
 
 
 def latest_candle(
@@ -311,7 +316,7 @@ def upsert_indicators(
     store: Store, source: str, symbol: str, timeframe: str, rows: Sequence[tuple]
 ) -> int:
     """Rows are ``indicators.ROW_COLUMNS`` tuples: (open_time, rsi14, ..., macd_hist)."""
-    cursor = store.conn.executemany(
+    written = store.executemany(
         """
         INSERT INTO indicators (source, symbol, timeframe, open_time, rsi14, bb_upper, bb_middle,
             bb_lower, sma20, ema20, macd, macd_signal, macd_hist)
@@ -323,7 +328,7 @@ def upsert_indicators(
         """,
         ((source, symbol, timeframe, *row) for row in rows),
     )
-    return cursor.rowcount
+    return written
 
 
 def indicators_between(
@@ -334,6 +339,22 @@ def indicators_between(
         " AND open_time >= ? ORDER BY open_time",
         (source, symbol, timeframe, since_ms),
     )
+
+
+def indicator_rows(
+    store: Store, source: str, symbol: str, timeframe: str, *, until_ms: int, limit: int
+) -> list[tuple]:
+    """The newest ``limit`` indicator rows opened by ``until_ms``, ascending:
+    ``(open_time, *INDICATOR_COLUMNS)``."""
+    rows = list(
+        store.tuples(
+            f"SELECT open_time, {', '.join(INDICATOR_COLUMNS)} FROM indicators"
+            " WHERE source = ? AND symbol = ? AND timeframe = ? AND open_time <= ?"
+            " ORDER BY open_time DESC LIMIT ?",
+            (source, symbol, timeframe, until_ms, limit),
+        )
+    )
+    return rows[::-1]
 
 
 # -- health ------------------------------------------------------------------------------------
@@ -358,7 +379,7 @@ def count_rows_since(
             raise ValueError(f"cannot filter on {column}")
         sql += f" AND {column} = ?"
         params.append(value)
-    return store.execute(sql, params).fetchone()[0]
+    return store.scalar(sql, params)
 
 
 # -- retention --------------------------------------------------------------------------------
@@ -378,7 +399,7 @@ def prune_series(store: Store, timeframe: str, keep_ms: int) -> int:
                   AND c.timeframe = {table}.timeframe) - ?
             """,
             (timeframe, keep_ms),
-        ).rowcount
+        )
     return deleted
 
 
@@ -386,4 +407,4 @@ def prune_before(store: Store, table: str, cutoff_ms: int) -> int:
     columns = {"funding_rates": "time", "prediction_prices": "time", "macro_observations": "time"}
     if table not in columns:
         raise ValueError(f"cannot prune {table}")
-    return store.execute(f"DELETE FROM {table} WHERE {columns[table]} < ?", (cutoff_ms,)).rowcount
+    return store.execute(f"DELETE FROM {table} WHERE {columns[table]} < ?", (cutoff_ms,))

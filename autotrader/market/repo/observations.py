@@ -9,10 +9,11 @@ from collections.abc import Iterable
 
 from autotrader.core.db import Store
 from autotrader.market.models import FundingRate, MacroObservation, PredictionMarket
+from autotrader.market.repo import SOURCE_PRIORITY
 
 
 def upsert_funding(store: Store, source: str, rates: Iterable[FundingRate]) -> int:
-    cursor = store.conn.executemany(
+    written = store.executemany(
         """
         INSERT INTO funding_rates (source, symbol, time, rate, predicted_rate, mark_price,
             oracle_price, open_interest)
@@ -36,7 +37,7 @@ def upsert_funding(store: Store, source: str, rates: Iterable[FundingRate]) -> i
             for r in rates
         ),
     )
-    return cursor.rowcount
+    return written
 
 
 def funding_between(store: Store, symbol: str, since_ms: int, until_ms: int) -> list[dict]:
@@ -85,7 +86,7 @@ def upsert_prediction_markets(store: Store, markets: Iterable[PredictionMarket])
                 m.observed_at,
             ),
         )
-        store.conn.executemany(
+        store.executemany(
             "INSERT OR REPLACE INTO prediction_prices (market_id, outcome, time, price)"
             " VALUES (?, ?, ?, ?)",
             [
@@ -115,13 +116,13 @@ def latest_prediction_prices(store: Store, market_id: str) -> dict[str, float]:
 
 
 def upsert_macro(store: Store, observations: Iterable[MacroObservation]) -> int:
-    cursor = store.conn.executemany(
+    written = store.executemany(
         "INSERT INTO macro_observations (scope, subject, metric, time, value)"
         " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (scope, subject, metric, time) DO UPDATE SET value = excluded.value",
         ((o.scope, o.subject, o.metric, o.time, o.value) for o in observations),
     )
-    return cursor.rowcount
+    return written
 
 
 def latest_macro(store: Store, scope: str, subject: str) -> dict[str, tuple[int, float]]:
@@ -139,9 +140,117 @@ def count_macro_since(store: Store, kinds: Iterable[tuple[str, str]], since_ms: 
     ``kinds``."""
     total = 0
     for scope, prefix in kinds:
-        total += store.execute(
+        total += store.scalar(
             "SELECT COUNT(*) FROM macro_observations"
             " WHERE scope = ? AND metric LIKE ? AND time >= ?",
             (scope, f"{prefix}%", since_ms),
-        ).fetchone()[0]
+        )
     return total
+
+
+# -- as-of reads for context packets (never newer than ``until_ms``) ----------------------
+
+FUNDING_COLUMNS = ("rate", "predicted_rate", "mark_price", "oracle_price", "open_interest")
+
+
+def funding_rows(store: Store, symbol: str, *, until_ms: int, limit: int) -> list[tuple]:
+    """The newest ``limit`` funding observations of ``symbol`` at or before ``until_ms`` over
+    every known source, ascending by (time, source): ``(time, source, *FUNDING_COLUMNS)``."""
+    rows: list[tuple] = []
+    for source in SOURCE_PRIORITY:
+        rows += list(
+            store.tuples(
+                f"SELECT time, source, {', '.join(FUNDING_COLUMNS)} FROM funding_rates"
+                " WHERE source = ? AND symbol = ? AND time <= ? ORDER BY time DESC LIMIT ?",
+                (source, symbol, until_ms, limit),
+            )
+        )
+    rows.sort(key=lambda r: (r[0], SOURCE_PRIORITY.index(r[1])))
+    return rows[-limit:] if limit > 0 else []
+
+
+_MARKET_COLUMNS = (
+    "market_id, slug, question, event_slug, end_time, volume, liquidity, tags, outcomes"
+)
+
+
+def prediction_markets_for(
+    store: Store, scope: str, target: str, *, until_ms: int, limit: int
+) -> list[dict]:
+    """Active, unclosed Polymarket markets first seen by ``until_ms`` that match ``target``:
+    scope ``market`` by slug or market id, ``event`` by event slug, ``topic`` by a
+    case-insensitive substring of the question, slug or tags. Ordered by volume (largest
+    first, unknown last), then market id; at most ``limit``.
+
+    Active/closed are the markets' current flags (the table keeps no history of them).
+    """
+    if scope == "market":
+        where, params = "(slug = ? OR market_id = ?)", [target, target]
+    elif scope == "event":
+        where, params = "event_slug = ?", [target]
+    else:
+        needle = target.lower()
+        where = (
+            "(instr(lower(question), ?) > 0 OR instr(lower(slug), ?) > 0"
+            " OR instr(lower(tags), ?) > 0)"
+        )
+        params = [needle, needle, needle]
+    return store.query(
+        f"SELECT {_MARKET_COLUMNS} FROM prediction_markets"
+        f" WHERE active = 1 AND closed = 0 AND first_seen_at <= ? AND {where}"
+        " ORDER BY volume IS NULL, volume DESC, market_id LIMIT ?",
+        [until_ms, *params, limit],
+    )
+
+
+def prediction_prices_at(store: Store, market_id: str, *, until_ms: int) -> tuple[int, dict]:
+    """``(time, {outcome: price})`` of a market's newest price observation at or before
+    ``until_ms``; ``(0, {})`` when none."""
+    rows = list(
+        store.tuples(
+            "SELECT outcome, price, time FROM prediction_prices WHERE market_id = ? AND time = ("
+            " SELECT MAX(time) FROM prediction_prices WHERE market_id = ? AND time <= ?)",
+            (market_id, market_id, until_ms),
+        )
+    )
+    if not rows:
+        return 0, {}
+    return rows[0][2], {outcome: price for outcome, price, _ in rows}
+
+
+def macro_latest(
+    store: Store, scope: str, subject: str, *, until_ms: int
+) -> tuple[str, list[tuple[str, int, float]]]:
+    """The newest value at or before ``until_ms`` of every metric of one DefiLlama subject:
+    ``(subject as stored, [(metric, time, value)])`` sorted by metric. The subject matches
+    exactly, else case-insensitively (the first such subject in byte order)."""
+    stored = subject
+    exact = next(
+        store.tuples(
+            "SELECT 1 FROM macro_observations WHERE scope = ? AND subject = ? LIMIT 1",
+            (scope, subject),
+        ),
+        None,
+    )
+    if exact is None:
+        row = next(
+            store.tuples(
+                "SELECT subject FROM macro_observations WHERE scope = ? AND subject = ?"
+                " COLLATE NOCASE"
+                " ORDER BY subject LIMIT 1",
+                (scope, subject),
+            ),
+            None,
+        )
+        if row is None:
+            return subject, []
+        stored = row[0]
+    # SQLite takes the bare ``value`` from the row holding MAX(time).
+    rows = list(
+        store.tuples(
+            "SELECT metric, MAX(time), value FROM macro_observations"
+            " WHERE scope = ? AND subject = ? AND time <= ? GROUP BY metric ORDER BY metric",
+            (scope, stored, until_ms),
+        )
+    )
+    return stored, [tuple(r) for r in rows]

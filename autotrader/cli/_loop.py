@@ -1,50 +1,67 @@
-"""Run a tick from a command: once (cron) or as a worker loop (tmux/systemd)."""
+"""Run a registered job from a command: once (cron) or as a worker loop (tmux/systemd)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from autotrader.cli._context import clock, settings_for
+from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._render import say
 
 if TYPE_CHECKING:
-    from autotrader.core.db import Store
-    from autotrader.core.worker import Tick, TickReport
+    from autotrader.core.worker import TickReport
 
 
-def run_tick(
+def run_job(
     ctx: typer.Context,
-    *,
     name: str,
-    tick: Tick,
-    store: Store,
-    loop: bool,
-    interval: float | None,
-    max_ticks: int | None,
+    *,
+    db: Path | None = None,
+    options: Mapping[str, Any] | None = None,
+    loop: bool = False,
+    interval: float | None = None,
+    max_ticks: int | None = None,
 ) -> TickReport | None:
-    """Run ``tick`` once (the default), or loop it under the harness with ``--loop``.
+    """Build the registered job ``name`` and run it once (the default) or loop it.
 
     One pass returns its report (its error propagates: exit 1). A loop returns ``None`` once
-    stopped by a signal or ``--max-ticks``; it exits 1 only on an operational error.
+    stopped by a signal or ``--max-ticks``; it exits 1 only on an operational error. The
+    interval is ``--interval``, else ``AUTOTRADER_WORKER_INTERVAL`` when set, else the job's own.
     """
-    from autotrader.core.worker import Worker, WorkerConfig
+    from autotrader.core.jobs import JobEnv
+    from autotrader.core.worker import Worker, WorkerConfig, worker_identity
+    from autotrader.jobs import JOBS
 
-    settings = settings_for(ctx)
+    spec = JOBS.get(name)
+    settings = settings_for(ctx, db)
+    store = open_store(ctx, db)
+    chosen = interval or (
+        settings.worker_interval if "worker_interval" in settings.model_fields_set else None
+    )
     config = WorkerConfig(
-        name=name,
-        interval=interval or settings.worker_interval,
+        name=spec.name,
+        interval=chosen or spec.interval,
         jitter=settings.worker_jitter,
-        max_interval=max(settings.worker_max_interval, interval or 0),
+        max_interval=max(settings.worker_max_interval, chosen or spec.interval),
         breaker_failures=settings.worker_breaker_failures,
     )
-    worker = Worker(config, tick, store=store, clock=clock(ctx))
-    if not loop and max_ticks is None:
+    once = not loop and max_ticks is None
+    env = JobEnv(
+        settings=settings,
+        store=store,
+        clock=clock(ctx),
+        worker_id=worker_identity(spec.name),
+        options={"once": once, **(options or {})},
+    )
+    worker = Worker(config, spec.build(env), store=store, clock=env.clock)
+    if once:
         return worker.run_once()
     summary = worker.run(max_ticks=max_ticks)
     say(
-        f"{name}: stopped ({summary.stopped_by}) after {summary.ticks} ticks, "
+        f"{spec.name}: stopped ({summary.stopped_by}) after {summary.ticks} ticks, "
         f"{summary.failures} failed; last status {summary.status}"
     )
     return None

@@ -3,14 +3,12 @@ read what it decided and why."""
 
 from __future__ import annotations
 
-import os
-import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._loop import run_tick
+from autotrader.cli._context import clock, open_store
+from autotrader.cli._loop import run_job
 from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, split_csv
 from autotrader.cli._render import out, print_json, say, styled, table
 
@@ -23,14 +21,6 @@ app = typer.Typer(
 
 ENGINES = ("hold", "rules", "llm", "committee")
 STATUSES = ("queued", "running", "succeeded", "failed", "skipped")
-
-
-def _runner(ctx: typer.Context, db, name: str):
-    from autotrader.bootstrap import decision_runner
-
-    store = open_store(ctx, db)
-    worker_id = f"{name}@{socket.gethostname()}:{os.getpid()}"
-    return store, decision_runner(settings_for(ctx, db), store, clock(ctx), worker_id=worker_id)
 
 
 def render_outcome(outcome: TickOutcome, *, as_json: bool) -> None:
@@ -92,21 +82,23 @@ def run_once(
         raise InvalidInputError(
             f"--engine: unknown {engine!r} (choose one of {', '.join(ENGINES)})"
         )
-    store, runner = _runner(ctx, db, "run-once")
+    store = open_store(ctx, db)
     account_id, opened = ensure_account(store, clock(ctx), clone_id)
     if opened:
         say(
             f"clone {clone_id} had no active prop account: "
             f"opened sandbox account {account_id} (10,000 USDC)"
         )
-    outcome = runner.tick(
-        clone_id=clone_id,
-        force=force,
-        asset=asset.upper() if asset else None,
-        engine=engine,
-        dry_run=dry_run,
-        only_scheduled=True,
-    )
+    options = {
+        "clone_id": clone_id,
+        "force": force,
+        "asset": asset.upper() if asset else None,
+        "engine": engine,
+        "dry_run": dry_run,
+    }
+    report = run_job(ctx, "decisions", db=db, options=options)
+    assert report is not None
+    outcome = report.result
     render_outcome(outcome, as_json=as_json)
     if any(r.status == "failed" for r in outcome.runs):
         raise typer.Exit(1)
@@ -123,22 +115,7 @@ def worker(
 
     Example: autotrader decisions worker --interval 30
     """
-    from autotrader.core.worker import TickReport
-
-    store, runner = _runner(ctx, db, "decisions")
-
-    def tick(_ctx) -> TickReport:
-        return TickReport(summary=runner.tick().summary())
-
-    run_tick(
-        ctx,
-        name="decisions",
-        tick=tick,
-        store=store,
-        loop=True,
-        interval=interval,
-        max_ticks=max_ticks,
-    )
+    run_job(ctx, "decisions", db=db, loop=True, interval=interval, max_ticks=max_ticks)
 
 
 @app.command("list")

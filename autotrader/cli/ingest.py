@@ -9,7 +9,7 @@ import typer
 
 from autotrader.cli import ingest_assets
 from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._loop import run_tick
+from autotrader.cli._loop import run_job
 from autotrader.cli._options import (
     DbOption,
     IntervalOption,
@@ -19,6 +19,7 @@ from autotrader.cli._options import (
     split_csv,
 )
 from autotrader.cli._render import human_age, out, print_json, say, styled, table
+from autotrader.market.models import HYPERLIQUID_CHANNELS, SOURCES, TIMEFRAME_MS
 
 if TYPE_CHECKING:
     from autotrader.market.ingest import IngestReport
@@ -28,9 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(ingest_assets.app, name="assets")
 
-SOURCE_NAMES = ("hyperliquid", "polymarket", "defillama")
-CHANNEL_NAMES = ("ohlcv", "funding")
-TIMEFRAMES = ("1m", "5m", "1h")
+TIMEFRAMES = tuple(TIMEFRAME_MS)
 
 SourcesOption = Annotated[
     str | None,
@@ -48,13 +47,19 @@ ChannelsOption = Annotated[
 ]
 
 
-def _selection(ctx: typer.Context, sources: str | None, symbols: str | None, channels: str | None):
+def _selection(
+    ctx: typer.Context, sources: str | None, symbols: str | None, channels: str | None
+) -> dict[str, list[str]]:
+    """The ingest job's options from the flags (defaults: every source, the settings' symbols,
+    both channels)."""
     settings = settings_for(ctx)
-    return (
-        split_csv(sources, name="--source", allowed=SOURCE_NAMES) or list(SOURCE_NAMES),
-        [s.upper() for s in split_csv(symbols, name="--symbols")] or settings.symbol_list,
-        split_csv(channels, name="--channels", allowed=CHANNEL_NAMES) or list(CHANNEL_NAMES),
-    )
+    return {
+        "sources": split_csv(sources, name="--source", allowed=SOURCES) or list(SOURCES),
+        "symbols": [s.upper() for s in split_csv(symbols, name="--symbols")]
+        or settings.symbol_list,
+        "channels": split_csv(channels, name="--channels", allowed=HYPERLIQUID_CHANNELS)
+        or list(HYPERLIQUID_CHANNELS),
+    }
 
 
 def _render_report(report: IngestReport) -> None:
@@ -81,19 +86,13 @@ def run_once(
 
     Example: autotrader ingest run-once --source hyperliquid --symbols BTC,ETH
     """
-    from autotrader.bootstrap import ingestor
-    from autotrader.market.registry import ensure_assets
-
-    chosen, symbol_list, channel_list = _selection(ctx, sources, symbols, channels)
-    store = open_store(ctx, db)
-    ensure_assets(store, clock(ctx))
-    service = ingestor(settings_for(ctx, db), store, clock(ctx), sources=tuple(chosen))
-    report = service.run_once(sources=chosen, symbols=symbol_list, channels=channel_list)
+    report = run_job(ctx, "ingest", db=db, options=_selection(ctx, sources, symbols, channels))
+    assert report is not None
     if as_json:
-        print_json([result.as_dict() for result in report.results])
+        print_json([result.as_dict() for result in report.result.results])
     else:
-        _render_report(report)
-    if report.failed:
+        _render_report(report.result)
+    if report.result.failed:
         raise typer.Exit(1)
 
 
@@ -111,31 +110,9 @@ def worker(
 
     Example: autotrader ingest worker --interval 60
     """
-    from autotrader.bootstrap import ingestor
-    from autotrader.core.errors import TemporaryError
-    from autotrader.core.worker import TickReport
-    from autotrader.market.registry import ensure_assets
-
-    chosen, symbol_list, channel_list = _selection(ctx, sources, symbols, channels)
-    store = open_store(ctx, db)
-    ensure_assets(store, clock(ctx))
-    service = ingestor(settings_for(ctx, db), store, clock(ctx), sources=tuple(chosen), worker=True)
-
-    def tick(_ctx) -> TickReport:
-        report = service.run_once(sources=chosen, symbols=symbol_list, channels=channel_list)
-        pruned = sum(service.prune().values())
-        if report.results and len(report.failed) == len(report.results):
-            raise TemporaryError(f"every channel failed; first: {report.failed[0].error}")
-        return TickReport(summary=f"{report.summary()}, {pruned} pruned")
-
-    run_tick(
-        ctx,
-        name="ingest",
-        tick=tick,
-        store=store,
-        loop=True,
-        interval=interval,
-        max_ticks=max_ticks,
+    options = _selection(ctx, sources, symbols, channels)
+    run_job(
+        ctx, "ingest", db=db, options=options, loop=True, interval=interval, max_ticks=max_ticks
     )
 
 
@@ -162,11 +139,11 @@ def backfill(
 
     since_ms = parse_time(since, name="--since")
     until_ms = parse_time(until, name="--until") if until else clock(ctx).now_ms()
-    _, symbol_list, _ = _selection(ctx, None, symbols, None)
+    symbol_list = _selection(ctx, None, symbols, None)["symbols"]
     store = open_store(ctx, db)
     ensure_assets(store, clock(ctx))
     service = ingestor(settings_for(ctx, db), store, clock(ctx), sources=("hyperliquid",))
-    bars = max(1, (until_ms - since_ms) // 60_000 + 1)
+    bars = max(1, (until_ms - since_ms) // TIMEFRAME_MS["1m"] + 1)
     with Progress(console=out, transient=False) as progress:
         task = progress.add_task("backfill", total=bars * len(symbol_list))
         report = service.backfill(

@@ -9,7 +9,7 @@ import typer
 
 from autotrader.cli import prop_accounts
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._loop import run_tick
+from autotrader.cli._loop import run_job
 from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
 from autotrader.cli._render import out, print_json, say, styled, table
 
@@ -215,21 +215,11 @@ def mark_to_market(
 
     Safe from cron every minute while a worker also runs. Example: autotrader prop mark-to-market
     """
-    from autotrader.bootstrap import precision
-    from autotrader.core.worker import TickReport
-    from autotrader.prop.mtm import MarkToMarket
-
-    store = open_store(ctx, db)
-    mtm = MarkToMarket(store, clock(ctx), precision(store, clock(ctx)))
-
-    def tick(_ctx) -> TickReport:
-        return TickReport(summary=mtm.run([account] if account else None).summary())
-
-    report = run_tick(
+    report = run_job(
         ctx,
-        name="mark-to-market",
-        tick=tick,
-        store=store,
+        "mark-to-market",
+        db=db,
+        options={"accounts": [account] if account else None},
         loop=loop,
         interval=interval,
         max_ticks=max_ticks,

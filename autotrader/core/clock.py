@@ -11,6 +11,13 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+# Storage times are UTC epoch milliseconds. UTC days are whole in epoch time (no leap seconds).
+SECOND_MS = 1_000
+MINUTE_MS = 60 * SECOND_MS
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+YEAR_MS = 365 * DAY_MS
+
 
 class Clock(Protocol):
     """A source of the current time in UTC epoch milliseconds."""

@@ -8,11 +8,14 @@ decision runs claimed by a dead worker back in the queue).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from autotrader.core import repo
+from autotrader.core.clock import DAY_MS
 from autotrader.core.worker import TickContext, TickReport
 
-DAY_MS = 86_400_000
+if TYPE_CHECKING:
+    from autotrader.core.jobs import JobEnv
 
 RecoveryStep = Callable[[TickContext], int]
 """A recovery step returns how many rows it repaired."""
@@ -39,3 +42,8 @@ def housekeeping_tick(
         return TickReport(summary=summary, counts=counts, idle=not any((pruned, forgotten)))
 
     return tick
+
+
+def housekeeping_job(env: JobEnv) -> Callable[[TickContext], TickReport]:
+    """The registered housekeeping job with the default retention and every recovery step."""
+    return housekeeping_tick()

@@ -48,6 +48,7 @@ class TickReport:
     summary: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     idle: bool = False  # nothing to do this time; still a success
+    result: Any = None  # the service's own report, for a one-shot command to render
 
 
 @dataclass
@@ -62,6 +63,12 @@ class TickContext:
 
 
 Tick = Callable[[TickContext], TickReport]
+
+
+def worker_identity(name: str, *, host: str | None = None, pid: int | None = None) -> str:
+    """``name@host:pid``: the id a worker's heartbeat and the work it claims carry, so a claim
+    whose worker's heartbeat has gone is known to be abandoned."""
+    return f"{name}@{host or socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ class Worker:
         self._timer = timer
         self.host = host or socket.gethostname()
         self.pid = os.getpid() if pid is None else pid
-        self.worker_id = f"{config.name}@{self.host}:{self.pid}"
+        self.worker_id = worker_identity(config.name, host=self.host, pid=self.pid)
         self.ticks = 0
         self.failures = 0
         self.consecutive_failures = 0

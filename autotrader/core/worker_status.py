@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from autotrader.core import repo
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
+
+if TYPE_CHECKING:
+    from autotrader.core.jobs import JobSpec
 
 
 @dataclass(frozen=True)
@@ -57,3 +62,64 @@ def worker_views(store: Store, clock: Clock, *, stale_after_s: float) -> list[Wo
             )
         )
     return views
+
+
+@dataclass(frozen=True)
+class JobView:
+    """One registered job as ``workers status`` shows it."""
+
+    name: str
+    summary: str
+    interval_s: float
+    state: str  # running | degraded | failing | stale | stopped | never run
+    live_workers: int
+    last_beat_at: str | None
+    last_tick_at: str | None
+    last_tick_status: str | None
+    last_tick_summary: str | None
+    commands: tuple[str, ...]
+
+
+def job_views(
+    store: Store, clock: Clock, specs: Iterable[JobSpec], *, stale_after_s: float
+) -> list[JobView]:
+    """Every registered job with its workers' state and its newest tick (cron runs included).
+
+    The state is the most alarming of its workers' states (degraded, failing, stale) when any
+    worker is still running, ``running`` when they are healthy, else ``stopped`` once it has
+    run, else ``never run``.
+    """
+    workers = worker_views(store, clock, stale_after_s=stale_after_s)
+    ticks = repo.last_action_runs(store)
+    views = []
+    for spec in specs:
+        mine = [w for w in workers if w.name == spec.name]
+        running = [w for w in mine if w.status != "stopped"]
+        tick = ticks.get(spec.name)
+        views.append(
+            JobView(
+                name=spec.name,
+                summary=spec.summary,
+                interval_s=spec.interval,
+                state=_job_state(running, ran=bool(mine or tick)),
+                live_workers=sum(1 for w in running if not w.stale),
+                last_beat_at=mine[0].last_beat_at if mine else None,
+                last_tick_at=iso_utc(tick["started_at"]) if tick else None,
+                last_tick_status=tick["status"] if tick else None,
+                last_tick_summary=(tick["summary"] or tick["error"]) if tick else None,
+                commands=spec.commands,
+            )
+        )
+    return views
+
+
+def _job_state(running: list[WorkerView], *, ran: bool) -> str:
+    if running:
+        if any(w.status == "degraded" for w in running):
+            return "degraded"
+        if any(w.status == "failed" for w in running):
+            return "failing"
+        if all(w.stale for w in running):
+            return "stale"
+        return "running"
+    return "stopped" if ran else "never run"

@@ -25,7 +25,14 @@ from autotrader.core.errors import (
 )
 from autotrader.market import repo
 from autotrader.market.derive import derive, find_gaps
-from autotrader.market.models import TIMEFRAME_MS, Candle, Rejection
+from autotrader.market.models import (
+    DEFILLAMA_CHANNELS,
+    HYPERLIQUID_CHANNELS,
+    SOURCES,
+    TIMEFRAME_MS,
+    Candle,
+    Rejection,
+)
 from autotrader.market.repo import cursors, observations
 
 log = logging.getLogger("autotrader.market.ingest")
@@ -33,9 +40,6 @@ log = logging.getLogger("autotrader.market.ingest")
 HOUR_MS = 3_600_000
 MARKETS_EVERY_MS = 24 * HOUR_MS  # how often a long-running ingestor reloads the markets
 MAX_API_BARS = 5_000  # Hyperliquid serves only the last 5,000 candles per interval
-SOURCES = ("hyperliquid", "polymarket", "defillama")
-HYPERLIQUID_CHANNELS = ("ohlcv", "funding")
-DEFILLAMA_CHANNELS = ("chains", "protocols", "dex", "fees", "stablecoins")
 
 
 @dataclass

@@ -585,7 +585,7 @@ def test_worker_runs_the_requested_number_of_ticks(cli, db, hyperliquid) -> None
     assert result.exit_code == 0, result.stderr
     assert "stopped (max_ticks) after 2 ticks, 0 failed" in result.stdout
     assert len(hyperliquid.requests_of("candleSnapshot")) == 2
-    beats = json.loads(cli("workers", "status", "--json", "--db", db).stdout)
+    beats = json.loads(cli("workers", "status", "--json", "--db", db).stdout)["workers"]
     assert [(b["name"], b["ticks"]) for b in beats] == [("ingest", 2)]
 
 

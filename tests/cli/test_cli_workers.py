@@ -22,10 +22,46 @@ def test_housekeeping_runs_one_tick_through_the_harness(cli, tmp_path):
     result = cli("workers", "housekeeping", "--db", db)
     assert result.exit_code == 0, result.stderr
     assert "housekeeping:" in result.stdout
-    views = json.loads(cli("workers", "status", "--db", db, "--json").stdout)
+    views = json.loads(cli("workers", "status", "--db", db, "--json").stdout)["workers"]
     assert [(v["name"], v["status"], v["ticks"], v["stale"]) for v in views] == [
         ("housekeeping", "stopped", 1, False)
     ]
+
+
+def test_status_lists_every_registered_job_even_before_any_has_run(cli, tmp_path):
+    from autotrader.jobs import JOBS
+
+    status = json.loads(cli("workers", "status", "--db", str(tmp_path / "s.db"), "--json").stdout)
+    assert [job["name"] for job in status["jobs"]] == list(JOBS.names)
+    assert {job["state"] for job in status["jobs"]} == {"never run"}
+    assert status["workers"] == []
+
+
+def test_workers_run_runs_any_registered_job_once_and_status_shows_its_last_tick(cli, tmp_path):
+    db = str(tmp_path / "s.db")
+    result = cli("workers", "run", "mark-to-market", "--once", "--db", db)
+    assert result.exit_code == 0, result.stderr
+    assert "mark-to-market: 0 accounts" in result.stdout
+    status = json.loads(cli("workers", "status", "--db", db, "--json").stdout)
+    job = next(job for job in status["jobs"] if job["name"] == "mark-to-market")
+    assert (job["state"], job["last_tick_status"]) == ("stopped", "ok")
+    assert job["last_tick_summary"].startswith("0 accounts")
+
+
+def test_workers_run_loops_a_job_until_max_ticks(cli, tmp_path):
+    db = str(tmp_path / "s.db")
+    result = cli(
+        "workers", "run", "housekeeping", "--interval", "0.01", "--max-ticks", "2", "--db", db
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "housekeeping: stopped (max_ticks) after 2 ticks, 0 failed" in result.stdout
+
+
+def test_workers_run_refuses_an_unknown_job_naming_the_registered_ones(cli, tmp_path):
+    result = cli("workers", "run", "nope", "--once", "--db", str(tmp_path / "s.db"))
+    assert result.exit_code == 1
+    assert "no job named 'nope'" in result.stderr
+    assert "decisions" in result.stderr
 
 
 def test_housekeeping_loop_stops_after_max_ticks(cli, tmp_path):
@@ -48,8 +84,10 @@ def test_a_running_worker_whose_beat_is_old_is_flagged_stale(cli, tmp_path):
         (old, old),
     )
     store.close()
-    views = json.loads(cli("workers", "status", "--db", str(db), "--json").stdout)
-    assert views[0]["stale"] is True
+    status = json.loads(cli("workers", "status", "--db", str(db), "--json").stdout)
+    assert status["workers"][0]["stale"] is True
+    ingest = next(job for job in status["jobs"] if job["name"] == "ingest")
+    assert (ingest["state"], ingest["live_workers"]) == ("stale", 0)
     table = cli("workers", "status", "--db", str(db)).stdout
     assert "STALE" in table
 

@@ -221,9 +221,10 @@ def leaderboard(
     Example: autotrader ledger leaderboard --kind audition --by clone --sort sharpe
     """
     from autotrader.ledger.leaderboard import leaderboard as build
+    from autotrader.prop.vocabulary import AccountKind
 
     if kind is not None:
-        split_csv(kind, name="--kind", allowed=("sandbox", "audition", "race"))
+        split_csv(kind, name="--kind", allowed=tuple(AccountKind))
     rows = build(
         open_store(ctx, db),
         now_ms=clock(ctx).now_ms(),

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Open, list and inspect prop accounts.", no_args_is_help=True)
 
-KINDS = ("sandbox", "audition", "race")
-
 
 def _decimal(value: str | None, name: str) -> Decimal | None:
     from autotrader.core.money import to_decimal
@@ -61,13 +59,13 @@ def create(
     """
     from pydantic import ValidationError
 
-    from autotrader.clones.management import require_clone
+    from autotrader.clones.accounts import open_clone_account
     from autotrader.core.errors import InvalidInputError
     from autotrader.core.money import to_decimal
-    from autotrader.prop.accounts import account_state, open_account
-    from autotrader.prop.models import AccountRules, validation_summary
+    from autotrader.prop.accounts import account_state
+    from autotrader.prop.models import AccountKind, AccountRules, validation_summary
 
-    split_csv(kind, name="--kind", allowed=KINDS)
+    split_csv(kind, name="--kind", allowed=tuple(AccountKind))
     given = {
         "max_leverage": max_leverage,
         "slippage_bps": _decimal(slippage_bps, "--slippage-bps"),
@@ -86,8 +84,7 @@ def create(
     except ValidationError as exc:
         raise InvalidInputError(f"invalid account rules: {validation_summary(exc)}") from None
     store = open_store(ctx, db)
-    require_clone(store, clone_id)  # the account trades for a clone that exists
-    account_id = open_account(
+    account_id = open_clone_account(
         store,
         clock(ctx),
         clone_id=clone_id,

@@ -13,14 +13,14 @@ from autotrader.core.clock import iso_utc
 from autotrader.core.db import Store
 from autotrader.core.money import to_text
 from autotrader.market import repo as market_repo
-from autotrader.prop import pnl
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import account_state
+from autotrader.prop.execution import account_view
+from autotrader.prop.limits import symbol_limits
 
 RECENT_FILLS = 10
 RECENT_REJECTIONS = 5
 CENT = Decimal("0.01")
-DAY_MS = 86_400_000  # UTC days are whole in epoch time (no leap seconds)
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -41,13 +41,10 @@ def account_context(store: Store, symbol: str, account_id: int, now: int) -> dic
     ``NotFoundError`` for an unknown account.
     """
     state = account_state(store, account_id, now)
-    account, rules = state.account, state.account["rules"]
+    account = state.account
     positions = []
-    held = Decimal(0)
     for p in state.positions:
         row = p.row
-        if row["symbol"] == symbol:
-            held = pnl.notional(row["qty"], p.mark)
         positions.append(
             {
                 "symbol": row["symbol"],
@@ -67,33 +64,31 @@ def account_context(store: Store, symbol: str, account_id: int, now: int) -> dic
                 "opened_at": iso_utc(row["opened_at"]),
             }
         )
-    asset = market_repo.get_asset(store, symbol)
-    # As the leverage gate does: spot and unknown symbols trade unlevered; a perp without a
-    # published maximum is bounded by the account alone.
-    market_max = 1 if asset is None or asset.kind == "spot" else asset.max_leverage
-    trades_today = prop_repo.opens_since(store, account_id, now - now % DAY_MS)
-    cooldown = prop_repo.cooldowns(store, account_id, now).get(symbol)
-    free = pnl.free_margin(state.balance, state.equity, state.margin_used)
+    # The gates' own view of the account and their own limit arithmetic (prop/limits.py), so
+    # what the model is told it may do is exactly what the gates will allow.
+    view = account_view(store, account, now)
+    mark = next((p.mark for p in state.positions if p.row["symbol"] == symbol), None)
+    lim = symbol_limits(view, market_repo.get_asset(store, symbol), symbol, mark)
     limits = {
-        "open_positions": len(positions),
-        "max_open_positions": rules.max_open_positions,
-        "positions_left": max(0, rules.max_open_positions - len(positions)),
-        "trades_today": trades_today,
-        "max_daily_trades": rules.max_daily_trades,
-        "daily_trades_left": max(0, rules.max_daily_trades - trades_today),
-        "account_max_leverage": rules.max_leverage,
-        "market_max_leverage": market_max,
-        "max_leverage": min(rules.max_leverage, market_max or rules.max_leverage),
-        "max_position_notional": to_text(rules.max_position_notional),
-        "symbol_position_notional": _usd(held),
-        "symbol_notional_left": _usd(max(Decimal(0), rules.max_position_notional - held)),
-        "free_margin": _usd(free),
-        "max_drawdown": to_text(rules.max_drawdown),
-        "require_stop": rules.require_stop,
-        "symbol_allowed": rules.allows(symbol),
-        "cooldown_until": iso_utc(cooldown) if cooldown is not None else None,
-        "taker_fee": to_text(rules.taker_fee),
-        "slippage_bps": to_text(rules.slippage_bps),
+        "open_positions": lim.open_positions,
+        "max_open_positions": lim.max_open_positions,
+        "positions_left": lim.positions_left,
+        "trades_today": lim.trades_today,
+        "max_daily_trades": lim.max_daily_trades,
+        "daily_trades_left": lim.daily_trades_left,
+        "account_max_leverage": lim.account_max_leverage,
+        "market_max_leverage": lim.market_max_leverage,
+        "max_leverage": lim.max_leverage,
+        "max_position_notional": to_text(lim.max_position_notional),
+        "symbol_position_notional": _usd(lim.symbol_position_notional),
+        "symbol_notional_left": _usd(lim.symbol_notional_left),
+        "free_margin": _usd(lim.free_margin),
+        "max_drawdown": to_text(lim.max_drawdown),
+        "require_stop": lim.require_stop,
+        "symbol_allowed": lim.symbol_allowed,
+        "cooldown_until": iso_utc(lim.cooldown_until) if lim.cooldown_until is not None else None,
+        "taker_fee": to_text(lim.taker_fee),
+        "slippage_bps": to_text(lim.slippage_bps),
     }
     fills = prop_repo.recent_fills(store, account_id, until_ms=now, limit=RECENT_FILLS)
     rejected = prop_repo.recent_rejections(store, account_id, until_ms=now, limit=RECENT_REJECTIONS)

@@ -9,6 +9,7 @@ from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
 from autotrader.prop import repo as prop_repo
+from autotrader.prop.vocabulary import AccountStatus
 
 
 def strategy_for(
@@ -31,7 +32,7 @@ def strategy_for(
 
 def active_account(store: Store, clone_id: int) -> int | None:
     """The clone's newest active prop account, if it has one."""
-    accounts = prop_repo.list_accounts(store, clone_id=clone_id, status="active")
+    accounts = prop_repo.list_accounts(store, clone_id=clone_id, status=AccountStatus.ACTIVE)
     return accounts[-1]["id"] if accounts else None
 
 

@@ -78,6 +78,7 @@ class Store:
         self.path = Path(path)
         self.migration_sets = tuple(migrations)
         self.readonly = readonly
+        self._busy_timeout_ms = busy_timeout_ms
         memory = str(path) == ":memory:"
         if readonly and not memory and not self.path.is_file():
             raise OperationalError(f"no store at {self.path}")
@@ -121,6 +122,17 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    def sibling(self) -> Store:
+        """Another connection to the same store with the same settings (for a thread or a log
+        writer that must not share this connection's transactions). Never migrates."""
+        return Store(
+            self.path,
+            migrations=self.migration_sets,
+            busy_timeout_ms=self._busy_timeout_ms,
+            migrate=False,
+            readonly=self.readonly,
+        )
 
     def __enter__(self) -> Store:
         return self

@@ -33,7 +33,7 @@ class DecisionsJob:
 def decisions_job(env: JobEnv) -> DecisionsJob:
     """Options (all for a one-clone run, ``decisions run-once``): ``clone_id``, ``force``,
     ``asset``, ``engine``, ``dry_run``; with a clone id only the runs this pass queued run."""
-    from autotrader.bootstrap import decision_runner
+    from autotrader.decisions.factory import decision_runner
 
     runner = decision_runner(env.settings, env.store, env.clock, worker_id=env.worker_id)
     options = {

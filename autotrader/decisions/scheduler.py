@@ -22,6 +22,7 @@ from autotrader.core.errors import UserError
 from autotrader.decisions import repo
 from autotrader.market import repo as market_repo
 from autotrader.prop import repo as prop_repo
+from autotrader.prop.vocabulary import AccountStatus
 
 
 @dataclass
@@ -113,7 +114,7 @@ def schedule(
 
     now = clock.now_ms()
     result = Scheduled()
-    for account in prop_repo.list_accounts(store, clone_id=clone_id, status="active"):
+    for account in prop_repo.list_accounts(store, clone_id=clone_id, status=AccountStatus.ACTIVE):
         try:
             clone = require_clone(store, account["clone_id"])
             pipeline = compiled(store, clock, clone.id)

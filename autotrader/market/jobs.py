@@ -54,13 +54,15 @@ def ingest_job(env: JobEnv) -> IngestJob:
     """Options: ``sources``, ``symbols``, ``channels`` (lists; default every source, the
     settings' symbols, both channels), ``once`` (a one-shot pass: fetch everything asked, no
     pruning)."""
-    from autotrader.bootstrap import ingestor
+    from autotrader.market.factory import build_ingestor
     from autotrader.market.registry import ensure_assets
 
     sources = list(env.option("sources", SOURCES))
     once = bool(env.option("once", False))
     ensure_assets(env.store, env.clock)
-    service = ingestor(env.settings, env.store, env.clock, sources=tuple(sources), worker=not once)
+    service = build_ingestor(
+        env.settings, env.store, env.clock, sources=tuple(sources), worker=not once
+    )
     return IngestJob(
         service,
         sources=sources,

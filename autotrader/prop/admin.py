@@ -12,18 +12,26 @@ from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import require_account
 from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.gates import Precision
+from autotrader.prop.vocabulary import AccountStatus, LedgerKind
 
+_ACTIVE, _FROZEN, _LIQUIDATED = AccountStatus.ACTIVE, AccountStatus.FROZEN, AccountStatus.LIQUIDATED
 _ALLOWED_FROM = {
-    "freeze": {"active"},
-    "unfreeze": {"frozen"},
-    "close-all": {"active", "frozen", "liquidated"},
-    "finalize": {"active", "frozen", "liquidated"},
+    "freeze": {_ACTIVE},
+    "unfreeze": {_FROZEN},
+    "close-all": {_ACTIVE, _FROZEN, _LIQUIDATED},
+    "finalize": {_ACTIVE, _FROZEN, _LIQUIDATED},
 }
+_STATUS_AFTER = {"freeze": _FROZEN, "unfreeze": _ACTIVE, "finalize": AccountStatus.FINALIZED}
 
 
 def _audit(store: Store, account_id: int, action: str, reason: str, now: int) -> None:
     prop_repo.append_entry(
-        store, account_id, "ADJUSTMENT", ZERO, now_ms=now, reason=f"admin {action}: {reason}"
+        store,
+        account_id,
+        LedgerKind.ADJUSTMENT,
+        ZERO,
+        now_ms=now,
+        reason=f"admin {action}: {reason}",
     )
 
 
@@ -45,7 +53,7 @@ def admin_action(
         if action in ("close-all", "finalize"):
             closed = _close_all(store, account, precision, reason, now)
         _audit(store, account_id, action, reason, now)
-        new_status = {"freeze": "frozen", "unfreeze": "active", "finalize": "finalized"}.get(action)
+        new_status = _STATUS_AFTER.get(action)
         if new_status:
             prop_repo.set_account_status(store, account_id, new_status, reason=reason, now_ms=now)
     return f"account {account_id}: {action} done ({closed} positions closed)"

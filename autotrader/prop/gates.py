@@ -50,7 +50,6 @@ from decimal import Decimal
 
 from autotrader.core.clock import iso_utc
 from autotrader.core.money import format_money, to_text
-from autotrader.market.models import AssetInfo
 from autotrader.prop import pnl
 from autotrader.prop.gate_types import (  # noqa: F401 - re-exported: the gates' API
     AccountView,
@@ -62,6 +61,7 @@ from autotrader.prop.gate_types import (  # noqa: F401 - re-exported: the gates'
     Precision,
     StepPrecision,
 )
+from autotrader.prop.limits import free_margin, market_max_leverage
 from autotrader.prop.models import (
     AccountStatus,
     Action,
@@ -217,17 +217,10 @@ def _leverage(ctx: GateContext, w: _Work) -> GateResult:
         return _fail(
             gate, "leverage_above_account_max", f"{lev}x exceeds account max {account_max}x"
         )
-    market_max = _market_max_leverage(ctx.asset)
+    market_max = market_max_leverage(ctx.asset)
     if market_max is not None and lev > market_max:
         return _fail(gate, "leverage_above_market_max", f"{lev}x exceeds market max {market_max}x")
     return _ok(gate, f"{lev}x within limits")
-
-
-def _market_max_leverage(asset: AssetInfo | None) -> int | None:
-    """Spot trades unlevered; a perp without a published maximum is bounded by the account."""
-    if asset is None or asset.kind == "spot":
-        return 1
-    return asset.max_leverage
 
 
 def _position_notional(ctx: GateContext, w: _Work) -> GateResult:
@@ -273,7 +266,7 @@ def _daily_trades(ctx: GateContext, w: _Work) -> GateResult:
 
 def _margin(ctx: GateContext, w: _Work) -> GateResult:
     account = ctx.account
-    free = pnl.free_margin(account.balance, account.equity, account.margin_used)
+    free = free_margin(account)
     needed = pnl.required_margin(w.margin, w.notional, account.rules.taker_fee)
     if free < needed:
         return _fail(
@@ -329,7 +322,7 @@ def _liquidation_after_open(ctx: GateContext, w: _Work) -> Decimal | None:
         entry = pnl.weighted_entry(w.position.qty, w.position.entry_price, qty, entry)
         qty, margin = qty + w.position.qty, margin + w.position.margin
     rules = ctx.account.rules
-    max_leverage = _market_max_leverage(ctx.asset) or rules.max_leverage
+    max_leverage = market_max_leverage(ctx.asset) or rules.max_leverage
     return pnl.liquidation_price(
         w.side,
         entry,

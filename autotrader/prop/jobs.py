@@ -29,7 +29,7 @@ class MarkToMarketJob:
 
 def mark_to_market_job(env: JobEnv) -> MarkToMarketJob:
     """Options: ``accounts`` (a list of account ids; default every active or frozen account)."""
-    from autotrader.bootstrap import precision
+    from autotrader.prop.factory import precision
     from autotrader.prop.mtm import MarkToMarket
 
     mtm = MarkToMarket(env.store, env.clock, precision(env.store, env.clock))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -31,6 +30,16 @@ from pydantic import (
 from autotrader.core.clock import iso_utc, parse_iso_utc
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.jsonschema import strict_json_schema
+from autotrader.prop.vocabulary import (  # noqa: F401 - re-exported: the contract's vocabulary
+    AccountKind,
+    AccountStatus,
+    Action,
+    CloseTrigger,
+    LedgerKind,
+    MarginMode,
+    PositionStatus,
+    Side,
+)
 
 MAX_AMOUNT = Decimal("1e12")  # no quantity, notional or price in this product comes near it
 # Plain decimal text: ASCII digits only ([0-9], not \d, which would admit other scripts' digits),
@@ -45,72 +54,6 @@ _PATTERN_HINTS = {
     DECIMAL_PATTERN: 'must be a plain decimal string such as "0.5" (no sign, exponent or comma)',
     SYMBOL_PATTERN: "must be 1 to 32 characters from A-Z 0-9 / : _ -",
 }
-
-
-class Action(StrEnum):
-    """What to do with one symbol."""
-
-    OPEN = "OPEN"
-    CLOSE = "CLOSE"
-    HOLD = "HOLD"
-    UPDATE_EXIT_PLAN = "UPDATE_EXIT_PLAN"
-
-
-class Side(StrEnum):
-    """Direction of a position."""
-
-    LONG = "LONG"
-    SHORT = "SHORT"
-
-    @property
-    def sign(self) -> int:
-        """+1 for LONG, -1 for SHORT (the ``side`` of the PnL and liquidation formulas)."""
-        return 1 if self is Side.LONG else -1
-
-    @property
-    def opposite(self) -> Side:
-        return Side.SHORT if self is Side.LONG else Side.LONG
-
-
-class AccountKind(StrEnum):
-    SANDBOX = "sandbox"
-    AUDITION = "audition"
-    RACE = "race"
-
-
-class AccountStatus(StrEnum):
-    ACTIVE = "active"
-    FROZEN = "frozen"
-    LIQUIDATED = "liquidated"
-    FINALIZED = "finalized"
-
-
-class MarginMode(StrEnum):
-    ISOLATED = "isolated"
-    CROSS = "cross"
-
-
-class PositionStatus(StrEnum):
-    OPEN = "OPEN"
-    CLOSED = "CLOSED"
-
-
-class CloseTrigger(StrEnum):
-    MANUAL = "MANUAL"
-    STOP = "STOP"
-    TARGET = "TARGET"
-    TIME = "TIME"
-    LIQUIDATION = "LIQUIDATION"
-    ADMIN = "ADMIN"
-
-
-class LedgerKind(StrEnum):
-    DEPOSIT = "DEPOSIT"
-    FEE = "FEE"
-    REALIZED_PNL = "REALIZED_PNL"
-    FUNDING = "FUNDING"
-    LIQUIDATION = "LIQUIDATION"
-    ADJUSTMENT = "ADJUSTMENT"
 
 
 # The schema a model sees for a timestamp; pydantic validates it with _iso_time below.

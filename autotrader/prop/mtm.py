@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from autotrader.core.clock import Clock, iso_utc
+from autotrader.core.clock import HOUR_MS, MINUTE_MS, Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.core.money import ZERO, from_float
 from autotrader.market import repo as market_repo
@@ -32,13 +32,10 @@ from autotrader.prop.accounts import account_state
 from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.execution import MarketSnapshot
 from autotrader.prop.gates import Precision
-from autotrader.prop.models import CloseTrigger, Side
+from autotrader.prop.models import AccountStatus, CloseTrigger, Side
+from autotrader.prop.vocabulary import MARKED_STATUSES
 
 log = logging.getLogger("autotrader.prop.mtm")
-
-HOUR_MS = 3_600_000
-_MARKED = ("active", "frozen")  # statuses whose open positions are still marked
-MINUTE_MS = 60_000
 
 
 @dataclass
@@ -178,14 +175,16 @@ class MarkToMarket:
         happen."""
         report = MtmReport()
         market = _PassMarket(self.store, self.clock.now_ms())
-        listed = [a["id"] for a in prop_repo.list_accounts(self.store) if a["status"] in _MARKED]
+        listed = [
+            a["id"] for a in prop_repo.list_accounts(self.store) if a["status"] in MARKED_STATUSES
+        ]
         for account_id in listed:
             if account_ids and account_id not in account_ids:
                 continue
             with self.store.atomic():
                 # Re-read under the write lock: an admin may have finalized it since the list.
                 account = prop_repo.get_account(self.store, account_id)
-                if account is None or account["status"] not in _MARKED:
+                if account is None or account["status"] not in MARKED_STATUSES:
                     continue
                 self._account(account, market, report)
             report.accounts += 1
@@ -353,16 +352,20 @@ class MarkToMarket:
         if state.peak_equity > account["peak_equity"]:
             prop_repo.set_peak_equity(self.store, account["id"], state.peak_equity, now_ms=now)
         limit = account["rules"].max_drawdown
-        if account["status"] != "active":
+        if account["status"] != AccountStatus.ACTIVE:
             return  # already stopped; freezing again would overwrite the reason
         if state.equity <= 0:
             prop_repo.set_account_status(
-                self.store, account["id"], "liquidated", reason="equity reached zero", now_ms=now
+                self.store,
+                account["id"],
+                AccountStatus.LIQUIDATED,
+                reason="equity reached zero",
+                now_ms=now,
             )
             report.frozen.append(account["id"])
         elif state.drawdown >= limit:
             reason = f"max drawdown breached: {state.drawdown:.2%} ≥ {limit:.2%}"
             prop_repo.set_account_status(
-                self.store, account["id"], "frozen", reason=reason, now_ms=now
+                self.store, account["id"], AccountStatus.FROZEN, reason=reason, now_ms=now
             )
             report.frozen.append(account["id"])

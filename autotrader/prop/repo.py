@@ -13,6 +13,7 @@ from typing import Any
 from autotrader.core.db import Store
 from autotrader.core.money import ZERO, to_text
 from autotrader.prop.models import AccountRules, AccountStatus
+from autotrader.prop.vocabulary import ENDED_STATUSES
 
 _MONEY = {
     "starting_balance",
@@ -137,7 +138,7 @@ def list_accounts(
 def set_account_status(
     store: Store, account_id: int, status: str, *, reason: str | None, now_ms: int
 ) -> None:
-    ended = now_ms if status in ("finalized", "liquidated") else None
+    ended = now_ms if status in ENDED_STATUSES else None
     store.execute(
         "UPDATE prop_accounts SET status = ?, status_reason = ?, updated_at = ?,"
         " ended_at = COALESCE(?, ended_at) WHERE id = ?",

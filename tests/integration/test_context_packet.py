@@ -280,6 +280,36 @@ def test_account_section_reports_the_limits_the_gates_will_apply(world):
     assert account["recent_rejections"][0]["reject_code"] == "leverage_above_account_max"
 
 
+def test_the_limits_the_prompt_shows_are_exactly_where_the_gates_refuse(world):
+    store, clock, _ = world
+    rules = AccountRules(max_open_positions=1, max_leverage=3)
+    account = open_account(
+        store, clock, clone_id=42, kind="sandbox", starting_balance=D(10_000), rules=rules
+    )
+    desk = prop_desk(store, clock)
+
+    def limits() -> dict:
+        return _build(world, account_id=account).data["account"]["limits"]
+
+    def try_open(symbol: str, leverage: int, *, dry_run: bool = True):
+        intent = {"action": "OPEN", "symbol": symbol, "side": "LONG", "notional_usd": "100"}
+        return desk.submit(account, parse_intent({**intent, "leverage": leverage}), dry_run=dry_run)
+
+    shown = limits()
+    assert (shown["max_leverage"], shown["positions_left"]) == (3, 1)
+    assert try_open("BTC", shown["max_leverage"]).accepted
+    assert try_open("BTC", shown["max_leverage"] + 1).reject_code == "leverage_above_account_max"
+    assert try_open("BTC", 1, dry_run=False).accepted
+    # The account is full: the prompt shows no position left, and the gates refuse the next
+    # OPEN for exactly that reason.
+    full = limits()
+    assert (full["positions_left"], full["daily_trades_left"]) == (
+        0,
+        shown["daily_trades_left"] - 1,
+    )
+    assert try_open("ETH", 1).reject_code == "max_open_positions"
+
+
 # -- budget -------------------------------------------------------------------------------------
 
 

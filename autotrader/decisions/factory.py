@@ -1,0 +1,96 @@
+"""Building the decision loop from settings: every engine, one shared (lazy) model client, the
+prop desk, the request builder and the artifact store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from autotrader.core.clock import Clock
+from autotrader.core.db import Store
+from autotrader.core.settings import Settings
+
+_MIN_CLAIM_BATCH = 16  # decision runs one worker claims at once, at least
+
+
+class _LazyModelClient:
+    """Builds the model client on its first call: a tick of rules or hold decisions never pays
+    for importing the openai SDK (about a second) or opening the client's log connection."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def complete(self, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._build()
+        return self._client.complete(**kwargs)
+
+
+def engines(settings: Settings, store: Store, clock: Clock) -> dict:
+    """Every decision engine by name. Model-backed engines share one model client."""
+    from autotrader.decisions.engines.committee import CommitteeEngine
+    from autotrader.decisions.engines.hold import HoldEngine
+    from autotrader.decisions.engines.llm import LlmEngine
+    from autotrader.decisions.engines.rules import RulesEngine
+
+    client = _LazyModelClient(lambda: model_client(settings, store, clock))
+    return {
+        "hold": HoldEngine(),
+        "rules": RulesEngine(),
+        "llm": LlmEngine(client, settings=settings),
+        "committee": CommitteeEngine(client, settings=settings),
+    }
+
+
+def model_client(settings: Settings, store: Store, clock: Clock):
+    """The model client, logging invocations on a connection of its own to ``store``'s file (it
+    is called from the decision runner's threads while the main connection runs transactions).
+    Prices come from the model registry (USD per 1M tokens)."""
+    from decimal import Decimal
+
+    from autotrader.clones.repo import list_models
+    from autotrader.llm.client import LlmConfig, ModelClient
+
+    prices: dict[str, tuple[Decimal, Decimal]] = {}
+    for m in list_models(store):
+        prices[m["name"]] = prices[m["api_model"]] = (
+            m["input_usd_per_mtok"],
+            m["output_usd_per_mtok"],
+        )
+
+    def price_for(model: str) -> tuple[Decimal, Decimal]:
+        return prices.get(model, (Decimal(0), Decimal(0)))
+
+    log_store = store.sibling()
+    return ModelClient(LlmConfig.from_settings(settings), log_store, clock, price_for=price_for)
+
+
+def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id: str):
+    """The decision loop over ``store`` with every engine, the prop desk and its settings.
+
+    A worker claims a few pools' worth of runs at a time, not every due run: other worker
+    processes share the rest, and a claimed run starts well within the stale-claim window
+    (hundreds of model calls claimed at once could sit "running" past it and be recovered by
+    another worker while this one still holds them).
+    """
+    from autotrader.artifacts.index import artifact_store_from_settings
+    from autotrader.decisions.requests import RequestBuilder
+    from autotrader.decisions.runner import DecisionRunner
+    from autotrader.prop.factory import prop_desk
+
+    return DecisionRunner(
+        store,
+        clock,
+        engines=engines(settings, store, clock),
+        desk=prop_desk(store, clock),
+        build_request=RequestBuilder(clock),
+        open_thread_store=store.sibling,
+        worker_id=worker_id,
+        concurrency=settings.decision_concurrency,
+        batch=max(_MIN_CLAIM_BATCH, 2 * settings.decision_concurrency),
+        artifacts=artifact_store_from_settings(settings, store, clock),
+    )

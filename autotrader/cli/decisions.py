@@ -11,6 +11,8 @@ from autotrader.cli._context import clock, open_store
 from autotrader.cli._loop import run_job
 from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, split_csv
 from autotrader.cli._render import out, print_json, say, styled, table
+from autotrader.clones.plan import EngineName
+from autotrader.decisions.vocabulary import ActionStatus, RunStatus
 
 if TYPE_CHECKING:
     from autotrader.decisions.runner import TickOutcome
@@ -19,8 +21,8 @@ app = typer.Typer(
     help="Decision runs: context → engine → intents → gates → fills.", no_args_is_help=True
 )
 
-ENGINES = ("hold", "rules", "llm", "committee")
-STATUSES = ("queued", "running", "succeeded", "failed", "skipped")
+ENGINES = tuple(EngineName)
+STATUSES = tuple(RunStatus)
 
 
 def render_outcome(outcome: TickOutcome, *, as_json: bool) -> None:
@@ -35,14 +37,15 @@ def render_outcome(outcome: TickOutcome, *, as_json: bool) -> None:
     for run in outcome.runs:
         for a in run.actions or [{"action": "—", "status": "no intent"}]:
             fill = a.get("fill")
-            gate = a["status"] if a["status"] != "rejected" else f"rejected: {a.get('reject_code')}"
+            rejected = a["status"] == ActionStatus.REJECTED
+            gate = f"rejected: {a.get('reject_code')}" if rejected else a["status"]
             rows.append(
                 (
                     run.run_id,
                     run.symbol,
                     run.engine,
                     a["action"],
-                    styled(gate, "red") if a["status"] == "rejected" else gate,
+                    styled(gate, "red") if rejected else gate,
                     f"{fill['side']} {fill['qty']} @ {fill['price']}" if fill else "",
                     run.error or a.get("reason", ""),
                 )
@@ -100,7 +103,7 @@ def run_once(
     assert report is not None
     outcome = report.result
     render_outcome(outcome, as_json=as_json)
-    if any(r.status == "failed" for r in outcome.runs):
+    if any(r.status == RunStatus.FAILED for r in outcome.runs):
         raise typer.Exit(1)
 
 

@@ -22,8 +22,8 @@ from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import open_store, settings_for, state
 from autotrader.cli._options import DbOption
 from autotrader.cli._render import out, say
+from autotrader.core.clock import HOUR_MS
 
-HOUR_MS = 3_600_000
 CLONE_ID = 42
 
 

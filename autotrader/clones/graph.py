@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from autotrader.clones.plan import CoverageMode, Engine, Profile
+from autotrader.clones.plan import CoverageMode, Engine, EngineName, Profile
 from autotrader.core.errors import InvalidInputError
 
 GRAPH_VERSION = 1
@@ -177,7 +177,7 @@ class TradingPromptNode(_Model):
     enabled: bool = True
     custom_behavior_prompt: Annotated[str, Field(max_length=20_000)] = ""
     decision_cadence_sec: Annotated[int, Field(ge=30, le=86_400)] = 300
-    engine: Engine = "hold"  # the safe no-op engine unless the user picks one
+    engine: Engine = EngineName.HOLD.value  # the safe no-op engine unless the user picks one
     engine_params: dict[str, Any] = Field(default_factory=dict)
     candidate_policy: CandidatePolicyModel = Field(default_factory=CandidatePolicyModel)
     coverage_mode: CoverageMode = "global"

@@ -12,10 +12,25 @@ Retrieval is deterministic: no model decides what data a strategy sees.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 Source = Literal["hyperliquid", "polymarket", "defillama"]
-Engine = Literal["hold", "rules", "llm", "committee"]
+
+
+class EngineName(StrEnum):
+    """The decision engines a trading prompt can name (implemented in ``decisions/engines``)."""
+
+    HOLD = "hold"  # the safe no-op
+    RULES = "rules"
+    LLM = "llm"
+    COMMITTEE = "committee"
+
+
+# The same set as a Literal, for the strict pydantic graph schema (derived, never listed twice).
+Engine = Literal[tuple(name.value for name in EngineName)]  # type: ignore[valid-type]
+
+
 CoverageMode = Literal["global", "global_with_asset_overrides", "asset_specific_only"]
 Profile = Literal["fast", "balanced", "deep"]
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from autotrader.clones.plan import EngineName
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.settings import Settings
@@ -39,10 +40,10 @@ def engines(settings: Settings, store: Store, clock: Clock) -> dict:
 
     client = _LazyModelClient(lambda: model_client(settings, store, clock))
     return {
-        "hold": HoldEngine(),
-        "rules": RulesEngine(),
-        "llm": LlmEngine(client, settings=settings),
-        "committee": CommitteeEngine(client, settings=settings),
+        EngineName.HOLD: HoldEngine(),
+        EngineName.RULES: RulesEngine(),
+        EngineName.LLM: LlmEngine(client, settings=settings),
+        EngineName.COMMITTEE: CommitteeEngine(client, settings=settings),
     }
 
 

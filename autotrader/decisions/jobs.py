@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from autotrader.core.worker import TickContext, TickReport
+from autotrader.decisions.vocabulary import ActionStatus
 
 if TYPE_CHECKING:
     from autotrader.core.jobs import JobEnv
@@ -21,7 +22,7 @@ class DecisionsJob:
 
     def __call__(self, ctx: TickContext) -> TickReport:
         outcome = self.runner.tick(**self.tick_options)
-        fills = sum(a["status"] == "executed" for r in outcome.runs for a in r.actions)
+        fills = sum(a["status"] == ActionStatus.EXECUTED for r in outcome.runs for a in r.actions)
         return TickReport(
             summary=outcome.summary(),
             counts={"runs": len(outcome.runs), "fills": fills},

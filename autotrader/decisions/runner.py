@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from autotrader.clones.plan import EngineName
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.decisions import repo
@@ -26,6 +27,7 @@ from autotrader.decisions.audit import RunArtifacts
 from autotrader.decisions.engines.base import DecisionRequest, Engine, EngineResult
 from autotrader.decisions.engines.hold import hold_result
 from autotrader.decisions.scheduler import Scheduled, schedule
+from autotrader.decisions.vocabulary import ActionStatus, RunStatus
 from autotrader.prop.execution import PropDesk
 from autotrader.prop.models import Action
 
@@ -53,9 +55,9 @@ class TickOutcome:
     recovered: int = 0
 
     def summary(self) -> str:
-        executed = sum(a["status"] == "executed" for r in self.runs for a in r.actions)
-        rejected = sum(a["status"] == "rejected" for r in self.runs for a in r.actions)
-        failed = sum(r.status == "failed" for r in self.runs)
+        executed = sum(a["status"] == ActionStatus.EXECUTED for r in self.runs for a in r.actions)
+        rejected = sum(a["status"] == ActionStatus.REJECTED for r in self.runs for a in r.actions)
+        failed = sum(r.status == RunStatus.FAILED for r in self.runs)
         return (
             f"{len(self.runs)} runs ({len(self.scheduled.queued)} newly due, "
             f"{len(self.scheduled.skipped)} skipped), {executed} fills, {rejected} rejected, "
@@ -206,7 +208,7 @@ class DecisionRunner:
             window.append((run, future))
 
     def _engine(self, run: dict) -> Engine:
-        return self.engines.get(run["engine"]) or self.engines["hold"]
+        return self.engines.get(run["engine"]) or self.engines[EngineName.HOLD]
 
     def _decide_on_own_connection(self, run: dict) -> tuple[EngineResult, dict]:
         """:meth:`_decide` on a pool thread, with a connection of its own."""
@@ -252,12 +254,12 @@ class DecisionRunner:
                 continue
             now = self.clock.now_ms()
             with self.store.atomic():
-                repo.update_run(self.store, run["id"], status="succeeded", finished_at=now)
+                repo.update_run(self.store, run["id"], status=RunStatus.SUCCEEDED, finished_at=now)
             settled[run["id"]] = RunOutcome(
                 run["id"],
                 run["symbol"],
                 run["engine"],
-                "succeeded",
+                RunStatus.SUCCEEDED,
                 actions=[_recorded_action(self.store, row) for row in recorded],
                 error=run["error"],
                 notes="recovered: its actions were already recorded",
@@ -280,12 +282,14 @@ class DecisionRunner:
                 repo.update_run(
                     self.store,
                     run["id"],
-                    status="failed",
+                    status=RunStatus.FAILED,
                     finished_at=self.clock.now_ms(),
                     error=error,
                     **keys,
                 )
-            return RunOutcome(run["id"], run["symbol"], run["engine"], "failed", error=error)
+            return RunOutcome(
+                run["id"], run["symbol"], run["engine"], RunStatus.FAILED, error=error
+            )
 
     def _execute(self, run: dict, result: EngineResult, keys: dict[str, str | None]) -> RunOutcome:
         started = time.perf_counter()
@@ -293,7 +297,7 @@ class DecisionRunner:
             run["id"],
             run["symbol"],
             run["engine"],
-            "succeeded",
+            RunStatus.SUCCEEDED,
             error=result.error,
             notes=result.notes,
         )
@@ -339,12 +343,12 @@ class DecisionRunner:
         }
         if intent.action is Action.HOLD:
             action_id = repo.insert_action(
-                self.store, status="hold", reason=intent.hypothesis, **common
+                self.store, status=ActionStatus.HOLD, reason=intent.hypothesis, **common
             )
             return {
                 "seq": seq,
                 "action": "HOLD",
-                "status": "hold",
+                "status": ActionStatus.HOLD,
                 "reason": intent.hypothesis or "",
                 "action_id": action_id,
             }
@@ -359,7 +363,11 @@ class DecisionRunner:
         )
         acted.add(intent.symbol)
         booked = sub.booked
-        status = "rejected" if not sub.accepted else ("executed" if booked else "accepted")
+        status = (
+            ActionStatus.REJECTED
+            if not sub.accepted
+            else (ActionStatus.EXECUTED if booked else ActionStatus.ACCEPTED)
+        )
         action_id = repo.insert_action(
             self.store,
             status=status,
@@ -372,7 +380,7 @@ class DecisionRunner:
             gate_results=sub.gate_results,
             **common,
         )
-        if intent.policy_id and status in ("executed", "rejected"):
+        if intent.policy_id and status in (ActionStatus.EXECUTED, ActionStatus.REJECTED):
             repo.insert_experiment(
                 self.store,
                 clone_id=run["clone_id"],

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 from autotrader.clones.management import CloneView, require_clone
 from autotrader.clones.pipelines import compiled
-from autotrader.clones.plan import CompiledStrategy
+from autotrader.clones.plan import CompiledStrategy, EngineName
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import UserError
 from autotrader.decisions import repo
+from autotrader.decisions.vocabulary import RunStatus
 from autotrader.market import repo as market_repo
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.vocabulary import AccountStatus
@@ -139,7 +140,7 @@ def schedule(
                 candidates = [s for s in candidates if s == asset] or (
                     [asset] if asset in strategy.read_plans else []
                 )
-            wake = repo.next_due(store, clone.id) if chosen_engine == "committee" else None
+            wake = repo.next_due(store, clone.id) if chosen_engine == EngineName.COMMITTEE else None
             for symbol in candidates:
                 key = (account["id"], strategy.strategy_id, symbol)
                 bucket = _bucket(store, key, now, strategy.cadence_s * 1000, wake, force=force)
@@ -155,7 +156,7 @@ def schedule(
                     bucket=bucket,
                     forced=int(force),
                     dry_run=int(dry_run),
-                    status="skipped" if problem else "queued",
+                    status=RunStatus.SKIPPED if problem else RunStatus.QUEUED,
                     skip_reason=problem,
                     engine=chosen_engine,
                     model=clone.model,

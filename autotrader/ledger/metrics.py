@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Sequence
 from decimal import Decimal
 
-YEAR_MS = 365 * 24 * 3_600_000
+from autotrader.core.clock import YEAR_MS
 
 
 def simple_returns(equity: Sequence[Decimal]) -> list[float]:

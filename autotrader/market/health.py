@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from autotrader.core.clock import Clock, iso_utc
+from autotrader.core.clock import DAY_MS, Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.market import repo
 from autotrader.market.models import TIMEFRAME_MS
 from autotrader.market.repo import cursors, observations
 
-DAY_MS = 86_400_000
 # Which stored DefiLlama observations each ingest channel writes: (scope, metric prefix).
 MACRO_METRICS = {
     "chains": (("chain", "tvl"), ("global", "tvl")),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from autotrader.core.clock import Clock
+from autotrader.core.clock import HOUR_MS, Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import (
     AutotraderError,
@@ -37,7 +37,6 @@ from autotrader.market.repo import cursors, observations
 
 log = logging.getLogger("autotrader.market.ingest")
 
-HOUR_MS = 3_600_000
 MARKETS_EVERY_MS = 24 * HOUR_MS  # how often a long-running ingestor reloads the markets
 MAX_API_BARS = 5_000  # Hyperliquid serves only the last 5,000 candles per interval
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from autotrader.core.clock import HOUR_MS, MINUTE_MS
+
 Timeframe = Literal["1m", "5m", "1h"]
 
 SOURCES = ("hyperliquid", "polymarket", "defillama")  # the live sources ingest fetches
 HYPERLIQUID_CHANNELS = ("ohlcv", "funding")
 DEFILLAMA_CHANNELS = ("chains", "protocols", "dex", "fees", "stablecoins")
-TIMEFRAME_MS: dict[str, int] = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
+TIMEFRAME_MS: dict[str, int] = {"1m": MINUTE_MS, "5m": 5 * MINUTE_MS, "1h": HOUR_MS}
 # The indicators stored per bar (TA-Lib: Wilder RSI 14, Bollinger 20/2σ, SMA/EMA 20, MACD 12/26/9).
 INDICATOR_COLUMNS: tuple[str, ...] = (
     "rsi14",

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from autotrader.clones.plan import EngineName
 from autotrader.decisions.engines.base import DecisionRequest, EngineResult
 from autotrader.decisions.engines.llm import TRADER_SYSTEM, checked, hold, model_for
 from autotrader.decisions.engines.schemas import Plan, Proposal, Verdict
@@ -100,7 +101,7 @@ def _judge_prompt(request: DecisionRequest, proposal: TradeIntent) -> str:
 
 
 class CommitteeEngine:
-    name = "committee"
+    name = EngineName.COMMITTEE
     concurrent = True
     needs_context = True
     needs_memory = True  # posteriors for the Planner, equity for the Judge

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from autotrader.clones.plan import EngineName
 from autotrader.decisions.engines.base import DecisionRequest, EngineResult
 from autotrader.prop.models import Action, TradeIntent, validation_summary
 
@@ -40,7 +41,7 @@ def hold_result(
 class HoldEngine:
     """Always one HOLD for the requested symbol; never reads the market, never fails."""
 
-    name = "hold"
+    name = EngineName.HOLD
 
     def decide(self, request: DecisionRequest) -> EngineResult:
         return hold_result(request.symbol, "hold engine: observing only, never trades")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from autotrader.clones.plan import EngineName
 from autotrader.decisions.engines.base import DecisionRequest, EngineResult
 from autotrader.prop.models import Action, TradeIntent
 
@@ -40,7 +41,7 @@ def checked(intent: TradeIntent, symbol: str) -> TradeIntent | str:
 
 
 class LlmEngine:
-    name = "llm"
+    name = EngineName.LLM
     concurrent = True  # model latency: evaluate on the runner's thread pool
     needs_context = True
 

@@ -45,8 +45,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from autotrader.clones.plan import GRANULARITIES
-from autotrader.core.clock import iso_utc
+from autotrader.clones.plan import GRANULARITIES, EngineName
+from autotrader.core.clock import HOUR_MS, MINUTE_MS, iso_utc
 from autotrader.core.money import to_text
 from autotrader.decisions.engines.base import DecisionRequest, EngineResult, IndicatorBar
 from autotrader.decisions.engines.hold import clip, hold_result
@@ -73,8 +73,6 @@ DEFAULT_POLICIES = ("trend_macd", "rsi_mean_reversion")
 MIN_LEVEL_PCT = Decimal("0.005")
 _SIGNIFICANT_DIGITS = 5
 _MIN_BARS = 2
-_HOUR_MS = 3_600_000
-_MINUTE_MS = 60_000
 _OWNER_TAG = re.compile(r"^\[([a-z0-9_]{1,64})\]")
 _BY_POLICY_ID = {pid: family for family, pid in FAMILIES.items()}
 
@@ -324,7 +322,7 @@ _INVALIDATION = {
 class RulesEngine:
     """Deterministic: the same request always gives the same result. Never raises."""
 
-    name = "rules"
+    name = EngineName.RULES
 
     def decide(self, request: DecisionRequest) -> EngineResult:
         symbol, market, position = request.symbol, request.market, request.position
@@ -445,8 +443,8 @@ def exit_plan(price: Decimal, side: Side, p: RulesParams, family: str, now_ms: i
         stop=stop,
         target=target,
         invalidation=f"[{FAMILIES[family]}] {_INVALIDATION[(family, side)]}",
-        time_exit=iso_utc(now_ms + int(hours * _HOUR_MS)) if hours else None,
-        cooldown_until=iso_utc(now_ms + int(minutes * _MINUTE_MS)) if minutes else None,
+        time_exit=iso_utc(now_ms + int(hours * HOUR_MS)) if hours else None,
+        cooldown_until=iso_utc(now_ms + int(minutes * MINUTE_MS)) if minutes else None,
     )
 
 

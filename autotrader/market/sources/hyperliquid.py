@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import ccxt
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES, TICK_SIZE
 
-from autotrader.core.clock import Clock, SystemClock
+from autotrader.core.clock import MINUTE_MS, Clock, SystemClock
 from autotrader.core.errors import InvalidInputError, TemporaryError
 from autotrader.market.models import TIMEFRAME_MS, AssetInfo, Candle, FundingRate, Rejection
 from autotrader.market.validation import validate_candle_rows
@@ -35,7 +35,6 @@ DEFAULT_BASE_URL = "https://api.hyperliquid.xyz"
 MAX_CANDLES_PER_REQUEST = 5000  # Hyperliquid serves at most this many bars per candleSnapshot
 SNAPSHOT_RESOURCE = "hyperliquid_markets.json"
 _MAX_BACKOFF_S = 30.0
-_MINUTE_MS = 60_000
 
 _T = TypeVar("_T")
 
@@ -220,7 +219,7 @@ class HyperliquidSource:
         rates = self._call(
             "fetch_funding", lambda: self._exchange.fetch_funding_rates(market_symbols)
         )
-        observed = self._clock.now_ms() // _MINUTE_MS * _MINUTE_MS
+        observed = self._clock.now_ms() // MINUTE_MS * MINUTE_MS
         result = []
         for symbol, market_symbol in wanted.items():
             entry = rates.get(market_symbol) or {}

@@ -1,0 +1,107 @@
+"""One word, one definition: each closed set is an enum, and the database CHECK constraints
+that list the same set agree with it. Adding a ledger kind is one migration that keeps the
+CHECK and the append-only triggers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from autotrader.clones.plan import Engine, EngineName
+from autotrader.core._sqlite_utils import Migrations
+from autotrader.core.errors import OperationalError
+from autotrader.decisions.vocabulary import ActionStatus, RunStatus
+from autotrader.prop.migrations import extend_ledger_kinds
+from autotrader.prop.vocabulary import AccountKind, AccountStatus, LedgerKind, PositionStatus
+from autotrader.schema import MIGRATION_SETS
+
+
+def _check_values(store, table: str, column: str) -> set[str]:
+    sql = store.scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+    match = re.search(rf"\b{column} TEXT NOT NULL CHECK \({column} IN \(([^)]*)\)\)", sql)
+    assert match, f"{table}.{column} has no CHECK (... IN (...)) constraint"
+    return {value.strip().strip("'") for value in match[1].split(",")}
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "enum"),
+    [
+        ("prop_accounts", "kind", AccountKind),
+        ("prop_accounts", "status", AccountStatus),
+        ("positions", "status", PositionStatus),
+        ("ledger_entries", "kind", LedgerKind),
+        ("decision_runs", "status", RunStatus),
+        ("decision_actions", "status", ActionStatus),
+    ],
+)
+def test_the_database_allows_exactly_the_enums_values(store, table, column, enum):
+    assert _check_values(store, table, column) == {member.value for member in enum}
+
+
+def test_the_graph_schema_accepts_exactly_the_engine_names():
+    assert set(Engine.__args__) == {name.value for name in EngineName}
+
+
+def _store_with(tmp_path, extra: Migrations):
+    from autotrader.core.db import Store
+
+    return Store(tmp_path / "kinds.db", migrations=(*MIGRATION_SETS, extra))
+
+
+def test_extending_the_ledger_kinds_keeps_rows_indexes_and_the_append_only_rule(store, tmp_path):
+    from autotrader.core.db import Store
+
+    base = Store(tmp_path / "kinds.db", migrations=MIGRATION_SETS)
+    base.execute(
+        "INSERT INTO prop_accounts (clone_id, kind, starting_balance, status, rules, peak_equity,"
+        " created_at, started_at, updated_at) VALUES (1, 'sandbox', '10', 'active', '{}', '10',"
+        " 0, 0, 0)"
+    )
+    base.execute(
+        "INSERT INTO ledger_entries (account_id, kind, amount, balance_after, created_at)"
+        " VALUES (1, 'DEPOSIT', '10', '10', 0)"
+    )
+    indexes_before = base.scalar(
+        "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
+        " WHERE tbl_name = 'ledger_entries' AND type = 'index' ORDER BY name)"
+    )
+    base.close()
+
+    later = Migrations("later-feature")
+
+    @later()
+    def m001_fee_kinds(db):
+        extend_ledger_kinds(db, "AUDITION_FEE", "PAYOUT")
+
+    @later()
+    def m002_more(db):
+        extend_ledger_kinds(db, "ROYALTY")  # a second rebuild reads the renamed table
+
+    store = _store_with(tmp_path, later)
+    assert _check_values(store, "ledger_entries", "kind") == {
+        *(k.value for k in LedgerKind),
+        "AUDITION_FEE",
+        "PAYOUT",
+        "ROYALTY",
+    }
+    assert store.query("SELECT kind, amount FROM ledger_entries") == [
+        {"kind": "DEPOSIT", "amount": "10"}
+    ]
+    store.execute(
+        "INSERT INTO ledger_entries (account_id, kind, amount, balance_after, created_at)"
+        " VALUES (1, 'ROYALTY', '1', '11', 1)"
+    )
+    with pytest.raises(OperationalError, match="CHECK constraint failed"):
+        store.execute(
+            "INSERT INTO ledger_entries (account_id, kind, amount, balance_after, created_at)"
+            " VALUES (1, 'BOGUS', '1', '12', 2)"
+        )
+    with pytest.raises(OperationalError, match="append-only"):
+        store.execute("UPDATE ledger_entries SET amount = '99'")
+    with pytest.raises(OperationalError, match="append-only"):
+        store.execute("DELETE FROM ledger_entries")
+    assert indexes_before == store.scalar(
+        "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
+        " WHERE tbl_name = 'ledger_entries' AND type = 'index' ORDER BY name)"
+    )

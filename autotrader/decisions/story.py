@@ -8,14 +8,26 @@ from autotrader.core.clock import iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
 from autotrader.decisions import repo
+from autotrader.llm import repo as llm_repo
 from autotrader.prop import repo as prop_repo
 
-
-def _table_exists(store: Store, name: str) -> bool:
-    return (
-        store.query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-        is not None
-    )
+# What `decisions show` tells of each model invocation, in this order.
+_INVOCATION_COLUMNS = (
+    "id",
+    "role",
+    "model",
+    "api",
+    "status",
+    "error",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "cost_usd",
+    "cached",
+    "raw_text",
+    "request_artifact",
+    "response_artifact",
+)
 
 
 def run_story(store: Store, run_id: int) -> dict:
@@ -38,14 +50,10 @@ def run_story(store: Store, run_id: int) -> dict:
             prop_repo.fills_for_intent(store, action["intent_id"]) if action["intent_id"] else None
         )
         actions.append(action)
-    invocations = []
-    if _table_exists(store, "invocations"):
-        invocations = store.query(
-            "SELECT id, role, model, api, status, error, input_tokens, output_tokens, latency_ms,"
-            " cost_usd, cached, raw_text, request_artifact, response_artifact"
-            " FROM invocations WHERE run_id = ? ORDER BY id",
-            (run_id,),
-        )
+    invocations = [
+        {column: row[column] for column in _INVOCATION_COLUMNS}
+        for row in llm_repo.invocations_for_run(store, run_id)
+    ]
     return {"run": run, "actions": actions, "invocations": invocations}
 
 

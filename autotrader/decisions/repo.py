@@ -138,14 +138,13 @@ def insert_experiment(store: Store, **values: Any) -> int:
     return store.insert("experiments", values)
 
 
-def experiment_outcomes(store: Store, clone_id: int) -> list[dict]:
-    """Every experiment of a clone with its position's result when the position has closed."""
+def clone_experiments(store: Store, clone_id: int) -> list[dict]:
+    """Every experiment of a clone in order: ``policy_id, outcome, symbol, position_id`` and the
+    ``action`` it took. The position's result is prop's to tell (``prop.repo.positions_by_id``)."""
     return store.query(
         """
-        SELECT e.policy_id, e.outcome, e.symbol, a.action, p.status AS position_status,
-               p.realized_pnl, p.fees_paid, p.funding_paid, p.entry_price, p.max_qty
+        SELECT e.policy_id, e.outcome, e.symbol, a.action, e.position_id
         FROM experiments e JOIN decision_actions a ON a.id = e.action_id
-        LEFT JOIN positions p ON p.id = e.position_id
         WHERE e.clone_id = ? ORDER BY e.id
         """,
         (clone_id,),

@@ -20,7 +20,7 @@ from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.money import ZERO
 from autotrader.ledger import metrics
-from autotrader.ledger.queries import decimal_sum, existing_tables
+from autotrader.ledger.queries import decimal_sum
 
 GROUPINGS = ("account", "clone", "model")
 _PERCENT = Decimal("0.0001")
@@ -161,7 +161,7 @@ def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
     from autotrader.prop.accounts import account_state
 
     rows = prop_repo.list_accounts(store, kind=kind)
-    tables = existing_tables(store)
+    tables = store.tables()
     series = _series(store)
     pnls = _closed_pnls(store)
     fees = _grouped_sums(

@@ -30,7 +30,6 @@ from decimal import Decimal, InvalidOperation
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError, OperationalError
 from autotrader.core.money import ZERO
-from autotrader.ledger.queries import existing_tables
 
 CHECKS = (
     "deposit",
@@ -403,7 +402,7 @@ def verify_ledger(store: Store, *, account_id: int | None = None) -> VerifyRepor
 
     Never writes. Raises NotFoundError for an unknown ``account_id`` and OperationalError when
     the store has no prop tables."""
-    if not {"prop_accounts", "ledger_entries", "prop_fills"} <= existing_tables(store):
+    if not {"prop_accounts", "ledger_entries", "prop_fills"} <= store.tables():
         raise OperationalError(
             f"{store.path} has no prop ledger (run `autotrader db migrate` first)"
         )

@@ -134,6 +134,22 @@ def set_next_due(store: Store, clone_id: int, due_at: int, *, run_id: int, now_m
     )
 
 
+def run_accounts(store: Store) -> dict[int, int]:
+    """Decision run id → the id of the account it decided for, for every run."""
+    return dict(store.tuples("SELECT id, account_id FROM decision_runs"))
+
+
+def last_run_times(store: Store) -> dict[int, int]:
+    """Account id → the time of its latest decision run activity: the newest of its runs'
+    ``finished_at``, else ``started_at``, else ``created_at`` (epoch ms)."""
+    return dict(
+        store.tuples(
+            "SELECT account_id, MAX(COALESCE(finished_at, started_at, created_at))"
+            " FROM decision_runs GROUP BY account_id"
+        )
+    )
+
+
 def insert_experiment(store: Store, **values: Any) -> int:
     return store.insert("experiments", values)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from autotrader.artifacts import repo
 from autotrader.artifacts.stores import BlobStore, backend_from_settings, check_key
 from autotrader.core.errors import InvalidInputError, NotFoundError, OperationalError
 
@@ -33,12 +34,6 @@ KINDS = ("prompt", "context", "response", "request", "other")
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 BYTES_TYPE = "application/octet-stream"
-
-_INSERT = """
-    INSERT OR IGNORE INTO artifacts (key, kind, size, content_type, backend, created_at)
-    VALUES (?, ?, ?, ?, ?, ?)
-"""
-_SELECT = "SELECT key, kind, size, content_type, backend, created_at FROM artifacts WHERE key = ?"
 
 
 @dataclass(frozen=True)
@@ -112,8 +107,14 @@ class Artifacts:
         # upload (a HEAD is much cheaper than re-sending megabytes to S3).
         if not self.backend.exists(key):
             self.backend.put(key, data, content_type)
-        self.store.execute(
-            _INSERT, (key, kind, len(data), content_type, self.backend.name, self.clock.now_ms())
+        repo.index_artifact(
+            self.store,
+            key=key,
+            kind=kind,
+            size=len(data),
+            content_type=content_type,
+            backend=self.backend.name,
+            now_ms=self.clock.now_ms(),
         )
         return key
 
@@ -160,7 +161,7 @@ class Artifacts:
 
     def info(self, key: str) -> ArtifactInfo:
         """The index row of ``key``; NotFoundError when it was never indexed."""
-        row = self.store.query_one(_SELECT, (check_key(key),))
+        row = repo.get_artifact(self.store, check_key(key))
         if row is None:
             raise NotFoundError(f"artifact {key} is not in the index")
         return ArtifactInfo(**row)

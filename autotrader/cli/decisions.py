@@ -183,7 +183,8 @@ def show(
 
     Example: autotrader decisions show 12
     """
-    from autotrader.decisions.story import render_story, run_story
+    from autotrader.cli.decisions_render import render_story
+    from autotrader.decisions.story import run_story
 
     story = run_story(open_store(ctx, db), run_id)
     if as_json:

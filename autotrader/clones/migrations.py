@@ -36,10 +36,11 @@ def m001_models(db: Database) -> None:
         ) STRICT
         """
     )
-    db.conn.executemany(
-        "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, strftime('%s', 'now') * 1000)",
-        SEED_MODELS,
-    )
+    for model in SEED_MODELS:
+        db.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, strftime('%s', 'now') * 1000)",
+            model,
+        )
 
 
 @migrations()

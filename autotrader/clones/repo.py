@@ -116,6 +116,11 @@ def list_clones(store: Store) -> list[dict]:
     )
 
 
+def clone_models(store: Store) -> dict[int, str]:
+    """Clone id → the name of the model it runs, for every clone."""
+    return dict(store.tuples("SELECT id, model FROM clones"))
+
+
 def update_clone(store: Store, clone_id: int, *, now_ms: int, **values: object) -> None:
     allowed = {"model", "trading_enabled", "display_name", "description"}
     if set(values) - allowed:

@@ -11,6 +11,7 @@ from typing import Any
 
 from autotrader.core.db import Store
 from autotrader.decisions.engines.base import DecisionRequest, EngineResult, MarketSnapshot
+from autotrader.llm import repo as llm_repo
 
 log = logging.getLogger("autotrader.decisions")
 
@@ -62,11 +63,7 @@ class RunArtifacts:
         else:
             keys["context_artifact"] = self._market_context(request)
         if result.invocation_ids:
-            rows = self.db.query(
-                f"SELECT id, role, model, status, raw_text FROM invocations WHERE id IN "
-                f"({', '.join('?' * len(result.invocation_ids))}) ORDER BY id",
-                result.invocation_ids,
-            )
+            rows = llm_repo.invocation_outputs(self.db, result.invocation_ids)
             keys["response_artifact"] = self.artifacts.put_json(rows, kind="response")
         return keys
 

@@ -15,20 +15,31 @@ from decimal import Decimal
 from autotrader.core.db import Store
 from autotrader.decisions import repo
 from autotrader.decisions.engines.base import Posterior
+from autotrader.prop import repo as prop_repo
 
 
 def read_posteriors(store: Store, clone_id: int) -> dict[str, Posterior]:
     stats: dict[str, dict] = defaultdict(lambda: {"trades": 0, "wins": 0, "returns": []})
-    for row in repo.experiment_outcomes(store, clone_id):
+    experiments = repo.clone_experiments(store, clone_id)
+    # A trade is counted once, on the OPEN that started it, when its position has closed.
+    trades = [
+        row for row in experiments if row["action"] == "OPEN" and row["outcome"] == "executed"
+    ]
+    positions = prop_repo.positions_by_id(
+        store, [row["position_id"] for row in trades if row["position_id"] is not None]
+    )
+    for row in experiments:
         entry = stats[row["policy_id"]]
-        # A trade is counted once, on the OPEN that started it, when its position has closed.
         if row["action"] != "OPEN" or row["outcome"] != "executed":
             continue
-        if row["position_status"] != "CLOSED":
+        position = positions.get(row["position_id"])
+        if position is None or position["status"] != "CLOSED":
             continue
-        value = Decimal(row["entry_price"]) * Decimal(row["max_qty"])
+        value = Decimal(position["entry_price"]) * Decimal(position["max_qty"])
         net = (
-            Decimal(row["realized_pnl"]) - Decimal(row["fees_paid"]) + Decimal(row["funding_paid"])
+            Decimal(position["realized_pnl"])
+            - Decimal(position["fees_paid"])
+            + Decimal(position["funding_paid"])
         )
         entry["trades"] += 1
         entry["wins"] += int(net > 0)

@@ -134,18 +134,33 @@ def set_next_due(store: Store, clone_id: int, due_at: int, *, run_id: int, now_m
     )
 
 
+def run_accounts(store: Store) -> dict[int, int]:
+    """Decision run id → the id of the account it decided for, for every run."""
+    return dict(store.tuples("SELECT id, account_id FROM decision_runs"))
+
+
+def last_run_times(store: Store) -> dict[int, int]:
+    """Account id → the time of its latest decision run activity: the newest of its runs'
+    ``finished_at``, else ``started_at``, else ``created_at`` (epoch ms)."""
+    return dict(
+        store.tuples(
+            "SELECT account_id, MAX(COALESCE(finished_at, started_at, created_at))"
+            " FROM decision_runs GROUP BY account_id"
+        )
+    )
+
+
 def insert_experiment(store: Store, **values: Any) -> int:
     return store.insert("experiments", values)
 
 
-def experiment_outcomes(store: Store, clone_id: int) -> list[dict]:
-    """Every experiment of a clone with its position's result when the position has closed."""
+def clone_experiments(store: Store, clone_id: int) -> list[dict]:
+    """Every experiment of a clone in order: ``policy_id, outcome, symbol, position_id`` and the
+    ``action`` it took. The position's result is prop's to tell (``prop.repo.positions_by_id``)."""
     return store.query(
         """
-        SELECT e.policy_id, e.outcome, e.symbol, a.action, p.status AS position_status,
-               p.realized_pnl, p.fees_paid, p.funding_paid, p.entry_price, p.max_qty
+        SELECT e.policy_id, e.outcome, e.symbol, a.action, e.position_id
         FROM experiments e JOIN decision_actions a ON a.id = e.action_id
-        LEFT JOIN positions p ON p.id = e.position_id
         WHERE e.clone_id = ? ORDER BY e.id
         """,
         (clone_id,),

@@ -415,7 +415,7 @@ _TOOL_FOR_ACTION = {
 
 def _record_tool_call(store: Store, invocation_id: int, intent, action: dict, now: int) -> None:
     """Link the model answer to the action it caused, Alpha-Arena style (a tool-call record)."""
-    from autotrader.llm.log import record_tool_call
+    from autotrader.llm.repo import record_tool_call
 
     record_tool_call(
         store,

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import json
 
-from autotrader.core.clock import iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
 from autotrader.decisions import repo
+from autotrader.llm import repo as llm_repo
 from autotrader.prop import repo as prop_repo
 
-
-def _table_exists(store: Store, name: str) -> bool:
-    return (
-        store.query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-        is not None
-    )
+# What `decisions show` tells of each model invocation, in this order.
+_INVOCATION_COLUMNS = (
+    "id",
+    "role",
+    "model",
+    "api",
+    "status",
+    "error",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "cost_usd",
+    "cached",
+    "raw_text",
+    "request_artifact",
+    "response_artifact",
+)
 
 
 def run_story(store: Store, run_id: int) -> dict:
@@ -38,69 +49,8 @@ def run_story(store: Store, run_id: int) -> dict:
             prop_repo.fills_for_intent(store, action["intent_id"]) if action["intent_id"] else None
         )
         actions.append(action)
-    invocations = []
-    if _table_exists(store, "invocations"):
-        invocations = store.query(
-            "SELECT id, role, model, api, status, error, input_tokens, output_tokens, latency_ms,"
-            " cost_usd, cached, raw_text, request_artifact, response_artifact"
-            " FROM invocations WHERE run_id = ? ORDER BY id",
-            (run_id,),
-        )
+    invocations = [
+        {column: row[column] for column in _INVOCATION_COLUMNS}
+        for row in llm_repo.invocations_for_run(store, run_id)
+    ]
     return {"run": run, "actions": actions, "invocations": invocations}
-
-
-def render_story(story: dict) -> None:
-    from autotrader.cli._render import out, say, table
-
-    run = story["run"]
-    say(
-        f"[bold]run {run['id']}[/bold]: clone {run['clone_id']} account {run['account_id']} "
-        f"{run['symbol']} strategy {run['strategy_id']} engine {run['engine']} ({run['model']})"
-    )
-    say(
-        f"status {run['status']}, due {iso_utc(run['due_at'])}, attempts {run['attempts']}, "
-        f"trace {run['trace_id']}"
-        + (f", error: {run['error']}" if run["error"] else "")
-        + (f", skipped: {run['skip_reason']}" if run["skip_reason"] else "")
-    )
-    for key in ("prompt_hash", "context_artifact", "prompt_artifact", "response_artifact"):
-        if run.get(key):
-            say(f"{key}: {run[key]}")
-    if run.get("plan"):
-        say(f"plan: {json.dumps(run['plan'], sort_keys=True)}")
-    if run.get("verdict"):
-        say(f"verdict: {json.dumps(run['verdict'], sort_keys=True)}")
-    if run.get("notes"):
-        say(f"notes: {run['notes']}")
-    for inv in story["invocations"]:
-        say(
-            f"invocation {inv['id']} {inv['role']} {inv['model']} ({inv['api']}): {inv['status']}"
-            f"{' cached' if inv['cached'] else ''}, {inv['input_tokens']}→{inv['output_tokens']} "
-            f"tokens, {inv['latency_ms']} ms, ${inv['cost_usd']}"
-            + (f", {inv['error']}" if inv["error"] else "")
-        )
-        if inv["raw_text"]:
-            out.print(f"  model output: {inv['raw_text'][:600]}", markup=False)
-    for action in story["actions"]:
-        say(
-            f"\n[bold]action {action['seq']}[/bold]: {json.dumps(action['intent'], sort_keys=True)}"
-        )
-        rows = [
-            (g["gate"], "pass" if g["passed"] else "FAIL", g["code"], g["reason"])
-            for g in action["gate_results"]
-        ]
-        if rows:
-            out.print(table(None, ["gate", "result", "code", "reason"], rows))
-        fill = action["fill"]
-        outcome = action["status"] + (
-            f" ({action['reject_code']})" if action["reject_code"] else ""
-        )
-        say(
-            f"→ {outcome}"
-            + (
-                f": {fill['side']} {fill['qty']} {fill['symbol']} @ {fill['price']}, "
-                f"fee {fill['fee']}"
-                if fill
-                else ""
-            )
-        )

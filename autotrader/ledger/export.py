@@ -21,7 +21,7 @@ from autotrader.core.clock import iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.money import to_text
-from autotrader.ledger.queries import LedgerFilter, TradeFilter, iter_entries, trades
+from autotrader.ledger.queries import LedgerFilter, TradeFilter, iter_entries, performance, trades
 
 FORMATS = ("csv", "json", "parquet")
 WHATS = ("ledger", "trades", "snapshots")
@@ -119,7 +119,7 @@ def records(
         report = trades(store, tf, now_ms=now_ms)
         source = (asdict(t) for t in [*report.closed, *report.open])
     else:
-        source = _snapshots(store, flt)
+        source = iter(performance.snapshots(store, flt))
     for row in source:
         yield normalise(row, schema)
 
@@ -127,24 +127,6 @@ def records(
 def normalise(row: dict, schema: dict[str, str]) -> dict[str, str | int | None]:
     """``row`` reduced to ``schema``'s columns, each as its export type (Decimal → string)."""
     return {column: _cell(row.get(column), kind) for column, kind in schema.items()}
-
-
-def _snapshots(store: Store, flt: LedgerFilter) -> Iterator[dict]:
-    clauses, params = ["1 = 1"], []
-    for clause, value in (
-        ("s.account_id = ?", flt.account_id),
-        ("a.clone_id = ?", flt.clone_id),
-        ("s.time >= ?", flt.since_ms),
-        ("s.time < ?", flt.until_ms),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    yield from store.query(
-        "SELECT s.* FROM account_snapshots s JOIN prop_accounts a ON a.id = s.account_id"
-        f" WHERE {' AND '.join(clauses)} ORDER BY s.account_id, s.time",
-        params,
-    )
 
 
 def export(

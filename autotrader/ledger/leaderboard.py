@@ -5,22 +5,26 @@ cost and the last decision — sortable by any column.
 Promises: money is Decimal; ratios are floats (see ``metrics``); ``None`` sorts last whatever
 the direction. An account's equity series is its starting balance at ``started_at`` followed
 by its snapshots; its current equity (return %, PnL) is marked at the latest prices as of
-``now_ms``. A clone's or a model's row sums its accounts (``metrics.combine``). Model cost and
-decision times come from ``decision_runs``/``invocations`` when those tables exist (0 and the
-last decision-origin intent otherwise).
+``now_ms``. A clone's or a model's row sums its accounts (``metrics.combine``). Model cost is
+the sum over the account's decision runs' invocations (llm and decisions repos); the last
+decision is the newest of its decision-origin intents and its decision runs' activity.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
+from autotrader.clones import repo as clones_repo
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.money import ZERO
+from autotrader.decisions import repo as decisions_repo
 from autotrader.ledger import metrics
-from autotrader.ledger.queries import decimal_sum, existing_tables
+from autotrader.ledger.queries import decimal_sum, performance
+from autotrader.llm import repo as llm_repo
 
 GROUPINGS = ("account", "clone", "model")
 _PERCENT = Decimal("0.0001")
@@ -161,25 +165,12 @@ def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
     from autotrader.prop.accounts import account_state
 
     rows = prop_repo.list_accounts(store, kind=kind)
-    tables = existing_tables(store)
     series = _series(store)
     pnls = _closed_pnls(store)
-    fees = _grouped_sums(
-        store,
-        "SELECT account_id, group_concat(amount, ',') FROM ledger_entries WHERE kind = 'FEE'"
-        " GROUP BY account_id",
-    )
-    costs: dict[int, Decimal] = {}
-    if {"invocations", "decision_runs"} <= tables:
-        costs = _grouped_sums(
-            store,
-            "SELECT r.account_id, group_concat(i.cost_usd, ',') FROM invocations i"
-            " JOIN decision_runs r ON r.id = i.run_id GROUP BY r.account_id",
-        )
-    decisions = _last_decisions(store, tables)
-    models = {}
-    if "clones" in tables:
-        models = dict(list(store.tuples("SELECT id, model FROM clones")))
+    fees = _grouped_sums(performance.fee_amounts_by_account(store))
+    costs = _model_costs(store)
+    decisions = _last_decisions(store)
+    models = clones_repo.clone_models(store)
     result = []
     for row in rows:
         account = row["id"]
@@ -201,9 +192,7 @@ def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
 
 def _series(store: Store) -> dict[int, list[tuple[int, Decimal]]]:
     result: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for account, time, equity in store.tuples(
-        "SELECT account_id, time, equity FROM account_snapshots ORDER BY account_id, time"
-    ):
+    for account, time, equity in performance.equity_points(store):
         result[account].append((time, Decimal(equity)))
     return result
 
@@ -212,32 +201,28 @@ def _closed_pnls(store: Store) -> dict[int, list[Decimal]]:
     """Net PnL (Σ of its ledger entries: realized, fees, funding, liquidation) of each closed
     position, per account, in close order."""
     result: dict[int, list[Decimal]] = defaultdict(list)
-    for account, text in store.tuples(
-        "SELECT p.account_id, group_concat(e.amount, ',') FROM positions p"
-        " JOIN ledger_entries e ON e.position_id = p.id WHERE p.status = 'CLOSED'"
-        " GROUP BY p.id ORDER BY p.closed_at, p.id"
-    ):
+    for account, text in performance.closed_position_amounts(store):
         result[account].append(decimal_sum(text.split(",")))
     return result
 
 
-def _grouped_sums(store: Store, sql: str) -> dict[int, Decimal]:
-    return {key: decimal_sum(text.split(",")) for key, text in store.tuples(sql)}
+def _grouped_sums(rows: Iterable[tuple[int, str]]) -> dict[int, Decimal]:
+    return {key: decimal_sum(text.split(",")) for key, text in rows}
 
 
-def _last_decisions(store: Store, tables: set[str]) -> dict[int, int]:
-    result = dict(
-        list(
-            store.tuples(
-                "SELECT account_id, MAX(created_at) FROM prop_intents WHERE origin = 'decision'"
-                " GROUP BY account_id"
-            )
-        )
-    )
-    if "decision_runs" in tables:
-        for account, when in store.tuples(
-            "SELECT account_id, MAX(COALESCE(finished_at, started_at, created_at))"
-            " FROM decision_runs GROUP BY account_id"
-        ):
-            result[account] = max(result.get(account, when), when)
+def _model_costs(store: Store) -> dict[int, Decimal]:
+    """Σ cost of the model invocations of each account's decision runs (exact Decimals)."""
+    run_accounts = decisions_repo.run_accounts(store)
+    texts: dict[int, list[str]] = defaultdict(list)
+    for run_id, costs in llm_repo.cost_texts_by_run(store).items():
+        account = run_accounts.get(run_id)
+        if account is not None:
+            texts[account].extend(costs)
+    return {account: decimal_sum(costs) for account, costs in texts.items()}
+
+
+def _last_decisions(store: Store) -> dict[int, int]:
+    result = performance.last_decision_intents(store)
+    for account, when in decisions_repo.last_run_times(store).items():
+        result[account] = max(result.get(account, when), when)
     return result

@@ -20,6 +20,7 @@ from pathlib import Path
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.ledger.queries import equity_series
+from autotrader.ledger.queries.performance import fills_with_position_side
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,7 @@ def plot_equity(
 
 def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> int:
     """Opening fills as ▲ (long) / ▼ (short), closing fills as ✕, at the equity known then."""
-    fills = store.query(
-        "SELECT f.created_at, f.side, p.side AS position_side FROM prop_fills f"
-        " JOIN positions p ON p.id = f.position_id WHERE f.account_id = ? ORDER BY f.id",
-        (account,),
-    )
+    fills = fills_with_position_side(store, account)
     times = [t for t, _ in points]
     groups: dict[str, tuple[list, list]] = {"open_long": ([], []), "open_short": ([], [])}
     groups["close"] = ([], [])

@@ -5,9 +5,9 @@ invocation(s) → prompt/response artifact keys. Start from ``entry:N``, ``fill:
 ``intent:N``, ``position:N`` (all its fills) or ``run:N`` (every intent the run produced,
 rejected ones included).
 
-The decision tables (``decision_runs``, ``decision_actions``, ``invocations``, ``artifacts``) are
-read only when they exist, so traces deepen by themselves as those features land; ``notes`` says
-what could not be followed and why. Read-only.
+The prop links are read through ``ledger.queries.trace``; decision runs and their actions,
+model invocations and tool calls, and artifact index rows through the decisions, llm and
+artifacts repos. ``notes`` says what could not be followed and why. Read-only.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from autotrader.artifacts import repo as artifacts_repo
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
-from autotrader.ledger.queries import existing_tables
+from autotrader.decisions import repo as decisions_repo
+from autotrader.ledger.queries import trace as q
+from autotrader.llm import repo as llm_repo
 
 KINDS = {
     "entry": "entry",
@@ -36,6 +39,7 @@ _ARTIFACT_COLUMNS = {
     "decision_runs": ("context_artifact", "prompt_artifact", "response_artifact"),
     "invocations": ("request_artifact", "response_artifact"),
 }
+_ARTIFACT_INFO = ("kind", "size", "content_type", "backend")  # what a trace tells of each key
 
 
 @dataclass
@@ -95,20 +99,16 @@ def trace(store: Store, kind: str, number: int) -> Trace:
     getattr(tracer, f"from_{kind}")(result, number)
     tracer.follow_runs(result)
     if result.account is None and (account_id := tracer.account_of(result)) is not None:
-        result.account = store.query_one(
-            "SELECT id, clone_id, kind, status, starting_balance FROM prop_accounts WHERE id = ?",
-            (account_id,),
-        )
+        result.account = q.account_summary(store, account_id)
     return result
 
 
 class _Tracer:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.tables = existing_tables(store)
 
-    def one(self, sql: str, number: int, what: str) -> dict:
-        row = self.store.query_one(sql, (number,))
+    @staticmethod
+    def one(row: dict | None, number: int, what: str) -> dict:
         if row is None:
             raise NotFoundError(f"{what} {number} does not exist")
         return row
@@ -116,7 +116,7 @@ class _Tracer:
     # -- starting points ---------------------------------------------------------------------
 
     def from_entry(self, result: Trace, number: int) -> None:
-        entry = self.one("SELECT * FROM ledger_entries WHERE id = ?", number, "ledger entry")
+        entry = self.one(q.ledger_entry(self.store, number), number, "ledger entry")
         if entry["fill_id"] is not None:
             self.from_fill(result, entry["fill_id"])
         elif entry["position_id"] is not None:
@@ -126,13 +126,13 @@ class _Tracer:
             result.notes.append(f"entry {number} ({entry['kind']}) names no fill or position")
 
     def from_fill(self, result: Trace, number: int) -> None:
-        fill = self.one("SELECT * FROM prop_fills WHERE id = ?", number, "fill")
+        fill = self.one(q.fill(self.store, number), number, "fill")
         result.chains.append(self.chain_of_fill(fill))
         result.position = self.position(fill["position_id"])
 
     def from_order(self, result: Trace, number: int) -> None:
-        order = self.one("SELECT * FROM prop_orders WHERE id = ?", number, "order")
-        fill = self.store.query_one("SELECT * FROM prop_fills WHERE order_id = ?", (number,))
+        order = self.one(q.order(self.store, number), number, "order")
+        fill = q.fill_of_order(self.store, number)
         if fill is not None:
             return self.from_fill(result, fill["id"])
         result.chains.append(FillChain(self.intent(order["intent_id"]), order))
@@ -143,7 +143,7 @@ class _Tracer:
         intent = self.intent(number)
         if intent is None:
             raise NotFoundError(f"intent {number} does not exist")
-        order = self.store.query_one("SELECT * FROM prop_orders WHERE intent_id = ?", (number,))
+        order = q.order_of_intent(self.store, number)
         if order is not None:
             return self.from_order(result, order["id"])
         result.chains.append(FillChain(intent))
@@ -153,23 +153,14 @@ class _Tracer:
         result.position = self.position(number)
         if result.position is None:
             raise NotFoundError(f"position {number} does not exist")
-        for fill in self.store.query(
-            "SELECT * FROM prop_fills WHERE position_id = ? ORDER BY id", (number,)
-        ):
+        for fill in q.fills_of_position(self.store, number):
             result.chains.append(self.chain_of_fill(fill))
-        result.other_entries = self.store.query(
-            "SELECT * FROM ledger_entries WHERE position_id = ? AND fill_id IS NULL ORDER BY id",
-            (number,),
-        )
+        result.other_entries = q.position_entries_without_fill(self.store, number)
 
     def from_run(self, result: Trace, number: int) -> None:
-        if "decision_runs" not in self.tables:
-            raise NotFoundError("this store has no decision runs yet (decision_runs missing)")
-        self.one("SELECT id FROM decision_runs WHERE id = ?", number, "decision run")
-        for intent in self.store.query(
-            "SELECT id FROM prop_intents WHERE decision_run_id = ? ORDER BY id", (number,)
-        ):
-            self.from_intent(result, intent["id"])
+        self.one(decisions_repo.get_run(self.store, number), number, "decision run")
+        for intent_id in q.intent_ids_of_run(self.store, number):
+            self.from_intent(result, intent_id)
         if not result.chains:
             result.notes.append(f"run {number} produced no intent (a HOLD, a skip or a failure)")
         result.runs.append(RunTrace({"id": number}))  # filled in by follow_runs
@@ -177,26 +168,24 @@ class _Tracer:
     # -- links -------------------------------------------------------------------------------
 
     def intent(self, number: int) -> dict | None:
-        row = self.store.query_one("SELECT * FROM prop_intents WHERE id = ?", (number,))
+        row = q.intent(self.store, number)
         if row is not None:
             for key in ("gate_results", "payload"):
                 row[key] = _json(row[key])
         return row
 
     def position(self, number: int) -> dict | None:
-        return self.store.query_one("SELECT * FROM positions WHERE id = ?", (number,))
+        return q.position(self.store, number)
 
     def chain_of_fill(self, fill: dict) -> FillChain:
-        order = self.store.query_one("SELECT * FROM prop_orders WHERE id = ?", (fill["order_id"],))
+        order = q.order(self.store, fill["order_id"])
         intent = self.intent(order["intent_id"]) if order else None
-        entries = self.store.query(
-            "SELECT * FROM ledger_entries WHERE fill_id = ? ORDER BY id", (fill["id"],)
-        )
+        entries = q.entries_of_fill(self.store, fill["id"])
         return FillChain(intent, order, fill, entries)
 
     def follow_runs(self, result: Trace) -> None:
         """Attach every decision run the chains name, with its actions, invocations and
-        artifact keys — as far as the tables exist."""
+        artifact keys."""
         wanted = [r.run["id"] for r in result.runs]
         for chain in result.chains:
             run_id = (chain.intent or {}).get("decision_run_id")
@@ -208,41 +197,23 @@ class _Tracer:
                 result.notes.append(f"no decision run: intent origin {', '.join(sorted(origins))}")
             result.runs = []
             return
-        if "decision_runs" not in self.tables:
-            result.notes.append(f"decision runs {wanted} named, but decision_runs is not here yet")
-            result.runs = []
-            return
         result.runs = [self.run(run_id, result) for run_id in wanted]
         result.runs = [r for r in result.runs if r is not None]
 
     def run(self, run_id: int, result: Trace) -> RunTrace | None:
-        run = self.store.query_one("SELECT * FROM decision_runs WHERE id = ?", (run_id,))
+        run = decisions_repo.get_run(self.store, run_id)
         if run is None:
             result.notes.append(f"decision run {run_id} is named but missing")
             return None
         found = RunTrace(run)
-        if "decision_actions" in self.tables:
-            found.actions = self.store.query(
-                "SELECT * FROM decision_actions WHERE run_id = ? ORDER BY seq", (run_id,)
-            )
-            for action in found.actions:
-                action["gate_results"] = _json(action.get("gate_results"))
-        if "invocations" in self.tables:
-            found.invocations = self.store.query(
-                "SELECT * FROM invocations WHERE run_id = ? ORDER BY id", (run_id,)
-            )
-            for invocation in found.invocations:
-                raw = invocation.pop("raw_text", None)  # verbatim output: size only, on screen
-                invocation["raw_text_chars"] = len(raw) if raw is not None else None
-            if "tool_calls" in self.tables:
-                found.tool_calls = self.store.query(
-                    "SELECT t.id, t.invocation_id, t.name, t.action_id FROM tool_calls t"
-                    " JOIN invocations i ON i.id = t.invocation_id WHERE i.run_id = ?"
-                    " ORDER BY t.id",
-                    (run_id,),
-                )
-        else:
-            result.notes.append("model invocations are not recorded in this store yet")
+        found.actions = decisions_repo.actions(self.store, run_id)
+        for action in found.actions:
+            action["gate_results"] = _json(action.get("gate_results"))
+        found.invocations = llm_repo.invocations_for_run(self.store, run_id)
+        for invocation in found.invocations:
+            raw = invocation.pop("raw_text", None)  # verbatim output: size only, on screen
+            invocation["raw_text_chars"] = len(raw) if raw is not None else None
+        found.tool_calls = llm_repo.tool_calls_for_run(self.store, run_id)
         found.artifacts = self.artifacts(found)
         return found
 
@@ -254,13 +225,9 @@ class _Tracer:
             for column in _ARTIFACT_COLUMNS[table]:
                 if row.get(column):
                     keys.append({"key": row[column], "source": f"{source} {column}"})
-        if keys and "artifacts" in self.tables:
-            for item in keys:
-                stored = self.store.query_one(
-                    "SELECT kind, size, content_type, backend FROM artifacts WHERE key = ?",
-                    (item["key"],),
-                )
-                item |= stored or {"missing": True}
+        for item in keys:
+            stored = artifacts_repo.get_artifact(self.store, item["key"])
+            item |= {k: stored[k] for k in _ARTIFACT_INFO} if stored else {"missing": True}
         return keys
 
     def account_of(self, result: Trace) -> int | None:

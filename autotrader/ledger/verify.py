@@ -23,14 +23,13 @@ Read-only and consistent: every query runs in one read transaction, so a worker 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError, OperationalError
 from autotrader.core.money import ZERO
-from autotrader.ledger.queries import existing_tables
+from autotrader.ledger.queries import verify as q
 
 CHECKS = (
     "deposit",
@@ -105,19 +104,10 @@ class _Verifier:
     def flag(self, check: str, account_id: int | None, message: str, *rows: dict) -> None:
         self.report.violations.append(Violation(check, account_id, message, list(rows)))
 
-    def scope(self, column: str = "account_id", *, joiner: str = "WHERE") -> tuple[str, list]:
-        if self.account_id is None:
-            return "", []
-        return f" {joiner} {column} = ?", [self.account_id]
-
-    def tuples(self, sql: str, params: list) -> Iterator[tuple]:
-        return self.store.tuples(sql, params)  # tuples: a million dicts would cost seconds
-
     # -- ledger ------------------------------------------------------------------------------
 
     def accounts(self) -> dict[int, Decimal | None]:
-        where, params = self.scope("id")
-        rows = self.tuples(f"SELECT id, starting_balance FROM prop_accounts{where}", params)
+        rows = q.accounts(self.store, self.account_id)
         accounts = {account: _dec(start) for account, start in rows}
         if self.account_id is not None and not accounts:
             raise NotFoundError(f"prop account {self.account_id} does not exist")
@@ -126,18 +116,13 @@ class _Verifier:
 
     def ledger(self, accounts: dict[int, Decimal | None]) -> None:
         """Walk every entry once in id order: chains, balances, deposits, per-position sums."""
-        where, params = self.scope()
         last: dict[int, tuple] = {}  # account -> (row, balance_after)
         unbroken = set(accounts)
         money = self.position_money
         count = 0
         # Local names: this loop runs once per entry (a million times on a large ledger).
         parse, last_get, money_get, zero = Decimal, last.get, money.get, ZERO
-        for row in self.tuples(
-            "SELECT id, account_id, kind, amount, balance_after, position_id, created_at"
-            f" FROM ledger_entries{where} ORDER BY id",
-            params,
-        ):
+        for row in q.entries(self.store, self.account_id):
             count += 1
             account = row[1]
             previous = last_get(account)
@@ -184,9 +169,7 @@ class _Verifier:
             self.flag("entry_ref", account, f"entries of account {account}, which does not exist")
 
     def _sum_entries(self, account: int) -> Decimal:
-        text = self.store.scalar(
-            "SELECT group_concat(amount, ',') FROM ledger_entries WHERE account_id = ?", [account]
-        )
+        text = q.entry_amounts(self.store, account)
         try:
             return sum(map(Decimal, (text or "").split(",")), ZERO) if text else ZERO
         except InvalidOperation:
@@ -205,14 +188,7 @@ class _Verifier:
             )
 
     def entry_refs(self) -> None:
-        where, params = self.scope("e.account_id", joiner="AND")
-        for row in self.store.query(
-            "SELECT e.id, e.account_id, e.kind, e.amount, e.fill_id, f.account_id AS fill_account"
-            " FROM ledger_entries e LEFT JOIN prop_fills f ON f.id = e.fill_id"
-            " WHERE e.fill_id IS NOT NULL AND (f.id IS NULL OR f.account_id != e.account_id)"
-            f"{where}",
-            params,
-        ):
+        for row in q.foreign_fill_entries(self.store, self.account_id):
             self.flag(
                 "entry_ref",
                 row["account_id"],
@@ -224,19 +200,8 @@ class _Verifier:
     # -- fills, orders, intents --------------------------------------------------------------
 
     def fills(self) -> None:
-        where, params = self.scope("f.account_id", joiner="AND")
-        self.report.fills = self.store.scalar(
-            f"SELECT COUNT(*) FROM prop_fills f WHERE 1 = 1{where}", params
-        )
-        for r in self.store.query(
-            "SELECT f.id, f.account_id, f.order_id, o.id AS o_id, o.account_id AS o_account,"
-            " o.intent_id, i.id AS i_id, i.account_id AS i_account"
-            " FROM prop_fills f LEFT JOIN prop_orders o ON o.id = f.order_id"
-            " LEFT JOIN prop_intents i ON i.id = o.intent_id"
-            " WHERE (o.id IS NULL OR o.account_id != f.account_id OR i.id IS NULL"
-            f" OR i.account_id != f.account_id){where} ORDER BY f.id",
-            params,
-        ):
+        self.report.fills = q.fill_count(self.store, self.account_id)
+        for r in q.broken_fill_links(self.store, self.account_id):
             fill, account = r["id"], r["account_id"]
             if r["o_id"] is None:
                 self.flag("fill_order", account, f"fill {fill}: order {r['order_id']} missing", r)
@@ -247,30 +212,17 @@ class _Verifier:
                 self.flag("fill_intent", account, message, r)
             else:
                 self.flag("fill_intent", account, f"fill {fill}: intent of another account", r)
-        where, params = self.scope()
         for table, column, check in (
             ("prop_fills", "order_id", "fill_order"),
             ("prop_orders", "intent_id", "fill_intent"),
         ):
-            for owner, ids in self.tuples(
-                f"SELECT {column}, group_concat(id) FROM {table}{where}"
-                f" GROUP BY {column} HAVING COUNT(*) > 1",
-                params,
-            ):
+            for owner, ids in q.shared_links(self.store, self.account_id, table, column):
                 self.flag(check, None, f"{table} {ids} share {column} {owner}")
 
     def fill_fees(self) -> None:
         """Each fill's fee is one FEE entry of −fee. SQL keeps the fills whose entries are not
         the canonical text of −fee; Python confirms with Decimals."""
-        where, params = self.scope("f.account_id")
-        for r in self.store.query(
-            "SELECT f.id, f.account_id, f.fee, COUNT(e.id) AS entries,"
-            " group_concat(e.amount, ',') AS amounts FROM prop_fills f"
-            " LEFT JOIN ledger_entries e ON e.fill_id = f.id AND e.kind = 'FEE'"
-            f"{where} GROUP BY f.id HAVING NOT ((f.fee = '0' AND COUNT(e.id) = 0)"
-            " OR (COUNT(e.id) = 1 AND MAX(e.amount) = '-' || f.fee))",
-            params,
-        ):
+        for r in q.misbooked_fees(self.store, self.account_id):
             fee = _dec(r["fee"])
             booked = [_dec(a) for a in (r["amounts"] or "").split(",") if a]
             expected = None if fee is None else [] if fee == 0 else [-fee]
@@ -284,25 +236,11 @@ class _Verifier:
         """qty = net of the fills; fees = the fills' fees = −FEE entries; realized and funding
         = their ledger entries. SQLite concatenates each position's signed fill quantities and
         fees; Python adds them as Decimals."""
-        where, params = self.scope("f.account_id")
         fills: dict[int, tuple[str, str]] = {}
-        for position, qtys, fees in self.tuples(
-            # Buying opens a long and closes a short: the fill's own side decides, not its
-            # order's purpose, so a tampered order cannot hide a fill.
-            "SELECT f.position_id, group_concat(CASE WHEN (f.side = 'BUY') = (p.side = 'LONG')"
-            " THEN f.qty ELSE '-' || f.qty END, ','), group_concat(f.fee, ',')"
-            f" FROM prop_fills f LEFT JOIN positions p ON p.id = f.position_id{where}"
-            " GROUP BY f.position_id",
-            params,
-        ):
+        for position, qtys, fees in q.position_fills(self.store, self.account_id):
             fills[position] = (qtys, fees)
-        where, params = self.scope()
         seen = 0
-        for p in self.tuples(
-            "SELECT id, account_id, status, qty, fees_paid, realized_pnl, funding_paid"
-            f" FROM positions{where} ORDER BY id",
-            params,
-        ):
+        for p in q.positions(self.store, self.account_id):
             seen += 1
             self._position(p, fills.pop(p[0], None))
         self.report.positions = seen
@@ -342,25 +280,12 @@ class _Verifier:
     # -- keys, snapshots ---------------------------------------------------------------------
 
     def idempotency(self) -> None:
-        where, params = self.scope(joiner="AND")
-        for table in ("prop_fills", "prop_intents", "ledger_entries"):
-            for key, count, ids in self.tuples(
-                f"SELECT idempotency_key, COUNT(*), group_concat(id) FROM {table}"
-                f" WHERE idempotency_key IS NOT NULL{where}"
-                " GROUP BY idempotency_key HAVING COUNT(*) > 1",
-                params,
-            ):
+        for table in q.KEYED_TABLES:
+            for key, count, ids in q.duplicate_keys(self.store, self.account_id, table):
                 self.flag("idempotency", None, f"{table}: key {key!r} used {count}× (ids {ids})")
 
     def snapshots(self) -> None:
-        where, params = self.scope("s.account_id")
-        rows = self.store.query(
-            "SELECT s.id, s.account_id, s.time, s.balance, s.cash, s.margin_used,"
-            " s.unrealized_pnl, s.equity, s.last_ledger_id, e.account_id AS entry_account,"
-            " e.balance_after FROM account_snapshots s"
-            f" LEFT JOIN ledger_entries e ON e.id = s.last_ledger_id{where} ORDER BY s.id",
-            params,
-        )
+        rows = q.snapshots(self.store, self.account_id)
         self.report.snapshots = len(rows)
         for s in rows:
             problem = _snapshot_problem(s)
@@ -369,8 +294,7 @@ class _Verifier:
 
 
 def _position_row(p: tuple) -> dict:
-    keys = ("id", "account_id", "status", "qty", "fees_paid", "realized_pnl", "funding_paid")
-    return dict(zip(keys, p, strict=True))
+    return dict(zip(q.POSITION_COLUMNS, p, strict=True))
 
 
 def _snapshot_problem(s: dict) -> str | None:
@@ -394,8 +318,7 @@ def _snapshot_problem(s: dict) -> str | None:
 
 
 def _entry(row: tuple) -> dict:
-    keys = ("id", "account_id", "kind", "amount", "balance_after", "position_id", "created_at")
-    return dict(zip(keys, row, strict=True))
+    return dict(zip(q.ENTRY_COLUMNS, row, strict=True))
 
 
 def verify_ledger(store: Store, *, account_id: int | None = None) -> VerifyReport:
@@ -403,7 +326,7 @@ def verify_ledger(store: Store, *, account_id: int | None = None) -> VerifyRepor
 
     Never writes. Raises NotFoundError for an unknown ``account_id`` and OperationalError when
     the store has no prop tables."""
-    if not {"prop_accounts", "ledger_entries", "prop_fills"} <= existing_tables(store):
+    if not {"prop_accounts", "ledger_entries", "prop_fills"} <= store.tables():
         raise OperationalError(
             f"{store.path} has no prop ledger (run `autotrader db migrate` first)"
         )

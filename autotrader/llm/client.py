@@ -36,7 +36,7 @@ from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.jsonschema import strict_json_schema
 from autotrader.core.logging import RedactionFilter
-from autotrader.llm import log
+from autotrader.llm import repo
 from autotrader.llm.structured import canonical_json, one_line, parse_structured
 from autotrader.llm.wire import WireReply, WireRequest, describe_error, send
 
@@ -225,8 +225,8 @@ class ModelClient:
         trace_id: str | None,
     ) -> _Request:
         api = api or self.config.api
-        if role not in log.ROLES:
-            raise InvalidInputError(f"unknown role {role!r}: use one of {', '.join(log.ROLES)}")
+        if role not in repo.ROLES:
+            raise InvalidInputError(f"unknown role {role!r}: use one of {', '.join(repo.ROLES)}")
         if api not in APIS:
             raise InvalidInputError(f"unknown model API {api!r}: use responses or chat")
         if not _SCHEMA_NAME.fullmatch(schema_name):
@@ -268,7 +268,7 @@ class ModelClient:
 
     def _from_cache(self, request: _Request, started: float) -> ModelResult | None:
         with self._db_lock:
-            entry = log.cache_get(self.store, request.cache_key)
+            entry = repo.cache_get(self.store, request.cache_key)
         if entry is None:
             return None
         outcome = parse_structured(entry.raw_text, request.schema)
@@ -368,7 +368,7 @@ class ModelClient:
         )
         entry = None
         if caching and parsed is not None and raw_text is not None:
-            entry = log.CachedResponse(
+            entry = repo.CachedResponse(
                 key=request.cache_key,
                 model=request.wire.model,
                 api=request.wire.api,
@@ -404,8 +404,8 @@ class ModelClient:
 
     def _record(
         self, request: _Request, *, status: str, raw_text: str | None, cached: bool
-    ) -> log.InvocationRecord:
-        return log.InvocationRecord(
+    ) -> repo.InvocationRecord:
+        return repo.InvocationRecord(
             role=request.role,
             model=request.wire.model,
             api=request.wire.api,
@@ -420,13 +420,15 @@ class ModelClient:
             cached=cached,
         )
 
-    def _write(self, record: log.InvocationRecord, entry: log.CachedResponse | None = None) -> int:
+    def _write(
+        self, record: repo.InvocationRecord, entry: repo.CachedResponse | None = None
+    ) -> int:
         # One lock per client connection: threads must not interleave statements inside each
         # other's transactions. The HTTP call is over before this is taken.
         with self._db_lock, self.store.atomic():
-            invocation_id = log.insert_invocation(self.store, record)
+            invocation_id = repo.insert_invocation(self.store, record)
             if entry is not None:
-                log.cache_put(self.store, entry)
+                repo.cache_put(self.store, entry)
         return invocation_id
 
     def _cost(self, model: str, input_tokens: int, output_tokens: int) -> Decimal:

@@ -28,28 +28,20 @@ class DeriveReport:
     indicator_rows: int
 
 
-def _count(
-    store: Store, source: str, symbol: str, timeframe: str, since_ms: int | None = None
-) -> int:
-    sql = "SELECT COUNT(*) FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?"
-    params: list = [source, symbol, timeframe]
-    if since_ms is not None:
-        sql += " AND open_time >= ?"
-        params.append(since_ms)
-    return store.scalar(sql, params)
-
-
 def compute_indicators(
     store: Store, source: str, symbol: str, timeframe: str, since_ms: int
 ) -> int:
     """(Re)compute indicator rows of one series for bars opening at or after ``since_ms``."""
-    total = _count(store, source, symbol, timeframe)
+    total = repo.count_candles(store, source, symbol, timeframe)
     if total == 0:
         return 0
     if total <= FULL_HISTORY_BARS:
         limit = total
     else:
-        limit = _count(store, source, symbol, timeframe, since_ms) + indicators.WARMUP_BARS
+        limit = (
+            repo.count_candles(store, source, symbol, timeframe, since_ms=since_ms)
+            + indicators.WARMUP_BARS
+        )
     times, closes = repo.closes(store, source, symbol, timeframe, limit=limit)
     first_new = next((i for i, t in enumerate(times) if t >= since_ms), len(times))
     if first_new == len(times):

@@ -396,6 +396,19 @@ def get_position(store: Store, position_id: int) -> dict | None:
     return _decode(store.query_one("SELECT * FROM positions WHERE id = ?", (position_id,)))
 
 
+def positions_by_id(store: Store, position_ids: Iterable[int]) -> dict[int, dict]:
+    """Position id → its row (money as Decimal) for each of ``position_ids`` that exists."""
+    ids = sorted(set(position_ids))
+    found: dict[int, dict] = {}
+    for start in range(0, len(ids), 500):  # SQLite caps bound parameters
+        chunk = ids[start : start + 500]
+        for row in store.query(
+            f"SELECT * FROM positions WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+        ):
+            found[row["id"]] = _decode(row)  # type: ignore[assignment]
+    return found
+
+
 def cooldowns(store: Store, account_id: int, now_ms: int) -> dict[str, int]:
     """Symbol → epoch ms until which re-entry is blocked (from closed positions' exit plans)."""
     rows = store.tuples(

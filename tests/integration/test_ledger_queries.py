@@ -294,21 +294,6 @@ def test_trace_follows_a_decision_run_to_its_invocations_and_artifacts(store, no
         assert keys["q1"]["missing"] is True
 
 
-def test_trace_degrades_gracefully_without_decision_tables(store, now):
-    link_a_decision_run(store, now)
-    raw(store, "DROP TABLE invocations", "DROP TABLE artifacts", "DROP TABLE decision_actions")
-    (run,) = trace(store, "fill", 7).runs
-    assert run.invocations == []
-    assert run.artifacts[0]["key"] == "p1"
-    raw(store, "DROP TABLE experiments", "DROP TABLE decision_runs")
-    result = trace(store, "fill", 7)
-    assert result.runs == []
-    assert any("decision_runs is not here yet" in note for note in result.notes)
-    assert leaderboard(store, now_ms=now)  # model cost falls back to 0
-    with pytest.raises(NotFoundError):
-        trace(store, "run", 5)
-
-
 def test_trace_of_a_missing_thing_is_not_found(store):
     with pytest.raises(NotFoundError, match="fill 99"):
         trace(store, "fill", 99)

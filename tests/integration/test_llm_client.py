@@ -19,7 +19,7 @@ import pytest
 
 from autotrader.bootstrap import open_store
 from autotrader.core.errors import InvalidInputError, NotFoundError
-from autotrader.llm import log
+from autotrader.llm import repo
 from autotrader.llm.client import LlmConfig, ModelClient
 from autotrader.prop.models import Action, TradeIntent, intent_json_schema
 from tests.fakes.openai_server import FakeOpenAI, Reply, schema_name_of
@@ -449,25 +449,25 @@ def test_a_tool_call_record_links_a_model_output_to_the_action_it_caused(
     fake, make_client, store, clock
 ):
     result = ask(make_client(), run_id=3)
-    tool_call_id = log.record_tool_call(
+    tool_call_id = repo.record_tool_call(
         store,
         invocation_id=result.invocation_id,
         name="CREATE_POSITION",
         arguments={"symbol": "BTC", "qty": "0.015"},
         now_ms=clock.now_ms(),
     )
-    log.link_tool_call(store, tool_call_id, action_id=42)
+    repo.link_tool_call(store, tool_call_id, action_id=42)
 
-    [record] = log.tool_calls_for(store, result.invocation_id)
+    [record] = repo.tool_calls_for(store, result.invocation_id)
     assert (record["name"], record["action_id"]) == ("CREATE_POSITION", 42)
     assert record["arguments"] == {"qty": "0.015", "symbol": "BTC"}
-    assert log.list_invocations(store, run_id=3)[0]["id"] == result.invocation_id
+    assert repo.list_invocations(store, run_id=3)[0]["id"] == result.invocation_id
     with pytest.raises(InvalidInputError):
-        log.record_tool_call(
+        repo.record_tool_call(
             store, invocation_id=result.invocation_id, name="SELL_ALL", arguments={}, now_ms=1
         )
     with pytest.raises(NotFoundError):
-        log.link_tool_call(store, 9999, action_id=1)
+        repo.link_tool_call(store, 9999, action_id=1)
 
 
 def test_artifact_keys_and_totals_are_kept_per_invocation(fake, make_client, store):
@@ -475,10 +475,10 @@ def test_artifact_keys_and_totals_are_kept_per_invocation(fake, make_client, sto
     client = make_client()
     first = ask(client, run_id=5)
     ask(client, run_id=5, prompt="second")
-    log.set_invocation_artifacts(store, first.invocation_id, request_artifact="sha256:abc")
+    repo.set_invocation_artifacts(store, first.invocation_id, request_artifact="sha256:abc")
 
-    assert log.get_invocation(store, first.invocation_id)["request_artifact"] == "sha256:abc"
-    totals = log.invocation_totals(store, run_id=5)
+    assert repo.get_invocation(store, first.invocation_id)["request_artifact"] == "sha256:abc"
+    totals = repo.invocation_totals(store, run_id=5)
     assert totals["calls"] == 2
     assert totals["cost_usd"] == Decimal("0.004")  # 2 × (1000 × 0.40 + 1000 × 1.60) / 1M
 

@@ -286,6 +286,18 @@ def freshest_series(
     return Series(source, symbol, timeframe, first, newest, 0)
 
 
+def count_candles(
+    store: Store, source: str, symbol: str, timeframe: str, *, since_ms: int | None = None
+) -> int:
+    """How many candles one series holds (those opening at or after ``since_ms`` when given)."""
+    sql = "SELECT COUNT(*) FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?"
+    params: list = [source, symbol, timeframe]
+    if since_ms is not None:
+        sql += " AND open_time >= ?"
+        params.append(since_ms)
+    return store.scalar(sql, params)
+
+
 def count_bars(store: Store, source: str, symbol: str, timeframe: str, until_ms: int) -> int:
     return store.scalar(
         "SELECT COUNT(*) FROM candles WHERE source = ? AND symbol = ? AND timeframe = ?"

@@ -8,7 +8,7 @@ Python and TEXT in SQLite; times are UTC epoch milliseconds.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -126,6 +126,37 @@ def list_invocations(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id LIMIT ?"
     return [_invocation(row) for row in store.query(sql, [*params, int(limit)])]
+
+
+def invocations_for_run(store: Store, run_id: int) -> list[dict[str, Any]]:
+    """Every invocation row of one decision run, in call order, as stored (``cost_usd`` as its
+    TEXT, ``cached`` as 0/1): what ``decisions show`` and ``ledger trace`` display."""
+    return store.query("SELECT * FROM invocations WHERE run_id = ? ORDER BY id", (run_id,))
+
+
+def invocation_outputs(store: Store, invocation_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """``id, role, model, status, raw_text`` of the given invocations, in id order: the model
+    answers a decision run keeps as its response artifact."""
+    ids = list(invocation_ids)
+    if not ids:
+        return []
+    return store.query(
+        "SELECT id, role, model, status, raw_text FROM invocations"
+        f" WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY id",
+        ids,
+    )
+
+
+def cost_texts_by_run(store: Store) -> dict[int, list[str]]:
+    """Decision run id → the ``cost_usd`` texts of its invocations (invocations made outside a
+    run are left out); the caller sums them exactly as Decimals."""
+    return {
+        run_id: text.split(",")
+        for run_id, text in store.tuples(
+            "SELECT run_id, group_concat(cost_usd, ',') FROM invocations"
+            " WHERE run_id IS NOT NULL GROUP BY run_id"
+        )
+    }
 
 
 def set_invocation_run(store: Store, invocation_id: int, run_id: int) -> None:
@@ -253,6 +284,17 @@ def link_tool_call(store: Store, tool_call_id: int, action_id: int) -> None:
         )
         if changed == 0:
             raise NotFoundError(f"tool call {tool_call_id} not found")
+
+
+def tool_calls_for_run(store: Store, run_id: int) -> list[dict[str, Any]]:
+    """``id, invocation_id, name, action_id`` of every tool-call record of one decision run's
+    invocations, in order (arguments left out: the trace names the links, not the payloads)."""
+    return store.query(
+        "SELECT t.id, t.invocation_id, t.name, t.action_id FROM tool_calls t"
+        " JOIN invocations i ON i.id = t.invocation_id WHERE i.run_id = ?"
+        " ORDER BY t.id",
+        (run_id,),
+    )
 
 
 def tool_calls_for(store: Store, invocation_id: int) -> list[dict[str, Any]]:

@@ -6,6 +6,13 @@ here writes. Entries are listed newest first (``created_at DESC, id DESC``) alon
 matches the filter (see ``ledger.migrations``), so the first page of a million-entry ledger is a
 short index walk. A trade's money comes from the ledger entries that name its position — the
 audit truth — not from the position row's running totals (``verify`` checks the two agree).
+
+This package holds every SQL statement of the ledger: here the entry and trade reads, in
+``trace`` the links of a trace, in ``verify`` the invariant checks, in ``performance`` the
+leaderboard, plot and export reads. It reads prop's tables (ledger_entries, prop_accounts,
+prop_fills, prop_orders, prop_intents, positions, account_snapshots) directly — the ledger is
+the read-only audit layer over prop (docs/architecture.md) — and every other package's tables
+(decision runs, invocations, artifacts, clones) only through that package's repo functions.
 """
 
 from __future__ import annotations
@@ -106,12 +113,6 @@ def decimal_sum(texts: Sequence[str] | Iterator[str]) -> Decimal:
         raise OperationalError(
             "a ledger amount is not a number; run `autotrader ledger verify`"
         ) from None
-
-
-def existing_tables(store: Store) -> set[str]:
-    """Names of the tables in the store. Tables of later features (decision runs, invocations,
-    artifacts) are read only when present, so the audit lights up as they arrive."""
-    return store.tables()
 
 
 def _entry(row: dict) -> dict:

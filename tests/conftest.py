@@ -13,7 +13,8 @@ from autotrader.core.clock import SimulatedClock
 from autotrader.core.settings import load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# Every file a test reads ships in the repository; tests/data/README.md says where each came from.
+TEST_DATA = REPO_ROOT / "tests" / "data"
 
 
 @pytest.fixture(autouse=True)

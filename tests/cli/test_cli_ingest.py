@@ -398,6 +398,7 @@ def test_run_once_against_hyperliquid_stores_candles_and_funding(cli, db, hyperl
     assert status[("hyperliquid", "ohlcv")]["coverage_pct"] == 100.0
 
 
+@pytest.mark.slow
 def test_run_once_against_a_failing_server_exits_1_and_status_shows_the_error(
     cli, db, hyperliquid
 ) -> None:

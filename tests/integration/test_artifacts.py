@@ -193,6 +193,7 @@ def test_s3_server_down_is_temporary_and_indexes_nothing(store, clock, s3: FakeS
     assert _index_rows(store) == []
 
 
+@pytest.mark.slow  # botocore backs off before its retry
 def test_s3_5xx_is_temporary_after_botocore_retries(s3: FakeS3):  # s3: fake credentials
     with failing_s3(503, "SlowDown") as (url, requests):
         backend = S3Store("artifacts", "", endpoint_url=url, max_attempts=2)

@@ -19,7 +19,7 @@ from autotrader.market.indicators import (
     to_rows,
     window_start,
 )
-from tests.conftest import TEST_DATA
+from tests.conftest import TEST_DATA, examples
 
 GOLDEN = TEST_DATA / "candles" / "golden_talib_BTC_USDT-1h_first2000.csv"
 EXACT = 1e-9
@@ -160,7 +160,7 @@ def test_warmup_is_long_enough_for_the_slowest_seed_to_fade():
     assert (25 / 27) ** (WARMUP_BARS - 26) * 60_000 < 1e-12
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     length=st.integers(1, 1_500),

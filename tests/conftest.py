@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from typer.testing import CliRunner
 
 from autotrader.bootstrap import open_store
@@ -13,7 +15,26 @@ from autotrader.core.clock import SimulatedClock
 from autotrader.core.settings import load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# Every file a test reads ships in the repository; tests/data/README.md says where each came from.
+TEST_DATA = REPO_ROOT / "tests" / "data"
+
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE: "dev" (the default) for quick local runs,
+# "ci" (.ci/run) for more examples, derandomized so that a red CI run replays as it failed.
+# Neither has a deadline nor the too_slow health check: both time the machine, and the suite
+# runs in parallel on shared cores; a slow example is not a wrong one.
+_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+hypothesis_settings.register_profile("dev", max_examples=50, **_UNTIMED)
+hypothesis_settings.register_profile(
+    "ci", max_examples=200, derandomize=True, print_blob=True, database=None, **_UNTIMED
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def examples(n: int) -> int:
+    """``n`` property-test examples scaled to the profile: ``n`` under Hypothesis's default of
+    100, half of it under "dev", twice it under "ci". For tests whose examples cost more or
+    less than usual: ``@settings(max_examples=examples(300))``."""
+    return max(1, n * hypothesis_settings.default.max_examples // 100)
 
 
 @pytest.fixture(autouse=True)

@@ -153,6 +153,7 @@ def test_show_tells_the_whole_story_of_a_rules_run(cli, db):
         assert piece in text
 
 
+@pytest.mark.slow  # over a second: a model call through the real client, then show
 def test_show_of_an_llm_run_includes_the_prompt_and_the_model_output(
     cli, db, monkeypatch, tmp_path
 ):

@@ -1,6 +1,9 @@
 import sqlite3
 
+import pytest
 
+
+@pytest.mark.slow  # a whole demo run: about a second or more each
 def test_demo_runs_end_to_end_in_its_own_store(cli, tmp_path):
     path = tmp_path / "demo.db"
     result = cli("demo", "--db", str(path))
@@ -11,6 +14,7 @@ def test_demo_runs_end_to_end_in_its_own_store(cli, tmp_path):
         assert conn.execute("SELECT value FROM meta WHERE key='store_kind'").fetchone()[0] == "demo"
 
 
+@pytest.mark.slow
 def test_demo_starts_fresh_each_time(cli, tmp_path):
     path = tmp_path / "demo.db"
     cli("demo", "--db", str(path))
@@ -19,6 +23,7 @@ def test_demo_starts_fresh_each_time(cli, tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM action_runs").fetchone()[0] == 1
 
 
+@pytest.mark.slow
 def test_demo_default_store_is_not_the_configured_store(cli, tmp_path):
     result = cli("demo", "--quiet")
     assert result.exit_code == 0, result.stderr

@@ -20,11 +20,11 @@ from autotrader.bootstrap import open_store
 from autotrader.core.clock import iso_utc, parse_iso_utc
 from autotrader.core.settings import load_settings
 from autotrader.market.indicators import INDICATOR_COLUMNS
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 from tests.fakes.hyperliquid_server import FakeHyperliquid, make_candle_rows
 from tests.fakes.json_server import FakeJsonServer
 
-CANDLES = SHARED_DATA / "candles"
+CANDLES = TEST_DATA / "candles"
 MINUTE = 60_000
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
@@ -398,6 +398,7 @@ def test_run_once_against_hyperliquid_stores_candles_and_funding(cli, db, hyperl
     assert status[("hyperliquid", "ohlcv")]["coverage_pct"] == 100.0
 
 
+@pytest.mark.slow
 def test_run_once_against_a_failing_server_exits_1_and_status_shows_the_error(
     cli, db, hyperliquid
 ) -> None:
@@ -429,7 +430,7 @@ def test_run_once_against_a_failing_server_exits_1_and_status_shows_the_error(
 @pytest.fixture
 def json_server(monkeypatch: pytest.MonkeyPatch, now: int) -> Iterator[FakeJsonServer]:
     def load(relative: str) -> Any:
-        return json.loads((SHARED_DATA / relative).read_text(encoding="utf-8"))
+        return json.loads((TEST_DATA / relative).read_text(encoding="utf-8"))
 
     examples = load("defillama/openapi_free_schema_examples.json")
     with FakeJsonServer() as server:
@@ -480,7 +481,7 @@ def test_run_once_polymarket_and_defillama_store_observations(cli, db, json_serv
 
 
 def test_run_once_json_counts_rejected_rows_by_reason(cli, db, json_server) -> None:
-    market = json.loads((SHARED_DATA / "polymarket/nautilus_gamma_market.json").read_text())
+    market = json.loads((TEST_DATA / "polymarket/nautilus_gamma_market.json").read_text())
     broken = {
         "id": "x",
         "question": "Half a market?",

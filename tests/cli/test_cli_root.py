@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def test_help_lists_only_groups_with_working_commands(cli):
     result = cli("--help")
@@ -68,6 +70,7 @@ def test_an_unwritable_store_location_is_one_line(cli, tmp_path):
     assert result.stderr.startswith("error: ")
 
 
+@pytest.mark.slow  # spawns the console script
 def test_console_script_runs_as_a_module_and_shows_no_traceback_on_errors(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "AUTOTRADER_DATA_DIR": str(tmp_path), "AUTOTRADER_MODE": "bad"}
     proc = subprocess.run(
@@ -83,6 +86,7 @@ def test_console_script_runs_as_a_module_and_shows_no_traceback_on_errors(tmp_pa
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # spawns the console script
 def test_debug_shows_the_traceback(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "AUTOTRADER_DATA_DIR": str(tmp_path), "AUTOTRADER_MODE": "bad"}
     proc = subprocess.run(

@@ -93,6 +93,7 @@ def test_a_running_worker_whose_beat_is_old_is_flagged_stale(cli, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("processes")  # on one worker, one at a time: they start processes
 def test_a_looping_worker_stops_cleanly_on_sigterm_after_its_tick(tmp_path):
     db = tmp_path / "s.db"
     env = {**os.environ, "AUTOTRADER_DATA_DIR": str(tmp_path), "AUTOTRADER_LOG_FORMAT": "json"}

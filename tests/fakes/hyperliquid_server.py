@@ -3,8 +3,9 @@
 ccxt sends every public Hyperliquid call as ``POST {urls.api.public}/info`` with a JSON body
 whose ``type`` selects the query. This server answers the types ccxt needs to load markets and
 read funding (``meta``, ``metaAndAssetCtxs``, ``spotMeta``, ``spotMetaAndAssetCtxs``,
-``perpDexs``, ``allMids``) from the shared fixture file of real payloads, and ``candleSnapshot``
-from candle series the test seeds. Tests can inject HTTP failures and slow responses.
+``perpDexs``, ``allMids``) from a fixture file of real payloads in tests/data/ccxt/, and
+``candleSnapshot`` from candle series the test seeds. Tests can inject HTTP failures and slow
+responses.
 
 Usage::
 
@@ -22,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import TEST_DATA
 from tests.fakes._loopback import Loopback, QuietHandler
 
 FIXTURE_NAME = "hyperliquid_info_fixtures.json"
@@ -31,17 +33,8 @@ _STATIC_TYPES = ("meta", "metaAndAssetCtxs", "spotMeta", "spotMetaAndAssetCtxs",
 
 
 def fixture_path() -> Path:
-    """Where the shared fixture file lives: ``<workspace>/shared/data/ccxt/``.
-
-    From /work/main/tests/fakes/ that is ``parents[3]`` (/work); walking up instead of indexing
-    keeps it working from a worktree checked out at another depth.
-    """
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "data" / "ccxt" / FIXTURE_NAME
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"{FIXTURE_NAME} not found above {here}")
+    """The fixture file of real ``/info`` payloads, shipped in ``tests/data/ccxt/``."""
+    return TEST_DATA / "ccxt" / FIXTURE_NAME
 
 
 def load_info_fixtures() -> dict[str, Any]:

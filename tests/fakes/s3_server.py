@@ -72,12 +72,16 @@ def client_for(endpoint_url: str, **config: Any) -> Any:
     )
 
 
-def closed_port_url() -> str:
-    """``http://127.0.0.1:<port>`` where nothing listens (the port was free a moment ago)."""
+@contextlib.contextmanager
+def closed_port_url() -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` where nothing listens, for as long as the context lasts.
+
+    The port stays bound but not listening, so connecting is refused and no other server (of
+    this test run or of a parallel worker) can take the port meanwhile.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @contextlib.contextmanager

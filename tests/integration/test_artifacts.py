@@ -183,15 +183,17 @@ def test_s3_wrong_bucket_is_one_actionable_line(s3: FakeS3, store, clock):
 
 
 def test_s3_server_down_is_temporary_and_indexes_nothing(store, clock, s3: FakeS3):
-    backend = S3Store("artifacts", "", endpoint_url=closed_port_url(), max_attempts=1)
-    artifacts = Artifacts(store, backend, clock)
-    with pytest.raises(TemporaryError, match="unreachable"):
-        artifacts.put_text("hello", kind="prompt")
-    with pytest.raises(TemporaryError):
-        artifacts.get_bytes(MISSING)
+    with closed_port_url() as url:
+        backend = S3Store("artifacts", "", endpoint_url=url, max_attempts=1)
+        artifacts = Artifacts(store, backend, clock)
+        with pytest.raises(TemporaryError, match="unreachable"):
+            artifacts.put_text("hello", kind="prompt")
+        with pytest.raises(TemporaryError):
+            artifacts.get_bytes(MISSING)
     assert _index_rows(store) == []
 
 
+@pytest.mark.slow  # botocore backs off before its retry
 def test_s3_5xx_is_temporary_after_botocore_retries(s3: FakeS3):  # s3: fake credentials
     with failing_s3(503, "SlowDown") as (url, requests):
         backend = S3Store("artifacts", "", endpoint_url=url, max_attempts=2)

@@ -80,6 +80,7 @@ def race(path: Path, home: Path, workers: int) -> list[subprocess.CompletedProce
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("processes")  # on one worker, one at a time: they start processes
 @pytest.mark.parametrize("workers", [2, 4])
 def test_concurrent_decision_workers_create_no_duplicate_runs_and_no_duplicate_fills(
     tmp_path, tmp_path_factory, workers

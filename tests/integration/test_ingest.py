@@ -22,7 +22,7 @@ from autotrader.market.sources.defillama import DefiLlamaSource
 from autotrader.market.sources.hyperliquid import HyperliquidSource
 from autotrader.market.sources.polymarket import PolymarketSource
 from autotrader.market.sources.synthetic import generate
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 from tests.fakes.hyperliquid_server import FakeHyperliquid, make_candle_rows
 
 MINUTE = 60_000
@@ -464,7 +464,7 @@ def test_funding_is_stored_for_perps_only(store, ingestor, fake, at_now) -> None
 
 
 def _load(relative: str) -> Any:
-    return json.loads((SHARED_DATA / relative).read_text(encoding="utf-8"))
+    return json.loads((TEST_DATA / relative).read_text(encoding="utf-8"))
 
 
 def _llama(path: str) -> Any:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from autotrader.core.errors import NotFoundError, OperationalError
 from autotrader.ledger.verify import CHECKS, verify_ledger
+from tests.conftest import examples
 from tests.fakes.ledger_scenario import build_scenario_file, open_copy
 from tests.fakes.market import dump_prop_tables
 
@@ -206,7 +207,7 @@ World, _steps = _property_world()
 
 @pytest.mark.slow
 @settings(
-    max_examples=15,
+    max_examples=examples(15),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

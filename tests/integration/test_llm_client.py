@@ -275,10 +275,12 @@ def test_a_delay_longer_than_the_timeout_fails_with_timeout(api, fake, make_clie
 
 
 def test_a_refused_connection_is_a_recorded_failure(make_client, store):
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens on it
+    # A port held bound but not listening: nothing answers on it, and while the probe holds it,
+    # no other test (or parallel worker) can start a server there.
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = ask(make_client(base_url=f"http://127.0.0.1:{port}/v1", retries=0))
+        result = ask(make_client(base_url=f"http://127.0.0.1:{port}/v1", retries=0))
     assert result.status == "failed"
     assert "connection refused" in (result.error or "")
     assert rows(store)[0]["status"] == "failed"

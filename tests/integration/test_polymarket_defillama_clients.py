@@ -1,14 +1,13 @@
 """PolymarketSource and DefiLlamaSource through the real httpx client on a MockTransport.
 
 No network: every request is answered by a fake server that routes on host and path and serves
-the real samples from shared/data.
+the real samples in tests/data.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,11 +17,7 @@ from autotrader.core.clock import SimulatedClock
 from autotrader.core.errors import InvalidInputError, TemporaryError
 from autotrader.market.sources.defillama import DefiLlamaSource
 from autotrader.market.sources.polymarket import PolymarketSource
-
-# tests/integration/<this file> → parents[2] is the repo root; shared/ sits next to it.
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-if not DATA.is_dir():  # pragma: no cover - only outside the workspace
-    pytest.skip(f"reference data not found at {DATA}", allow_module_level=True)
+from tests.conftest import TEST_DATA
 
 NOW = 1_773_300_000_000
 GAMMA = "gamma-api.polymarket.com"
@@ -32,7 +27,7 @@ STABLES = "stablecoins.llama.fi"
 
 
 def load(relative: str) -> Any:
-    return json.loads((DATA / relative).read_text(encoding="utf-8"))
+    return json.loads((TEST_DATA / relative).read_text(encoding="utf-8"))
 
 
 def llama_example(path: str) -> Any:

@@ -107,6 +107,7 @@ def _summary(path: Path) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("processes")  # on one worker, one at a time: they start processes
 def test_four_processes_with_the_same_keys_fill_each_key_exactly_once(tmp_path):
     shared, alone = tmp_path / "shared.db", tmp_path / "alone.db"
     _prepare(shared)

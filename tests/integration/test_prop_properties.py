@@ -26,6 +26,7 @@ from autotrader.prop.accounts import account_state, open_account
 from autotrader.prop.execution import PropDesk
 from autotrader.prop.models import AccountRules, parse_intent
 from autotrader.prop.mtm import MarkToMarket
+from tests.conftest import examples
 from tests.fakes.market import (
     MINUTE,
     bar,
@@ -249,7 +250,7 @@ def _check_ledger_matches_positions(entries: list[dict], positions: list[dict], 
 
 @pytest.mark.slow
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -126,6 +126,7 @@ def _claim_all(path: str, worker: str) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("processes")  # on one worker, one at a time: they start processes
 def test_four_processes_claiming_from_one_table_never_claim_a_row_twice(tmp_path):
     path = tmp_path / "jobs.db"
     _make_jobs(path, 600)
@@ -181,6 +182,7 @@ while time.time() < deadline:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("processes")  # on one worker, one at a time: they start processes
 def test_backup_is_a_readable_consistent_copy_while_a_writer_is_active(store, tmp_path):
     store.execute("CREATE TABLE ticks (v INTEGER)")
     writer = subprocess.Popen(
@@ -211,6 +213,7 @@ def _open_and_count(path: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("processes")  # on one worker, one at a time: they start processes
 def test_processes_opening_a_new_file_at_once_migrate_it_exactly_once(tmp_path):
     path = str(tmp_path / "race.db")
     ctx = multiprocessing.get_context("spawn")

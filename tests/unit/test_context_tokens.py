@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from autotrader.context.render import fmt_decimal, fmt_float, quote_json
 from autotrader.context.tokens import SEPARATOR, Part, estimate_tokens, fit_to_budget
+from tests.conftest import examples
 
 
 def test_empty_text_costs_nothing():
@@ -37,7 +38,7 @@ def test_a_candle_row_costs_what_its_digit_groups_and_punctuation_cost():
     assert estimate_tokens(row) == 13 + 4 * 5 + 6
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=60), st.text(max_size=60))
 def test_joining_sections_never_costs_more_than_the_parts_and_a_separator(a, b):
     assert estimate_tokens(a + SEPARATOR + b) <= estimate_tokens(a) + estimate_tokens(b) + 1

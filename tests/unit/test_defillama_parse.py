@@ -1,9 +1,8 @@
-"""DefiLlama parsers against the spec's example responses in shared/data, and hostile payloads."""
+"""DefiLlama parsers against the spec's example responses in tests/data, and hostile payloads."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +17,9 @@ from autotrader.market.sources.defillama import (
     parse_stablecoins,
     parse_tvl_history,
 )
+from tests.conftest import TEST_DATA
 
-# tests/unit/<this file> → parents[2] is the repo root; shared/ sits next to it.
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "defillama"
-if not DATA.is_dir():  # pragma: no cover - only outside the workspace
-    pytest.skip(f"reference data not found at {DATA}", allow_module_level=True)
+DATA = TEST_DATA / "defillama"
 
 NOW = 1_700_000_012_345  # 2023-11-14T22:13:32.345Z
 AT = NOW - NOW % 60_000  # now floored to the minute: 1_699_999_980_000

@@ -11,10 +11,13 @@ import pytest
 from autotrader.core.errors import InvalidInputError, NotFoundError
 from autotrader.market.models import Candle
 from autotrader.market.sources.files import read_candle_file
+from tests.conftest import TEST_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "candles"
-BTC_1H_CSV = DATA / "binance_BTC_USDT-1h.csv"
+DATA = TEST_DATA / "candles"
+BTC_1H_CSV = DATA / "binance_BTC_USDT-1h.csv"  # the first 2,000 hours of the Binance series
 FIRST_HOUR = 1_726_272_000_000  # 2024-09-14 00:00 UTC, the first row of the 1h files
+HOUR = 3_600_000
+MINUTE = 60_000
 FIRST_CANDLE = Candle("BTC", "1h", FIRST_HOUR, 60497.99, 60610.45, 60372.77, 60414.39, 753.37252)
 HEADER = "timestamp_ms,open,high,low,close,volume\n"
 
@@ -48,8 +51,9 @@ def _read(path: Path, timeframe: str = "1h"):
 def test_binance_csv_uses_the_millisecond_column():
     result = _read(BTC_1H_CSV)
     assert result.layout == "csv, timestamp column 'timestamp_ms' in milliseconds"
-    assert (len(result.candles), result.rejections, result.rows_read) == (12_556, [], 12_556)
+    assert (len(result.candles), result.rejections, result.rows_read) == (2_000, [], 2_000)
     assert result.candles[0] == FIRST_CANDLE
+    assert result.candles[-1].open_time == FIRST_HOUR + 1_999 * HOUR  # 2024-12-06 07:00 UTC
 
 
 def test_binance_feather_matches_the_csv():
@@ -61,8 +65,9 @@ def test_binance_feather_matches_the_csv():
 
 def test_freqtrade_5m_feather_reads_every_row():
     result = _read(DATA / "binance_BTC_USDT-5m.feather", "5m")
-    assert (len(result.candles), result.rejections) == (119_784, [])
+    assert (len(result.candles), result.rejections) == (120, [])
     assert result.candles[0].open_time == 1_735_603_200_000  # 2024-12-31 00:00 UTC
+    assert result.candles[-1].open_time == 1_735_603_200_000 + 119 * 5 * MINUTE  # 09:55 UTC
     assert all(c.timeframe == "5m" for c in result.candles[:10])
 
 
@@ -71,7 +76,8 @@ def test_ftx_csv_with_date_strings_is_read_as_utc():
         DATA / "ftx_BTC-PERP_1m_2022-01.csv", symbol="BTC-PERP", timeframe="1m"
     )
     assert result.layout.startswith("csv, timestamp column 'timestamp' as date strings")
-    assert (len(result.candles), result.rejections) == (45_031, [])
+    assert (len(result.candles), result.rejections) == (300, [])
+    assert result.candles[-1].open_time == 1_640_991_660_000 + 299 * MINUTE  # 2022-01-01 04:00
     first = result.candles[0]
     assert first == Candle(
         "BTC-PERP", "1m", 1_640_991_660_000, 46319.0, 46385.0, 46319.0, 46377.0, 2300413.7295

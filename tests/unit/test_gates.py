@@ -26,6 +26,7 @@ from autotrader.prop.models import (
     TradeIntent,
     parse_intent,
 )
+from tests.conftest import examples
 
 NOW = 1_750_000_000_000
 BTC = AssetInfo(
@@ -510,7 +511,7 @@ def _open_cases(draw):
     return intent, acct, price
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_open_cases())
 def test_an_accepted_open_never_breaks_a_limit(case):
     intent, acct, price = case

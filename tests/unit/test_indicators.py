@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,14 +19,9 @@ from autotrader.market.indicators import (
     to_rows,
     window_start,
 )
+from tests.conftest import TEST_DATA, examples
 
-GOLDEN = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "data"
-    / "candles"
-    / "golden_talib_BTC_USDT-1h_first2000.csv"
-)
+GOLDEN = TEST_DATA / "candles" / "golden_talib_BTC_USDT-1h_first2000.csv"
 EXACT = 1e-9
 # TA-Lib's Bollinger σ comes from running sums of x and x² (cancellation at 60,000² ≈ 3.6e9),
 # so a window started later than bar 0 lands ~1e-8 away; see the indicators module docstring.
@@ -166,7 +160,7 @@ def test_warmup_is_long_enough_for_the_slowest_seed_to_fade():
     assert (25 / 27) ** (WARMUP_BARS - 26) * 60_000 < 1e-12
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     length=st.integers(1, 1_500),

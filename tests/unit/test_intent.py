@@ -16,6 +16,7 @@ from autotrader.prop.models import (
     TradeIntent,
     parse_intent,
 )
+from tests.conftest import examples
 
 
 def _open(**fields):
@@ -182,7 +183,7 @@ _field_names = st.sampled_from(
 _near_intents = st.dictionaries(_field_names, _json, max_size=8)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.one_of(_json, _near_intents, _near_intents.map(json.dumps), st.text(max_size=60)))
 def test_parse_intent_raises_only_invalid_input_error_on_arbitrary_input(data):
     try:

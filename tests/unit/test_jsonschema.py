@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from autotrader.core.jsonschema import strict_json_schema
 from autotrader.prop.models import TradeIntent, intent_json_schema
+from tests.conftest import examples
 
 _ALLOWED_KEYWORDS = {
     "type",
@@ -175,7 +176,7 @@ def _models(draw, depth: int = 0):
     return create_model(f"M{depth}_{draw(st.integers(0, 10_000))}", **fields)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(_models())
 def test_every_object_of_a_generated_model_is_closed_and_fully_required(model):
     _assert_strict(strict_json_schema(model))

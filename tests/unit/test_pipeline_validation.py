@@ -24,10 +24,13 @@ from autotrader.market.sources.hyperliquid import (
     packaged_markets_snapshot,
 )
 from autotrader.market.taxonomy import Taxonomy, categorize, load_taxonomy
+from tests.conftest import examples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pipelines"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @lru_cache(maxsize=1)

@@ -1,10 +1,9 @@
-"""Polymarket parsers against the real Gamma/CLOB samples in shared/data, and hostile payloads."""
+"""Polymarket parsers against the real Gamma/CLOB samples in tests/data, and hostile payloads."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +19,9 @@ from autotrader.market.sources.polymarket import (
     parse_markets,
     parse_search,
 )
+from tests.conftest import TEST_DATA
 
-# tests/unit/<this file> → parents[2] is the repo root; shared/ sits next to it.
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "polymarket"
-if not DATA.is_dir():  # pragma: no cover - only outside the workspace
-    pytest.skip(f"reference data not found at {DATA}", allow_module_level=True)
+DATA = TEST_DATA / "polymarket"
 
 OBSERVED = 1_773_300_000_000
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from autotrader.market.models import TIMEFRAME_MS
 from autotrader.market.sources.synthetic import generate, generate_segments
 from autotrader.market.validation import validate_candle_rows
+from tests.conftest import examples
 
 T0 = 1_726_272_000_000  # 2024-09-14 00:00 UTC
 
@@ -109,7 +110,7 @@ def test_bad_arguments_are_refused(kwargs, message):
         generate("BTC", **arguments)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     regime=st.sampled_from(["trend", "range", "crash"]),

@@ -190,4 +190,5 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
                            limit=None, db=path, as_json=False)  # fmt: skip
     ledger_cli.verify(ctx, account=None, db=path, as_json=False)
     png = path.with_name(f"{path.stem}-equity-{account}.png")
-    ledger_cli.plot(ctx, account=account, compare=None, out=png, db=path)
+    # The chart belongs to the demo store beside it, which this run just replaced.
+    ledger_cli.plot(ctx, account=account, compare=None, out=png, force=True, db=path)

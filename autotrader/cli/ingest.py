@@ -217,7 +217,7 @@ def latest(
 
     if timeframe:
         split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
-    view = latest_view(open_store(ctx, db), clock(ctx), symbol.upper(), timeframe)
+    view = latest_view(open_store(ctx, db, readonly=True), clock(ctx), symbol.upper(), timeframe)
     if as_json:
         print_json(view)
         return
@@ -235,7 +235,9 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
 
     settings = settings_for(ctx, db)
     health = channel_health(
-        open_store(ctx, db), clock(ctx), price_stale_after_s=settings.ingest_stale_after
+        open_store(ctx, db, readonly=True),
+        clock(ctx),
+        price_stale_after_s=settings.ingest_stale_after,
     )
     if as_json:
         print_json(health)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autotrader.cli import ledger_render as render
-from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._options import DbOption, JsonOption, parse_time, split_csv
+from autotrader.cli._context import clock, open_store
+from autotrader.cli._options import DbOption, ForceOption, JsonOption, parse_time, split_csv
 
 if TYPE_CHECKING:
     from autotrader.ledger.queries import LedgerFilter
@@ -81,7 +81,7 @@ def show(
     from autotrader.ledger.queries import kind_totals, ledger_page
 
     flt = _filter(account, clone_id, kind, symbol, since, until)
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     result = ledger_page(store, flt, limit=limit, page=page, with_totals=False)
     footer = (lambda: kind_totals(store, flt)) if totals and not as_csv else None
     render.ledger_page(result, footer, as_json=as_json, as_csv=as_csv)
@@ -109,7 +109,8 @@ def trades(
 
     flt = _filter(account, clone_id, None, symbol, since, until)
     tf = TradeFilter(flt.account_id, flt.clone_id, flt.symbol, flt.since_ms, flt.until_ms, status)
-    report = list_trades(open_store(ctx, db), tf, now_ms=clock(ctx).now_ms(), limit=limit)
+    store = open_store(ctx, db, readonly=True)
+    report = list_trades(store, tf, now_ms=clock(ctx).now_ms(), limit=limit)
     render.trades(report, as_json=as_json)
 
 
@@ -138,7 +139,7 @@ def trace(
     if len(flags) > 1:
         raise InvalidInputError("give at most one of --fill, --order, --position, --run")
     kind, number = parse_ref(ref, flags[0] if flags else None)
-    render.trace(build(open_store(ctx, db), kind, number), as_json=as_json)
+    render.trace(build(open_store(ctx, db, readonly=True), kind, number), as_json=as_json)
 
 
 @app.command("verify")
@@ -152,13 +153,9 @@ def verify(
 
     Read-only (safe from cron). Example: autotrader ledger verify --account 1
     """
-    from autotrader.core.errors import NotFoundError
     from autotrader.ledger.verify import verify_ledger
 
-    path = settings_for(ctx, db).db_path
-    if not path.exists():
-        raise NotFoundError(f"no store at {path}")
-    report = verify_ledger(open_store(ctx, db, migrate=False), account_id=account)
+    report = verify_ledger(open_store(ctx, db, readonly=True), account_id=account)
     render.verify(report, as_json=as_json)
     if not report.ok:
         raise typer.Exit(1)
@@ -178,10 +175,12 @@ def export(
     symbol: SymbolOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Export ledger entries, trades or snapshots (decimals as strings; reads back equal).
 
+    The file appears whole or not at all; an existing one is replaced only with --force.
     Example: autotrader ledger export --format parquet --what trades --out trades.parquet
     """
     import sys
@@ -189,13 +188,14 @@ def export(
     from autotrader.ledger.export import export as run_export
 
     result = run_export(
-        open_store(ctx, db),
+        open_store(ctx, db, readonly=True),
         what=what,
         fmt=fmt,
         flt=_filter(account, clone_id, kind, symbol, since, until),
         now_ms=clock(ctx).now_ms(),
         out=out,
         stream=None if out else sys.stdout,
+        force=force,
     )
     if result.path is not None:
         render.say(f"wrote {result.rows} {what} rows as {fmt} to {result.path.resolve()}")
@@ -226,7 +226,7 @@ def leaderboard(
     if kind is not None:
         split_csv(kind, name="--kind", allowed=tuple(AccountKind))
     rows = build(
-        open_store(ctx, db),
+        open_store(ctx, db, readonly=True),
         now_ms=clock(ctx).now_ms(),
         kind=kind,
         by=by,
@@ -246,10 +246,12 @@ def plot(
     out: Annotated[
         Path | None, typer.Option("--out", help="PNG to write (default equity-ACCOUNT.png).")
     ] = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Draw an account's equity curve (drawdowns shaded, trades marked) to a PNG.
 
+    An existing PNG is replaced only with --force.
     Example: autotrader ledger plot --account 1 --compare 2,3 --out equity.png
     """
     from autotrader.core.errors import InvalidInputError
@@ -259,7 +261,8 @@ def plot(
     if not all(o.isdigit() for o in others):
         raise InvalidInputError("--compare takes account ids: 2,3")
     path = out or Path(f"equity-{account}.png")
-    result = plot_equity(open_store(ctx, db), account, path, compare=[int(o) for o in others])
+    store = open_store(ctx, db, readonly=True)
+    result = plot_equity(store, account, path, compare=[int(o) for o in others], force=force)
     render.say(
         f"wrote the equity chart of account(s) {', '.join(map(str, result.accounts))} "
         f"({result.points} points, {result.trades} fills marked) to {result.path.resolve()}"

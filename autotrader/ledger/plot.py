@@ -19,6 +19,7 @@ from pathlib import Path
 
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
+from autotrader.core.outputs import check_output, output_file
 from autotrader.ledger.queries import equity_series
 from autotrader.ledger.queries.performance import fills_with_position_side
 
@@ -36,16 +37,26 @@ def _when(ms: int) -> datetime:
 
 
 def plot_equity(
-    store: Store, account_id: int, out: Path, *, compare: list[int] | None = None
+    store: Store,
+    account_id: int,
+    out: Path,
+    *,
+    compare: list[int] | None = None,
+    force: bool = False,
 ) -> PlotResult:
     """Draw ``account_id`` (and ``compare`` accounts) to the PNG ``out``; returns what it drew.
-    Raises NotFoundError for an unknown account, InvalidInputError for a non-PNG path."""
+
+    Raises NotFoundError for an unknown account, InvalidInputError for a non-PNG path and
+    ConflictError when ``out`` is the store (or a side file of it), or exists without ``force``.
+    The PNG is written whole or not at all (:func:`~autotrader.core.outputs.output_file`).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
     if out.suffix.lower() != ".png":
         raise InvalidInputError(f"--out must name a .png file, not {out.name!r}")
+    check_output(out, stores=[store.path], force=force)  # before the drawing, not after it
     accounts = [account_id, *[a for a in dict.fromkeys(compare or []) if a != account_id]]
     relative = len(accounts) > 1
     series = {a: equity_series(store, a) for a in accounts}  # raises NotFoundError
@@ -88,8 +99,8 @@ def plot_equity(
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
+    with output_file(out, stores=[store.path], force=force) as temp:
+        fig.savefig(temp, format="png")
     return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked)
 
 

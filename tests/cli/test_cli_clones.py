@@ -14,8 +14,10 @@ REPLAY_NOW = "2026-02-19T19:20:00Z"  # the close of the bundled candles' last ba
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "clones.db")
+def db(cli, tmp_path: Path) -> str:
+    path = str(tmp_path / "clones.db")
+    assert cli("init", "--db", path).exit_code == 0
+    return path
 
 
 @pytest.fixture

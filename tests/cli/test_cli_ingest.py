@@ -34,8 +34,10 @@ FTX_ROWS = 300
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "cli.db")
+def db(cli, tmp_path: Path) -> str:
+    path = str(tmp_path / "cli.db")
+    assert cli("init", "--db", path).exit_code == 0
+    return path
 
 
 @pytest.fixture

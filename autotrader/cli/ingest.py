@@ -189,7 +189,8 @@ def import_file(
 
 @app.command("prune")
 def prune(ctx: typer.Context, db: DbOption = None) -> None:
-    """Apply retention (1m/5m: AUTOTRADER_RETENTION_1M_HOURS per series; 1h: …_1H_DAYS).
+    """Apply retention: drop 1m/5m candles older than AUTOTRADER_RETENTION_1M_HOURS before the
+    clock, 1h candles older than …_1H_DAYS, observations older than …_OBSERVATIONS_DAYS.
 
     Example: autotrader ingest prune
     """

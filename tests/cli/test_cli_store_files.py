@@ -138,6 +138,18 @@ def test_a_write_that_meets_a_damaged_page_is_refused_naming_the_store(cli, db):
     assert digest(db) == before
 
 
+def test_a_worker_loop_does_not_start_on_a_damaged_store(cli, db):
+    spoil_page(db, "candles")
+    before = digest(db)
+
+    result = cli("workers", "run", "housekeeping", "--max-ticks", "1", "--db", str(db))
+
+    assert result.exit_code == 1
+    assert one_line(result), result.stderr
+    assert "damaged" in result.stderr
+    assert digest(db) == before
+
+
 def test_db_status_reports_a_damaged_store_and_exits_1(cli, db):
     spoil_page(db, "candles")
     before = digest(db)

@@ -92,7 +92,7 @@ class RiskControls(_Policy):
     max_single_position_risk: _Fraction = Decimal("0.02")
     stop_loss_required: StrictBool = True
     default_stop_loss_pct: Annotated[Decimal, Field(gt=-1, lt=0, allow_inf_nan=False)] | None = (
-        Decimal("-0.30")
+        Decimal("-0.3")
     )
 
     _decimals = field_validator(
@@ -277,7 +277,7 @@ class ProposalDraft(BaseModel):
         if declared is MissionKind.ANALYSIS and kinds & TRADE_STEPS:
             raise ValueError("an analysis mission cannot trade")
         if declared in needs and needs[declared] not in kinds:
-            raise ValueError(f"a {declared} mission needs a {needs[declared]} step")
+            raise ValueError(f"mission kind {declared} needs a {needs[declared]} step")
         return self
 
     @property

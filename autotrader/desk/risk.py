@@ -123,6 +123,17 @@ def default_stop(entry: Decimal, side: Side, pct: Decimal) -> Decimal:
     return raw.quantize(quantum, rounding=ROUND_FLOOR if side is Side.LONG else ROUND_CEILING)
 
 
+def target_price(entry: Decimal, stop: Decimal, ratio: Decimal) -> Decimal | None:
+    """The take-profit ``ratio`` times the stop's distance beyond ``entry`` (five significant
+    digits, away from the entry); None when that would be at or below zero."""
+    raw = entry + (entry - stop) * ratio
+    if raw <= 0:
+        return None
+    above = raw > entry
+    quantum = Decimal(1).scaleb(raw.adjusted() - _SIGNIFICANT_DIGITS + 1)
+    return raw.quantize(quantum, rounding=ROUND_CEILING if above else ROUND_FLOOR)
+
+
 def size_entry(
     *,
     equity: Decimal,

@@ -26,11 +26,16 @@ from autotrader.desk.models import Policies, ProposalDraft, StepDraft
 from autotrader.desk.policies import load_policies
 from autotrader.desk.repo import config as repo
 from autotrader.desk.repo import learning as learning_repo
-from autotrader.desk.risk import Book, default_stop, read_book, size_entry
+from autotrader.desk.risk import Book, default_stop, read_book, size_entry, target_price
 from autotrader.desk.seeds import HIGH_CONFIDENCE
 from autotrader.desk.setup import desk_account_id
 from autotrader.desk.vocabulary import AgentId, ProposalSource, SignalType, StepKind, TriggerKind
 from autotrader.prop.models import Side
+
+
+REWARD_RISK = Decimal(2)
+"""SCOUT's execution plan puts the target twice the stop's distance away (ATLAS asks about the
+risk-reward ratio): with the seed's 30 % stop, +60 % — a big win."""
 
 
 @dataclass(frozen=True)
@@ -262,10 +267,15 @@ def _execution_plan(ctx: _Context, rule: dict, signal: dict) -> Firing:
         steps = (StepDraft(kind=StepKind.SCALE_POSITION, position_id=held.id, notional_usd=add),)
         what = f"scale {symbol} {side} by {add} USD"
     else:
-        steps = (
-            StepDraft(kind=StepKind.EXECUTE_TRADE, symbol=symbol, side=side, notional_usd=size),
-            StepDraft(kind=StepKind.MONITOR_POSITION, symbol=symbol),
+        trade = StepDraft(
+            kind=StepKind.EXECUTE_TRADE,
+            symbol=symbol,
+            side=side,
+            notional_usd=size,
+            stop_loss=stop,
+            take_profit=target_price(price, stop, REWARD_RISK),
         )
+        steps = (trade, StepDraft(kind=StepKind.MONITOR_POSITION, symbol=symbol))
         what = f"{side} {symbol} {size} USD"
     return Firing(
         title=f"SCOUT: {what} on a {signal['confidence']:.0%} {signal['source']} signal",

@@ -32,7 +32,6 @@ from autotrader.desk.setup import desk_account_id
 from autotrader.desk.vocabulary import AgentId, ProposalSource, SignalType, StepKind, TriggerKind
 from autotrader.prop.models import Side
 
-
 REWARD_RISK = Decimal(2)
 """SCOUT's execution plan puts the target twice the stop's distance away (ATLAS asks about the
 risk-reward ratio): with the seed's 30 % stop, +60 % — a big win."""

@@ -97,6 +97,20 @@ class Desk:
     def count(self, sql: str, params: tuple = ()) -> int:
         return self.store.scalar(sql, params)
 
+    def price(self, *symbols: str) -> None:
+        """Synthetic 5m candles for registered ``symbols`` over the day before now, so they
+        can be priced (the bundled data covers only BTC and ETH)."""
+        from autotrader.market.ingest import Ingestor
+        from autotrader.market.sources.synthetic import generate
+
+        start = self.clock.now_ms() - 24 * 60 * MINUTE_MS
+        ingestor = Ingestor(self.store, self.clock)
+        for seed, symbol in enumerate(symbols):
+            candles = generate(
+                symbol, start_ms=start, count=24 * 12, timeframe="5m", seed=seed, start_price=1.0
+            )
+            ingestor.store_synthetic(candles)
+
 
 def desk_world(template: Path, folder: Path, *, offset_ms: int = 0) -> Desk:
     """A fresh copy of ``template`` in ``folder`` with the desk set up, at the replay start

@@ -52,13 +52,17 @@ def test_a_signal_becomes_a_trade_and_growth_analyses_it(desk):
     )
     assert proposal["source_ref"] == "trigger:signal_high_confidence"
     assert mission["kind"] == "entry"
-    assert step["kind"] == "execute_trade" and step["status"] == StepStatus.SUCCEEDED
+    assert step["kind"] == "execute_trade"
+    assert step["status"] == StepStatus.SUCCEEDED
 
     intent = prop_repo.intent_by_key(desk.store, f"desk-step:{step['id']}")
-    assert intent["account_id"] == desk.account_id and intent["status"] == "accepted"
+    assert intent["account_id"] == desk.account_id
+    assert intent["status"] == "accepted"
     position = prop_repo.get_position(desk.store, step["position_id"])
-    assert position["symbol"] == signal["symbol"] and position["side"] == signal["side"]
-    assert position["stop"] is not None and position["target"] is not None
+    assert position["symbol"] == signal["symbol"]
+    assert position["side"] == signal["side"]
+    assert position["stop"] is not None
+    assert position["target"] is not None
 
     assert (trade_event["agent_id"], trade_event["position_id"]) == ("scout", position["id"])
     reaction = q("SELECT * FROM desk_reactions WHERE event_id = ?", (trade_event["id"],))[0]
@@ -107,7 +111,8 @@ def test_a_replayed_day_makes_the_same_choices(tmp_path, tmp_path_factory):
     first, second = run(tmp_path / "a"), run(tmp_path / "b")
     assert first == second
     reactions, positions = first
-    assert reactions and positions
+    assert reactions
+    assert positions
 
 
 def test_missions_finish_when_their_steps_do(desk):

@@ -101,7 +101,8 @@ def test_refuses_a_trade_when_open_and_in_flight_positions_fill_the_book():
     book = [position(1, "ETH"), position(2, "XRP")]
     checks = evaluate(trade(), facts(positions=book, in_flight=flights), Policies())
     assert failed(checks) == ("execute_trade.open_positions", False)
-    assert checks[-1].numbers["open"] == "2" and checks[-1].numbers["in_flight"] == "1"
+    assert checks[-1].numbers["open"] == "2"
+    assert checks[-1].numbers["in_flight"] == "1"
 
 
 def test_refuses_an_entry_on_a_symbol_already_held_or_in_flight():
@@ -144,7 +145,8 @@ def test_refuses_a_stop_on_the_wrong_side_of_the_price():
 def test_refuses_a_trade_that_risks_more_than_its_share_of_equity():
     checks = evaluate(trade(stop="30000"), facts(), Policies())  # 50 USD × 50 % = 25 > 20
     assert failed(checks) == ("execute_trade.position_risk", False)
-    assert checks[-1].numbers["risk_usd"] == "25" and checks[-1].numbers["max"] == "20"
+    assert checks[-1].numbers["risk_usd"] == "25"
+    assert checks[-1].numbers["max"] == "20"
 
 
 def test_refuses_a_trade_that_would_pass_the_portfolio_risk_budget():

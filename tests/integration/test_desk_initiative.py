@@ -140,7 +140,8 @@ def test_an_unreachable_model_counts_against_the_breaker_and_cools_the_agent_dow
 
 def test_memories_inform_the_prompt_when_the_influence_draw_says_so(desk, fake):
     policies.set_policy(desk.store, desk.clock, "initiative_policy", ENABLED)
-    policies.set_policy(desk.store, desk.clock, "memory_influence_policy", '{"probability": 1, "min_confidence": 0.5}')
+    influence = '{"probability": 1, "min_confidence": 0.5}'
+    policies.set_policy(desk.store, desk.clock, "memory_influence_policy", influence)
     fake.reply_json(answer({"kind": "calculate_risk"}))
 
     tick(desk)

@@ -84,6 +84,7 @@ def heartbeat(
 ) -> None:
     """One heartbeat (six budgeted operations, 15 s at most), or every 5 minutes with --loop.
 
+    One pass exits 1 when an operation failed (each is recorded either way).
     Example: autotrader desk heartbeat --loop
     """
     report = run_job(
@@ -93,8 +94,10 @@ def heartbeat(
         return
     if as_json:
         print_json(report.result)
-        return
-    render.heartbeat(report.result)
+    else:
+        render.heartbeat(report.result)
+    if report.result.failed:
+        raise typer.Exit(1)
 
 
 @app.command("worker")

@@ -155,7 +155,9 @@ def _watchlist(env: JobEnv) -> tuple[str, ...]:
 
 def heartbeat_job(env: JobEnv) -> HeartbeatJob:
     from autotrader.desk.heartbeat import Heartbeat, operations
+    from autotrader.desk.setup import desk_account_id
 
+    desk_account_id(env.store)  # a desk that is not set up is one clear error, not six
     ops = operations(env.store, env.clock, watchlist=_watchlist(env))
     return HeartbeatJob(Heartbeat(env.store, env.clock, ops, worker_id=env.worker_id))
 

@@ -166,7 +166,7 @@ def _hold(ms: int) -> str:
 def _notes(
     trade: Trade, pct: Decimal, kind: OutcomeType, agent: AgentId, source: str | None
 ) -> list[MemoryNote]:
-    what = f"{trade.side} {trade.symbol} on {'a ' + source if source else 'no'} signal"
+    what = f"{trade.side} {trade.symbol} ({source + ' signal' if source else 'no signal'})"
     subject = f"{source or 'unsignalled'}:{trade.side}:{trade.symbol}"
     stopped = trade.close_trigger == "STOP"
     notes = []

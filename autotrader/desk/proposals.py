@@ -192,7 +192,12 @@ def _record(
 ) -> ProposalOutcome:
     trade = next((s for s in draft.steps if s.kind is StepKind.EXECUTE_TRADE), None)
     first = trade or draft.steps[0]
-    reason = failure.reason if failure else checks[-1].reason if checks else ""
+    if failure is not None:
+        reason = failure.reason
+    elif status is ProposalStatus.PENDING:
+        reason = checks[-1].reason
+    else:
+        reason = f"passed {len(checks)} gates; auto-approved"
     proposal_id = repo.insert_proposal(
         store,
         {

@@ -30,6 +30,7 @@ from autotrader.desk.risk import Book, default_stop, read_book, size_entry, targ
 from autotrader.desk.seeds import HIGH_CONFIDENCE
 from autotrader.desk.setup import desk_account_id
 from autotrader.desk.vocabulary import AgentId, ProposalSource, SignalType, StepKind, TriggerKind
+from autotrader.market.view import execution_price
 from autotrader.prop.models import Side
 
 REWARD_RISK = Decimal(2)
@@ -248,7 +249,9 @@ def _high_confidence(ctx: _Context, rule: dict):
 
 def _execution_plan(ctx: _Context, rule: dict, signal: dict) -> Firing:
     policies, book = ctx.policies, ctx.book
-    side, symbol, price = Side(signal["side"]), signal["symbol"], signal["price"]
+    side, symbol = Side(signal["side"]), signal["symbol"]
+    now = execution_price(ctx.store, symbol, ctx.now)
+    price = now.price if now else signal["price"]  # the plan is made at today's price
     pct = policies.risk_controls.default_stop_loss_pct or Decimal("-0.30")
     stop = default_stop(price, side, pct)
     size = size_entry(
@@ -279,7 +282,7 @@ def _execution_plan(ctx: _Context, rule: dict, signal: dict) -> Firing:
     return Firing(
         title=f"SCOUT: {what} on a {signal['confidence']:.0%} {signal['source']} signal",
         steps=steps,
-        summary=f"signal {signal['id']} at {price}",
+        summary=f"signal {signal['id']} at {signal['price']}, now {price}",
         confidence=signal["confidence"],
         signal_id=signal["id"],
         symbol=symbol,

@@ -25,6 +25,7 @@ from autotrader.core.clock import HOUR_MS, MINUTE_MS, SimulatedClock
 from autotrader.core.db import Store
 from autotrader.desk.heartbeat import TOTAL_BUDGET_S, Heartbeat, operations
 from autotrader.desk.learning import MemoryNote, remember
+from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import loop as loop_repo
 from autotrader.desk.setup import init_desk
 from autotrader.desk.vocabulary import AgentId, MemoryType, StepKind
@@ -108,7 +109,7 @@ def _build(path: Path, *, events: int, steps: int, memories: int) -> Store:
     init_desk(store, clock)
     _market(store, clock)
     with store.atomic():
-        loop_repo.insert_events(store, _events(events))
+        events_repo.insert_events(store, _events(events))
         _open_steps(store, steps)
         _memories(store, memories)
     return store
@@ -132,7 +133,7 @@ def run(quick: bool) -> list[BenchResult]:
         report = heartbeat.beat()
         seconds = time.perf_counter() - start
 
-        done = loop_repo.get_cursor(store, "reactions") >= backlog
+        done = events_repo.get_cursor(store, "reactions") >= backlog
         running = loop_repo.step_counts(store).get("running", 0)
         store.close()
     assert not report.failed, report.summary()

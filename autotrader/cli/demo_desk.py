@@ -33,7 +33,7 @@ def run_desk_day(ctx: typer.Context, store, path, start: int, *, quiet: bool) ->
     from autotrader.core.jobs import JobEnv
     from autotrader.core.worker import TickContext
     from autotrader.desk import jobs, policies
-    from autotrader.desk.repo import loop as loop_repo
+    from autotrader.desk.repo import events as events_repo
     from autotrader.desk.setup import init_desk
     from autotrader.desk.vocabulary import DeskWorker
 
@@ -61,13 +61,13 @@ def run_desk_day(ctx: typer.Context, store, path, start: int, *, quiet: bool) ->
         jobs.trade_executor_job(env(DeskWorker.TRADE_EXECUTOR)),
         jobs.position_monitor_job(env(DeskWorker.POSITION_MONITOR)),
     ]
-    seen = loop_repo.get_cursor(store, "reactions")
+    seen = events_repo.get_cursor(store, "reactions")
     for _ in range(24 * HOUR_MS // STEP_MS):
         tick = TickContext(store, clock, "demo", 1, lambda: False)
         heartbeat(tick)
         for worker in workers:
             worker(tick)
-        for event in loop_repo.events_after(store, seen, limit=10_000):
+        for event in events_repo.events_after(store, seen, limit=10_000):
             seen = event["id"]
             if _narrated(event):
                 agent = event["agent_id"].upper()

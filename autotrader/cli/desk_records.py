@@ -140,7 +140,7 @@ def events_list(
     as_json: JsonOption = False,
 ) -> None:
     """Agent events, newest first. Example: autotrader desk events list --kind trade"""
-    from autotrader.desk.repo.loop import list_events
+    from autotrader.desk.repo.events import list_events
 
     rows = list_events(
         open_store(ctx, db),

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from autotrader.core.db import Store
 from autotrader.core.money import to_text
-from autotrader.desk.repo import loop as repo
+from autotrader.desk.repo import events as events_repo
 from autotrader.desk.vocabulary import AgentId
 
 
@@ -53,4 +53,4 @@ class Event:
 
 def emit(store: Store, event: Event, *, now_ms: int) -> int:
     """Record ``event`` (inside the caller's transaction); its id."""
-    return repo.insert_event(store, event.row(now_ms))
+    return events_repo.insert_event(store, event.row(now_ms))

@@ -28,8 +28,8 @@ from autotrader.desk.models import Policies
 from autotrader.desk.policies import load_policies
 from autotrader.desk.proposals import submit_raw
 from autotrader.desk.repo import config as config_repo
+from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import learning as learning_repo
-from autotrader.desk.repo import loop as loop_repo
 from autotrader.desk.risk import read_book
 from autotrader.desk.setup import desk_account_id, desk_clone_id
 from autotrader.desk.vocabulary import AgentId, ProposalSource, StepKind
@@ -119,10 +119,10 @@ class InitiativeWorker:
         midnight = now - now % DAY_MS
         due = []
         for agent in AgentId:
-            last = loop_repo.latest_event_time(self.store, agent_id=agent.value, kind=EVENT_KIND)
+            last = events_repo.latest_event_time(self.store, agent_id=agent.value, kind=EVENT_KIND)
             if last is not None and now - last < policy.cooldown_hours * HOUR_MS:
                 continue
-            today = loop_repo.count_events(
+            today = events_repo.count_events(
                 self.store, agent_id=agent.value, kind=EVENT_KIND, since_ms=midnight
             )
             if today >= policy.max_proposals_per_day:

@@ -18,6 +18,7 @@ from autotrader.desk import proposals
 from autotrader.desk.events import Event, emit
 from autotrader.desk.missions import StepResult
 from autotrader.desk.models import ProposalDraft, StepDraft
+from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import loop as loop_repo
 from autotrader.desk.risk import BookPosition, read_book
 from autotrader.desk.setup import desk_account_id
@@ -49,7 +50,7 @@ class PositionMonitor:
         return {"exits": sum(marked.exits.values()), "closes": closes, "at_risk": flagged}
 
     def _report_closes(self, account_id: int, now: int) -> int:
-        since = loop_repo.get_cursor(self.store, CLOSES_CURSOR)
+        since = events_repo.get_cursor(self.store, CLOSES_CURSOR)
         closed = trades(
             self.store,
             TradeFilter(account_id=account_id, since_ms=since, status="closed"),
@@ -57,7 +58,7 @@ class PositionMonitor:
         ).closed
         reported = 0
         for trade in sorted(closed, key=lambda t: (t.closed_at or 0, t.position_id)):
-            if loop_repo.event_exists(
+            if events_repo.event_exists(
                 self.store, kind="trade_closed", position_id=trade.position_id
             ):
                 continue
@@ -82,14 +83,14 @@ class PositionMonitor:
             reported += 1
         if closed:
             newest = max(t.closed_at or 0 for t in closed)
-            loop_repo.set_cursor(self.store, CLOSES_CURSOR, newest, now_ms=now)
+            events_repo.set_cursor(self.store, CLOSES_CURSOR, newest, now_ms=now)
         return reported
 
     def _flag_at_risk(self, account_id: int, now: int) -> int:
         below = at_risk_below(self.store)
         flagged = 0
         for held in read_book(self.store, account_id, now).positions:
-            if held.pnl_pct >= below or loop_repo.event_exists(
+            if held.pnl_pct >= below or events_repo.event_exists(
                 self.store, kind="position_at_risk", position_id=held.id
             ):
                 continue

@@ -25,7 +25,7 @@ from autotrader.desk import proposals
 from autotrader.desk.chance import draw
 from autotrader.desk.models import ProposalDraft, StepDraft
 from autotrader.desk.repo import config as config_repo
-from autotrader.desk.repo import loop as repo
+from autotrader.desk.repo import events as events_repo
 from autotrader.desk.vocabulary import AgentId, ProposalSource, ReactionStatus, StepKind
 
 CURSOR = "reactions"
@@ -73,11 +73,11 @@ def _match_batch(store: Store, clock: Clock, patterns: list[dict], report: React
     """Match one batch of new events; False when there was none."""
     now = clock.now_ms()
     with store.atomic():
-        after = repo.get_cursor(store, CURSOR)
-        events = repo.events_after(store, after, limit=MATCH_BATCH)
+        after = events_repo.get_cursor(store, CURSOR)
+        events = events_repo.events_after(store, after, limit=MATCH_BATCH)
         if not events:
             return False
-        last_time = repo.last_reaction_times(store)
+        last_time = events_repo.last_reaction_times(store)
         for event in events:
             for pattern in patterns:
                 if not matches(pattern, event):
@@ -93,7 +93,7 @@ def _match_batch(store: Store, clock: Clock, patterns: list[dict], report: React
                 ):
                     report.missed += 1
                     continue
-                queued = repo.insert_reaction(
+                queued = events_repo.insert_reaction(
                     store,
                     {
                         "pattern_id": pattern["id"],
@@ -109,7 +109,7 @@ def _match_batch(store: Store, clock: Clock, patterns: list[dict], report: React
                 if queued is not None:
                     report.queued += 1
                     last_time[pattern["id"]] = event["created_at"]
-        repo.set_cursor(store, CURSOR, events[-1]["id"], now_ms=now)
+        events_repo.set_cursor(store, CURSOR, events[-1]["id"], now_ms=now)
         report.events += len(events)
     return len(events) == MATCH_BATCH
 
@@ -117,13 +117,13 @@ def _match_batch(store: Store, clock: Clock, patterns: list[dict], report: React
 def _propose_batch(store: Store, clock: Clock, report: ReactionReport, after: int) -> int | None:
     """Turn the queued reactions after id ``after`` into proposals; the last id handled, or
     None when none was left."""
-    reactions = repo.queued_reactions(store, after_id=after, limit=PROPOSE_BATCH)
+    reactions = events_repo.queued_reactions(store, after_id=after, limit=PROPOSE_BATCH)
     for reaction in reactions:
         try:
             with store.atomic():
-                event = repo.get_event(store, reaction["event_id"])
+                event = events_repo.get_event(store, reaction["event_id"])
                 outcome = proposals.submit(store, clock, _draft(reaction, event or {}))
-                repo.mark_reaction_processed(
+                events_repo.mark_reaction_processed(
                     store, reaction["id"], proposal_id=outcome.proposal_id, now_ms=clock.now_ms()
                 )
             report.proposed.append(outcome.proposal_id)

@@ -11,6 +11,7 @@ from autotrader.core.money import to_text
 from autotrader.core.worker_status import worker_views
 from autotrader.desk.heartbeat import JOB_NAME
 from autotrader.desk.repo import config as config_repo
+from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import learning as learning_repo
 from autotrader.desk.repo import loop as loop_repo
 from autotrader.desk.risk import read_book
@@ -113,7 +114,7 @@ def desk_status(store: Store, clock: Clock, *, stale_after_s: float) -> DeskStat
         heartbeat=heartbeat,
         today={
             "proposals": loop_repo.proposal_counts(store, since_ms=midnight),
-            "events": loop_repo.events_since(store, since_ms=midnight),
+            "events": events_repo.events_since(store, since_ms=midnight),
             "signals": learning_repo.signals_since(store, since_ms=midnight),
         },
         totals={

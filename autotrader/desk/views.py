@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
+from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import learning as learning_repo
 from autotrader.desk.repo import loop as repo
 
@@ -28,7 +29,7 @@ def mission_story(store: Store, mission_id: int) -> dict:
     mission = repo.get_mission(store, mission_id)
     if mission is None:
         raise NotFoundError(f"no desk mission {mission_id} (see `autotrader desk missions list`)")
-    events = repo.list_events(store, mission_id=mission_id, limit=500)
+    events = events_repo.list_events(store, mission_id=mission_id, limit=500)
     return {
         "mission": mission,
         "steps": repo.mission_steps(store, mission_id),
@@ -37,7 +38,7 @@ def mission_story(store: Store, mission_id: int) -> dict:
 
 
 def event(store: Store, event_id: int) -> dict:
-    row = repo.get_event(store, event_id)
+    row = events_repo.get_event(store, event_id)
     if row is None:
         raise NotFoundError(f"no desk event {event_id} (see `autotrader desk events list`)")
     return row

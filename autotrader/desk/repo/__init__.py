@@ -1,7 +1,8 @@
-"""The only SQL for the desk's tables, in three modules: ``config`` (agents, relationships,
+"""The only SQL for the desk's tables, in four modules: ``config`` (agents, relationships,
 policies, trigger rules, the reaction matrix, worker breakers), ``loop`` (proposals, missions,
-steps, events, reactions, roundtables) and ``learning`` (signals, memories, trade outcomes,
-portfolio history). JSON columns go in as text and come back decoded."""
+steps, roundtables), ``events`` (agent events, the reaction queue, cursors) and ``learning``
+(signals, memories, trade outcomes, portfolio history). JSON columns go in as text and come back
+decoded."""
 
 from __future__ import annotations
 

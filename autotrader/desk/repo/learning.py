@@ -59,10 +59,6 @@ def list_signals(store: Store, *, symbol: str | None = None, limit: int = 50) ->
     return [_signal(row) for row in rows]  # type: ignore[misc]
 
 
-def max_signal_id(store: Store) -> int:
-    return store.scalar("SELECT MAX(id) FROM desk_signals", default=None) or 0
-
-
 def signals_since(store: Store, *, since_ms: int) -> int:
     return store.scalar("SELECT COUNT(*) FROM desk_signals WHERE created_at >= ?", (since_ms,))
 
@@ -146,10 +142,6 @@ def outcomes_after(store: Store, after_id: int, *, limit: int = 500) -> list[dic
         "SELECT * FROM desk_trade_outcomes WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
     )
     return [_outcome(row) for row in rows]  # type: ignore[misc]
-
-
-def max_outcome_id(store: Store) -> int:
-    return store.scalar("SELECT MAX(id) FROM desk_trade_outcomes", default=None) or 0
 
 
 def outcome_for_position(store: Store, position_id: int) -> dict | None:

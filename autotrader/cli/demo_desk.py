@@ -9,6 +9,7 @@ and ``desk status``.
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from autotrader.cli import desk as desk_cli
 from autotrader.cli import desk_records
@@ -47,7 +48,7 @@ def run_desk_day(ctx: typer.Context, store, path, start: int, *, quiet: bool) ->
     try:
         policies.set_policy(store, clock, "trade_limits", '{"max_daily_trades": "lots"}')
     except InvalidInputError as refused:
-        say(f"an invalid policy changes nothing: {refused}")
+        say(escape(f"an invalid policy changes nothing: {refused}"))
 
     settings = settings_for(ctx, path).model_copy(update={"ingest_symbols": "BTC,ETH"})
 
@@ -71,7 +72,7 @@ def run_desk_day(ctx: typer.Context, store, path, start: int, *, quiet: bool) ->
             seen = event["id"]
             if _narrated(event):
                 agent = event["agent_id"].upper()
-                say(f"{iso_utc(event['created_at'])}  {agent}: {event['title']}")
+                say(escape(f"{iso_utc(event['created_at'])}  {agent}: {event['title']}"))
         clock.advance(ms=STEP_MS)
     if not quiet:
         desk_records.proposals_list(ctx, status=None, agent=None, limit=12, db=path, as_json=False)

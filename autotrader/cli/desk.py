@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from autotrader.cli import desk_records
 from autotrader.cli import desk_render as render
@@ -127,7 +128,7 @@ def worker(
         say(f"{name}: re-enabled")
     report = run_job(ctx, chosen.job, db=db, loop=not once, interval=interval, max_ticks=max_ticks)
     if report is not None:
-        say(report.summary)
+        say(escape(report.summary))
 
 
 # -- agents ------------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ def agents_set(
         open_store(ctx, db), clock(ctx), agent, role=role, personality=personality, tone=tone,
         quirk=quirk, voice=voice, directive=directive,
     )  # fmt: skip
-    say(f"{row['name']} updated")
+    say(f"{escape(row['name'])} updated")
 
 
 # -- policy ------------------------------------------------------------------------------------
@@ -238,4 +239,4 @@ def policy_set(
     from autotrader.desk.policies import set_policy
 
     stored = set_policy(open_store(ctx, db), clock(ctx), key, value)
-    say(f"{key}: {json.dumps(stored, sort_keys=True)}")
+    say(escape(f"{key}: {json.dumps(stored, sort_keys=True)}"))

@@ -3,9 +3,11 @@ proposed, did and saw, and the rules that make it react."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from autotrader.cli import desk_render as render
 from autotrader.cli._context import clock, open_store
@@ -248,7 +250,8 @@ def triggers_set(
         open_store(ctx, db), clock(ctx), name, enabled=enabled, cooldown_minutes=cooldown,
         interval_minutes=interval, threshold=threshold,
     )  # fmt: skip
-    say(f"{rule['name']}: {'on' if rule['enabled'] else 'off'}, conditions {rule['conditions']}")
+    state = "on" if rule["enabled"] else "off"
+    say(escape(f"{rule['name']}: {state}, conditions {json.dumps(rule['conditions'])}"))
 
 
 @reactions_app.command("list")

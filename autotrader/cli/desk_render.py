@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.markup import escape
+
 from autotrader.cli._render import out, say, styled, table
 from autotrader.core.clock import iso_utc
 
@@ -82,7 +84,7 @@ def agents(rows: list[dict]) -> None:
 
 def agent(view) -> None:
     a = view.agent
-    say(f"[bold]{a['name']}[/bold] ({a['id']}): {a['role']}")
+    say(f"[bold]{escape(a['name'])}[/bold] ({a['id']}): {escape(a['role'])}")
     for name in ("personality", "tone", "quirk", "voice", "directive"):
         out.print(f"{name}: {a[name]}", markup=False)
     rows = [
@@ -119,7 +121,7 @@ def proposal_story(story: dict) -> None:
     p = story["proposal"]
     say(
         f"[bold]proposal {p['id']}[/bold] by {p['agent_id']} ({p['source']} "
-        f"{p['source_ref'] or ''}): {p['status']}"
+        f"{escape(p['source_ref'] or '')}): {p['status']}"
     )
     out.print(f"{p['title']}\n{p['rationale']}", markup=False)
     for step in p["steps"]:
@@ -148,7 +150,7 @@ def missions(rows: list[dict]) -> None:
 def _steps(mission: dict, steps: list[dict]) -> None:
     say(
         f"[bold]mission {mission['id']}[/bold] ({mission['kind']}, {mission['status']}) from "
-        f"proposal {mission['proposal_id']}: {mission['title']}"
+        f"proposal {mission['proposal_id']}: {escape(mission['title'])}"
     )
     rows = [
         (s["seq"], s["kind"], _status(s["status"]), s["claimed_by"] or "",

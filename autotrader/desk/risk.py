@@ -138,18 +138,19 @@ def size_entry(
     *,
     equity: Decimal,
     entry: Decimal,
-    stop: Decimal,
+    stop: Decimal | None,
     open_risk: Decimal,
     limits: TradeLimits,
     controls: RiskControls,
 ) -> Decimal:
     """USD of position value for a new entry: the smallest of the size limit, the
-    single-position risk budget and what is left of the portfolio budget, to the cent.
+    single-position risk budget and what is left of the portfolio budget, to the cent (without
+    a stop, all of the position is at risk).
 
     When no portfolio budget is left the size is not shrunk to nothing: the portfolio-risk gate
     then refuses the proposal with its numbers, on the record.
     """
-    distance = stop_fraction(entry, stop)
+    distance = stop_fraction(entry, stop) if stop is not None else Decimal(1)
     caps = [limits.max_position_size_usd]
     if distance > 0:
         caps.append(equity * controls.max_single_position_risk / distance)

@@ -252,8 +252,8 @@ def _execution_plan(ctx: _Context, rule: dict, signal: dict) -> Firing:
     side, symbol = Side(signal["side"]), signal["symbol"]
     now = execution_price(ctx.store, symbol, ctx.now)
     price = now.price if now else signal["price"]  # the plan is made at today's price
-    pct = policies.risk_controls.default_stop_loss_pct or Decimal("-0.30")
-    stop = default_stop(price, side, pct)
+    pct = policies.risk_controls.default_stop_loss_pct
+    stop = default_stop(price, side, pct) if pct is not None else None
     size = size_entry(
         equity=book.equity,
         entry=price,
@@ -275,7 +275,7 @@ def _execution_plan(ctx: _Context, rule: dict, signal: dict) -> Firing:
             side=side,
             notional_usd=size,
             stop_loss=stop,
-            take_profit=target_price(price, stop, REWARD_RISK),
+            take_profit=target_price(price, stop, REWARD_RISK) if stop is not None else None,
         )
         steps = (trade, StepDraft(kind=StepKind.MONITOR_POSITION, symbol=symbol))
         what = f"{side} {symbol} {size} USD"

@@ -172,3 +172,11 @@ def test_triggers_and_reactions_are_listed_and_set(cli, desk):
     patterns = json.loads(cli("desk", "reactions", "list", "--json", "--db", desk).stdout)
     assert next(p for p in patterns if p["name"] == "trade_analysis")["probability"] == 1.0
     assert "Reaction matrix" in cli("desk", "reactions", "list", "--db", desk).stdout
+
+
+def test_text_from_users_and_models_is_printed_as_text_never_as_markup(cli, desk):
+    role = "[bold]Risk[/red] manager"
+    assert cli("desk", "agents", "set", "sage", "--role", role, "--db", desk).exit_code == 0
+    shown = cli("desk", "agents", "show", "sage", "--db", desk)
+    assert shown.exit_code == 0, shown.stderr
+    assert role in shown.stdout

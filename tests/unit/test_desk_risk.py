@@ -48,13 +48,14 @@ def test_a_position_risks_its_distance_to_the_stop_or_all_of_it_without_one():
         ("0", "50", "40"),  # the single-position budget: 20 USD / 50 %
         ("40", "70", "33.33"),  # what is left of the portfolio budget: 10 USD / 30 %
         ("60", "70", "60"),  # none left: not shrunk to nothing (the gate refuses it)
+        ("0", None, "20"),  # no stop: all of it at risk, 2 % of equity
     ],
 )
 def test_sizing_takes_the_smallest_of_the_limits(open_risk, stop, expected):
     size = size_entry(
         equity=D(1000),
         entry=D(100),
-        stop=D(stop),
+        stop=D(stop) if stop else None,
         open_risk=D(open_risk),
         limits=TradeLimits(),
         controls=RiskControls(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.desk.events import Event, emit
-from autotrader.desk.missions import StepResult
+from autotrader.desk.missions import Handler, StepResult
 from autotrader.desk.models import StepDraft
 from autotrader.desk.repo import learning as repo
 from autotrader.desk.risk import read_book
@@ -31,7 +31,7 @@ class SignalAnalyzer:
         self.clock = clock
         self.watchlist = watchlist
 
-    def handlers(self):
+    def handlers(self) -> dict[StepKind, Handler]:
         return {StepKind.ANALYZE_SIGNAL: self.analyze_signal}
 
     def analyze_signal(self, step: dict) -> StepResult:

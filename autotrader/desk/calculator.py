@@ -18,7 +18,7 @@ from decimal import Decimal
 from autotrader.core.clock import HOUR_MS, Clock
 from autotrader.core.db import Store
 from autotrader.core.money import ZERO, to_text
-from autotrader.desk.missions import StepResult
+from autotrader.desk.missions import Handler, StepResult
 from autotrader.desk.models import StepDraft
 from autotrader.desk.policies import load_policies
 from autotrader.desk.repo import config as config_repo
@@ -52,7 +52,7 @@ class RiskCalculator:
         self.store = store
         self.clock = clock
 
-    def handlers(self):
+    def handlers(self) -> dict[StepKind, Handler]:
         return {
             StepKind.CALCULATE_RISK: self.calculate_risk,
             StepKind.REVIEW_PERFORMANCE: self.review_performance,

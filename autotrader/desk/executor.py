@@ -13,7 +13,7 @@ from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import ConflictError
 from autotrader.core.money import to_text
-from autotrader.desk.missions import StepResult
+from autotrader.desk.missions import Handler, StepResult
 from autotrader.desk.models import StepDraft
 from autotrader.desk.repo import loop as loop_repo
 from autotrader.desk.setup import desk_account_id
@@ -29,7 +29,7 @@ class TradeExecutor:
         self.clock = clock
         self.desk = desk
 
-    def handlers(self):
+    def handlers(self) -> dict[StepKind, Handler]:
         return {
             StepKind.EXECUTE_TRADE: self.execute_trade,
             StepKind.SCALE_POSITION: self.scale_position,

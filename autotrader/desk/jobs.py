@@ -17,7 +17,7 @@ from autotrader.core.errors import TemporaryError
 from autotrader.core.worker import TickContext, TickReport
 from autotrader.desk import missions
 from autotrader.desk.breaker import Breaker
-from autotrader.desk.missions import StepResult
+from autotrader.desk.missions import Handler, StepResult
 from autotrader.desk.repo import loop as loop_repo
 from autotrader.desk.vocabulary import DeskWorker, StepKind
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from autotrader.desk.heartbeat import Heartbeat
     from autotrader.desk.initiative import InitiativeWorker
 
-Handler = Callable[[dict], StepResult]
 STEP_BATCH = 20
 
 

@@ -117,6 +117,10 @@ class StepResult:
     pnl: Decimal | None = None
 
 
+Handler = Callable[[dict], StepResult]
+"""What a worker does with one claimed step (its row, payload decoded)."""
+
+
 def finish(store: Store, step: dict, result: StepResult, *, now_ms: int) -> None:
     """Record a claimed step's result and finalize its mission when this was its last step or
     it failed. Runs inside the caller's unit of work (with whatever the step did)."""

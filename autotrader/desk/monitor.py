@@ -16,7 +16,7 @@ from autotrader.core.db import Store
 from autotrader.core.money import to_text
 from autotrader.desk import proposals
 from autotrader.desk.events import Event, emit
-from autotrader.desk.missions import StepResult
+from autotrader.desk.missions import Handler, StepResult
 from autotrader.desk.models import ProposalDraft, StepDraft
 from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import loop as loop_repo
@@ -36,7 +36,7 @@ class PositionMonitor:
         self.clock = clock
         self.mtm = mtm
 
-    def handlers(self):
+    def handlers(self) -> dict[StepKind, Handler]:
         return {StepKind.MONITOR_POSITION: self.monitor_position}
 
     def watch(self) -> dict[str, int]:

@@ -27,7 +27,7 @@ from autotrader.desk.missions import open_mission
 from autotrader.desk.models import GateCheck, Policies, ProposalDraft, StepDraft
 from autotrader.desk.policies import load_policies
 from autotrader.desk.repo import loop as repo
-from autotrader.desk.risk import default_stop, entry_risk, position_risk, read_book
+from autotrader.desk.risk import Book, default_stop, entry_risk, position_risk, read_book
 from autotrader.desk.roundtables import queue_roundtable
 from autotrader.desk.setup import desk_account_id
 from autotrader.desk.vocabulary import AgentId, ProposalSource, ProposalStatus, StepKind
@@ -129,7 +129,9 @@ def _price(store: Store, symbol: str, now_ms: int) -> Decimal | None:
     return price.price if price else None
 
 
-def _in_flight(store: Store, book, prices: dict[str, Decimal | None], now_ms: int):
+def _in_flight(
+    store: Store, book: Book, prices: dict[str, Decimal | None], now_ms: int
+) -> tuple[InFlight, ...]:
     """Trade steps queued, running or waiting for a roundtable, with what each will risk."""
     payloads = [step["payload"] for step in repo.active_trade_steps(store)]
     payloads += [

@@ -4,6 +4,8 @@ signal analyzer: signal → proposal → auto-approval (or a gate) → mission �
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from autotrader.desk import company, policies
@@ -168,3 +170,25 @@ def test_a_policy_change_takes_effect_at_the_next_proposal(desk):
     assert [(r["gate"], r["reason"]) for r in rejected] == [
         ("analyze_signal.daily_quota", "2 analyses today > max_daily_analyses 1")
     ]
+
+
+def test_scout_plans_a_signal_at_the_current_price_not_the_signals(desk):
+    from autotrader.desk.repo import learning as learning_repo
+    from autotrader.market.view import execution_price
+
+    desk.allow_trades_alone()
+    policies.set_policy(desk.store, desk.clock, "risk_controls", '{"default_stop_loss_pct": -0.01}')
+    now = execution_price(desk.store, "BTC", desk.clock.now_ms()).price
+    with desk.store.atomic():  # read half an hour ago, 5 % above where BTC is now
+        learning_repo.insert_signal(desk.store, {
+            "symbol": "BTC", "signal_type": "buy", "side": "LONG", "source": "indicator",
+            "confidence": 0.9, "price": now * Decimal("1.05"), "timeframe": "5m",
+            "bar_time": desk.clock.now_ms() - 30 * 60_000, "metadata": {}, "step_id": None,
+            "created_at": desk.clock.now_ms(),
+        })  # fmt: skip
+
+    desk.beat()
+
+    [plan] = desk.store.query("SELECT * FROM desk_proposals WHERE source_ref LIKE '%high_conf%'")
+    assert plan["status"] == ProposalStatus.ACCEPTED, plan["reason"]
+    assert Decimal(plan["stop_loss"]) < now < Decimal(plan["take_profit"])

@@ -12,6 +12,7 @@ from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.decisions import migrations as decisions_migrations
+from autotrader.desk import migrations as desk_migrations
 from autotrader.ledger import migrations as ledger_migrations
 from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
@@ -26,4 +27,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     decisions_migrations.migrations,
     artifacts_migrations.migrations,
     ledger_migrations.migrations,
+    desk_migrations.migrations,
 )

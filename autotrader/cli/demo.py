@@ -22,6 +22,7 @@ from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import open_store, settings_for, state
 from autotrader.cli._options import DbOption
 from autotrader.cli._render import out, say
+from autotrader.cli.demo_desk import run_desk_day
 from autotrader.core.clock import HOUR_MS
 
 CLONE_ID = 42
@@ -96,6 +97,9 @@ def demo_command(
     prop_accounts.show(ctx, account_id=account, db=path, as_json=False)
     if not quiet:
         decisions.list_runs(ctx, clone_id=CLONE_ID, status=None, limit=12, db=path, as_json=False)
+
+    _step("7. the desk: six agents run a trading company of their own over the same day")
+    run_desk_day(ctx, store, path, start, quiet=quiet)
 
     _demo_audit(ctx, path, account)
 
@@ -182,7 +186,7 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
     """The audit view: what happened, why, and does it add up."""
     from autotrader.cli import ledger as ledger_cli
 
-    _step(f"7. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
+    _step(f"8. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
     ledger_cli.show(ctx, account=account, clone_id=None, kind=None, symbol=None, since=None,
                     until=None, limit=15, page=1, totals=True, as_csv=False, db=path,
                     as_json=False)  # fmt: skip

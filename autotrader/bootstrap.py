@@ -9,6 +9,7 @@ from pathlib import Path
 from autotrader.core.db import Store
 from autotrader.core.settings import Settings
 from autotrader.decisions.factory import decision_runner, engines, model_client
+from autotrader.lifecycle.factory import audition_evaluator, require_treasury_verifier
 from autotrader.market.factory import build_ingestor as ingestor
 from autotrader.prop.factory import precision, prop_desk
 from autotrader.schema import MIGRATION_SETS
@@ -25,6 +26,7 @@ def open_store(settings: Settings, *, path: Path | None = None, migrate: bool = 
 
 
 __all__ = [
+    "audition_evaluator",
     "decision_runner",
     "engines",
     "ingestor",
@@ -32,4 +34,5 @@ __all__ = [
     "open_store",
     "precision",
     "prop_desk",
+    "require_treasury_verifier",
 ]

@@ -13,6 +13,7 @@ from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.decisions import migrations as decisions_migrations
 from autotrader.ledger import migrations as ledger_migrations
+from autotrader.lifecycle import migrations as lifecycle_migrations
 from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
 from autotrader.prop import migrations as prop_migrations
@@ -26,4 +27,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     decisions_migrations.migrations,
     artifacts_migrations.migrations,
     ledger_migrations.migrations,
+    lifecycle_migrations.migrations,
 )

@@ -20,6 +20,7 @@ from autotrader.cli import db as db_cli
 from autotrader.cli import decisions as decisions_cli
 from autotrader.cli import ingest as ingest_cli
 from autotrader.cli import ledger as ledger_cli
+from autotrader.cli import lifecycle as lifecycle_cli
 from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import CliState, state
@@ -128,6 +129,7 @@ app.add_typer(clones_cli.app, name="clones")
 app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(lifecycle_cli.app, name="lifecycle")
 
 
 def main() -> None:

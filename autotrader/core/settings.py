@@ -244,8 +244,11 @@ class Settings(BaseSettings):
     audition_pass_max_drawdown_pct: Decimal = Field(
         default=Decimal(10), ge=0, le=100, description="Pass criterion: max drawdown % at most."
     )
-    audition_pass_sharpe: float = Field(
-        default=0.0, ge=-1000, le=1000, description="Pass criterion: Sharpe ratio at least."
+    audition_pass_sharpe: float | None = Field(
+        default=0.0,
+        ge=-1000,
+        le=1000,
+        description="Pass criterion: Sharpe ratio at least (empty: not judged).",
     )
     audition_max_model_strength: int = Field(
         default=3, ge=0, le=10, description="Model tier a verified fee entitles to."
@@ -281,6 +284,11 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not symbols: {', '.join(bad)}")
         return ",".join(symbols)
+
+    @field_validator("audition_pass_sharpe", mode="before")
+    @classmethod
+    def _optional_sharpe(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("db", "data_dir", "artifacts_dir", mode="before")
     @classmethod

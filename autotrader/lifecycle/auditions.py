@@ -360,7 +360,8 @@ class AuditionEvaluator:
 
 def judge(rules: AuditionRules, row: LeaderRow) -> list[Criterion]:
     """Every pass criterion with its value, comparator and threshold (an undefined Sharpe
-    — too few snapshots, no variance — does not meet a threshold)."""
+    — too few snapshots, no variance — does not meet a threshold; a Sharpe threshold of None
+    is not judged)."""
     c = rules.criteria
 
     def at_least(name: str, value: Any, threshold: Any) -> Criterion:
@@ -369,12 +370,14 @@ def judge(rules: AuditionRules, row: LeaderRow) -> list[Criterion]:
     def at_most(name: str, value: Any, threshold: Any) -> Criterion:
         return Criterion(name, value, "<=", threshold, value is not None and value <= threshold)
 
-    return [
+    judged = [
         at_least("return_pct", row.return_pct, c.min_return_pct),
         at_most("max_drawdown_pct", row.max_drawdown_pct, c.max_drawdown_pct),
-        at_least("sharpe", row.sharpe, c.min_sharpe),
         at_least("trades", row.trades, c.min_trades),
     ]
+    if c.min_sharpe is not None:
+        judged.insert(2, at_least("sharpe", row.sharpe, c.min_sharpe))
+    return judged
 
 
 def _metrics(row: LeaderRow) -> dict[str, Any]:

@@ -32,7 +32,9 @@ class PassCriteria(BaseModel):
 
     min_return_pct: Decimal = _Percent
     max_drawdown_pct: Decimal = Field(ge=0, le=100)
-    min_sharpe: float = Field(ge=-1000, le=1000, allow_inf_nan=False)
+    min_sharpe: float | None = Field(
+        ge=-1000, le=1000, allow_inf_nan=False, description="None: Sharpe is not judged."
+    )
     min_trades: int = Field(ge=0, le=100_000)
 
 

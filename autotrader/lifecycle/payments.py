@@ -64,7 +64,7 @@ def settle(
                 Outcome.LATE,
                 f"arrived {_when(receipt.time_ms)}, after the window closed"
                 f" {_when(request.expires_at)}:"
-                f" {credited} USDC credited to {request.holder}, the payment stays unpaid",
+                f" {_usdc(credited)} USDC credited to {request.holder}, the payment stays unpaid",
                 receipt,
             )
     window_open = admin_override or now_ms <= request.expires_at
@@ -82,20 +82,27 @@ def settle(
         )
         left = economy.balance(store, request.holder)
         if in_time == 0:
-            recorder.record(Outcome.VERIFIED, f"paid from {request.holder}'s credit ({prior} USDC)")
+            recorder.record(
+                Outcome.VERIFIED, f"paid from {request.holder}'s credit ({_usdc(prior)} USDC)"
+            )
         elif left > prior:
             recorder.record(
                 Outcome.OVERPAID,
-                f"received {in_time} USDC for {request.amount}: {left - prior} over, kept as "
-                f"{request.holder}'s credit (now {left})",
+                f"received {_usdc(in_time)} USDC for {_usdc(request.amount)}:"
+                f" {_usdc(left - prior)} over, kept as {request.holder}'s credit"
+                f" (now {_usdc(left)})",
             )
         else:
-            recorder.record(Outcome.VERIFIED, f"received {in_time} USDC, paid {request.amount}")
+            recorder.record(
+                Outcome.VERIFIED,
+                f"received {_usdc(in_time)} USDC, paid {_usdc(request.amount)}",
+            )
     elif in_time > 0:
+        credit = f" (with earlier credit, {_usdc(available)})" if prior else ""
         recorder.record(
             Outcome.UNDERPAID,
-            f"received {in_time} USDC (with credit, {available}) of {request.amount}:"
-            f" {request.amount - available} more is due by {_when(request.expires_at)};"
+            f"received {_usdc(in_time)} USDC{credit} of {_usdc(request.amount)}:"
+            f" {_usdc(request.amount - available)} more is due by {_when(request.expires_at)};"
             f" credited to {request.holder} meanwhile",
         )
     return Settlement(
@@ -206,6 +213,10 @@ class _Recorder:
 
 def _what(request: PaymentRequest) -> str:
     return f"{request.purpose.value.replace('_', ' ')} {request.request_id}"
+
+
+def _usdc(amount: Decimal) -> str:
+    return to_text(amount)
 
 
 def _when(ms: int) -> str:

@@ -1,12 +1,14 @@
-"""A public name folded case- and confusable-insensitively, so "Paypa1", "PAYPAL" and "Рaypal"
-(a Cyrillic Р) all fold to the same key.
+"""Public names folded case- and confusable-insensitively, so "PAYPAL", "Paypa1", "PaypaI" and
+"Рaypal" (a Cyrillic Р) all collide with "Paypal".
 
-The key follows Unicode's UTS #39 *skeleton* over the confusables data that the
-``confusable_homoglyphs`` package ships (Unicode's confusables.txt): NFKC, then every character
-replaced by the representative of its look-alike class, case-folded, mapped again (case
-folding can reveal a new look-alike), and the separators a reader skims over (spaces, '.', '_',
-'-') dropped. The package lists each look-alike pair in both directions; the classes are their
-union, represented by an ASCII member when there is one.
+Folding follows Unicode's UTS #39 *skeleton* over the confusables data the
+``confusable_homoglyphs`` package ships (Unicode's confusables.txt): every character replaced
+by the representative of its look-alike class (the package lists each look-alike pair both
+ways; a class is their union, represented by an ASCII letter, else digit, when it has one),
+after NFKC, and the separators a reader skims over (spaces, '.', '_', '-') dropped. The skeleton
+is case-sensitive by design ("I" looks like "l", "i" does not), so a name has two keys: folded
+case first (the case-insensitive one: "CASINO" is "casino") and look-alikes first (the
+confusable one: "PaypaI" is "Paypal"). Two names collide when either key does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ def _classes() -> dict[str, str]:
         return char
 
     def better(a: str, b: str) -> str:
-        return min(a, b, key=lambda c: (not (c.isascii() and c.isalnum()), ord(c)))
+        # An ASCII lowercase letter first, then any ASCII letter, digit: case folding then
+        # merges "O" with "o", so "0" (whose class "O" represents) reads as "o" too.
+        def rank(c: str) -> tuple[bool, bool, bool, int]:
+            ascii_ = c.isascii()
+            return (not (ascii_ and c.islower()), not (ascii_ and c.isalpha()), not ascii_, ord(c))
+
+        return min(a, b, key=rank)
 
     sequences: dict[str, str] = {}
     for source, glyphs in confusables_data.items():
@@ -62,7 +70,13 @@ def _map(text: str) -> str:
     )
 
 
-def name_key(name: str) -> str:
-    """The folded key two public names collide on (see the module docstring)."""
-    folded = _map(_map(unicodedata.normalize("NFKC", name)).casefold())
-    return "".join(c for c in folded if c not in _SEPARATORS)
+def name_keys(name: str) -> tuple[str, str]:
+    """``(case key, look-alike key)`` of a name (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", name)
+    case_first = _map(_map(text.casefold()).casefold())
+    look_alike_first = _map(_map(text).casefold())
+    return _squeeze(case_first), _squeeze(look_alike_first)
+
+
+def _squeeze(text: str) -> str:
+    return "".join(c for c in text if c not in _SEPARATORS)

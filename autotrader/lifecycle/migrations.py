@@ -168,7 +168,8 @@ def m003_profiles(db: Database) -> None:
             name TEXT NOT NULL,
             bio TEXT NOT NULL,
             avatar_url TEXT,
-            name_key TEXT NOT NULL,                -- case- and confusable-folded name
+            name_key TEXT NOT NULL,                -- the name, case folded then look-alikes
+            look_alike_key TEXT NOT NULL,          -- look-alikes folded, then case
             status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected',
                                                     'superseded')),
             submitted_by TEXT NOT NULL,
@@ -181,13 +182,14 @@ def m003_profiles(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_profile_versions_status ON profile_versions (status, id)")
-    # What the public sees: one approved version per clone, and no two with the same folded name.
+    # What the public sees: one approved version per clone; no two names that fold alike.
     db.execute(
         """
         CREATE TABLE public_profiles (
             clone_id INTEGER PRIMARY KEY REFERENCES clones (id),
             version_id INTEGER NOT NULL UNIQUE REFERENCES profile_versions (id),
             name_key TEXT NOT NULL UNIQUE,
+            look_alike_key TEXT NOT NULL UNIQUE,
             approved_at INTEGER NOT NULL
         ) STRICT
         """

@@ -12,7 +12,7 @@ from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import ConflictError, InvalidInputError
 from autotrader.lifecycle import state
-from autotrader.lifecycle.profiles import require_version
+from autotrader.lifecycle.profiles import name_collision, require_version
 from autotrader.lifecycle.repo import profiles as repo
 from autotrader.lifecycle.vocabulary import EventKind, ProfileStatus
 
@@ -48,8 +48,8 @@ def _review(
             raise ConflictError(f"profile version {version_id} is {version['status']}, not pending")
         clone_id = version["clone_id"]
         if status == ProfileStatus.APPROVED:
-            holder = repo.public_holder_of(store, version["name_key"])
-            if holder is not None and holder != clone_id:
+            holder = name_collision(store, clone_id, version["name"])
+            if holder is not None:
                 raise ConflictError(
                     f"profile version {version_id}: {version['name']!r} now reads the same as"
                     f" clone {holder}'s public name; reject it"
@@ -59,6 +59,7 @@ def _review(
                 clone_id=clone_id,
                 version_id=version_id,
                 name_key=version["name_key"],
+                look_alike_key=version["look_alike_key"],
                 now_ms=now,
             )
         repo.review(store, version_id, status.value, actor=actor, reason=reason.strip(), now_ms=now)

@@ -21,7 +21,7 @@ from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
 from autotrader.lifecycle import state
-from autotrader.lifecycle.confusables import name_key
+from autotrader.lifecycle.confusables import name_keys
 from autotrader.lifecycle.repo import profiles as repo
 from autotrader.lifecycle.vocabulary import EventKind, ProfileStatus
 
@@ -123,9 +123,17 @@ def _url_problems(url: str) -> list[str]:
 
 
 def _denied(draft: ProfileDraft, denied: Iterable[str]) -> list[str]:
-    name, bio = name_key(draft.name), name_key(draft.bio)
-    hits = sorted({w for w in denied if (key := name_key(w)) and (key in name or key in bio)})
+    texts = name_keys(draft.name) + name_keys(draft.bio)
+    hits = sorted(
+        {w for w in denied for key in name_keys(w) if key and any(key in t for t in texts)}
+    )
     return [f"uses a denied word: {', '.join(hits)}"] if hits else []
+
+
+def name_collision(store: Store, clone_id: int, name: str) -> int | None:
+    """Another clone whose public name reads the same as ``name``, if any."""
+    others = repo.public_holders_of(store, *name_keys(name)) - {clone_id}
+    return min(others) if others else None
 
 
 def set_profile(
@@ -142,12 +150,12 @@ def set_profile(
     """Submit a new version of the clone's profile (pending review); see the module docstring.
     An older version still waiting for review is superseded by this one."""
     draft = check_profile(name, bio, avatar_url, denied=denied)
-    key = name_key(draft.name)
+    key, look_alike = name_keys(draft.name)
     now = clock.now_ms()
     with store.atomic():
         owner = owner_of_clone(store, clone_id)
-        holder = repo.public_holder_of(store, key)
-        if holder is not None and holder != clone_id:
+        holder = name_collision(store, clone_id, draft.name)
+        if holder is not None:
             raise InvalidInputError(
                 f"profile refused: --name {draft.name!r} reads the same as clone {holder}'s public"
                 " name (compared case- and confusable-insensitively)"
@@ -163,6 +171,7 @@ def set_profile(
             bio=draft.bio,
             avatar_url=draft.avatar_url,
             name_key=key,
+            look_alike_key=look_alike,
             status=ProfileStatus.PENDING.value,
             submitted_by=actor,
             submitted_at=now,

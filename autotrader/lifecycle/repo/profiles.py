@@ -64,18 +64,27 @@ def public_version(store: Store, clone_id: int) -> dict | None:
     )
 
 
-def public_holder_of(store: Store, name_key: str) -> int | None:
-    """The clone whose public profile has this folded name, if any."""
-    return store.scalar("SELECT clone_id FROM public_profiles WHERE name_key = ?", (name_key,))
+def public_holders_of(store: Store, name_key: str, look_alike_key: str) -> set[int]:
+    """The clones whose public name folds to either key."""
+    return {
+        clone_id
+        for (clone_id,) in store.tuples(
+            "SELECT clone_id FROM public_profiles WHERE name_key = ? OR look_alike_key = ?",
+            (name_key, look_alike_key),
+        )
+    }
 
 
-def publish(store: Store, *, clone_id: int, version_id: int, name_key: str, now_ms: int) -> None:
+def publish(
+    store: Store, *, clone_id: int, version_id: int, name_key: str, look_alike_key: str, now_ms: int
+) -> None:
     store.upsert(
         "public_profiles",
         {
             "clone_id": clone_id,
             "version_id": version_id,
             "name_key": name_key,
+            "look_alike_key": look_alike_key,
             "approved_at": now_ms,
         },
         key=["clone_id"],

@@ -137,6 +137,7 @@ class FakeHyperliquid:
         self._ledger: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
         self._failures: list[tuple[int, str | None]] = []  # (status, only this type or any)
+        self._odd_answers: dict[str, list[Any]] = {}  # request type → 200 bodies to send first
         self._delays: list[float] = []
         self._loopback = Loopback(_Handler, self)
 
@@ -161,6 +162,12 @@ class FakeHyperliquid:
         """Answer the next ``n`` requests (of ``request_type`` only, if given) with ``status``."""
         with self._lock:
             self._failures.extend([(status, request_type)] * n)
+
+    def answer_next(self, request_type: str, payload: Any) -> None:
+        """Answer the next request of ``request_type`` with ``payload`` (HTTP 200), whatever it
+        asks: a malformed payload from the exchange."""
+        with self._lock:
+            self._odd_answers.setdefault(request_type, []).append(payload)
 
     def delay_next(self, n: int, seconds: float) -> None:
         """Sleep ``seconds`` before answering each of the next ``n`` requests."""
@@ -190,6 +197,10 @@ class FakeHyperliquid:
             self.requests.append(body)
             delay = self._delays.pop(0) if self._delays else 0.0
             failure = self._take_failure(request_type)
+            odd = self._odd_answers.get(str(request_type)) or []
+            oddity = odd.pop(0) if odd else None
+        if oddity is not None:
+            return 200, oddity
         if delay:
             time.sleep(delay)
         if failure is not None:

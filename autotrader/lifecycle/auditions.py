@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from autotrader.prop.gates import Precision
 
 STOPPED = (AccountStatus.FROZEN, AccountStatus.LIQUIDATED)  # an account that cannot trade on
+CHUNK = 50  # auditions finalized (or decided) per transaction
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,6 @@ class AuditionEvaluator:
 
     def _evaluate(self, claimed: list[dict]) -> list[Decision]:
         from autotrader.ledger.leaderboard import account_rows
-        from autotrader.prop.admin import admin_action
         from autotrader.prop.mtm import MarkToMarket
 
         now = self.clock.now_ms()
@@ -290,33 +290,46 @@ class AuditionEvaluator:
         # The final mark: exits, funding and a snapshot as of now, before anything is flattened.
         MarkToMarket(self.store, self.clock, self.precision).run(accounts)
         stopped_early: dict[int, str] = {}
-        for audition in claimed:
-            account = prop_repo.get_account(self.store, audition["account_id"])
-            if account["status"] in STOPPED:
-                stopped_early[audition["id"]] = (
-                    f"stopped early ({account['status']}: {account['status_reason']})"
-                )
-            if account["status"] != AccountStatus.FINALIZED:
-                admin_action(
-                    self.store,
-                    self.clock,
-                    self.precision,
-                    account_id=account["id"],
-                    action="finalize",
-                    reason=f"audition {audition['id']} "
-                    + ("stopped early" if audition["id"] in stopped_early else "window ended"),
-                )
+        for chunk in _chunks(claimed):
+            with self.store.atomic():
+                for audition in chunk:
+                    self._finalize(audition, stopped_early)
         rows = account_rows(self.store, accounts, now_ms=now)
         decisions = []
-        for audition in claimed:
-            decision = self._decide(audition, rows[audition["account_id"]], stopped_early, now)
-            if decision is not None:
-                decisions.append(decision)
+        for chunk in _chunks(claimed):
+            with self.store.atomic():
+                for audition in chunk:
+                    row = rows[audition["account_id"]]
+                    decision = self._decide(audition, row, stopped_early, now)
+                    if decision is not None:
+                        decisions.append(decision)
         return decisions
+
+    def _finalize(self, audition: dict, stopped_early: dict[int, str]) -> None:
+        """Flatten and finalize the audition's account, unless a crashed pass already did."""
+        from autotrader.prop.admin import admin_action
+
+        account = prop_repo.get_account(self.store, audition["account_id"])
+        if account["status"] in STOPPED:
+            stopped_early[audition["id"]] = (
+                f"stopped early ({account['status']}: {account['status_reason']})"
+            )
+        if account["status"] != AccountStatus.FINALIZED:
+            admin_action(
+                self.store,
+                self.clock,
+                self.precision,
+                account_id=account["id"],
+                action="finalize",
+                reason=f"audition {audition['id']} "
+                + ("stopped early" if audition["id"] in stopped_early else "window ended"),
+            )
 
     def _decide(
         self, audition: dict, row: LeaderRow, stopped_early: dict[int, str], now: int
     ) -> Decision | None:
+        """Judge one audition and record the verdict, inside the caller's transaction; None when
+        it was decided already (a crashed pass resumed, or another worker)."""
         criteria = judge(audition["rules"], row)
         early = stopped_early.get(audition["id"])
         passed = early is None and all(c.passed for c in criteria)
@@ -329,33 +342,37 @@ class AuditionEvaluator:
         }
         score = float(row.return_pct)
         concerns = Concerns(audition["fee_id"], audition["id"], audition["account_id"])
-        with self.store.atomic():
-            status = AuditionStatus.PASSED if passed else AuditionStatus.FAILED
-            if not repo.decide(
-                self.store,
-                audition["id"],
-                status=status.value,
-                result=json.dumps(result, default=str, sort_keys=True),
-                score=score,
-                reason=reason,
-                now_ms=now,
-            ):
-                return None  # another worker decided it meanwhile
-            event = EventKind.AUDITION_PASSED if passed else EventKind.AUDITION_FAILED
-            state.transition(
-                self.store,
-                audition["clone_id"],
-                event,
-                actor=self.worker_id,
-                reason=reason,
-                now_ms=now,
-                concerns=concerns,
-            )
-            if passed:
-                promotion.enqueue(
-                    self.store, audition, score=score, actor=self.worker_id, now_ms=now
-                )
+        status = AuditionStatus.PASSED if passed else AuditionStatus.FAILED
+        if not repo.decide(
+            self.store,
+            audition["id"],
+            status=status.value,
+            result=json.dumps(result, default=str, sort_keys=True),
+            score=score,
+            reason=reason,
+            now_ms=now,
+        ):
+            return None  # another worker decided it meanwhile
+        event = EventKind.AUDITION_PASSED if passed else EventKind.AUDITION_FAILED
+        state.transition(
+            self.store,
+            audition["clone_id"],
+            event,
+            actor=self.worker_id,
+            reason=reason,
+            now_ms=now,
+            concerns=concerns,
+        )
+        if passed:
+            promotion.enqueue(self.store, audition, score=score, actor=self.worker_id, now_ms=now)
         return Decision(audition["id"], audition["clone_id"], passed, reason, criteria)
+
+
+def _chunks(rows: list[dict]) -> Iterable[list[dict]]:
+    """Units of work of a few auditions each: fewer commits than one per audition, and the
+    write lock is never held long enough to stall the other workers."""
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start : start + CHUNK]
 
 
 def judge(rules: AuditionRules, row: LeaderRow) -> list[Criterion]:

@@ -100,6 +100,8 @@ def admit_from_queue(
         if free <= 0 or not waiting:
             return report
         public = profiles_repo.public_clone_ids(store)
+        deferrals: list[tuple[int, str]] = []
+        notes: list[tuple[int, str, Concerns]] = []
         for entry in waiting:
             if free <= 0:
                 break
@@ -108,16 +110,8 @@ def admit_from_queue(
             concerns = Concerns(audition_id=entry["audition_id"])
             if why is not None:
                 if why != entry["deferral"]:  # the same reason again adds nothing
-                    repo.defer(store, entry["id"], why, now_ms=now)
-                    state.note(
-                        store,
-                        clone_id,
-                        EventKind.ADMISSION_DEFERRED,
-                        actor=actor,
-                        reason=why,
-                        now_ms=now,
-                        concerns=concerns,
-                    )
+                    deferrals.append((entry["id"], why))
+                    notes.append((clone_id, why, concerns))
                     report.deferred[clone_id] = why
                 continue
             repo.leave_queue(store, entry["id"], QueueStatus.ADMITTED, now_ms=now)
@@ -133,6 +127,11 @@ def admit_from_queue(
             )
             report.admitted.append(clone_id)
             free -= 1
+        # Waiting entries are queued clones (the state machine keeps the two together).
+        repo.defer_many(store, deferrals, now_ms=now)
+        state.note_many(
+            store, EventKind.ADMISSION_DEFERRED, notes, stage=Stage.QUEUED, actor=actor, now_ms=now
+        )
         report.waiting -= len(report.admitted)
     return report
 

@@ -125,6 +125,40 @@ def note(
     _record(store, clone_id, event, current, current, actor, reason, now_ms, concerns)
 
 
+def note_many(
+    store: Store,
+    event: EventKind,
+    notes: list[tuple[int, str, Concerns]],
+    *,
+    stage: Stage,
+    actor: str,
+    now_ms: int,
+) -> None:
+    """Record one kind of note for many clones, all known (by the caller's rows) to be at
+    ``stage``: ``(clone id, reason, concerns)`` each, in one statement (the arena-entry job
+    defers thousands of queued clones in a pass)."""
+    if event not in NOTES:
+        raise ValueError(f"{event} is a transition, not a note")
+    repo.insert_events(
+        store,
+        [
+            {
+                "clone_id": clone_id,
+                "event": str(event),
+                "from_stage": str(stage),
+                "to_stage": str(stage),
+                "actor": actor,
+                "reason": reason,
+                "fee_id": concerns.fee_id,
+                "audition_id": concerns.audition_id,
+                "account_id": concerns.account_id,
+                "created_at": now_ms,
+            }
+            for clone_id, reason, concerns in notes
+        ],
+    )
+
+
 def _record(
     store: Store,
     clone_id: int,

@@ -33,10 +33,11 @@ def queue_entry(store: Store, clone_id: int) -> dict | None:
     )
 
 
-def defer(store: Store, entry_id: int, why: str, *, now_ms: int) -> None:
-    store.execute(
+def defer_many(store: Store, deferrals: list[tuple[int, str]], *, now_ms: int) -> int:
+    """Record why each ``(entry id, reason)`` could not enter, in one statement."""
+    return store.executemany(
         "UPDATE promotion_queue SET deferral = ?, deferred_at = ? WHERE id = ?",
-        (why, now_ms, entry_id),
+        [(why, now_ms, entry_id) for entry_id, why in deferrals],
     )
 
 

@@ -31,6 +31,18 @@ def insert_event(store: Store, **values: object) -> int:
     return store.insert("lifecycle_events", values)
 
 
+def insert_events(store: Store, rows: list[dict]) -> int:
+    """Append many events in one statement (every row with the same keys)."""
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    return store.executemany(
+        f"INSERT INTO lifecycle_events ({', '.join(columns)})"
+        f" VALUES ({', '.join('?' * len(columns))})",
+        [[row[c] for c in columns] for row in rows],
+    )
+
+
 def events(store: Store, clone_id: int) -> list[dict]:
     return store.query("SELECT * FROM lifecycle_events WHERE clone_id = ? ORDER BY id", (clone_id,))
 

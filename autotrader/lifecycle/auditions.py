@@ -413,12 +413,6 @@ def _criterion_json(c: Criterion) -> dict[str, Any]:
     }
 
 
-def criteria_rows(audition: dict) -> Iterable[tuple[str, Any, str, Any, bool]]:
-    """``(name, value, comparator, threshold, passed)`` of a decided audition's criteria."""
-    for c in (audition["result"] or {}).get("criteria", []):
-        yield c["name"], c["value"], c["comparator"], c["threshold"], c["passed"]
-
-
 def live_state(store: Store, audition: dict, now_ms: int):
     """A running audition's account as it stands (equity, drawdown, positions); None once
     decided (the result holds the final numbers)."""

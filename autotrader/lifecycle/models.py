@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -164,4 +164,3 @@ class Settlement:
     paid: bool
     outcomes: list[RecordedOutcome] = field(default_factory=list)
     balance: Decimal = Decimal(0)  # the holder's economy balance afterwards (their credit)
-    details: dict[str, Any] = field(default_factory=dict)

@@ -136,13 +136,14 @@ def test_extending_the_ledger_kinds_keeps_rows_indexes_and_the_append_only_rule(
 
 
 def test_extending_the_economy_kinds_keeps_rows_and_the_append_only_rule(tmp_path):
-    from autotrader.lifecycle.migrations import extend_economy_kinds
+    from autotrader.lifecycle.migrations import extend_economy_kinds, extend_payment_purposes
 
     later = Migrations("arena-like")
 
     @later()
     def m001_tickets(db):
         extend_economy_kinds(db, "TICKET", "PAYOUT")
+        extend_payment_purposes(db, "ticket")
 
     store = _store_with(tmp_path, later)
     assert _check_values(store, "economy_entries", "kind") == {
@@ -150,6 +151,8 @@ def test_extending_the_economy_kinds_keeps_rows_and_the_append_only_rule(tmp_pat
         "TICKET",
         "PAYOUT",
     }
+    for table in ("payment_references", "payment_outcomes"):
+        assert _check_values(store, table, "purpose") == {"audition_fee", "ticket"}
     store.execute(
         "INSERT INTO economy_entries (txn, holder, kind, amount, balance_after,"
         " idempotency_key, created_at) VALUES ('t', 'alice', 'TICKET', '-1', '-1', 't:0', 0)"

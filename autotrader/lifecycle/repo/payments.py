@@ -46,19 +46,6 @@ def reference(store: Store, reference: str) -> dict | None:
     return store.query_one("SELECT * FROM payment_references WHERE reference = ?", (reference,))
 
 
-def claimed_references(store: Store, references: list[str]) -> set[str]:
-    """Which of ``references`` are already claimed."""
-    if not references:
-        return set()
-    marks = ", ".join("?" * len(references))
-    return {
-        ref
-        for (ref,) in store.tuples(
-            f"SELECT reference FROM payment_references WHERE reference IN ({marks})", references
-        )
-    }
-
-
 def references_of(store: Store, purpose: str, request_id: int) -> list[dict]:
     return store.query(
         "SELECT * FROM payment_references WHERE purpose = ? AND request_id = ?"

@@ -60,8 +60,3 @@ def last_event(store: Store, clone_id: int, event: str) -> dict | None:
         "SELECT * FROM lifecycle_events WHERE clone_id = ? AND event = ? ORDER BY id DESC LIMIT 1",
         (clone_id, str(event)),
     )
-
-
-def stages(store: Store) -> dict[int, str]:
-    """Clone id → stage, for every clone that left the sandbox."""
-    return dict(store.tuples("SELECT clone_id, stage FROM clone_stages"))

@@ -156,12 +156,14 @@ class HyperliquidVerifier:
         field = _TRANSFER_AMOUNT.get(delta.get("type"))  # type: ignore[arg-type]
         if field is None or not is_address(delta.get("destination")):
             return None  # a deposit, a withdrawal, a vault move…: not a payment to anyone here
-        if checksum_address(delta["destination"]) != self.treasury:
+        # Exchanges answer in lowercase; compared without case, so a row whose mixed case
+        # breaks its checksum is still read (and judged by its other fields), never a crash.
+        if delta["destination"].lower() != self.treasury.lower():
             return None  # the treasury paying out, or someone else's transfer
         reference = row.get("hash")
         reference = reference.lower() if isinstance(reference, str) else None
         sender = delta.get("user")
-        sender = checksum_address(sender) if is_address(sender) else None
+        sender = checksum_address(sender.lower()) if is_address(sender) else None
         problems = []
         if reference is None or not _HASH.match(reference):
             problems.append("no transaction hash")

@@ -352,3 +352,15 @@ def test_reconcile_verifies_what_the_treasury_received_in_time_and_expires_the_r
     again = reconcile(store, clock, policy, verifier=hyperliquid(treasury, clock), actor=ACTOR)
     assert (again.verified, again.expired, again.outcomes) == ([], [], 0)
     assert state.stage_of(store, 43) == Stage.SANDBOX
+
+
+def test_a_row_whose_mixed_case_breaks_its_checksum_is_read_not_a_crash(world, treasury):
+    store, clock, _, policy = world
+    fee = request_fee(store, clock, CLONE_ID, policy, actor=ACTOR)
+    row = transfer_row(sender=ADDRESS, destination=TREASURY, amount="25", tx=tx(4),
+                       time_ms=fee["created_at"] + 1)  # fmt: skip
+    row["delta"]["destination"] = "0x" + TREASURY[2:].swapcase()  # case no checksum allows
+    treasury.add_ledger_updates(TREASURY, [row])
+    clock.advance(ms=MINUTE_MS)
+    result = verify_fee(store, clock, fee["id"], hyperliquid(treasury, clock), policy, actor=ACTOR)
+    assert result.settlement.paid

@@ -194,7 +194,7 @@ def _accounts(
         result.append(
             _Account(
                 row=row,
-                equity=account_state(store, account, now_ms).equity,
+                equity=account_state(store, account, now_ms, account=row).equity,
                 series=start + series.get(account, []),
                 pnls=pnls.get(account, []),
                 fees=-fees.get(account, ZERO),

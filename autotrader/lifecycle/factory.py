@@ -37,7 +37,7 @@ def require_treasury_verifier(settings: Settings, clock: Clock):
 
 
 def audition_evaluator(settings: Settings, store: Store, clock: Clock, *, worker_id: str):
-    from autotrader.lifecycle.auditions import AuditionEvaluator
+    from autotrader.lifecycle.evaluation import AuditionEvaluator
     from autotrader.prop.factory import precision
 
     return AuditionEvaluator(

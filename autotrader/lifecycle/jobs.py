@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from autotrader.core.clock import Clock
     from autotrader.core.db import Store
     from autotrader.core.jobs import JobEnv
-    from autotrader.lifecycle.auditions import AuditionEvaluator
+    from autotrader.lifecycle.evaluation import AuditionEvaluator
     from autotrader.lifecycle.fees import FeePolicy
 
 

@@ -10,6 +10,7 @@ from autotrader import __version__
 from autotrader.core.db import Store
 from autotrader.core.settings import Settings
 from autotrader.decisions.factory import decision_runner, engines, model_client
+from autotrader.lifecycle.factory import audition_evaluator, require_treasury_verifier
 from autotrader.market.factory import build_ingestor as ingestor
 from autotrader.prop.factory import precision, prop_desk
 from autotrader.schema import MIGRATION_SETS
@@ -35,6 +36,7 @@ def open_store(
 
 
 __all__ = [
+    "audition_evaluator",
     "decision_runner",
     "engines",
     "ingestor",
@@ -42,4 +44,5 @@ __all__ = [
     "open_store",
     "precision",
     "prop_desk",
+    "require_treasury_verifier",
 ]

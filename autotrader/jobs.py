@@ -78,6 +78,27 @@ JOBS = JobRegistry(
             commands=("desk worker initiative",),
         ),
         JobSpec(
+            name="lifecycle-auditions",
+            summary="evaluate auditions whose window ended (or whose account froze): pass or fail",
+            interval=300.0,
+            builder="autotrader.lifecycle.jobs:auditions_job",
+            commands=("lifecycle auditions run-once", "lifecycle auditions worker"),
+        ),
+        JobSpec(
+            name="lifecycle-arena-entry",
+            summary="admit the promotion queue's head into free arena slots",
+            interval=300.0,
+            builder="autotrader.lifecycle.jobs:arena_entry_job",
+            commands=("lifecycle arena-entry run-once", "lifecycle arena-entry worker"),
+        ),
+        JobSpec(
+            name="lifecycle-reconcile",
+            summary="pending audition fees: verify the treasury's transfers, expire stale ones",
+            interval=300.0,
+            builder="autotrader.lifecycle.jobs:reconcile_job",
+            commands=("lifecycle fees reconcile",),
+        ),
+        JobSpec(
             name="housekeeping",
             summary="WAL checkpoint, tick-history retention, forgotten workers",
             interval=300.0,

@@ -14,6 +14,7 @@ from autotrader.core._sqlite_utils import Migrations
 from autotrader.decisions import migrations as decisions_migrations
 from autotrader.desk import migrations as desk_migrations
 from autotrader.ledger import migrations as ledger_migrations
+from autotrader.lifecycle import migrations as lifecycle_migrations
 from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
 from autotrader.prop import migrations as prop_migrations
@@ -28,4 +29,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     artifacts_migrations.migrations,
     ledger_migrations.migrations,
     desk_migrations.migrations,
+    lifecycle_migrations.migrations,
 )

@@ -85,3 +85,13 @@ def open_store(
 def clock(ctx: typer.Context) -> Clock:
     """The command's clock: the wall clock, or the replay clock ``AUTOTRADER_NOW`` names."""
     return settings_for(ctx).clock()
+
+
+def actor() -> str:
+    """Who runs this command, as lifecycle records name them: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"

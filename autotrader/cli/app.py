@@ -21,6 +21,7 @@ from autotrader.cli import decisions as decisions_cli
 from autotrader.cli import desk as desk_cli
 from autotrader.cli import ingest as ingest_cli
 from autotrader.cli import ledger as ledger_cli
+from autotrader.cli import lifecycle as lifecycle_cli
 from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import CliState, state
@@ -130,6 +131,7 @@ app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(desk_cli.app, name="desk")
+app.add_typer(lifecycle_cli.app, name="lifecycle")
 
 
 def main() -> None:

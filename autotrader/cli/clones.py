@@ -22,6 +22,10 @@ models_app = typer.Typer(help="The model registry (strength tiers, prices).", no
 app.add_typer(models_app, name="models")
 entitlements_app = typer.Typer(help="What a clone may use.", no_args_is_help=True)
 app.add_typer(entitlements_app, name="entitlements")
+owners_app = typer.Typer(
+    help="Who clones belong to and the address they pay from.", no_args_is_help=True
+)
+app.add_typer(owners_app, name="owners")
 
 CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
 
@@ -44,12 +48,19 @@ def create(
     ] = None,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
+    owner: Annotated[
+        str, typer.Option("--owner", help="The owner's handle (created when new).")
+    ] = "local",
+    owner_address: Annotated[
+        str | None,
+        typer.Option("--owner-address", help="The EVM address the owner pays fees from."),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a clone with default entitlements.
+    """Create a clone with default entitlements, owned by --owner.
 
-    Example: autotrader clones create --name momentum --id 42 --json
+    Example: autotrader clones create --name momentum --id 42 --owner alice --owner-address 0x…
     """
     from autotrader.clones.management import create_clone
 
@@ -59,6 +70,8 @@ def create(
         name=name,
         model=model,
         clone_id=clone_id,
+        owner=owner,
+        owner_address=owner_address,
         display_name=display_name,
         description=description,
     )
@@ -298,3 +311,36 @@ def entitlements_grant(
         f"clone {clone.id}: max model strength {clone.max_model_strength}, "
         f"max active assets {clone.max_active_assets}"
     )
+
+
+@owners_app.command("list")
+def owners_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Every owner, the address it pays from and how many clones it has.
+
+    Example: autotrader clones owners list --json
+    """
+    from autotrader.clones.owners import list_owners
+
+    owners = list_owners(open_store(ctx, db))
+    if as_json:
+        print_json(owners)
+        return
+    rows = [(o.handle, o.evm_address or "(none)", o.clones) for o in owners]
+    out.print(table("Owners", ["handle", "address", "clones"], rows))
+
+
+@owners_app.command("set")
+def owners_set(
+    ctx: typer.Context,
+    handle: Annotated[str, typer.Argument(help="The owner's handle.")],
+    address: Annotated[str, typer.Option("--address", help="EVM address, EIP-55 checked.")],
+    db: DbOption = None,
+) -> None:
+    """Record the EVM address an owner pays from (fees requested earlier keep theirs).
+
+    Example: autotrader clones owners set alice --address 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+    """
+    from autotrader.clones.owners import set_owner_address
+
+    owner = set_owner_address(open_store(ctx, db), clock(ctx), handle, address)
+    say(f"owner {owner.handle} pays from {owner.evm_address}")

@@ -1,9 +1,12 @@
 """``autotrader demo``: the embedded default run, end to end, in a store of its own.
 
 The bundled real candles are replayed on a simulated clock: the demo opens clone 42's sandbox
-account a day before the data ends, trades it by hand through the gates (one intent is refused
-on purpose), then lets the rules engine decide every hour while mark-to-market fires stops,
-targets and time exits — and ends with the audit: ledger, leaderboard, verify, an equity plot.
+account two days before the data ends, trades it by hand through the gates (one intent is
+refused on purpose), then lets the rules engine decide every hour for a day while
+mark-to-market fires stops, targets and time exits, and audits it: ledger, leaderboard, verify,
+an equity plot. Then the lifecycle (``cli.demo_lifecycle``): clone 42's audition fee is verified
+by hand, it auditions over the last bundled day, passes or fails with every criterion printed,
+and — when it passes — enters the arena.
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ from autotrader.cli.demo_desk import run_desk_day
 from autotrader.core.clock import HOUR_MS
 
 CLONE_ID = 42
+DEMO_OWNER = "demo-owner"
+DEMO_OWNER_ADDRESS = "0x4242424242424242424242424242424242424242"  # a demo address, no keys
 
 
-def _step(title: str) -> None:
+def step(title: str) -> None:
     out.rule(f"[bold]{title}")
 
 
-def _at(ctx: typer.Context, when_ms: int) -> None:
+def move_clock(ctx: typer.Context, when_ms: int) -> None:
     """Move the demo's replay clock (every later command runs as of it)."""
     from autotrader.core.clock import iso_utc
 
@@ -67,44 +72,47 @@ def demo_command(
     )
     files = bundled_candles()
     end = replay_end_ms(files)
-    start = end - 24 * HOUR_MS
-    _at(ctx, start)
+    start = end - 48 * HOUR_MS  # the decisions day; the audition takes the last day
+    move_clock(ctx, start)
 
-    _step("1. a fresh store, and one harness tick")
+    step("1. a fresh store, and one harness tick")
     store = open_store(ctx, path)
     mark_demo_store(store, now_ms=start)
     say(f"demo store: {path}")
     workers_cli.housekeeping(ctx, db=path, loop=False, interval=None, max_ticks=None)
 
-    _step("2. market memory: bundled real BTC/ETH candles → 1h rollups and TA-Lib indicators")
+    step("2. market memory: bundled real BTC/ETH candles → 1h rollups and TA-Lib indicators")
     for symbol, (file, timeframe) in files.items():
         ingest_cli.import_file(ctx, path=file, symbol=symbol, timeframe=timeframe, db=path)
     if not quiet:
         ingest_cli.status(ctx, db=path, as_json=False)
         ingest_cli.latest(ctx, symbol="BTC", timeframe="1h", db=path, as_json=False)
 
-    _step(f"3. clone {CLONE_ID}: its strategy graph, compiled, and the context packet for BTC")
+    step(f"3. clone {CLONE_ID}: its strategy graph, compiled, and the context packet for BTC")
     _demo_clone(ctx, store, path, quiet=quiet)
 
-    _step(f"4. prop: clone {CLONE_ID}'s sandbox account, traded by hand through the gates")
+    step(f"4. prop: clone {CLONE_ID}'s sandbox account, traded by hand through the gates")
     account = _demo_manual_trades(ctx, store, path, start)
 
-    _step("5. replay the last 24 h: the rules engine decides hourly, mark-to-market fires exits")
+    step("5. replay a day: the rules engine decides hourly, mark-to-market fires exits")
     _demo_replay(ctx, store, path, start, account)
 
-    _step("6. positions, the account, and the decisions")
+    step("6. positions, the account, and the decisions")
     prop_cli.positions(ctx, account=account, status="all", db=path, as_json=False)
     prop_accounts.show(ctx, account_id=account, db=path, as_json=False)
     if not quiet:
         decisions.list_runs(ctx, clone_id=CLONE_ID, status=None, limit=12, db=path, as_json=False)
 
-    _step("7. the desk: six agents run a trading company of their own over the same day")
+    step("7. the desk: six agents run a trading company of their own over the same day")
     run_desk_day(ctx, store, path, start, quiet=quiet)
 
     _demo_audit(ctx, path, account)
+    from autotrader.cli.demo_lifecycle import lifecycle_chapter
+
+    lifecycle_chapter(ctx, store, path, sandbox=account, quiet=quiet)
 
     if not quiet:
-        _step("db status and workers")
+        step("db status and workers")
         db_cli.status(ctx, db=path, as_json=False)
         workers_cli.status(ctx, db=path, as_json=False)
     from autotrader.core.clock import iso_utc
@@ -123,7 +131,13 @@ def _demo_clone(ctx: typer.Context, store, path, *, quiet: bool) -> None:
 
     clock = settings_for(ctx).clock()
     create_clone(
-        store, clock, name="demo-momentum", clone_id=CLONE_ID, display_name="Demo momentum"
+        store,
+        clock,
+        name="demo-momentum",
+        clone_id=CLONE_ID,
+        display_name="Demo momentum",
+        owner=DEMO_OWNER,
+        owner_address=DEMO_OWNER_ADDRESS,
     )
     version, _ = save(store, clock, CLONE_ID, read_pipeline_file(example_pipeline()))
     say(f"clone {CLONE_ID} created; pipeline {example_pipeline().name} saved as version {version}")
@@ -178,7 +192,7 @@ def _demo_replay(ctx: typer.Context, store, path, start: int, account: int) -> N
                 )
         if report.exits:
             say(f"{when}  mark-to-market: {report.summary()}")
-    _at(ctx, clock.now_ms())
+    move_clock(ctx, clock.now_ms())
     say(f"replay done at {iso_utc(clock.now_ms())}")
 
 
@@ -186,7 +200,7 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
     """The audit view: what happened, why, and does it add up."""
     from autotrader.cli import ledger as ledger_cli
 
-    _step(f"8. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
+    step(f"8. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
     ledger_cli.show(ctx, account=account, clone_id=None, kind=None, symbol=None, since=None,
                     until=None, limit=15, page=1, totals=True, as_csv=False, db=path,
                     as_json=False)  # fmt: skip

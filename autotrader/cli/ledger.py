@@ -139,7 +139,19 @@ def trace(
     if len(flags) > 1:
         raise InvalidInputError("give at most one of --fill, --order, --position, --run")
     kind, number = parse_ref(ref, flags[0] if flags else None)
-    render.trace(build(open_store(ctx, db, readonly=True), kind, number), as_json=as_json)
+    store = open_store(ctx, db, readonly=True)
+    result = build(store, kind, number)
+    render.trace(result, as_json=as_json, lifecycle=_lifecycle_of(store, result.account))
+
+
+def _lifecycle_of(store, account: dict | None) -> list[dict] | None:
+    """An audition account's lifecycle timeline (the ledger does not import the lifecycle, so
+    the trace command asks it), or None for any other account."""
+    if not account or account.get("kind") != "audition":
+        return None
+    from autotrader.lifecycle.timeline import account_timeline
+
+    return account_timeline(store, account["id"])
 
 
 @app.command("verify")

@@ -225,9 +225,9 @@ def _right(grid, first: int, last: int):
 # -- trace --------------------------------------------------------------------------------------
 
 
-def trace(result: Trace, *, as_json: bool) -> None:
+def trace(result: Trace, *, as_json: bool, lifecycle: list[dict] | None = None) -> None:
     if as_json:
-        print_json(asdict(result))
+        print_json(asdict(result) | ({"lifecycle": lifecycle} if lifecycle is not None else {}))
         return
     account = result.account or {}
     root = Tree(
@@ -281,6 +281,10 @@ def trace(result: Trace, *, as_json: bool) -> None:
     out.print(root)
     for note in result.notes:
         out.print(f"note: {note}", markup=False)
+    if lifecycle is not None:
+        from autotrader.cli.lifecycle_render import timeline_table
+
+        timeline_table(lifecycle, title=f"Lifecycle of audition account {account['id']}")
 
 
 def _chain_title(chain: FillChain) -> str:

@@ -9,13 +9,19 @@ service.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from autotrader.clones import repo
+from autotrader.clones.owners import DEFAULT_OWNER, ensure_owner
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import ConflictError, InvalidInputError, NotFoundError
+
+if TYPE_CHECKING:
+    from autotrader.clones.plan import CompiledStrategy
 
 DEFAULT_MODEL = "gpt-5-mini"
 DEFAULT_MAX_MODEL_STRENGTH = 2
@@ -27,6 +33,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 class CloneView:
     id: int
     owner: str
+    owner_address: str | None
     name: str
     display_name: str | None
     description: str | None
@@ -42,6 +49,7 @@ def _view(row: dict, pipeline_version: int | None) -> CloneView:
     return CloneView(
         id=row["id"],
         owner=row["owner"],
+        owner_address=row["owner_address"],
         name=row["name"],
         display_name=row["display_name"],
         description=row["description"],
@@ -60,6 +68,20 @@ def require_clone(store: Store, clone_id: int) -> CloneView:
         raise NotFoundError(f"clone {clone_id} does not exist (see `autotrader clones list`)")
     latest = repo.pipeline(store, clone_id)
     return _view(row, latest["version"] if latest else None)
+
+
+def entitlement_problem(clone: CloneView, strategies: Iterable[CompiledStrategy]) -> str | None:
+    """Why ``clone`` is not entitled to run its model or its strategies' assets, or None when
+    it is: the one rule the decision scheduler and the arena's admission both apply."""
+    if clone.model_strength > clone.max_model_strength:
+        return (
+            f"model {clone.model} is strength {clone.model_strength}, above the entitled "
+            f"{clone.max_model_strength}"
+        )
+    active = {u.symbol for s in strategies if s.enabled for u in s.universe}
+    if len(active) > clone.max_active_assets:
+        return f"{len(active)} active assets exceed the entitled {clone.max_active_assets}"
+    return None
 
 
 def list_clones(store: Store) -> list[CloneView]:
@@ -81,12 +103,14 @@ def create_clone(
     name: str,
     model: str = DEFAULT_MODEL,
     clone_id: int | None = None,
-    owner: str = "local",
+    owner: str = DEFAULT_OWNER,
+    owner_address: str | None = None,
     display_name: str | None = None,
     description: str | None = None,
 ) -> CloneView:
     """Create a clone with default entitlements. ``clone_id`` picks the id (users type
-    ``--clone-id 42``); it must be free."""
+    ``--clone-id 42``); it must be free. ``owner`` is created when new, with ``owner_address``
+    (EIP-55 checked) when given (see :func:`autotrader.clones.owners.ensure_owner`)."""
     if not _NAME.match(name):
         raise InvalidInputError(
             "--name: 1–64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"
@@ -106,6 +130,7 @@ def create_clone(
             raise ConflictError(f"clone {clone_id} already exists")
         if repo.clone_by_name(store, owner, name) is not None:
             raise ConflictError(f"a clone named {name!r} already exists")
+        ensure_owner(store, clock, owner, evm_address=owner_address)
         new_id = repo.insert_clone(
             store,
             clone_id=clone_id,

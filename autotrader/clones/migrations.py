@@ -1,5 +1,6 @@
-"""Tables of clones: the model registry, clones, their entitlements, and versioned strategy
-graphs (every accepted save is a new version; layout metadata is stored beside the graph)."""
+"""Tables of clones: the model registry, clones, their owners and entitlements, and versioned
+strategy graphs (every accepted save is a new version; layout metadata is stored beside the
+graph)."""
 
 from __future__ import annotations
 
@@ -85,4 +86,24 @@ def m002_clones(db: Database) -> None:
             UNIQUE (clone_id, version)
         ) STRICT
         """
+    )
+
+
+@migrations()
+def m003_owners(db: Database) -> None:
+    # Fees, public profiles and (later) royalties belong to owners. `clones.owner` already names
+    # one by handle; every handle in use becomes an owner without an address.
+    db.execute(
+        """
+        CREATE TABLE owners (
+            handle TEXT PRIMARY KEY,
+            evm_address TEXT UNIQUE,               -- EIP-55 checksummed; NULL until named
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute(
+        "INSERT INTO owners (handle, created_at, updated_at) SELECT DISTINCT owner,"
+        " strftime('%s', 'now') * 1000, strftime('%s', 'now') * 1000 FROM clones"
     )

@@ -1,4 +1,4 @@
-"""The only SQL for clone tables: models, clones, entitlements, pipeline versions."""
+"""The only SQL for clone tables: models, clones, owners, entitlements, pipeline versions."""
 
 from __future__ import annotations
 
@@ -96,8 +96,10 @@ def insert_clone(
 
 def get_clone(store: Store, clone_id: int) -> dict | None:
     return store.query_one(
-        "SELECT c.*, e.max_model_strength, e.max_active_assets, m.strength AS model_strength"
+        "SELECT c.*, e.max_model_strength, e.max_active_assets, m.strength AS model_strength,"
+        " o.evm_address AS owner_address"
         " FROM clones c LEFT JOIN clone_entitlements e ON e.clone_id = c.id"
+        " LEFT JOIN owners o ON o.handle = c.owner"
         " JOIN models m ON m.name = c.model WHERE c.id = ?",
         (clone_id,),
     )
@@ -110,8 +112,10 @@ def clone_by_name(store: Store, owner: str, name: str) -> dict | None:
 def list_clones(store: Store) -> list[dict]:
     return store.query(
         "SELECT c.*, e.max_model_strength, e.max_active_assets, m.strength AS model_strength,"
-        " (SELECT MAX(version) FROM clone_pipelines p WHERE p.clone_id = c.id) AS pipeline_version"
+        " (SELECT MAX(version) FROM clone_pipelines p WHERE p.clone_id = c.id) AS pipeline_version,"
+        " o.evm_address AS owner_address"
         " FROM clones c LEFT JOIN clone_entitlements e ON e.clone_id = c.id"
+        " LEFT JOIN owners o ON o.handle = c.owner"
         " JOIN models m ON m.name = c.model ORDER BY c.id"
     )
 
@@ -150,6 +154,39 @@ def set_entitlements(
             updated_at = excluded.updated_at
         """,
         (clone_id, max_model_strength, max_active_assets, reason, now_ms),
+    )
+
+
+# -- owners -------------------------------------------------------------------------------------
+
+
+def get_owner(store: Store, handle: str) -> dict | None:
+    return store.query_one("SELECT * FROM owners WHERE handle = ?", (handle,))
+
+
+def owner_by_address(store: Store, address: str) -> dict | None:
+    return store.query_one("SELECT * FROM owners WHERE evm_address = ?", (address,))
+
+
+def list_owners(store: Store) -> list[dict]:
+    return store.query(
+        "SELECT o.*, (SELECT COUNT(*) FROM clones c WHERE c.owner = o.handle) AS clones"
+        " FROM owners o ORDER BY o.handle"
+    )
+
+
+def insert_owner(store: Store, handle: str, *, evm_address: str | None, now_ms: int) -> None:
+    store.insert(
+        "owners",
+        {"handle": handle, "evm_address": evm_address, "created_at": now_ms, "updated_at": now_ms},
+        returning="handle",
+    )
+
+
+def set_owner_address(store: Store, handle: str, evm_address: str, *, now_ms: int) -> None:
+    store.execute(
+        "UPDATE owners SET evm_address = ?, updated_at = ? WHERE handle = ?",
+        (evm_address, now_ms, handle),
     )
 
 

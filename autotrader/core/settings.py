@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -200,6 +201,94 @@ class Settings(BaseSettings):
         default=None, description="S3-compatible endpoint (Cloudflare R2, MinIO); AWS if unset."
     )
     s3_region: str | None = Field(default=None, description="Region of the bucket.")
+
+    # -- lifecycle: audition fees, auditions, profiles, the arena --------------------------------
+    treasury_address: str | None = Field(
+        default=None,
+        description="EVM address (Hyperliquid) audition fees are paid to; unset: only manual "
+        "verification.",
+    )
+    audition_fee_usdc: Decimal = Field(
+        default=Decimal(25), gt=0, le=1_000_000, decimal_places=6, description="Audition fee, USDC."
+    )
+    audition_fee_expiry_hours: float = Field(
+        default=24.0, gt=0, le=2160, description="A pending fee expires after this (hours)."
+    )
+    audition_cooldown_hours: float = Field(
+        default=24.0, ge=0, le=8760, description="Wait after a failed audition before a retry (h)."
+    )
+    audition_max_attempts: int = Field(
+        default=3, ge=1, le=100, description="Auditions a clone may take in all."
+    )
+    audition_balance: Decimal = Field(
+        default=Decimal(10_000), gt=0, le=Decimal("1e9"), description="An audition's balance."
+    )
+    audition_max_leverage: int = Field(
+        default=5, ge=1, le=100, description="Highest leverage in an audition."
+    )
+    audition_max_drawdown: Decimal = Field(
+        default=Decimal("0.15"), gt=0, le=1, description="Drawdown (fraction) that fails early."
+    )
+    audition_symbols: str = Field(
+        default="BTC,ETH", description="Symbols an audition may trade, comma-separated; empty: any."
+    )
+    audition_duration_hours: float = Field(
+        default=168.0, gt=0, le=8760, description="How long an audition trades (hours)."
+    )
+    audition_min_trades: int = Field(
+        default=3, ge=0, le=100_000, description="Pass criterion: closed trades at least."
+    )
+    audition_pass_return_pct: Decimal = Field(
+        default=Decimal(0), ge=-100, le=1_000_000, description="Pass criterion: return % at least."
+    )
+    audition_pass_max_drawdown_pct: Decimal = Field(
+        default=Decimal(10), ge=0, le=100, description="Pass criterion: max drawdown % at most."
+    )
+    audition_pass_sharpe: float | None = Field(
+        default=0.0,
+        ge=-1000,
+        le=1000,
+        description="Pass criterion: Sharpe ratio at least (empty: not judged).",
+    )
+    audition_max_model_strength: int = Field(
+        default=3, ge=0, le=10, description="Model tier a verified fee entitles to."
+    )
+    audition_max_active_assets: int = Field(
+        default=10, ge=1, le=1000, description="Asset capacity a verified fee entitles to."
+    )
+    arena_slots: int = Field(default=10, ge=0, le=100_000, description="Clones the arena holds.")
+    profile_denylist: str = Field(
+        default="", description="Words public profiles may not use, comma-separated (extra)."
+    )
+
+    @field_validator("treasury_address")
+    @classmethod
+    def _valid_treasury(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        from autotrader.core.errors import InvalidInputError
+        from autotrader.core.evm import checksum_address
+
+        try:
+            return checksum_address(value, field="address")
+        except InvalidInputError as exc:
+            raise ValueError(str(exc).removeprefix("address: ")) from None
+
+    @field_validator("audition_symbols")
+    @classmethod
+    def _valid_audition_symbols(cls, value: str) -> str:
+        import re
+
+        symbols = [s.strip().upper() for s in value.split(",") if s.strip()]
+        bad = [s for s in symbols if not re.fullmatch(r"[A-Z0-9/:_-]{1,32}", s)]
+        if bad:
+            raise ValueError(f"not symbols: {', '.join(bad)}")
+        return ",".join(symbols)
+
+    @field_validator("audition_pass_sharpe", mode="before")
+    @classmethod
+    def _optional_sharpe(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("db", "data_dir", "artifacts_dir", mode="before")
     @classmethod

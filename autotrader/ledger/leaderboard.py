@@ -13,7 +13,7 @@ decision is the newest of its decision-origin intents and its decision runs' act
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
@@ -103,6 +103,16 @@ def leaderboard(
     return sort_rows(rows, sort, ascending=ascending)
 
 
+def account_rows(
+    store: Store, account_ids: Collection[int], *, now_ms: int
+) -> dict[int, LeaderRow]:
+    """The leaderboard row (``--by account``) of each of ``account_ids``, computed exactly as
+    the leaderboard computes it, reading only those accounts' snapshots, trades and fees. Used
+    by the lifecycle to judge an audition on the numbers ``ledger leaderboard`` shows."""
+    accounts = _accounts(store, now_ms, None, account_ids)
+    return {acct.row["id"]: _row(str(acct.row["id"]), [acct]) for acct in accounts}
+
+
 def sort_rows(rows: list[LeaderRow], column: str, *, ascending: bool = False) -> list[LeaderRow]:
     """Sort by ``column``; rows whose value is None go last in either direction."""
     present = [r for r in rows if getattr(r, column) is not None]
@@ -160,14 +170,20 @@ def _row(group: str, members: list[_Account]) -> LeaderRow:
     )
 
 
-def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
+def _accounts(
+    store: Store, now_ms: int, kind: str | None, account_ids: Collection[int] | None = None
+) -> list[_Account]:
     from autotrader.prop import repo as prop_repo
     from autotrader.prop.accounts import account_state
 
-    rows = prop_repo.list_accounts(store, kind=kind)
-    series = _series(store)
-    pnls = _closed_pnls(store)
-    fees = _grouped_sums(performance.fee_amounts_by_account(store))
+    if account_ids is None:
+        rows = prop_repo.list_accounts(store, kind=kind)
+    else:
+        found = (prop_repo.get_account(store, account) for account in sorted(set(account_ids)))
+        rows = [row for row in found if row is not None]
+    series = _series(store, account_ids)
+    pnls = _closed_pnls(store, account_ids)
+    fees = _grouped_sums(performance.fee_amounts_by_account(store, account_ids))
     costs = _model_costs(store)
     decisions = _last_decisions(store)
     models = clones_repo.clone_models(store)
@@ -178,7 +194,7 @@ def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
         result.append(
             _Account(
                 row=row,
-                equity=account_state(store, account, now_ms).equity,
+                equity=account_state(store, account, now_ms, account=row).equity,
                 series=start + series.get(account, []),
                 pnls=pnls.get(account, []),
                 fees=-fees.get(account, ZERO),
@@ -190,18 +206,20 @@ def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
     return result
 
 
-def _series(store: Store) -> dict[int, list[tuple[int, Decimal]]]:
+def _series(
+    store: Store, account_ids: Collection[int] | None
+) -> dict[int, list[tuple[int, Decimal]]]:
     result: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for account, time, equity in performance.equity_points(store):
+    for account, time, equity in performance.equity_points(store, account_ids):
         result[account].append((time, Decimal(equity)))
     return result
 
 
-def _closed_pnls(store: Store) -> dict[int, list[Decimal]]:
+def _closed_pnls(store: Store, account_ids: Collection[int] | None) -> dict[int, list[Decimal]]:
     """Net PnL (Σ of its ledger entries: realized, fees, funding, liquidation) of each closed
     position, per account, in close order."""
     result: dict[int, list[Decimal]] = defaultdict(list)
-    for account, text in performance.closed_position_amounts(store):
+    for account, text in performance.closed_position_amounts(store, account_ids):
         result[account].append(decimal_sum(text.split(",")))
     return result
 

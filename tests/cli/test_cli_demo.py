@@ -18,14 +18,34 @@ def test_demo_runs_end_to_end_in_its_own_store(cli, tmp_path):
         assert conn.execute("SELECT value FROM meta WHERE key='store_kind'").fetchone()[0] == "demo"
 
 
+def _ticks(path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM action_runs").fetchone()[0]
+
+
 @pytest.mark.slow
 def test_demo_starts_fresh_each_time(cli, tmp_path):
     path = tmp_path / "demo.db"
     cli("demo", "--db", str(path))
+    first = _ticks(path)
     cli("demo", "--db", str(path))
+    assert _ticks(path) == first
+
+
+@pytest.mark.slow
+def test_demo_continues_with_the_audition_of_clone_42(cli, tmp_path):
+    path = tmp_path / "demo.db"
+    result = cli("demo", "--db", str(path), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "audition fee 1 verified" in result.stdout
+    assert "Pass criteria" in result.stdout
     with sqlite3.connect(path) as conn:
-        count = "SELECT COUNT(*) FROM action_runs WHERE name = 'housekeeping'"
-        assert conn.execute(count).fetchone()[0] == 1
+        (status,) = conn.execute("SELECT status FROM auditions WHERE clone_id = 42").fetchone()
+        (stage,) = conn.execute("SELECT stage FROM clone_stages WHERE clone_id = 42").fetchone()
+        kinds = {k for (k,) in conn.execute("SELECT kind FROM prop_accounts WHERE clone_id = 42")}
+    assert status in ("passed", "failed")
+    assert stage == ("arena" if status == "passed" else "failed")
+    assert kinds == {"sandbox", "audition"}
 
 
 @pytest.mark.slow

@@ -13,6 +13,19 @@ from autotrader.core._sqlite_utils import Migrations
 from autotrader.core.errors import OperationalError
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
 from autotrader.desk import vocabulary as desk
+from autotrader.lifecycle.vocabulary import (
+    AuditionStatus,
+    EconomyKind,
+    EventKind,
+    FeeStatus,
+    Outcome,
+    PaymentPurpose,
+    ProfileStatus,
+    QueueStatus,
+    SlotStatus,
+    Stage,
+    VerifierName,
+)
 from autotrader.prop.migrations import extend_ledger_kinds
 from autotrader.prop.vocabulary import AccountKind, AccountStatus, LedgerKind, PositionStatus
 from autotrader.prop.vocabulary import Side as PositionSide
@@ -56,6 +69,21 @@ def _check_values(store, table: str, column: str) -> set[str]:
         ("desk_signals", "source", desk.SignalSource),
         ("desk_memories", "type", desk.MemoryType),
         ("desk_trade_outcomes", "outcome_type", desk.OutcomeType),
+        ("economy_entries", "kind", EconomyKind),
+        ("payment_references", "source", VerifierName),
+        ("payment_references", "purpose", PaymentPurpose),
+        ("payment_outcomes", "purpose", PaymentPurpose),
+        ("payment_outcomes", "verifier", VerifierName),
+        ("payment_outcomes", "outcome", Outcome),
+        ("audition_fees", "status", FeeStatus),
+        ("auditions", "status", AuditionStatus),
+        ("profile_versions", "status", ProfileStatus),
+        ("promotion_queue", "status", QueueStatus),
+        ("arena_slots", "status", SlotStatus),
+        ("clone_stages", "stage", Stage),
+        ("lifecycle_events", "event", EventKind),
+        ("lifecycle_events", "from_stage", Stage),
+        ("lifecycle_events", "to_stage", Stage),
     ],
 )
 def test_the_database_allows_exactly_the_enums_values(store, table, column, enum):
@@ -128,3 +156,29 @@ def test_extending_the_ledger_kinds_keeps_rows_indexes_and_the_append_only_rule(
         "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
         " WHERE tbl_name = 'ledger_entries' AND type = 'index' ORDER BY name)"
     )
+
+
+def test_extending_the_economy_kinds_keeps_rows_and_the_append_only_rule(tmp_path):
+    from autotrader.lifecycle.migrations import extend_economy_kinds, extend_payment_purposes
+
+    later = Migrations("arena-like")
+
+    @later()
+    def m001_tickets(db):
+        extend_economy_kinds(db, "TICKET", "PAYOUT")
+        extend_payment_purposes(db, "ticket")
+
+    store = _store_with(tmp_path, later)
+    assert _check_values(store, "economy_entries", "kind") == {
+        *(k.value for k in EconomyKind),
+        "TICKET",
+        "PAYOUT",
+    }
+    for table in ("payment_references", "payment_outcomes"):
+        assert _check_values(store, table, "purpose") == {"audition_fee", "ticket"}
+    store.execute(
+        "INSERT INTO economy_entries (txn, holder, kind, amount, balance_after,"
+        " idempotency_key, created_at) VALUES ('t', 'alice', 'TICKET', '-1', '-1', 't:0', 0)"
+    )
+    with pytest.raises(OperationalError, match="append-only"):
+        store.execute("DELETE FROM economy_entries")

@@ -26,6 +26,7 @@ from autotrader.cli._context import CliState, state
 from autotrader.cli._render import fail_line
 from autotrader.cli.demo import demo_command
 from autotrader.cli.init import init_command
+from autotrader.cli.serve import serve_command
 
 
 class _Root(TyperGroup):
@@ -128,6 +129,7 @@ app.add_typer(clones_cli.app, name="clones")
 app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
+app.command("serve")(serve_command)
 
 
 def main() -> None:

@@ -201,6 +201,46 @@ class Settings(BaseSettings):
     )
     s3_region: str | None = Field(default=None, description="Region of the bucket.")
 
+    # -- serve (HTTP API and dashboard) --------------------------------------------------------
+    server_host: str = Field(
+        default="127.0.0.1",
+        description="Address `autotrader serve` binds (loopback; put a reverse proxy in front).",
+    )
+    server_port: int = Field(default=8000, ge=1, le=65_535, description="Port of `serve`.")
+    server_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the admin routes; without one they do not exist.",
+    )
+    server_cors_origins: str = Field(
+        default="",
+        description="Origins allowed to call the API from a browser, comma-separated (off).",
+    )
+    server_rate_limit: int = Field(
+        default=600, ge=1, le=1_000_000, description="Requests per minute per client address."
+    )
+    server_max_body_bytes: int = Field(
+        default=262_144, ge=1_024, le=16_777_216, description="Largest request body accepted."
+    )
+    server_refresh_s: float = Field(
+        default=15.0, ge=1, le=3_600, description="Seconds between dashboard refreshes."
+    )
+
+    # -- alerts ------------------------------------------------------------------------------------
+    alert_urls: SecretStr | None = Field(
+        default=None,
+        description="Apprise URLs, whitespace-separated; `EVENTS=URL` narrows one channel.",
+    )
+    alert_events: str = Field(
+        default="all",
+        description="Events that alert at all: all, or e.g. fill,exit,freeze,worker.",
+    )
+    alert_rate_limit: int = Field(
+        default=30, ge=1, le=10_000, description="Messages per channel per hour; the rest drop."
+    )
+    alert_retries: int = Field(
+        default=3, ge=0, le=20, description="Retries of a failed delivery (with back-off)."
+    )
+
     @field_validator("db", "data_dir", "artifacts_dir", mode="before")
     @classmethod
     def _expand_user(cls, value: Any) -> Any:
@@ -254,8 +294,12 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret in clear text, for the log redaction filter (never printed)."""
-        secrets = [self.openai_api_key]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        secrets = [self.openai_api_key, self.server_token]
+        found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        # Every alert URL carries its channel's credentials (a bot token, a webhook key).
+        if self.alert_urls is not None:
+            found += self.alert_urls.get_secret_value().split()
+        return found
 
 
 # -- loading and describing ------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""``autotrader serve``: the read-only HTTP API and web dashboard (``autotrader.server``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from autotrader.cli._context import settings_for
+from autotrader.cli._options import DbOption
+from autotrader.cli._render import say
+
+
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to bind (AUTOTRADER_SERVER_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65_535, help="Port (AUTOTRADER_SERVER_PORT)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the read-only JSON API (OpenAPI at /docs) and the dashboard until interrupted.
+
+    Binds 127.0.0.1:8000 by default; reach it from elsewhere through a reverse proxy.
+    Example: autotrader serve --host 127.0.0.1 --port 8000
+    """
+    import uvicorn
+
+    from autotrader.bootstrap import open_store
+    from autotrader.server.app import create_app
+
+    settings = settings_for(ctx, db)
+    open_store(settings).close()  # create or migrate the store once; the server only reads
+    bind_host, bind_port = host or settings.server_host, port or settings.server_port
+    admin = "on" if settings.server_token is not None else "off (no AUTOTRADER_SERVER_TOKEN)"
+    say(f"serving {settings.db_path} on http://{bind_host}:{bind_port} (admin routes {admin})")
+    uvicorn.run(
+        create_app(settings),
+        host=bind_host,
+        port=bind_port,
+        log_config=None,  # our logging (redacted) is already configured by the root callback
+        server_header=False,
+        proxy_headers=True,  # the client address a local reverse proxy forwards
+    )

@@ -1,0 +1,68 @@
+"""A small stale-while-revalidate cache for read models that walk the whole store.
+
+The leaderboard sums every account's ledger, snapshots and model costs: seconds on a
+million-entry store, far too slow to compute per request when a dashboard polls it. A cached
+value younger than ``ttl_s`` is served as is; an older one is still served, while one
+background thread recomputes it; only the very first request of a key computes it in line.
+So the leaderboard is at most about ``ttl_s`` old, and its page says as of when.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Cached:
+    value: Any
+    computed_at: float  # time.time() when the computation started
+
+
+class ReadCache:
+    """``get(key, compute)``: the cached value of ``key``, computing or refreshing it with
+    ``compute()`` (a callable that opens its own read snapshot)."""
+
+    def __init__(self, ttl_s: float, *, max_keys: int = 256) -> None:
+        self.ttl_s = ttl_s
+        self._max_keys = max_keys
+        self._values: dict[Hashable, Cached] = {}
+        self._refreshing: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Cached:
+        with self._lock:
+            cached = self._values.get(key)
+            stale = cached is not None and time.time() - cached.computed_at >= self.ttl_s
+            refresh = stale and key not in self._refreshing
+            if refresh:
+                self._refreshing.add(key)
+        if cached is None:
+            return self._compute(key, compute)
+        if refresh:
+            threading.Thread(target=self._refresh, args=(key, compute), daemon=True).start()
+        return cached
+
+    def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Cached:
+        started = time.time()
+        result = Cached(compute(), started)
+        with self._lock:
+            if len(self._values) >= self._max_keys and key not in self._values:
+                self._values.pop(next(iter(self._values)))  # the oldest key: a bound, not an LRU
+            self._values[key] = result
+        return result
+
+    def _refresh(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        try:
+            self._compute(key, compute)
+        except Exception:  # the stale value stays; the next request past the ttl tries again
+            log.exception("refreshing a cached read model failed")
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)

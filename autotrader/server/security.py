@@ -1,0 +1,163 @@
+"""What stands between the network and the handlers: request size and rate limits, security
+headers, and the admin routes' bearer token.
+
+- Every request is refused early (4xx, a one-line JSON error) when its URL is longer than
+  ``MAX_URL_BYTES``, its body larger than ``AUTOTRADER_SERVER_MAX_BODY_BYTES`` (declared or
+  actually sent), or its client address has used up ``AUTOTRADER_SERVER_RATE_LIMIT`` requests
+  this minute.
+- Responses carry a strict Content-Security-Policy (scripts and styles from this server only),
+  no framing, no sniffing, no referrer.
+- Admin routes need ``Authorization: Bearer <AUTOTRADER_SERVER_TOKEN>``, compared in constant
+  time; without a token in the settings they are not mounted at all.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_URL_BYTES = 4_096
+# Pages and the API load nothing from elsewhere. /docs (Swagger UI, vendored) starts itself
+# with an inline script, so it alone allows one.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+DOCS_CSP = PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+)
+
+
+class _Window:
+    """Fixed one-minute windows per client address (memory stays bounded: a window's table is
+    dropped when the next minute starts)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._minute = 0
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str) -> tuple[bool, int]:
+        """Whether ``client`` may make one more request, and seconds until the window ends."""
+        now = time.time()
+        minute = int(now // 60)
+        with self._lock:
+            if minute != self._minute:
+                self._minute, self._counts = minute, {}
+            used = self._counts.get(client, 0) + 1
+            self._counts[client] = used
+        return used <= self.limit, 60 - int(now % 60)
+
+
+class Guard:
+    """The ASGI middleware applying the limits and headers above."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, rate_limit: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.window = _Window(rate_limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await _error(send, *refusal)
+            return
+        csp = DOCS_CSP if scope["path"] == "/docs" else PAGE_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [*_HEADERS, (b"content-security-policy", csp.encode())]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, _limited(receive, self.max_body_bytes), send_with_headers)
+
+    def _refusal(self, scope: Scope) -> tuple[int, str, dict[str, str]] | None:
+        url_bytes = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+        if url_bytes > MAX_URL_BYTES:
+            return 414, f"the URL is longer than {MAX_URL_BYTES} bytes", {}
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                return 400, "Content-Length is not a number", {}
+            if int(declared) > self.max_body_bytes:
+                return 413, f"the request body is larger than {self.max_body_bytes} bytes", {}
+        client = (scope.get("client") or ("unknown", 0))[0]
+        allowed, retry_after = self.window.allow(client)
+        if not allowed:
+            message = f"more than {self.window.limit} requests a minute; slow down"
+            return 429, message, {"retry-after": str(retry_after)}
+        return None
+
+
+class BodyTooLarge(Exception):
+    """A streamed body passed the limit (the app answers 413)."""
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that stops a chunked body (no Content-Length) once it passes ``limit``."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return wrapped
+
+
+async def _error(send: Send, status: int, message: str, extra: dict[str, str]) -> None:
+    body = json.dumps({"error": message}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *_HEADERS,
+        *((k.encode(), v.encode()) for k, v in extra.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def bearer_token_check(token: str) -> Callable[[Request], None]:
+    """A FastAPI dependency that lets a request through only with ``Bearer <token>``."""
+    expected = token.encode()
+
+    def require_token(request: Request) -> None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        # compare_digest takes as long for a near miss as for a wild guess
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
+            raise HTTPException(
+                status_code=401,
+                detail="admin routes need Authorization: Bearer <AUTOTRADER_SERVER_TOKEN>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return require_token

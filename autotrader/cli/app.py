@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from autotrader import __version__
+from autotrader.cli import alerts as alerts_cli
 from autotrader.cli import clones as clones_cli
 from autotrader.cli import config as config_cli
 from autotrader.cli import db as db_cli
@@ -130,6 +131,7 @@ app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
 app.command("serve")(serve_command)
+app.add_typer(alerts_cli.app, name="alerts")
 
 
 def main() -> None:

@@ -232,7 +232,7 @@ class Settings(BaseSettings):
     )
     alert_events: str = Field(
         default="all",
-        description="Events that alert at all: all, or e.g. fill,exit,freeze,worker.",
+        description="Events that alert at all: all, or e.g. fill,exit,account,worker.",
     )
     alert_rate_limit: int = Field(
         default=30, ge=1, le=10_000, description="Messages per channel per hour; the rest drop."

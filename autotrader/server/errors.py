@@ -20,7 +20,6 @@ from autotrader.core.errors import (
     NotFoundError,
     TemporaryError,
 )
-from autotrader.server.security import BodyTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +64,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
         return _error(request, exc.status_code, detail, getattr(exc, "headers", None))
-
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(request: Request, exc: BodyTooLarge) -> Response:
-        return _error(request, 413, "the request body is too large")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

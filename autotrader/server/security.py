@@ -93,7 +93,15 @@ class Guard:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, _limited(receive, self.max_body_bytes), send_with_headers)
+        headers = dict(scope.get("headers") or [])
+        if b"content-length" not in headers and scope["method"] not in ("GET", "HEAD"):
+            replay = await _buffered(receive, self.max_body_bytes)
+            if replay is None:
+                limit = self.max_body_bytes
+                await _error(send, 413, f"the request body is larger than {limit} bytes", {})
+                return
+            receive = replay
+        await self.app(scope, receive, send_with_headers)
 
     def _refusal(self, scope: Scope) -> tuple[int, str, dict[str, str]] | None:
         url_bytes = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
@@ -114,24 +122,25 @@ class Guard:
         return None
 
 
-class BodyTooLarge(Exception):
-    """A streamed body passed the limit (the app answers 413)."""
-
-
-def _limited(receive: Receive, limit: int) -> Receive:
-    """``receive`` that stops a chunked body (no Content-Length) once it passes ``limit``."""
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
+async def _buffered(receive: Receive, limit: int) -> Receive | None:
+    """Read a body sent without Content-Length (chunked) up to ``limit`` bytes, and hand the
+    app a ``receive`` that replays it; None when the body is larger (the caller answers 413)."""
+    messages, seen = [], 0
+    while True:
         message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge
-        return message
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            return None
+        if not message.get("more_body", False):
+            break
 
-    return wrapped
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 async def _error(send: Send, status: int, message: str, extra: dict[str, str]) -> None:

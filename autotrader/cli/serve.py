@@ -44,4 +44,7 @@ def serve_command(
         log_config=None,  # our logging (redacted) is already configured by the root callback
         server_header=False,
         proxy_headers=True,  # the client address a local reverse proxy forwards
+        # Keep idle connections longer than uvicorn's 5 s: a proxy or a busy client reuses
+        # them, and closing one just as its next request is on its way fails that request.
+        timeout_keep_alive=30,
     )

@@ -23,7 +23,7 @@ from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.settings import Settings
 from autotrader.server import routers
-from autotrader.server.cache import ReadCache
+from autotrader.server.cache import Derived, ReadCache
 from autotrader.server.errors import install_error_handlers
 from autotrader.server.security import Guard, bearer_token_check
 from autotrader.server.stores import StorePool
@@ -65,6 +65,7 @@ def create_app(
     app.state.open_writer = _writer(open_writer, settings)
     app.state.blobs = blobs or backend_from_settings(settings)
     app.state.cache = ReadCache(settings.server_refresh_s)
+    app.state.derived = Derived()
     install_error_handlers(app)
 
     for row in routers.API_ROUTERS + routers.PAGE_ROUTERS:

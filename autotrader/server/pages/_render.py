@@ -76,16 +76,19 @@ templates.env.filters.update(
 )
 
 
-def page(request: Request, name: str, title: str, **context: Any) -> HTMLResponse:
-    """Render ``name`` with the shared layout's context (title, refresh interval, clock)."""
+def _context(request: Request, title: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The layout's context: the title, the refresh interval, and what the page is as of
+    (``as_of_ms``; default: now)."""
     app = request.app
-    return templates.TemplateResponse(
-        request,
-        name,
-        {
-            "title": title,
-            "refresh_s": app.state.settings.server_refresh_s,
-            "now_ms": app.state.clock.now_ms(),
-            **context,
-        },
-    )
+    context.setdefault("as_of_ms", app.state.clock.now_ms())
+    return {"title": title, "refresh_s": app.state.settings.server_refresh_s, **context}
+
+
+def page(request: Request, name: str, title: str, **context: Any) -> HTMLResponse:
+    """Render ``name`` as this request's response."""
+    return templates.TemplateResponse(request, name, _context(request, title, context))
+
+
+def render(request: Request, name: str, title: str, **context: Any) -> str:
+    """Render ``name`` to text (for a page cached beyond one request)."""
+    return templates.get_template(name).render(_context(request, title, context))

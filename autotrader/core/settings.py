@@ -11,6 +11,7 @@ Settings are loaded once, by the CLI, and passed down; nothing else reads the en
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from autotrader.core.errors import ConfigError
 APP_NAME = "autotrader"
 ENV_PREFIX = "AUTOTRADER_"
 DEFAULT_ENV_FILE = ".env"
+_EVENTS_PREFIX = re.compile(r"^[a-z.,]+=(?=[a-z][a-z0-9+.-]*://)")  # `exit,account=tgram://…`
 
 
 def default_data_dir() -> Path:
@@ -296,9 +298,11 @@ class Settings(BaseSettings):
         """Every secret in clear text, for the log redaction filter (never printed)."""
         secrets = [self.openai_api_key, self.server_token]
         found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
-        # Every alert URL carries its channel's credentials (a bot token, a webhook key).
+        # Every alert URL carries its channel's credentials (a bot token, a webhook key); an
+        # entry's `EVENTS=` prefix is not part of what a log line would show.
         if self.alert_urls is not None:
-            found += self.alert_urls.get_secret_value().split()
+            entries = self.alert_urls.get_secret_value().split()
+            found += [_EVENTS_PREFIX.sub("", entry) for entry in entries]
         return found
 
 

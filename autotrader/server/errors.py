@@ -1,7 +1,8 @@
-"""Every failure becomes a JSON ``{"error": "..."}`` with a 4xx or 5xx status and one line of
-text, never a traceback: our own errors map by kind (not found → 404, bad input → 400, a
-conflict → 409, a busy store → 503), malformed parameters → 400 naming the parameter (the
-value is not echoed), anything unexpected → 500 "internal error" with the details in the log.
+"""Every failure becomes a JSON ``{"error": "..."}`` (an error page for a dashboard page) with
+a 4xx or 5xx status and one line of text, never a traceback: our own errors map by kind (not
+found → 404, bad input → 400, a conflict → 409, a busy store → 503), malformed parameters →
+400 naming the parameter (the value is not echoed), anything unexpected → 500 "internal error"
+with the details in the log.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from autotrader.core.errors import (
     NotFoundError,
     TemporaryError,
 )
+from autotrader.server.pages._render import page
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,6 @@ def _error(
     """JSON for the API, an HTML page for a dashboard page."""
     if request.url.path.startswith(("/api/", "/static/", "/openapi")):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
-    from autotrader.server.pages._render import page
-
     response = page(request, "error.html", f"Error {status}", message=message)
     response.status_code = status
     if headers:

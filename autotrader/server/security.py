@@ -80,7 +80,8 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
+        headers = dict(scope.get("headers") or [])
+        refusal = self._refusal(scope, headers)
         if refusal is not None:
             await _error(send, *refusal)
             return
@@ -93,7 +94,6 @@ class Guard:
                 message["headers"] = headers
             await send(message)
 
-        headers = dict(scope.get("headers") or [])
         if b"content-length" not in headers and scope["method"] not in ("GET", "HEAD"):
             replay = await _buffered(receive, self.max_body_bytes)
             if replay is None:
@@ -103,11 +103,13 @@ class Guard:
             receive = replay
         await self.app(scope, receive, send_with_headers)
 
-    def _refusal(self, scope: Scope) -> tuple[int, str, dict[str, str]] | None:
+    def _refusal(
+        self, scope: Scope, headers: dict[bytes, bytes]
+    ) -> tuple[int, str, dict[str, str]] | None:
+        """(status, message, extra headers) of a request refused before the app sees it."""
         url_bytes = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
         if url_bytes > MAX_URL_BYTES:
             return 414, f"the URL is longer than {MAX_URL_BYTES} bytes", {}
-        headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():

@@ -1,7 +1,8 @@
-"""Headless Chromium from the OS packages (Debian's ``chromium`` and ``chromium-driver``),
-driven by Selenium against the real server. Nothing is downloaded: when the browser or its
-driver is not installed, every test here is skipped with the reason (``.ci/run`` installs them
-when it can). Screenshots go to the session's pytest temporary folder; each test prints where.
+"""Headless Chromium from the OS packages (Debian's ``chromium`` and ``chromium-driver``, found
+on the PATH), driven by Selenium against the real server. Nothing is downloaded: when the browser
+or its driver is not installed, every test here is skipped with the reason (``.ci/run`` installs
+them when it can). Screenshots are test artifacts in ``.artifacts/screenshots/`` (git-ignored);
+the run's summary says where.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import pytest
 
 from autotrader.core.clock import SimulatedClock
 from autotrader.server.app import create_app
+from tests.conftest import SCREENSHOTS
 from tests.fakes.live_server import LiveServer
 from tests.fakes.server_world import copy_world, server_world, settings_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
 # What works in a container without a display, a GPU or the network.
 FLAGS = (
     "--headless",
@@ -35,17 +37,16 @@ PHONE = (390, 844)
 
 
 def _missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not path.exists():
-            return f"{path} is not installed (apt-get install chromium chromium-driver)"
+    for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)):
+        if path is None:
+            return f"{name} is not installed (apt-get install chromium chromium-driver)"
     return None
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("screenshots")
-    print(f"\nbrowser screenshots: {folder}")
-    return folder
+def artifacts_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
@@ -71,14 +72,14 @@ def browser(tmp_path_factory):
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
+    options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
     profile = tmp_path_factory.mktemp("chromium-profile")
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument("--window-size={},{}".format(*DESKTOP))
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(20)
     try:
         yield driver

@@ -20,9 +20,7 @@ def visit(browser, live, path: str, artifacts_dir, name: str, size=DESKTOP):
     browser.get(live.url + path)
     browser.execute_script("return document.readyState")  # the page and its scripts ran
     time.sleep(0.3)  # uPlot draws on DOMContentLoaded; give it a frame
-    shot = artifacts_dir / f"{name}.png"
-    browser.save_screenshot(str(shot))
-    print(f"screenshot: {shot}")
+    browser.save_screenshot(str(artifacts_dir / f"{name}.png"))
     return browser
 
 

@@ -57,7 +57,7 @@ def test_config_show_masks_the_server_token_and_the_alert_urls(cli, monkeypatch)
     assert "SECRETBOTTOKEN" not in shown
 
 
-def test_the_log_redaction_knows_the_server_token_and_every_alert_url(settings):
+def test_the_log_redaction_knows_the_server_token_and_every_alert_url():
     from autotrader.core.settings import load_settings
 
     loaded = load_settings(

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from autotrader.core.clock import parse_iso_utc
+from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.ledger import metrics
 from autotrader.ledger.queries import (
@@ -19,7 +20,7 @@ from autotrader.ledger.queries import (
     trades,
 )
 from autotrader.prop import repo as prop_repo
-from autotrader.prop.accounts import account_state, require_account
+from autotrader.prop.accounts import AccountState, account_state, require_account
 from autotrader.prop.vocabulary import AccountKind, AccountStatus
 from autotrader.server.deps import AccountId, AppClock, ReadStore
 from autotrader.server.encoding import ApiResponse
@@ -86,7 +87,7 @@ def nav(account_id: AccountId, store: ReadStore) -> ApiResponse:
     return ApiResponse({"account_id": account_id, "points": nav_points(store, account_id)})
 
 
-def nav_points(store, account_id: int) -> list[dict]:
+def nav_points(store: Store, account_id: int) -> list[dict]:
     """``{time, equity, drawdown}`` per snapshot (drawdown: fraction below the running peak)."""
     series = equity_series(store, account_id)
     drawdowns = metrics.drawdowns([equity for _, equity in series])
@@ -142,7 +143,7 @@ def list_trades(
     return ApiResponse(trades(store, flt, now_ms=clock.now_ms(), limit=limit))
 
 
-def _state(state) -> dict:
+def _state(state: AccountState) -> dict:
     """An AccountState as the API shows it: the account row, its money, its open positions
     with their mark and unrealized PnL."""
     return {

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from autotrader.artifacts.stores import BlobStore
+from autotrader.core.db import Store
 from autotrader.core.errors import AutotraderError
 from autotrader.ledger.trace import parse_ref, trace
 from autotrader.server.api.trace import read_artifact
@@ -41,7 +43,7 @@ def trace_page(
     return page(request, "trace.html", f"Trace {result.ref}", trace=result, contents=contents)
 
 
-def _artifact_text(store, blobs, key: str) -> str:
+def _artifact_text(store: Store, blobs: BlobStore, key: str) -> str:
     try:
         _info, data = read_artifact(store, blobs, key)
     except AutotraderError as exc:  # a missing blob is a note on the page, not a failed page

@@ -103,9 +103,10 @@ class EventScan:
 
     def _accounts(self, now: int) -> list[Event]:
         events = []
+        known = repo.marks(self.store, "account:")
         for account in prop_repo.list_accounts(self.store):
             name, status = f"account:{account['id']}", account["status"]
-            if repo.get_mark(self.store, name) == status:
+            if known.get(name) == status:
                 continue
             repo.set_mark(self.store, name, status, now_ms=now)
             event = _ACCOUNT_EVENTS.get(status)
@@ -123,11 +124,12 @@ class EventScan:
 
     def _workers(self, now: int) -> list[Event]:
         events = []
+        known = repo.marks(self.store, "worker:")
         views = worker_views(self.store, self.clock, stale_after_s=self.worker_stale_after_s)
         for worker in views:
             state = "stale" if worker.stale else worker.status
             name = f"worker:{worker.worker_id}"
-            if repo.get_mark(self.store, name) == state:
+            if known.get(name) == state:
                 continue
             repo.set_mark(self.store, name, state, now_ms=now)
             if state not in ("degraded", "stale"):

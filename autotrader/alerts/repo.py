@@ -12,6 +12,16 @@ def get_mark(store: Store, name: str) -> str | None:
     return store.scalar("SELECT value FROM alert_marks WHERE name = ?", (name,))
 
 
+def marks(store: Store, prefix: str) -> dict[str, str]:
+    """Every mark whose name starts with ``prefix`` (``account:``), by name."""
+    return dict(
+        store.tuples(
+            "SELECT name, value FROM alert_marks WHERE name >= ? AND name < ?",
+            (prefix, prefix + "\uffff"),
+        )
+    )
+
+
 def set_mark(store: Store, name: str, value: str, *, now_ms: int) -> None:
     store.upsert("alert_marks", {"name": name, "value": value, "updated_at": now_ms}, key=("name",))
 

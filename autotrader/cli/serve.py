@@ -27,24 +27,12 @@ def serve_command(
     Binds 127.0.0.1:8000 by default; reach it from elsewhere through a reverse proxy.
     Example: autotrader serve --host 127.0.0.1 --port 8000
     """
-    import uvicorn
-
     from autotrader.bootstrap import open_store
-    from autotrader.server.app import create_app
+    from autotrader.server.run import run_server
 
     settings = settings_for(ctx, db)
     open_store(settings).close()  # create or migrate the store once; the server only reads
     bind_host, bind_port = host or settings.server_host, port or settings.server_port
     admin = "on" if settings.server_token is not None else "off (no AUTOTRADER_SERVER_TOKEN)"
     say(f"serving {settings.db_path} on http://{bind_host}:{bind_port} (admin routes {admin})")
-    uvicorn.run(
-        create_app(settings),
-        host=bind_host,
-        port=bind_port,
-        log_config=None,  # our logging (redacted) is already configured by the root callback
-        server_header=False,
-        proxy_headers=True,  # the client address a local reverse proxy forwards
-        # Keep idle connections longer than uvicorn's 5 s: a proxy or a busy client reuses
-        # them, and closing one just as its next request is on its way fails that request.
-        timeout_keep_alive=30,
-    )
+    run_server(settings, host=bind_host, port=bind_port)

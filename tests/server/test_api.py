@@ -93,6 +93,14 @@ def test_accounts_show_money_as_decimal_strings(client, world):
     assert [a["account"]["clone_id"] for a in only] == [7]
 
 
+def test_accounts_page_by_cursor(client, world):
+    first = get(client, "/api/v1/accounts?limit=1")
+    assert [a["account"]["id"] for a in first["accounts"]] == [world.llm_account]
+    second = get(client, f"/api/v1/accounts?limit=1&cursor={first['next_cursor']}")
+    assert [a["account"]["id"] for a in second["accounts"]] == [world.manual_account]
+    assert second["next_cursor"] is None
+
+
 def test_an_account_has_its_open_positions_with_exit_plans_and_marks(client, world):
     body = get(client, f"/api/v1/accounts/{world.llm_account}")
     btc = next(p for p in body["positions"] if p["symbol"] == "BTC")

@@ -43,18 +43,28 @@ def _time(text: str | None, name: str) -> int | None:
         raise InvalidInputError(f"{name}: not an ISO-8601 UTC time") from None
 
 
-@router.get("/accounts", summary="Every prop account with its live equity")
+@router.get("/accounts", summary="Prop accounts with their live equity, by id, cursor-paged")
 def list_accounts(
     store: ReadStore,
     clock: AppClock,
     clone_id: OptionalId = None,
     kind: Annotated[AccountKind | None, Query()] = None,
     status: Annotated[AccountStatus | None, Query()] = None,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ApiResponse:
-    now = clock.now_ms()
+    after = decode_cursor(cursor, parts=1)[0] if cursor else 0
     rows = prop_repo.list_accounts(store, clone_id=clone_id, status=status, kind=kind)
-    states = [account_state(store, row["id"], now, account=row) for row in rows]
-    return ApiResponse({"accounts": [_state(s) for s in states]})
+    rows = [row for row in rows if row["id"] > after]
+    page, more = rows[:limit], len(rows) > limit
+    now = clock.now_ms()
+    states = [account_state(store, row["id"], now, account=row) for row in page]
+    return ApiResponse(
+        {
+            "accounts": [_state(s) for s in states],
+            "next_cursor": encode_cursor(page[-1]["id"]) if more else None,
+        }
+    )
 
 
 @router.get("/accounts/{account_id}", summary="An account: balance, margin, equity, drawdown")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from autotrader.server.security import Guard, bearer_token_check
 from autotrader.server.stores import StorePool
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -47,6 +50,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        # The default leaderboard takes seconds on a large store: compute it now, in the
+        # background, so the first visitor does not wait for all of it.
+        threading.Thread(target=_warm, args=(app,), daemon=True).start()
         yield
         app.state.stores.close()
 
@@ -98,6 +104,15 @@ def create_app(
         rate_limit=settings.server_rate_limit,
     )
     return app
+
+
+def _warm(app: FastAPI) -> None:
+    from autotrader.server.api.leaderboard import leaderboard_entry
+
+    try:
+        leaderboard_entry(app, kind=None, by="account")
+    except Exception:  # a request computes it then, and reports what fails
+        log.exception("warming the leaderboard failed")
 
 
 def _load(row: str):

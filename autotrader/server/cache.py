@@ -38,6 +38,7 @@ class ReadCache:
         self._max_keys = max_keys
         self._values: dict[Hashable, Cached] = {}
         self._refreshing: set[Hashable] = set()
+        self._first: dict[Hashable, threading.Lock] = {}  # a key's first computation, once
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Cached:
@@ -50,10 +51,20 @@ class ReadCache:
             if refresh:
                 self._refreshing.add(key)
         if cached is None:
-            return self._compute(key, compute)
+            return self._first_value(key, compute)
         if refresh:
             threading.Thread(target=self._refresh, args=(key, compute), daemon=True).start()
         return cached
+
+    def _first_value(self, key: Hashable, compute: Callable[[], Any]) -> Cached:
+        """Compute a key never computed yet; requests arriving meanwhile wait for that one
+        computation instead of each starting their own (a cold leaderboard takes seconds)."""
+        with self._lock:
+            first = self._first.setdefault(key, threading.Lock())
+        with first:
+            with self._lock:
+                cached = self._values.get(key)
+            return cached if cached is not None else self._compute(key, compute)
 
     def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Cached:
         started = time.time()

@@ -66,6 +66,23 @@ def test_the_cache_serves_a_stale_value_while_one_refresh_runs_in_the_background
     assert len(calls) == 2
 
 
+def test_requests_during_a_first_computation_wait_for_it_instead_of_repeating_it():
+    cache, calls = ReadCache(ttl_s=60), []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.1)
+        return "v"
+
+    threads = [threading.Thread(target=cache.get, args=("k", compute)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [1]
+    assert cache.get("k", compute).value == "v"
+
+
 def test_a_slow_value_lives_ten_times_its_cost():
     cache = ReadCache(ttl_s=0.01)
     cache.get("slow", lambda: time.sleep(0.05) or "v")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from starlette.responses import Response
 
 from autotrader.ledger.leaderboard import SORTABLE, LeaderRow, leaderboard, sort_rows
@@ -27,7 +27,11 @@ TOP = 100  # rows shown unless asked for more: a thousand-row table helps nobody
 def cached_leaderboard(request: Request, *, kind: str | None, by: str) -> Cached:
     """The cache entry of the leaderboard of ``kind`` grouped ``by``: ``(rows, computed_at)``
     with the rows unsorted (each view sorts them its way, see :func:`sorted_rows`)."""
-    app = request.app
+    return leaderboard_entry(request.app, kind=kind, by=by)
+
+
+def leaderboard_entry(app: FastAPI, *, kind: str | None, by: str) -> Cached:
+    """:func:`cached_leaderboard` for an app (the server warms the default one at start)."""
 
     def compute() -> tuple[list[LeaderRow], int]:
         with app.state.stores.snapshot() as store:

@@ -99,6 +99,13 @@ JOBS = JobRegistry(
             commands=("lifecycle fees reconcile",),
         ),
         JobSpec(
+            name="alerts",
+            summary="fills, exits, frozen accounts, unhealthy workers → apprise channels",
+            interval=30.0,
+            builder="autotrader.alerts.jobs:alerts_job",
+            commands=("alerts run-once", "alerts worker"),
+        ),
+        JobSpec(
             name="housekeeping",
             summary="WAL checkpoint, tick-history retention, forgotten workers",
             interval=300.0,

@@ -7,6 +7,7 @@ set's tables.
 
 from __future__ import annotations
 
+from autotrader.alerts import migrations as alerts_migrations
 from autotrader.artifacts import migrations as artifacts_migrations
 from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
@@ -30,4 +31,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     ledger_migrations.migrations,
     desk_migrations.migrations,
     lifecycle_migrations.migrations,
+    alerts_migrations.migrations,
 )

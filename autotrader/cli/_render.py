@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -16,37 +11,17 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from autotrader.core.jsonout import dumps
+
 # Piped output (cron logs, `| less`) gets wide tables instead of rich's 80-column default.
 _WIDTH = None if sys.stdout.isatty() else 160
 out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        from autotrader.core.money import to_text
-
-        return to_text(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(data, default=_default, indent=2, ensure_ascii=False)
-
-
 def print_json(data: Any) -> None:
     """Print ``data`` as JSON on stdout, bypassing rich markup so it stays parseable."""
-    out.print(to_json(data), markup=False, highlight=False, soft_wrap=True)
+    out.print(dumps(data), markup=False, highlight=False, soft_wrap=True)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

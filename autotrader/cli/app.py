@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from autotrader import __version__
+from autotrader.cli import alerts as alerts_cli
 from autotrader.cli import clones as clones_cli
 from autotrader.cli import config as config_cli
 from autotrader.cli import db as db_cli
@@ -28,6 +29,7 @@ from autotrader.cli._context import CliState, state
 from autotrader.cli._render import fail_line
 from autotrader.cli.demo import demo_command
 from autotrader.cli.init import init_command
+from autotrader.cli.serve import serve_command
 
 
 class _Root(TyperGroup):
@@ -132,6 +134,8 @@ app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(desk_cli.app, name="desk")
 app.add_typer(lifecycle_cli.app, name="lifecycle")
+app.command("serve")(serve_command)
+app.add_typer(alerts_cli.app, name="alerts")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ Settings are loaded once, by the CLI, and passed down; nothing else reads the en
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,7 @@ from autotrader.core.errors import ConfigError
 APP_NAME = "autotrader"
 ENV_PREFIX = "AUTOTRADER_"
 DEFAULT_ENV_FILE = ".env"
+_EVENTS_PREFIX = re.compile(r"^[a-z.,]+=(?=[a-z][a-z0-9+.-]*://)")  # `exit,account=tgram://…`
 
 
 def default_data_dir() -> Path:
@@ -290,6 +292,46 @@ class Settings(BaseSettings):
     def _optional_sharpe(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # -- serve (HTTP API and dashboard) --------------------------------------------------------
+    server_host: str = Field(
+        default="127.0.0.1",
+        description="Address `autotrader serve` binds (loopback; put a reverse proxy in front).",
+    )
+    server_port: int = Field(default=8000, ge=1, le=65_535, description="Port of `serve`.")
+    server_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the admin routes; without one they do not exist.",
+    )
+    server_cors_origins: str = Field(
+        default="",
+        description="Origins allowed to call the API from a browser, comma-separated (off).",
+    )
+    server_rate_limit: int = Field(
+        default=600, ge=1, le=1_000_000, description="Requests per minute per client address."
+    )
+    server_max_body_bytes: int = Field(
+        default=262_144, ge=1_024, le=16_777_216, description="Largest request body accepted."
+    )
+    server_refresh_s: float = Field(
+        default=15.0, ge=1, le=3_600, description="Seconds between dashboard refreshes."
+    )
+
+    # -- alerts ------------------------------------------------------------------------------------
+    alert_urls: SecretStr | None = Field(
+        default=None,
+        description="Apprise URLs, whitespace-separated; `EVENTS=URL` narrows one channel.",
+    )
+    alert_events: str = Field(
+        default="all",
+        description="Events that alert at all: all, or e.g. fill,exit,account,worker.",
+    )
+    alert_rate_limit: int = Field(
+        default=30, ge=1, le=10_000, description="Messages per channel per hour; the rest drop."
+    )
+    alert_retries: int = Field(
+        default=3, ge=0, le=20, description="Retries of a failed delivery (with back-off)."
+    )
+
     @field_validator("db", "data_dir", "artifacts_dir", mode="before")
     @classmethod
     def _expand_user(cls, value: Any) -> Any:
@@ -343,8 +385,14 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret in clear text, for the log redaction filter (never printed)."""
-        secrets = [self.openai_api_key]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        secrets = [self.openai_api_key, self.server_token]
+        found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        # Every alert URL carries its channel's credentials (a bot token, a webhook key); an
+        # entry's `EVENTS=` prefix is not part of what a log line would show.
+        if self.alert_urls is not None:
+            entries = self.alert_urls.get_secret_value().split()
+            found += [_EVENTS_PREFIX.sub("", entry) for entry in entries]
+        return found
 
 
 # -- loading and describing ------------------------------------------------------------------

@@ -107,15 +107,23 @@ def actions(store: Store, run_id: int) -> list[dict]:
 
 
 def list_runs(
-    store: Store, *, clone_id: int | None = None, status: str | None = None, limit: int = 50
+    store: Store,
+    *,
+    clone_id: int | None = None,
+    status: str | None = None,
+    account_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
 ) -> list[dict]:
+    """Runs newest first (by id); ``before_id`` continues a listing after its last id."""
     sql, params = "SELECT * FROM decision_runs WHERE 1 = 1", []
-    if clone_id is not None:
-        sql += " AND clone_id = ?"
-        params.append(clone_id)
-    if status is not None:
-        sql += " AND status = ?"
-        params.append(status)
+    for column, value in (("clone_id", clone_id), ("status", status), ("account_id", account_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    if before_id is not None:
+        sql += " AND id < ?"
+        params.append(before_id)
     return store.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
 
 

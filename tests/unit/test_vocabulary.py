@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from autotrader.alerts.vocabulary import AlertEvent, DeliveryStatus
 from autotrader.clones.plan import Engine, EngineName
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.core.errors import OperationalError
@@ -84,6 +85,8 @@ def _check_values(store, table: str, column: str) -> set[str]:
         ("lifecycle_events", "event", EventKind),
         ("lifecycle_events", "from_stage", Stage),
         ("lifecycle_events", "to_stage", Stage),
+        ("alert_outbox", "event", AlertEvent),
+        ("alert_deliveries", "status", DeliveryStatus),
     ],
 )
 def test_the_database_allows_exactly_the_enums_values(store, table, column, enum):

@@ -101,6 +101,7 @@ class CompiledStrategy:
     read_plans: dict[str, tuple[ReadItem, ...]]  # decided symbol → its reads, in a stable order
     asset_prompts: dict[str, str] = field(default_factory=dict)  # per-asset prompt overrides
     engine_params: dict = field(default_factory=dict)  # e.g. rules policy parameters
+    variant: str | None = None  # the built-in variant merged in (clones.variants), if any
     skipped: tuple[str, ...] = ()  # unsupported (channel, asset) pairs dropped at compile
 
     def prompt_for(self, symbol: str) -> str | None:

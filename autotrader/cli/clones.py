@@ -39,6 +39,14 @@ def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Unique name.")],
     model: Annotated[str, typer.Option("--model", help="A registry model.")] = "gpt-5-mini",
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant",
+            help="A strategy variant: Apex, Trendsurfer, Contrarian or Sovereign (one trading "
+            "clone per model and variant).",
+        ),
+    ] = None,
     clone_id: Annotated[
         int | None, typer.Option("--id", help="Pick the id (default next).")
     ] = None,
@@ -47,9 +55,9 @@ def create(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a clone with default entitlements.
+    """Create a clone with default entitlements, optionally running a strategy variant.
 
-    Example: autotrader clones create --name momentum --id 42 --json
+    Example: autotrader clones create --name apex-mini --model gpt-5-mini --variant Apex --id 42
     """
     from autotrader.clones.management import create_clone
 
@@ -58,6 +66,7 @@ def create(
         clock(ctx),
         name=name,
         model=model,
+        variant=variant,
         clone_id=clone_id,
         display_name=display_name,
         description=description,
@@ -67,7 +76,7 @@ def create(
 
 @app.command("list")
 def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """List clones with model, trading switch and pipeline version.
+    """List clones with model, variant, trading switch and pipeline version.
 
     Example: autotrader clones list --json
     """
@@ -86,13 +95,15 @@ def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
             c.name,
             c.model,
             c.model_strength,
+            c.variant,
             "on" if c.trading_enabled else "off",
             c.pipeline_version or "",
             f"{c.max_model_strength}/{c.max_active_assets}",
         )
         for c in clones
     ]
-    columns = ["id", "name", "model", "tier", "trading", "pipeline", "entitled tier/assets"]
+    columns = ["id", "name", "model", "tier", "variant", "trading", "pipeline"]
+    columns += ["entitled tier/assets"]
     out.print(table("Clones", columns, body))
 
 

@@ -173,6 +173,26 @@ def test_a_fill_traces_back_to_the_prompt_and_the_model_answer_that_caused_it(w,
     assert {run["prompt_artifact"], run["response_artifact"]} <= keys
 
 
+def test_a_registry_model_is_called_by_its_api_name_and_recorded_by_its_own(w, fake):
+    from autotrader.clones.management import add_model, set_model
+
+    add_model(w.store, w.clock, name="local-llama", provider="ollama", api_model="llama3.1:8b",
+              api="chat", strength=1, input_usd_per_mtok=Decimal("1"),
+              output_usd_per_mtok=Decimal("2"))  # fmt: skip
+    set_model(w.store, w.clock, CLONE_ID, "local-llama")
+    fake.reply(Reply.json({"action": "HOLD", "symbol": "BTC"}, input_tokens=1000,
+                          output_tokens=500))  # fmt: skip
+
+    decide(w)
+
+    [request] = fake.requests
+    assert request["body"]["model"] == "llama3.1:8b"
+    [run] = runs(w.store)
+    [inv] = invocations(w.store, run["id"])
+    assert (run["model"], inv["model"]) == ("local-llama", "local-llama")
+    assert Decimal(inv["cost_usd"]) == Decimal("0.002")  # 1000 × $1/M + 500 × $2/M
+
+
 def test_a_hold_from_the_rules_engine_records_no_tool_call(w, fake):
     save_pipeline(w.store, w.clock, pipeline_graph(engine="hold", symbols=("BTC",)))
 

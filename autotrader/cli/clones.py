@@ -226,6 +226,32 @@ def models_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
     out.print(table("Models", columns, body))
 
 
+@models_app.command("stats")
+def models_stats(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Per-model runtime: decision runs and failed ones, model calls, failed tool calls (outputs
+    that could not become an action), tokens, minutes and USD.
+
+    Example: autotrader clones models stats --json
+    """
+    from autotrader.decisions.model_stats import model_stats
+
+    stats = model_stats(open_store(ctx, db))
+    if as_json:
+        print_json(stats)
+        return
+    if not stats:
+        say("no model has run a decision yet")
+        return
+    body = [
+        (s.model, s.runs, s.failed_runs, s.invocations, s.cached, s.failed_tool_calls,
+         s.tool_calls, s.input_tokens, s.output_tokens, s.model_minutes, s.cost_usd)
+        for s in stats
+    ]  # fmt: skip
+    columns = ["model", "runs", "failed runs", "calls", "cached", "failed tool calls"]
+    columns += ["tool calls", "tokens in", "tokens out", "minutes", "USD"]
+    out.print(table("Model runtime", columns, body))
+
+
 @models_app.command("add")
 def models_add(
     ctx: typer.Context,

@@ -29,6 +29,8 @@ class EngineName(StrEnum):
 
 # The same set as a Literal, for the strict pydantic graph schema (derived, never listed twice).
 Engine = Literal[tuple(name.value for name in EngineName)]  # type: ignore[valid-type]
+MODEL_ENGINES = frozenset({EngineName.LLM, EngineName.COMMITTEE})
+"""The engines whose decisions call a model (their runs count in a model's runtime stats)."""
 
 
 CoverageMode = Literal["global", "global_with_asset_overrides", "asset_specific_only"]

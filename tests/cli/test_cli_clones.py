@@ -356,3 +356,10 @@ def test_a_clones_variant_is_merged_into_its_compiled_strategy(cli, db):
     assert strategy["engine_params"]["allow_short"] is False  # the variant's
     assert strategy["engine_params"]["leverage"] == 2  # the example's own value wins
     assert strategy["behavior_prompt"].startswith("Strategy variant: Sovereign")
+
+
+def test_model_stats_say_when_no_model_has_run(cli, db):
+    assert cli("clones", "models", "stats", "--db", db).stdout.strip() == (
+        "no model has run a decision yet"
+    )
+    assert json.loads(cli("clones", "models", "stats", "--db", db, "--json").stdout) == []

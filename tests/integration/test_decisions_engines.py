@@ -193,6 +193,28 @@ def test_a_registry_model_is_called_by_its_api_name_and_recorded_by_its_own(w, f
     assert Decimal(inv["cost_usd"]) == Decimal("0.002")  # 1000 × $1/M + 500 × $2/M
 
 
+def test_model_stats_count_runs_calls_failed_outputs_tokens_and_cost(w, fake):
+    from autotrader.decisions.model_stats import minutes, model_stats
+
+    fake.reply(Reply.json(OPEN_BTC, input_tokens=800, output_tokens=100))
+    fake.reply_text("I would rather not say.")
+    decide(w)
+    decide(w)
+
+    [stats] = model_stats(w.store)
+
+    invs = w.store.query("SELECT * FROM invocations")
+    assert stats.model == "gpt-5-mini"
+    assert (stats.runs, stats.failed_runs) == (len(runs(w.store)), 0)
+    assert (stats.invocations, stats.cached) == (len(invs), 0) == (2, 0)
+    assert stats.failed_tool_calls == sum(i["status"] != "ok" for i in invs) == 1
+    assert stats.tool_calls == count(w.store, "SELECT COUNT(*) FROM tool_calls") == 1
+    assert stats.input_tokens == sum(i["input_tokens"] for i in invs)
+    assert stats.output_tokens == sum(i["output_tokens"] for i in invs)
+    assert stats.model_minutes == minutes(sum(i["latency_ms"] for i in invs))
+    assert stats.cost_usd == sum(Decimal(i["cost_usd"]) for i in invs) > 0
+
+
 def test_a_hold_from_the_rules_engine_records_no_tool_call(w, fake):
     save_pipeline(w.store, w.clock, pipeline_graph(engine="hold", symbols=("BTC",)))
 

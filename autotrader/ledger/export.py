@@ -1,4 +1,4 @@
-"""Exports of the ledger, trades and snapshots as CSV, JSON or Parquet.
+"""Exports of the ledger, trades, snapshots and NAV series as CSV, JSON or Parquet.
 
 Promises: every Decimal is written as its canonical string (never a float), ids and epoch-ms
 times as integers, ``None`` as null (CSV has no null: an empty cell). What is written reads
@@ -69,6 +69,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "mark_price": _D,
         "unrealized": _D,
     },
+    "nav": {"group": _T, "time": _I, "at": _T, "nav": _D, "accounts": _I},
     "snapshots": {
         "id": _I,
         "account_id": _I,
@@ -140,13 +141,29 @@ def export(
     stream: TextIO | None = None,
 ) -> ExportResult:
     """Write ``what`` as ``fmt`` to ``out`` (a file) or ``stream``; returns the row count."""
+    return write(records(store, what, flt, now_ms=now_ms), what, fmt, out=out, stream=stream)
+
+
+def check_destination(fmt: str, out: Path | None, stream: TextIO | None) -> None:
+    """InvalidInputError unless ``fmt`` is known and can go where it is asked to."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format must be one of {', '.join(FORMATS)}")
     if fmt == "parquet" and out is None:
         raise InvalidInputError("--format parquet writes a binary file: give --out PATH")
     if out is None and stream is None:
         raise InvalidInputError("give --out PATH (or a stream)")
-    rows = records(store, what, flt, now_ms=now_ms)
+
+
+def write(
+    rows: Iterator[dict],
+    what: str,
+    fmt: str,
+    *,
+    out: Path | None = None,
+    stream: TextIO | None = None,
+) -> ExportResult:
+    """Write ``rows`` (normalised to ``SCHEMAS[what]``) as ``fmt`` to ``out`` or ``stream``."""
+    check_destination(fmt, out, stream)
     if fmt == "parquet":
         count = _write_parquet(rows, SCHEMAS[what], out)  # type: ignore[arg-type]
     elif out is not None:

@@ -2,8 +2,10 @@
 
 The bundled real candles are replayed on a simulated clock: the demo opens clone 42's sandbox
 account a day before the data ends, trades it by hand through the gates (one intent is refused
-on purpose), then lets the rules engine decide every hour while mark-to-market fires stops,
-targets and time exits — and ends with the audit: ledger, leaderboard, verify, an equity plot.
+on purpose), sets up a grid of the four strategy variants beside it (the rules engine standing
+in for models, on a registry entry named so), then lets the rules engine decide every hour
+while mark-to-market fires stops, targets and time exits — and ends with the audit: ledger,
+leaderboard, verify, an equity plot, and the grid's standings and NAV by variant.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from autotrader.cli import clones_pipeline, decisions, prop_accounts
+from autotrader.cli import arena_models, clones_pipeline, decisions, prop_accounts
 from autotrader.cli import db as db_cli
 from autotrader.cli import ingest as ingest_cli
 from autotrader.cli import prop as prop_cli
@@ -25,6 +27,8 @@ from autotrader.cli._render import out, say
 from autotrader.core.clock import HOUR_MS
 
 CLONE_ID = 42
+GRID = "variants"
+STAND_IN = "rules-stand-in"  # the registry entry the grid's clones run: no model is called
 
 
 def _step(title: str) -> None:
@@ -88,16 +92,20 @@ def demo_command(
     _step(f"4. prop: clone {CLONE_ID}'s sandbox account, traded by hand through the gates")
     account = _demo_manual_trades(ctx, store, path, start)
 
-    _step("5. replay the last 24 h: the rules engine decides hourly, mark-to-market fires exits")
-    _demo_replay(ctx, store, path, start, account)
+    _step("5. a variant grid beside it: the four personas, the rules engine standing in for models")
+    _demo_grid(ctx, store, path)
 
-    _step("6. positions, the account, and the decisions")
+    _step("6. replay the last 24 h: the rules engine decides hourly, mark-to-market fires exits")
+    _demo_replay(ctx, store, path, start)
+
+    _step("7. clone 42's positions, its account, and its decisions")
     prop_cli.positions(ctx, account=account, status="all", db=path, as_json=False)
     prop_accounts.show(ctx, account_id=account, db=path, as_json=False)
     if not quiet:
         decisions.list_runs(ctx, clone_id=CLONE_ID, status=None, limit=12, db=path, as_json=False)
 
     _demo_audit(ctx, path, account)
+    _demo_grid_audit(ctx, path)
 
     if not quiet:
         _step("db status and workers")
@@ -149,18 +157,37 @@ def _demo_manual_trades(ctx: typer.Context, store, path, start: int) -> int:
     return account
 
 
-def _demo_replay(ctx: typer.Context, store, path, start: int, account: int) -> None:
+def _demo_grid(ctx: typer.Context, store, path) -> None:
+    """The four variants side by side on identical accounts. The rules engine stands in for
+    models (the demo calls none): the grid's one "model" is a registry entry named so."""
+    from decimal import Decimal
+
+    from autotrader.clones.management import add_model
+
+    add_model(store, settings_for(ctx).clock(), name=STAND_IN, provider="none", api_model=STAND_IN,
+              api="chat", strength=0, input_usd_per_mtok=Decimal(0),
+              output_usd_per_mtok=Decimal(0))  # fmt: skip
+    say(f"model {STAND_IN!r} registered: the rules engine decides for it, no model is called")
+    arena_models.setup(ctx, models=STAND_IN, balance="10000", variants="all", symbols="BTC,ETH",
+                       engine="rules", cadence=3600, name=GRID, db=path,
+                       as_json=False)  # fmt: skip
+
+
+def _demo_replay(ctx: typer.Context, store, path, start: int) -> None:
+    from autotrader.arena_models.grid import members
     from autotrader.bootstrap import decision_runner, precision
     from autotrader.core.clock import SimulatedClock, iso_utc
+    from autotrader.decisions.repo import get_run
     from autotrader.prop.mtm import MarkToMarket
 
     clock = SimulatedClock(start)
     runner = decision_runner(settings_for(ctx, path), store, clock, worker_id="demo")
     mtm = MarkToMarket(store, clock, precision(store, clock))
+    variants = {m.clone_id: m.variant for m in members(store, GRID)}
     for _ in range(24):
         clock.advance(ms=HOUR_MS)
-        outcome = runner.tick(clone_id=CLONE_ID, only_scheduled=True)
-        report = mtm.run([account])
+        outcome = runner.tick(only_scheduled=True)  # clone 42 and the grid
+        report = mtm.run()
         when = iso_utc(clock.now_ms())
         for run in outcome.runs:
             for action in run.actions:
@@ -168,9 +195,12 @@ def _demo_replay(ctx: typer.Context, store, path, start: int, account: int) -> N
                     continue
                 fill = action.get("fill")
                 detail = f"{fill['side']} {fill['qty']} @ {fill['price']}" if fill else ""
+                clone_id = get_run(store, run.run_id)["clone_id"]
+                who = variants.get(clone_id, f"clone {clone_id}")
                 say(
-                    f"{when}  decision {run.run_id}: {run.symbol} {action['action']} "
-                    f"→ {action['status']} {detail or action.get('reject_code') or ''}"
+                    f"{when}  {who:<11} decision {run.run_id}: {run.symbol} "
+                    f"{action['action']} → {action['status']} "
+                    f"{detail or action.get('reject_code') or ''}"
                 )
         if report.exits:
             say(f"{when}  mark-to-market: {report.summary()}")
@@ -182,7 +212,7 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
     """The audit view: what happened, why, and does it add up."""
     from autotrader.cli import ledger as ledger_cli
 
-    _step(f"7. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
+    _step(f"8. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
     ledger_cli.show(ctx, account=account, clone_id=None, kind=None, symbol=None, since=None,
                     until=None, limit=15, page=1, totals=True, as_csv=False, db=path,
                     as_json=False)  # fmt: skip
@@ -191,3 +221,17 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
     ledger_cli.verify(ctx, account=None, db=path, as_json=False)
     png = path.with_name(f"{path.stem}-equity-{account}.png")
     ledger_cli.plot(ctx, account=account, compare=None, out=png, db=path)
+
+
+def _demo_grid_audit(ctx: typer.Context, path) -> None:
+    """The variant grid head to head: standings, the leaderboard and the NAV by variant."""
+    from autotrader.cli import ledger as ledger_cli
+
+    _step("9. the variant grid: standings, leaderboard and NAV by variant (rules standing in)")
+    arena_models.status(ctx, name=GRID, db=path, as_json=False)
+    ledger_cli.leaderboard(ctx, kind=None, by="variant", sort="return_pct", ascending=False,
+                           limit=None, db=path, as_json=False)  # fmt: skip
+    ledger_cli.nav(ctx, by="variant", every="6h", kind=None, since=None, until=None, fmt=None,
+                   out=None, db=path, as_json=False)  # fmt: skip
+    png = path.with_name(f"{path.stem}-nav-variant.png")
+    ledger_cli.plot(ctx, account=None, compare=None, by="variant", out=png, db=path)

@@ -379,7 +379,9 @@ def leaderboard(rows: list[LeaderRow], *, by: str, sort: str, as_json: bool) -> 
     if not rows:
         say("no prop accounts yet")
         return
-    columns = ["#", by, "kind", "model", "variant", "equity", "pnl", "return", "max dd"]
+    # The model and variant columns, less the one the rows are grouped by (it is the group).
+    labels = [label for label in ("model", "variant") if label != by]
+    columns = ["#", by, "kind", *labels, "equity", "pnl", "return", "max dd"]
     columns += ["sharpe", "sortino", "win", "pf", "trades", "fees", "model $", "$/pt"]
     columns += ["last decision"]
     body = [
@@ -387,8 +389,7 @@ def leaderboard(rows: list[LeaderRow], *, by: str, sort: str, as_json: bool) -> 
             rank,
             r.group,
             ", ".join(r.kinds),
-            r.model,
-            r.variant,
+            *(getattr(r, label) for label in labels),
             money(r.equity.quantize(Decimal("0.01"))),
             signed(r.pnl.quantize(Decimal("0.01"))),
             _percent(r.return_pct),
@@ -405,6 +406,7 @@ def leaderboard(rows: list[LeaderRow], *, by: str, sort: str, as_json: bool) -> 
         )
         for rank, r in enumerate(rows, 1)
     ]
-    grid = _right(table(f"Leaderboard by {by}, sorted by {sort}", columns, body), 5, 17)
+    first_number = 3 + len(labels)
+    grid = _right(table(f"Leaderboard by {by}, sorted by {sort}", columns, body), first_number, -1)
     grid.columns[0].justify = "right"
     out.print(grid)

@@ -41,6 +41,8 @@ from autotrader.prop.models import AccountKind, AccountRules
 
 DEFAULT_ARENA = "arena"
 DEFAULT_SYMBOLS = ("BTC", "ETH")
+# The model engines, and the rules engine to stand in for models (a demo, a dry run).
+ARENA_ENGINES = (EngineName.LLM, EngineName.COMMITTEE, EngineName.RULES)
 MIN_CADENCE_S, MAX_CADENCE_S = 30, 86_400
 _ARENA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
@@ -80,8 +82,8 @@ class ArenaSpec:
             raise InvalidInputError("--variants: name at least one variant (or all)")
         if not self.symbols:
             raise InvalidInputError("--symbols: name at least one asset")
-        if self.engine not in tuple(EngineName):
-            raise InvalidInputError(f"--engine must be one of {', '.join(EngineName)}")
+        if self.engine not in ARENA_ENGINES:
+            raise InvalidInputError(f"--engine must be one of {', '.join(ARENA_ENGINES)}")
         if not MIN_CADENCE_S <= self.cadence_s <= MAX_CADENCE_S:
             raise InvalidInputError(
                 f"--cadence must be from {MIN_CADENCE_S} to {MAX_CADENCE_S} seconds"

@@ -14,6 +14,7 @@ from autotrader.cli._render import out, print_json, say, table
 from autotrader.core.clock import iso_utc
 
 if TYPE_CHECKING:
+    from autotrader.arena_models.grid import ArenaGrid, ArenaSpec
     from autotrader.arena_models.status import ArenaStatus
 
 app = typer.Typer(
@@ -54,33 +55,14 @@ def setup(
     Example: autotrader arena-models setup --models gpt-5-mini,llama3.1-8b --variants all
     --balance 10000 --symbols BTC,ETH
     """
-    from autotrader.arena_models.grid import ArenaSpec, set_up
-    from autotrader.clones.variants import parse_variant
-    from autotrader.clones.vocabulary import Variant
-    from autotrader.core.money import to_decimal
+    from autotrader.arena_models.grid import set_up
 
-    chosen = split_csv(variants, name="--variants")
-    spec = ArenaSpec(
-        models=tuple(split_csv(models, name="--models")),
-        variants=tuple(Variant) if chosen == ["all"] else tuple(map(parse_variant, chosen)),
-        starting_balance=to_decimal(balance, field="--balance"),
-        symbols=tuple(split_csv(symbols.upper(), name="--symbols")),
-        engine=engine,
-        cadence_s=cadence,
-    )
+    spec = _spec(models, balance, variants, symbols, engine, cadence)
     grid = set_up(open_store(ctx, db), clock(ctx), spec, name=name)
     if as_json:
         print_json(grid)
         return
-    rows = [(m.model, m.variant, m.clone_id, m.account_id) for m in grid.members]
-    what = "set up" if grid.created else "already set up (nothing changed)"
-    title = f"Arena {grid.name!r} {what}: {len(rows)} members from {iso_utc(grid.started_at)}"
-    out.print(table(title, ["model", "variant", "clone", "account"], rows))
-    say(
-        f"each: {spec.engine} engine every {spec.cadence_s}s on {', '.join(spec.symbols)}, "
-        f"{balance} USDC. Run the loops (`autotrader prop decisions-worker`, `autotrader prop "
-        "mark-to-market --loop`), then watch `autotrader arena-models status`."
-    )
+    _render_grid(grid, spec)
 
 
 @app.command("status")
@@ -99,6 +81,40 @@ def status(
         print_json(_plain(result))
         return
     _render(result)
+
+
+def _spec(
+    models: str, balance: str, variants: str, symbols: str, engine: str, cadence: int
+) -> ArenaSpec:
+    from autotrader.arena_models.grid import ArenaSpec
+    from autotrader.clones.variants import parse_variant
+    from autotrader.clones.vocabulary import Variant
+    from autotrader.core.money import to_decimal
+
+    chosen = split_csv(variants, name="--variants")
+    return ArenaSpec(
+        models=tuple(split_csv(models, name="--models")),
+        variants=tuple(Variant) if chosen == ["all"] else tuple(map(parse_variant, chosen)),
+        starting_balance=to_decimal(balance, field="--balance"),
+        symbols=tuple(split_csv(symbols.upper(), name="--symbols")),
+        engine=engine,
+        cadence_s=cadence,
+    )
+
+
+def _render_grid(grid: ArenaGrid, spec: ArenaSpec) -> None:
+    from autotrader.core.money import to_text
+
+    rows = [(m.model, m.variant, m.clone_id, m.account_id) for m in grid.members]
+    what = "set up" if grid.created else "already set up (nothing changed)"
+    title = f"Arena {grid.name!r} {what}: {len(rows)} members from {iso_utc(grid.started_at)}"
+    out.print(table(title, ["model", "variant", "clone", "account"], rows))
+    say(
+        f"each: {spec.engine} engine every {spec.cadence_s}s on {', '.join(spec.symbols)}, "
+        f"{to_text(spec.starting_balance)} USDC. Run the loops (`autotrader prop "
+        "decisions-worker`, `autotrader prop mark-to-market --loop`), then watch "
+        "`autotrader arena-models status`."
+    )
 
 
 def _plain(result: ArenaStatus) -> dict:

@@ -19,6 +19,13 @@ DbOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON (decimals as strings).")
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing file (never the store or its -wal/-shm/-journal files).",
+    ),
+]
 LoopOption = Annotated[
     bool, typer.Option("--loop", help="Keep running as a worker instead of one pass.")
 ]

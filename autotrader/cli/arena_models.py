@@ -76,7 +76,7 @@ def status(
     """
     from autotrader.arena_models.status import arena_status
 
-    result = arena_status(open_store(ctx, db), name, now_ms=clock(ctx).now_ms())
+    result = arena_status(open_store(ctx, db, readonly=True), name, now_ms=clock(ctx).now_ms())
     if as_json:
         print_json(_plain(result))
         return

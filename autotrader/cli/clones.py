@@ -82,7 +82,7 @@ def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
     """
     from autotrader.clones.management import list_clones as rows
 
-    clones = rows(open_store(ctx, db))
+    clones = rows(open_store(ctx, db, readonly=True))
     if as_json:
         print_json(clones)
         return
@@ -117,7 +117,7 @@ def show(
     """Show one clone. Example: autotrader clones show 42"""
     from autotrader.clones.management import require_clone
 
-    render_clone(require_clone(open_store(ctx, db), clone_id), as_json=as_json)
+    render_clone(require_clone(open_store(ctx, db, readonly=True), clone_id), as_json=as_json)
 
 
 @app.command("set-model")
@@ -177,7 +177,7 @@ def context(
     """
     from autotrader.context.assemble import context_for
 
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     packet = context_for(
         store,
         clock(ctx),
@@ -206,7 +206,7 @@ def models_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
     """The model registry. Example: autotrader clones models list"""
     from autotrader.clones.repo import list_models
 
-    models = list_models(open_store(ctx, db))
+    models = list_models(open_store(ctx, db, readonly=True))
     if as_json:
         print_json(models)
         return
@@ -235,7 +235,7 @@ def models_stats(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = 
     """
     from autotrader.decisions.model_stats import model_stats
 
-    stats = model_stats(open_store(ctx, db))
+    stats = model_stats(open_store(ctx, db, readonly=True))
     if as_json:
         print_json(stats)
         return
@@ -294,7 +294,7 @@ def entitlements_show(
     """A clone's entitlements. Example: autotrader clones entitlements show --clone-id 42"""
     from autotrader.clones.management import require_clone
 
-    clone = require_clone(open_store(ctx, db), clone_id)
+    clone = require_clone(open_store(ctx, db, readonly=True), clone_id)
     data = {
         "clone_id": clone.id,
         "max_model_strength": clone.max_model_strength,

@@ -220,7 +220,8 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
                            limit=None, db=path, as_json=False)  # fmt: skip
     ledger_cli.verify(ctx, account=None, db=path, as_json=False)
     png = path.with_name(f"{path.stem}-equity-{account}.png")
-    ledger_cli.plot(ctx, account=account, compare=None, out=png, db=path)
+    # The charts belong to the demo store beside them, which this run just replaced.
+    ledger_cli.plot(ctx, account=account, compare=None, by=None, out=png, force=True, db=path)
 
 
 def _demo_grid_audit(ctx: typer.Context, path) -> None:
@@ -232,6 +233,6 @@ def _demo_grid_audit(ctx: typer.Context, path) -> None:
     ledger_cli.leaderboard(ctx, kind=None, by="variant", sort="return_pct", ascending=False,
                            limit=None, db=path, as_json=False)  # fmt: skip
     ledger_cli.nav(ctx, by="variant", every="6h", kind=None, since=None, until=None, fmt=None,
-                   out=None, db=path, as_json=False)  # fmt: skip
+                   out=None, force=False, db=path, as_json=False)  # fmt: skip
     png = path.with_name(f"{path.stem}-nav-variant.png")
-    ledger_cli.plot(ctx, account=None, compare=None, by="variant", out=png, db=path)
+    ledger_cli.plot(ctx, account=None, compare=None, by="variant", out=png, force=True, db=path)

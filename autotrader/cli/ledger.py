@@ -10,8 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autotrader.cli import ledger_render as render
-from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._options import DbOption, JsonOption, parse_duration, parse_time, split_csv
+from autotrader.cli._context import clock, open_store
+from autotrader.cli._options import (
+    DbOption,
+    ForceOption,
+    JsonOption,
+    parse_duration,
+    parse_time,
+    split_csv,
+)
 
 if TYPE_CHECKING:
     from autotrader.ledger.queries import LedgerFilter
@@ -82,7 +89,7 @@ def show(
     from autotrader.ledger.queries import kind_totals, ledger_page
 
     flt = _filter(account, clone_id, kind, symbol, since, until)
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     result = ledger_page(store, flt, limit=limit, page=page, with_totals=False)
     footer = (lambda: kind_totals(store, flt)) if totals and not as_csv else None
     render.ledger_page(result, footer, as_json=as_json, as_csv=as_csv)
@@ -110,7 +117,8 @@ def trades(
 
     flt = _filter(account, clone_id, None, symbol, since, until)
     tf = TradeFilter(flt.account_id, flt.clone_id, flt.symbol, flt.since_ms, flt.until_ms, status)
-    report = list_trades(open_store(ctx, db), tf, now_ms=clock(ctx).now_ms(), limit=limit)
+    store = open_store(ctx, db, readonly=True)
+    report = list_trades(store, tf, now_ms=clock(ctx).now_ms(), limit=limit)
     render.trades(report, as_json=as_json)
 
 
@@ -139,7 +147,7 @@ def trace(
     if len(flags) > 1:
         raise InvalidInputError("give at most one of --fill, --order, --position, --run")
     kind, number = parse_ref(ref, flags[0] if flags else None)
-    render.trace(build(open_store(ctx, db), kind, number), as_json=as_json)
+    render.trace(build(open_store(ctx, db, readonly=True), kind, number), as_json=as_json)
 
 
 @app.command("verify")
@@ -153,13 +161,9 @@ def verify(
 
     Read-only (safe from cron). Example: autotrader ledger verify --account 1
     """
-    from autotrader.core.errors import NotFoundError
     from autotrader.ledger.verify import verify_ledger
 
-    path = settings_for(ctx, db).db_path
-    if not path.exists():
-        raise NotFoundError(f"no store at {path}")
-    report = verify_ledger(open_store(ctx, db, migrate=False), account_id=account)
+    report = verify_ledger(open_store(ctx, db, readonly=True), account_id=account)
     render.verify(report, as_json=as_json)
     if not report.ok:
         raise typer.Exit(1)
@@ -179,10 +183,12 @@ def export(
     symbol: SymbolOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Export ledger entries, trades or snapshots (decimals as strings; reads back equal).
 
+    The file appears whole or not at all; an existing one is replaced only with --force.
     Example: autotrader ledger export --format parquet --what trades --out trades.parquet
     """
     import sys
@@ -190,13 +196,14 @@ def export(
     from autotrader.ledger.export import export as run_export
 
     result = run_export(
-        open_store(ctx, db),
+        open_store(ctx, db, readonly=True),
         what=what,
         fmt=fmt,
         flt=_filter(account, clone_id, kind, symbol, since, until),
         now_ms=clock(ctx).now_ms(),
         out=out,
         stream=None if out else sys.stdout,
+        force=force,
     )
     if result.path is not None:
         render.say(f"wrote {result.rows} {what} rows as {fmt} to {result.path.resolve()}")
@@ -228,7 +235,7 @@ def leaderboard(
     if kind is not None:
         split_csv(kind, name="--kind", allowed=tuple(AccountKind))
     rows = build(
-        open_store(ctx, db),
+        open_store(ctx, db, readonly=True),
         now_ms=clock(ctx).now_ms(),
         kind=kind,
         by=by,
@@ -258,12 +265,14 @@ def nav(
     out: Annotated[
         Path | None, typer.Option("--out", help="Export file (default stdout; parquet needs it).")
     ] = None,
+    force: ForceOption = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Net asset value over time: the summed equity of each group's accounts, from the
     snapshots (decimals as strings), printed or exported like `ledger export`.
 
+    An export file appears whole or not at all; an existing one is replaced only with --force.
     Example: autotrader ledger nav --by model --every 1h --format csv --out nav.csv
     """
     import sys
@@ -273,13 +282,14 @@ def nav(
 
     flt = _filter(since=since, until=until)
     every_ms = parse_duration(every, name="--every") if every else None
-    points = nav_series(open_store(ctx, db), by=by, every_ms=every_ms, kind=kind,
+    store = open_store(ctx, db, readonly=True)
+    points = nav_series(store, by=by, every_ms=every_ms, kind=kind,
                         since_ms=flt.since_ms, until_ms=flt.until_ms)  # fmt: skip
     if fmt is None and out is None:
         render.nav(points, by=by, as_json=as_json)
         return
-    result = write(nav_records(points), "nav", fmt or "csv", out=out,
-                   stream=None if out else sys.stdout)  # fmt: skip
+    result = write(nav_records(points), "nav", fmt or "csv", stores=[store.path], out=out,
+                   stream=None if out else sys.stdout, force=force)  # fmt: skip
     if result.path is not None:
         render.say(f"wrote {result.rows} NAV points as {result.format} to {result.path.resolve()}")
 
@@ -301,11 +311,13 @@ def plot(
         Path | None,
         typer.Option("--out", help="PNG to write (default equity-ACCOUNT.png or nav-BY.png)."),
     ] = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Draw an account's equity curve (drawdowns shaded, trades marked), or one NAV curve per
     clone, model or variant, to a PNG.
 
+    An existing PNG is replaced only with --force.
     Example: autotrader ledger plot --account 1 --compare 2,3 --out equity.png
     (or: autotrader ledger plot --by model --out models.png)
     """
@@ -317,7 +329,8 @@ def plot(
     if by is not None:
         if compare:
             raise InvalidInputError("--compare goes with --account, not --by")
-        drawn = plot_nav(open_store(ctx, db), by, out or Path(f"nav-{by}.png"))
+        store = open_store(ctx, db, readonly=True)
+        drawn = plot_nav(store, by, out or Path(f"nav-{by}.png"), force=force)
         render.say(
             f"wrote the NAV chart by {by} ({len(drawn.groups)} curves, {drawn.points} points) "
             f"to {drawn.path.resolve()}"
@@ -327,7 +340,8 @@ def plot(
     if not all(o.isdigit() for o in others):
         raise InvalidInputError("--compare takes account ids: 2,3")
     path = out or Path(f"equity-{account}.png")
-    result = plot_equity(open_store(ctx, db), account, path, compare=[int(o) for o in others])
+    store = open_store(ctx, db, readonly=True)
+    result = plot_equity(store, account, path, compare=[int(o) for o in others], force=force)
     render.say(
         f"wrote the equity chart of account(s) {', '.join(map(str, result.accounts))} "
         f"({result.points} points, {result.trades} fills marked) to {result.path.resolve()}"

@@ -110,7 +110,7 @@ def list_accounts(
     from autotrader.prop.accounts import account_state
     from autotrader.prop.repo import list_accounts as rows
 
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     now = clock(ctx).now_ms()
     states = [
         account_state(store, a["id"], now) for a in rows(store, clone_id=clone_id, status=status)
@@ -152,7 +152,8 @@ def show(
     from autotrader.prop.accounts import account_state
 
     render_account(
-        account_state(open_store(ctx, db), account_id, clock(ctx).now_ms()), as_json=as_json
+        account_state(open_store(ctx, db, readonly=True), account_id, clock(ctx).now_ms()),
+        as_json=as_json,
     )
 
 

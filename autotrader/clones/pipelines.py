@@ -18,8 +18,7 @@ from autotrader.clones.plan import CompiledPipeline
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
-from autotrader.market import repo as market_repo
-from autotrader.market.registry import ensure_assets
+from autotrader.market.registry import ensure_assets, known_assets
 
 
 class PipelineRejected(InvalidInputError):
@@ -46,11 +45,11 @@ def read_pipeline_file(path: Path) -> Any:
         ) from None
 
 
-def _context(store: Store, clock: Clock):
+def _context(store: Store):
+    """The registry and taxonomy a graph is checked and compiled against (reads only)."""
     from autotrader.market.taxonomy import load_taxonomy
 
-    ensure_assets(store, clock)
-    return market_repo.list_assets(store), load_taxonomy()
+    return known_assets(store), load_taxonomy()
 
 
 def _line(problem: Any) -> str:
@@ -62,12 +61,12 @@ def _line(problem: Any) -> str:
     return f"{prefix}{where}: {problem.reason}"
 
 
-def validate(store: Store, clock: Clock, data: Any, *, clone_id: int | None = None) -> list[Any]:
+def validate(store: Store, data: Any, *, clone_id: int | None = None) -> list[Any]:
     """Every problem of ``data`` (errors and warnings), checked against the registry and, when
     ``clone_id`` is given, the clone's entitlements and model."""
     from autotrader.clones.validation import validate_pipeline
 
-    assets, taxonomy = _context(store, clock)
+    assets, taxonomy = _context(store)
     clone = require_clone(store, clone_id) if clone_id is not None else None
     return validate_pipeline(
         data,
@@ -87,7 +86,8 @@ def save(store: Store, clock: Clock, clone_id: int, data: Any) -> tuple[int, lis
     """
     from autotrader.clones.graph import canonical_json, split_layout
 
-    problems = validate(store, clock, data, clone_id=clone_id)
+    ensure_assets(store, clock)  # the registry a saved graph names is the store's own
+    problems = validate(store, data, clone_id=clone_id)
     errors = [_line(p) for p in problems if p.severity == "error"]
     if errors:
         raise PipelineRejected(errors)
@@ -118,9 +118,7 @@ def stored(store: Store, clone_id: int, version: int | None = None) -> dict:
     return row
 
 
-def compiled(
-    store: Store, clock: Clock, clone_id: int, version: int | None = None
-) -> CompiledPipeline:
+def compiled(store: Store, clone_id: int, version: int | None = None) -> CompiledPipeline:
     """Compile a stored graph against the current registry; the clone's variant applies to
     trading prompts that name none."""
     from autotrader.clones.compiler import compile_pipeline
@@ -129,7 +127,7 @@ def compiled(
 
     row = stored(store, clone_id, version)
     clone = require_clone(store, clone_id)
-    assets, taxonomy = _context(store, clock)
+    assets, taxonomy = _context(store)
     return compile_pipeline(
         parse_pipeline(row["graph"]),
         clone_id=clone_id,

@@ -126,10 +126,10 @@ class Settings(BaseSettings):
         default=24.0, gt=0, le=168, description="How far back a first fetch of a symbol reaches."
     )
     retention_1m_hours: float = Field(
-        default=24.0, gt=0, description="Keep this many hours of 1m/5m candles per series."
+        default=24.0, gt=0, description="Keep this many hours of 1m/5m candles (before the clock)."
     )
     retention_1h_days: float = Field(
-        default=7.0, gt=0, description="Keep this many days of 1h candles per series."
+        default=7.0, gt=0, description="Keep this many days of 1h candles (before the clock)."
     )
     retention_observations_days: float = Field(
         default=7.0, gt=0, description="Keep funding, Polymarket and DefiLlama rows this long."

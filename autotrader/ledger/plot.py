@@ -20,6 +20,7 @@ from pathlib import Path
 
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
+from autotrader.core.outputs import check_output, output_file
 from autotrader.ledger.queries import equity_series
 from autotrader.ledger.queries.performance import fills_with_position_side
 
@@ -37,15 +38,25 @@ def _when(ms: int) -> datetime:
 
 
 def plot_equity(
-    store: Store, account_id: int, out: Path, *, compare: list[int] | None = None
+    store: Store,
+    account_id: int,
+    out: Path,
+    *,
+    compare: list[int] | None = None,
+    force: bool = False,
 ) -> PlotResult:
     """Draw ``account_id`` (and ``compare`` accounts) to the PNG ``out``; returns what it drew.
-    Raises NotFoundError for an unknown account, InvalidInputError for a non-PNG path."""
+
+    Raises NotFoundError for an unknown account, InvalidInputError for a non-PNG path and
+    ConflictError when ``out`` is the store (or a side file of it), or exists without ``force``.
+    The PNG is written whole or not at all (:func:`~autotrader.core.outputs.output_file`).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if out.suffix.lower() != ".png":
         raise InvalidInputError(f"--out must name a .png file, not {out.name!r}")
+    check_output(out, stores=[store.path], force=force)  # before the drawing, not after it
     accounts = [account_id, *[a for a in dict.fromkeys(compare or []) if a != account_id]]
     relative = len(accounts) > 1
     series = {a: equity_series(store, a) for a in accounts}  # raises NotFoundError
@@ -81,7 +92,7 @@ def plot_equity(
         else f"Return since start: accounts {', '.join(map(str, accounts))}"
     )
     ax.set_ylabel("return (%)" if relative else "equity (USD)")
-    _save(fig, ax, out)
+    _save(fig, ax, store, out, force=force)
     return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked)
 
 
@@ -92,10 +103,13 @@ class NavPlot:
     points: int  # NAV points drawn, all groups
 
 
-def plot_nav(store: Store, by: str, out: Path, *, kind: str | None = None) -> NavPlot:
+def plot_nav(
+    store: Store, by: str, out: Path, *, kind: str | None = None, force: bool = False
+) -> NavPlot:
     """Draw one NAV curve per group ``by`` clone, model or variant (accounts of ``kind``) to
-    the PNG ``out``. Raises InvalidInputError for a non-PNG path or an unknown grouping, and
-    NotFoundError when there is no account to draw."""
+    the PNG ``out``. Raises InvalidInputError for a non-PNG path or an unknown grouping,
+    NotFoundError when there is no account to draw, and ConflictError when ``out`` is the store
+    (or a side file of it), or exists without ``force``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -104,6 +118,7 @@ def plot_nav(store: Store, by: str, out: Path, *, kind: str | None = None) -> Na
 
     if out.suffix.lower() != ".png":
         raise InvalidInputError(f"--out must name a .png file, not {out.name!r}")
+    check_output(out, stores=[store.path], force=force)  # before the drawing, not after it
     curves: dict[str, list] = {}
     for point in nav_series(store, by=by, kind=kind):
         curves.setdefault(point.group, []).append(point)
@@ -118,12 +133,13 @@ def plot_nav(store: Store, by: str, out: Path, *, kind: str | None = None) -> Na
         ax.step(times, values, where="post", label=label, linewidth=1.4)
     ax.set_title(f"Net asset value by {by}")
     ax.set_ylabel("NAV (USD)")
-    _save(fig, ax, out)
+    _save(fig, ax, store, out, force=force)
     return NavPlot(out, list(curves), sum(len(p) for p in curves.values()))
 
 
-def _save(fig, ax, out: Path) -> None:
-    """Finish the axes (plain numbers, concise UTC dates, grid, legend) and write the PNG."""
+def _save(fig, ax, store: Store, out: Path, *, force: bool) -> None:
+    """Finish the axes (plain numbers, concise UTC dates, grid, legend) and write the PNG whole
+    (:func:`~autotrader.core.outputs.output_file`)."""
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
     ax.ticklabel_format(axis="y", style="plain", useOffset=False)
@@ -133,8 +149,8 @@ def _save(fig, ax, out: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
+    with output_file(out, stores=[store.path], force=force) as temp:
+        fig.savefig(temp, format="png")
 
 
 def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> int:

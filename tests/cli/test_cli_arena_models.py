@@ -147,6 +147,7 @@ def test_status_lists_every_member_by_model_and_ranks_the_models(cli, db):
 
 
 def test_status_of_an_unknown_arena_says_how_to_set_one_up(cli, db):
+    cli("init", "--db", db)
     result = cli("arena-models", "status", "--name", "nope", "--db", db)
 
     assert result.exit_code == 1

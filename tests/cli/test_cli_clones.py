@@ -14,8 +14,10 @@ REPLAY_NOW = "2026-02-19T19:20:00Z"  # the close of the bundled candles' last ba
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "clones.db")
+def db(cli, tmp_path: Path) -> str:
+    path = str(tmp_path / "clones.db")
+    assert cli("init", "--db", path).exit_code == 0
+    return path
 
 
 @pytest.fixture
@@ -359,6 +361,7 @@ def test_a_clones_variant_is_merged_into_its_compiled_strategy(cli, db):
 
 
 def test_model_stats_say_when_no_model_has_run(cli, db):
+    cli("init", "--db", db)
     assert cli("clones", "models", "stats", "--db", db).stdout.strip() == (
         "no model has run a decision yet"
     )

@@ -46,3 +46,17 @@ def test_demo_refuses_the_configured_store(cli, tmp_path, monkeypatch):
     result = cli("demo", "--db", str(configured))
     assert result.exit_code == 1
     assert "configured store" in result.stderr
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_demo_refuses_a_side_file_of_the_configured_store(cli, tmp_path, monkeypatch, suffix):
+    configured = tmp_path / "mine.db"
+    monkeypatch.setenv("AUTOTRADER_DB", str(configured))
+    side = tmp_path / f"mine.db{suffix}"
+    side.write_bytes(b"")  # what an open store's files look like between writes
+
+    result = cli("demo", "--db", str(side))
+
+    assert result.exit_code == 1
+    assert "configured store" in result.stderr
+    assert side.exists()

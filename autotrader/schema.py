@@ -13,6 +13,7 @@ from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.decisions import migrations as decisions_migrations
+from autotrader.desk import migrations as desk_migrations
 from autotrader.ledger import migrations as ledger_migrations
 from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
@@ -28,4 +29,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     artifacts_migrations.migrations,
     ledger_migrations.migrations,
     arena_models_migrations.migrations,
+    desk_migrations.migrations,
 )

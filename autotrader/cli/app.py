@@ -19,6 +19,7 @@ from autotrader.cli import clones as clones_cli
 from autotrader.cli import config as config_cli
 from autotrader.cli import db as db_cli
 from autotrader.cli import decisions as decisions_cli
+from autotrader.cli import desk as desk_cli
 from autotrader.cli import ingest as ingest_cli
 from autotrader.cli import ledger as ledger_cli
 from autotrader.cli import prop as prop_cli
@@ -130,6 +131,7 @@ app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(arena_models_cli.app, name="arena-models")
+app.add_typer(desk_cli.app, name="desk")
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import open_store, settings_for, state
 from autotrader.cli._options import DbOption
 from autotrader.cli._render import out, say
+from autotrader.cli.demo_desk import run_desk_day
 from autotrader.core.clock import HOUR_MS
 
 CLONE_ID = 42
@@ -103,6 +104,9 @@ def demo_command(
     prop_accounts.show(ctx, account_id=account, db=path, as_json=False)
     if not quiet:
         decisions.list_runs(ctx, clone_id=CLONE_ID, status=None, limit=12, db=path, as_json=False)
+
+    _step("8. the desk: six agents run a trading company of their own over the same day")
+    run_desk_day(ctx, store, path, start, quiet=quiet)
 
     _demo_audit(ctx, path, account)
     _demo_grid_audit(ctx, path)
@@ -212,7 +216,7 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
     """The audit view: what happened, why, and does it add up."""
     from autotrader.cli import ledger as ledger_cli
 
-    _step(f"8. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
+    _step(f"9. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
     ledger_cli.show(ctx, account=account, clone_id=None, kind=None, symbol=None, since=None,
                     until=None, limit=15, page=1, totals=True, as_csv=False, db=path,
                     as_json=False)  # fmt: skip
@@ -228,7 +232,7 @@ def _demo_grid_audit(ctx: typer.Context, path) -> None:
     """The variant grid head to head: standings, the leaderboard and the NAV by variant."""
     from autotrader.cli import ledger as ledger_cli
 
-    _step("9. the variant grid: standings, leaderboard and NAV by variant (rules standing in)")
+    _step("10. the variant grid: standings, leaderboard and NAV by variant (rules standing in)")
     arena_models.status(ctx, name=GRID, db=path, as_json=False)
     ledger_cli.leaderboard(ctx, kind=None, by="variant", sort="return_pct", ascending=False,
                            limit=None, db=path, as_json=False)  # fmt: skip

@@ -38,13 +38,18 @@ def engines(settings: Settings, store: Store, clock: Clock) -> dict:
     from autotrader.decisions.engines.llm import LlmEngine
     from autotrader.decisions.engines.rules import RulesEngine
 
-    client = _LazyModelClient(lambda: model_client(settings, store, clock))
+    client = lazy_model_client(settings, store, clock)
     return {
         EngineName.HOLD: HoldEngine(),
         EngineName.RULES: RulesEngine(),
         EngineName.LLM: LlmEngine(client, settings=settings),
         EngineName.COMMITTEE: CommitteeEngine(client, settings=settings),
     }
+
+
+def lazy_model_client(settings: Settings, store: Store, clock: Clock):
+    """:func:`model_client`, built on its first call (see ``_LazyModelClient``)."""
+    return _LazyModelClient(lambda: model_client(settings, store, clock))
 
 
 def model_client(settings: Settings, store: Store, clock: Clock):

@@ -10,6 +10,10 @@ def test_demo_runs_end_to_end_in_its_own_store(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "demo finished" in result.stdout
     assert "housekeeping" in result.stdout
+    desk = result.stdout.split("the desk: six agents", 1)[1]
+    assert "SCOUT: Fill confirmed" in desk
+    assert "GROWTH:" in desk
+    assert "closed:" in desk
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key='store_kind'").fetchone()[0] == "demo"
 
@@ -20,7 +24,8 @@ def test_demo_starts_fresh_each_time(cli, tmp_path):
     cli("demo", "--db", str(path))
     cli("demo", "--db", str(path))
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM action_runs").fetchone()[0] == 1
+        count = "SELECT COUNT(*) FROM action_runs WHERE name = 'housekeeping'"
+        assert conn.execute(count).fetchone()[0] == 1
 
 
 @pytest.mark.slow

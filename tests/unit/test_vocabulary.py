@@ -14,8 +14,10 @@ from autotrader.clones.vocabulary import Variant
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.core.errors import OperationalError
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
+from autotrader.desk import vocabulary as desk
 from autotrader.prop.migrations import extend_ledger_kinds
 from autotrader.prop.vocabulary import AccountKind, AccountStatus, LedgerKind, PositionStatus
+from autotrader.prop.vocabulary import Side as PositionSide
 from autotrader.schema import MIGRATION_SETS
 
 
@@ -35,6 +37,27 @@ def _check_values(store, table: str, column: str) -> set[str]:
         ("ledger_entries", "kind", LedgerKind),
         ("decision_runs", "status", RunStatus),
         ("decision_actions", "status", ActionStatus),
+        ("desk_agents", "id", desk.AgentId),
+        ("desk_policies", "key", desk.PolicyKey),
+        ("desk_workers", "name", desk.DeskWorker),
+        ("desk_workers", "state", desk.WorkerState),
+        ("desk_trigger_rules", "kind", desk.TriggerKind),
+        ("desk_trigger_rules", "step_kind", desk.StepKind),
+        ("desk_reaction_patterns", "step_kind", desk.StepKind),
+        ("desk_proposals", "source", desk.ProposalSource),
+        ("desk_proposals", "status", desk.ProposalStatus),
+        ("desk_missions", "kind", desk.MissionKind),
+        ("desk_missions", "status", desk.MissionStatus),
+        ("desk_steps", "kind", desk.StepKind),
+        ("desk_steps", "status", desk.StepStatus),
+        ("desk_reactions", "status", desk.ReactionStatus),
+        ("desk_roundtables", "format", desk.RoundtableFormat),
+        ("desk_roundtables", "status", desk.RoundtableStatus),
+        ("desk_signals", "signal_type", desk.SignalType),
+        ("desk_signals", "side", PositionSide),
+        ("desk_signals", "source", desk.SignalSource),
+        ("desk_memories", "type", desk.MemoryType),
+        ("desk_trade_outcomes", "outcome_type", desk.OutcomeType),
     ],
 )
 def test_the_database_allows_exactly_the_enums_values(store, table, column, enum):

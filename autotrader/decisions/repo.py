@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from autotrader.core.db import Store
@@ -145,6 +146,21 @@ def set_next_due(store: Store, clone_id: int, due_at: int, *, run_id: int, now_m
 def run_accounts(store: Store) -> dict[int, int]:
     """Decision run id → the id of the account it decided for, for every run."""
     return dict(store.tuples("SELECT id, account_id FROM decision_runs"))
+
+
+def finished_runs_by_model(store: Store, engines: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Model name → ``(finished, failed)`` decision runs of ``engines`` (succeeded or failed;
+    queued, running and skipped runs are not counted)."""
+    names = sorted(engines)
+    if not names:
+        return {}
+    rows = store.tuples(
+        "SELECT model, COUNT(*), SUM(status = 'failed') FROM decision_runs"
+        " WHERE model IS NOT NULL AND status IN ('succeeded', 'failed')"
+        f" AND engine IN ({', '.join('?' * len(names))}) GROUP BY model",
+        names,
+    )
+    return {model: (finished, failed) for model, finished, failed in rows}
 
 
 def last_run_times(store: Store) -> dict[int, int]:

@@ -159,6 +159,31 @@ def cost_texts_by_run(store: Store) -> dict[int, list[str]]:
     }
 
 
+def usage_by_model(store: Store) -> list[dict[str, Any]]:
+    """Per model name, in name order: ``invocations``, ``cached``, ``failed`` (status not
+    ``ok``: the output could not become an action), ``input_tokens``, ``output_tokens``,
+    ``latency_ms`` (summed) and ``costs`` (the ``cost_usd`` texts, for an exact Decimal sum)."""
+    rows = store.query(
+        "SELECT model, COUNT(*) AS invocations, SUM(cached) AS cached,"
+        " SUM(status != 'ok') AS failed, SUM(input_tokens) AS input_tokens,"
+        " SUM(output_tokens) AS output_tokens, SUM(latency_ms) AS latency_ms,"
+        " group_concat(cost_usd, ',') AS costs FROM invocations GROUP BY model ORDER BY model"
+    )
+    for row in rows:
+        row["costs"] = row["costs"].split(",")
+    return rows
+
+
+def tool_calls_by_model(store: Store) -> dict[str, int]:
+    """Model name → how many tool-call records its invocations' answers became."""
+    return dict(
+        store.tuples(
+            "SELECT i.model, COUNT(*) FROM tool_calls t"
+            " JOIN invocations i ON i.id = t.invocation_id GROUP BY i.model"
+        )
+    )
+
+
 def set_invocation_run(store: Store, invocation_id: int, run_id: int) -> None:
     """Attach an invocation to the decision run it served (when it was made before the run)."""
     _update_invocation(store, invocation_id, "run_id = ?", (run_id,))

@@ -9,7 +9,9 @@ import re
 import pytest
 
 from autotrader.alerts.vocabulary import AlertEvent, DeliveryStatus
+from autotrader.clones.graph import VariantName
 from autotrader.clones.plan import Engine, EngineName
+from autotrader.clones.vocabulary import Variant
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.core.errors import OperationalError
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
@@ -95,6 +97,10 @@ def test_the_database_allows_exactly_the_enums_values(store, table, column, enum
 
 def test_the_graph_schema_accepts_exactly_the_engine_names():
     assert set(Engine.__args__) == {name.value for name in EngineName}
+
+
+def test_the_graph_schema_accepts_exactly_the_variant_names():
+    assert set(VariantName.__args__) == {variant.value for variant in Variant}
 
 
 def _store_with(tmp_path, extra: Migrations):

@@ -186,17 +186,29 @@ class ModelClient:
         trace_id: str | None = None,
         api: str | None = None,
         use_cache: bool | None = None,
+        temperature: float | None = None,
     ) -> ModelResult:
         """Ask ``model`` for one ``schema`` object and record the invocation.
 
-        ``api`` overrides the configured API for this call. ``use_cache`` None follows the
-        config, True/False force the response cache on/off for this call. Returns a result for
-        every model or transport failure; raises ``InvalidInputError`` only for a caller mistake
-        (unknown role or API, a schema name the API refuses, a model strict mode cannot express)
-        before anything is sent, and the store's own errors if the audit row cannot be written.
+        ``api`` and ``temperature`` override the configured API and sampling temperature for
+        this call (a desk conversation's format sets its own; reasoning models still get none).
+        ``use_cache`` None follows the config, True/False force the response cache on/off for
+        this call. Returns a result for every model or transport failure; raises
+        ``InvalidInputError`` only for a caller mistake (unknown role or API, a schema name the
+        API refuses, a model strict mode cannot express) before anything is sent, and the store's
+        own errors if the audit row cannot be written.
         """
         request = self._build(
-            role, model, system, prompt, schema, schema_name, api, run_id=run_id, trace_id=trace_id
+            role,
+            model,
+            system,
+            prompt,
+            schema,
+            schema_name,
+            api,
+            run_id=run_id,
+            trace_id=trace_id,
+            temperature=temperature,
         )
         caching = self.config.cache_enabled if use_cache is None else use_cache
         started = time.monotonic()
@@ -223,6 +235,7 @@ class ModelClient:
         *,
         run_id: int | None,
         trace_id: str | None,
+        temperature: float | None,
     ) -> _Request:
         api = api or self.config.api
         if role not in repo.ROLES:
@@ -238,13 +251,14 @@ class ModelClient:
         except ValueError as exc:
             raise InvalidInputError(f"{schema.__name__}: {exc}") from None
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        sampling = self.config.temperature if temperature is None else temperature
         wire = WireRequest(
             model=model,
             api=api,
             messages=messages,
             schema_name=schema_name,
             strict_schema=strict,
-            temperature=None if _NO_TEMPERATURE.match(model) else self.config.temperature,
+            temperature=None if _NO_TEMPERATURE.match(model) else sampling,
             max_output_tokens=self.config.max_output_tokens,
         )
         prompt_hash = _sha256(messages)

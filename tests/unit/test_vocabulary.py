@@ -13,6 +13,7 @@ from autotrader.core._sqlite_utils import Migrations
 from autotrader.core.errors import OperationalError
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
 from autotrader.desk import vocabulary as desk
+from autotrader.llm.vocabulary import ModelRole
 from autotrader.prop.migrations import extend_ledger_kinds
 from autotrader.prop.vocabulary import AccountKind, AccountStatus, LedgerKind, PositionStatus
 from autotrader.prop.vocabulary import Side as PositionSide
@@ -56,6 +57,11 @@ def _check_values(store, table: str, column: str) -> set[str]:
         ("desk_signals", "source", desk.SignalSource),
         ("desk_memories", "type", desk.MemoryType),
         ("desk_trade_outcomes", "outcome_type", desk.OutcomeType),
+        ("desk_roundtable_formats", "format", desk.RoundtableFormat),
+        ("desk_roundtable_turns", "speaker", desk.AgentId),
+        ("desk_roundtable_turns", "status", desk.TurnStatus),
+        ("desk_memory_influences", "decision", desk.InfluenceDecision),
+        ("invocations", "role", ModelRole),
     ],
 )
 def test_the_database_allows_exactly_the_enums_values(store, table, column, enum):

@@ -72,7 +72,7 @@ def roundtables_run(
 
     settings = settings_for(ctx, db)
     if not settings.model_configured:
-        raise ConfigError([NO_MODEL], header="no model")
+        raise ConfigError([NO_MODEL])
     store, now = open_store(ctx, db), clock(ctx)
     client = lazy_model_client(settings, store, now)
     worker = f"cli@{socket.gethostname()}:{os.getpid()}"

@@ -54,9 +54,11 @@ class MemoryCandidate(_Answer):
     )
     content: str = Field(max_length=300, description="The memory, in one sentence.")
     confidence: float = Field(
-        ge=0, le=1, description="Within the type's range: insight 0.65-0.85, pattern "
-        "0.70-0.90, strategy 0.75-0.90, preference 0.60-0.80, lesson 0.55-0.75."
-    )  # fmt: skip
+        ge=0,
+        le=1,
+        description="Within the type's range: insight 0.65-0.85, pattern "
+        "0.70-0.90, strategy 0.75-0.90, preference 0.60-0.80, lesson 0.55-0.75.",
+    )
     tags: list[Annotated[str, Field(max_length=24)]] = Field(
         max_length=5, description="Symbols or topics it concerns."
     )

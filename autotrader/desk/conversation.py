@@ -318,8 +318,8 @@ class RoundtableRunner:
             )
             parts = [
                 f"{len(spoken)} of {len(held.turns)} turns good",
-                f"{len(seen)} memories",
-                f"{len(moved)} relationships moved",
+                _count(len(seen), "memory", "memories"),
+                _count(len(moved), "relationship") + " moved",
             ]
             if context.proposal is not None:
                 outcome = proposals.decide_pending(
@@ -327,7 +327,7 @@ class RoundtableRunner:
                 )
                 parts.append(f"proposal {outcome.proposal_id} {outcome.status}")
             proposed = self._action_items(context, spoken)
-            parts.append(f"{proposed} action items proposed")
+            parts.append(_count(proposed, "action item") + " proposed")
             for turn in spoken:
                 repo.record_turn_results(
                     self.store,
@@ -335,7 +335,7 @@ class RoundtableRunner:
                     memory_candidates=turn.memory_candidates,
                     action_items=turn.action_items,
                 )
-            line = "; ".join(parts)
+            line = ", ".join(parts)
             repo.finish_roundtable(
                 self.store,
                 context.id,
@@ -389,6 +389,10 @@ class RoundtableRunner:
             ),
             now_ms=now,
         )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 # -- turns ----------------------------------------------------------------------------------

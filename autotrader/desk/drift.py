@@ -5,8 +5,8 @@ neutral). Per pair, each agreement pulls the pair together by :data:`STEP` and e
 disagreement pushes it apart by as much; the net is then bounded by the
 ``relationship_drift_policy``: at most ``max_drift_per_conversation`` either way, never out of
 ``[min_affinity, max_affinity]`` — and a pair outside the range (the policy was narrowed) moves
-toward it by at most the same step. Each change is a drift log row saying why; every exchange
-counts as an interaction whether or not the affinity moved.
+toward it by at most the same step. Affinities are kept to six decimals. Each change is a drift
+log row saying why; every exchange counts as an interaction whether or not the affinity moved.
 """
 
 from __future__ import annotations
@@ -52,10 +52,11 @@ class Drift:
 
 
 def bounded(before: float, wanted: float, policy: RelationshipDriftPolicy) -> float:
-    """``before`` moved by ``wanted`` within the policy's bounds (see the module)."""
+    """``before`` moved by ``wanted`` within the policy's bounds (see the module), to six
+    decimals (so 0.80 + 0.02 is stored as 0.82, not 0.8200000000000001)."""
     cap = policy.max_drift_per_conversation
     target = min(max(before + wanted, policy.min_affinity), policy.max_affinity)
-    return before + min(max(target - before, -cap), cap)
+    return round(before + min(max(target - before, -cap), cap), 6)
 
 
 def drifts(

@@ -61,10 +61,17 @@ def memory(**fields: Any) -> dict[str, Any]:
 
 def action(*steps: dict[str, Any], title: str = "An action item", **fields: Any) -> dict:
     """An action item (a proposal answer) with ``steps``."""
-    full = [{"symbol": None, "side": None, "notional_usd": None, "position_id": None, **s}
-            for s in steps]  # fmt: skip
-    return {"title": title, "rationale": "from the roundtable", "confidence": 0.9,
-            "steps": full, **fields}  # fmt: skip
+    full = [
+        {"symbol": None, "side": None, "notional_usd": None, "position_id": None, **s}
+        for s in steps
+    ]
+    return {
+        "title": title,
+        "rationale": "from the roundtable",
+        "confidence": 0.9,
+        "steps": full,
+        **fields,
+    }
 
 
 class Talk:

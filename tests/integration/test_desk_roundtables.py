@@ -58,6 +58,22 @@ def hold(desk, format: str = "morning_standup", **kwargs):
     return runner(desk).hold(worker_id="test", roundtable_id=convened.roundtable_id)
 
 
+def pending_trade(desk):
+    """A 30 USD BTC long of SCOUT's, waiting for its roundtable (the seed's policy)."""
+    draft = ProposalDraft(
+        agent_id=AgentId.SCOUT,
+        title="long BTC",
+        confidence=0.9,
+        source=ProposalSource.TRIGGER,
+        steps=(
+            StepDraft(kind=StepKind.EXECUTE_TRADE, symbol="BTC", side=Side.LONG, notional_usd="30"),
+        ),
+    )
+    outcome = proposals.submit(desk.store, desk.clock, draft)
+    assert outcome.status == "pending", outcome.reason
+    return outcome
+
+
 def turns(desk, roundtable_id: int = 1) -> list[dict]:
     return desk.store.query(
         "SELECT * FROM desk_roundtable_turns WHERE roundtable_id = ? ORDER BY seq",
@@ -129,13 +145,7 @@ def test_a_bad_turn_is_recorded_and_the_next_speaker_goes_on(desk, fake, reply, 
 
 
 def test_three_bad_turns_in_a_row_end_the_conversation_cleanly_with_its_reason(desk, fake):
-    draft = ProposalDraft(
-        agent_id=AgentId.SCOUT, title="long BTC", confidence=0.9, source=ProposalSource.TRIGGER,
-        steps=(StepDraft(kind=StepKind.EXECUTE_TRADE, symbol="BTC", side=Side.LONG,
-                         notional_usd="30"),),
-    )  # fmt: skip
-    pending = proposals.submit(desk.store, desk.clock, draft)
-    assert pending.status == "pending"
+    pending = pending_trade(desk)
     prose = Reply.text("Let me think about it.")
     fake.responder = Talk({2: prose, 3: prose, 4: prose})
 
@@ -146,8 +156,9 @@ def test_three_bad_turns_in_a_row_end_the_conversation_cleanly_with_its_reason(d
     assert held.line.startswith("3 bad turns in a row (last: invalid_output: not JSON")
     assert len(turns(desk, held.roundtable_id)) == 4  # it stopped there
     assert not held.unreachable  # the model answered: its answers were the problem
-    proposal = desk.store.query_one("SELECT * FROM desk_proposals WHERE id = ?",
-                                    (pending.proposal_id,))  # fmt: skip
+    proposal = desk.store.query_one(
+        "SELECT * FROM desk_proposals WHERE id = ?", (pending.proposal_id,)
+    )
     assert (proposal["status"], proposal["gate"]) == ("rejected", "roundtable.failed")
     assert desk.count("SELECT COUNT(*) FROM desk_relationship_drift") == 0
     assert desk.count("SELECT COUNT(*) FROM desk_missions") == 0
@@ -169,19 +180,15 @@ def test_a_dead_model_server_ends_it_as_unreachable_and_counts_against_the_break
 
 
 def test_a_pending_trade_is_approved_by_its_roundtable_and_judged_again_by_the_gates(desk, fake):
-    draft = ProposalDraft(
-        agent_id=AgentId.SCOUT, title="long BTC", confidence=0.9, source=ProposalSource.TRIGGER,
-        steps=(StepDraft(kind=StepKind.EXECUTE_TRADE, symbol="BTC", side=Side.LONG,
-                         notional_usd="30"),),
-    )  # fmt: skip
-    pending = proposals.submit(desk.store, desk.clock, draft)
+    pending = pending_trade(desk)
     fake.responder = lambda body: Reply.json(_voting(body, reject={"sage"}))
 
     held = runner(desk).hold(worker_id="test")
 
     assert held.status == "succeeded"
-    proposal = desk.store.query_one("SELECT * FROM desk_proposals WHERE id = ?",
-                                    (pending.proposal_id,))  # fmt: skip
+    proposal = desk.store.query_one(
+        "SELECT * FROM desk_proposals WHERE id = ?", (pending.proposal_id,)
+    )
     assert proposal["status"] == "accepted"
     assert proposal["reason"].startswith("roundtable approved it 2–1 (atlas, scout approve; sage")
     assert proposal["mission_id"] is not None
@@ -194,37 +201,29 @@ def test_a_pending_trade_is_approved_by_its_roundtable_and_judged_again_by_the_g
 def test_an_approved_trade_that_no_longer_fits_the_limits_is_refused(desk, fake):
     from autotrader.desk import policies
 
-    draft = ProposalDraft(
-        agent_id=AgentId.SCOUT, title="long BTC", confidence=0.9, source=ProposalSource.TRIGGER,
-        steps=(StepDraft(kind=StepKind.EXECUTE_TRADE, symbol="BTC", side=Side.LONG,
-                         notional_usd="30"),),
-    )  # fmt: skip
-    pending = proposals.submit(desk.store, desk.clock, draft)
+    pending = pending_trade(desk)
     policies.set_policy(desk.store, desk.clock, "trade_limits", '{"max_position_size_usd": 20}')
     fake.responder = lambda body: Reply.json(_voting(body))
 
     runner(desk).hold(worker_id="test")
 
-    proposal = desk.store.query_one("SELECT * FROM desk_proposals WHERE id = ?",
-                                    (pending.proposal_id,))  # fmt: skip
+    proposal = desk.store.query_one(
+        "SELECT * FROM desk_proposals WHERE id = ?", (pending.proposal_id,)
+    )
     assert (proposal["status"], proposal["gate"]) == ("rejected", "execute_trade.size")
     assert proposal["reason"] == "approved, then refused: 30 USD > max_position_size_usd 20"
     assert desk.count("SELECT COUNT(*) FROM desk_missions") == 0
 
 
 def test_a_trade_its_roundtable_votes_down_is_rejected_with_the_votes(desk, fake):
-    draft = ProposalDraft(
-        agent_id=AgentId.SCOUT, title="long BTC", confidence=0.9, source=ProposalSource.TRIGGER,
-        steps=(StepDraft(kind=StepKind.EXECUTE_TRADE, symbol="BTC", side=Side.LONG,
-                         notional_usd="30"),),
-    )  # fmt: skip
-    pending = proposals.submit(desk.store, desk.clock, draft)
+    pending = pending_trade(desk)
     fake.responder = lambda body: Reply.json(_voting(body, reject={"sage", "atlas"}))
 
     runner(desk).hold(worker_id="test")
 
-    proposal = desk.store.query_one("SELECT * FROM desk_proposals WHERE id = ?",
-                                    (pending.proposal_id,))  # fmt: skip
+    proposal = desk.store.query_one(
+        "SELECT * FROM desk_proposals WHERE id = ?", (pending.proposal_id,)
+    )
     assert (proposal["status"], proposal["gate"]) == ("rejected", "roundtable.verdict")
     assert proposal["reason"] == "roundtable rejected it 1–2 (scout approve; atlas, sage reject)"
 
@@ -237,8 +236,10 @@ def _voting(body: dict, *, reject: set[str] = frozenset()) -> dict:
 
 
 def test_action_items_become_proposals_through_the_cap_gates(desk, fake):
-    big = action({"kind": "execute_trade", "symbol": "BTC", "side": "LONG",
-                  "notional_usd": "6000"}, title="all in on BTC")  # fmt: skip
+    big = action(
+        {"kind": "execute_trade", "symbol": "BTC", "side": "LONG", "notional_usd": "6000"},
+        title="all in on BTC",
+    )
     scan = action({"kind": "analyze_signal", "symbol": "ETH"}, title="scan ETH")
     bogus = action({"kind": "yolo"}, title="something else")
     fake.responder = Talk({1: {"action_items": [big, scan]}, 2: {"action_items": [bogus, scan]}})
@@ -271,10 +272,16 @@ def test_memory_candidates_are_validated_and_remembered_with_their_turn(desk, fa
 
     stored = desk.store.query("SELECT * FROM desk_memories")
     assert [
-        (m["agent_id"], m["type"], m["key"], m["confidence"], m["evidence_count"],
-         m["source_trace"])
+        (
+            m["agent_id"],
+            m["type"],
+            m["key"],
+            m["confidence"],
+            m["evidence_count"],
+            m["source_trace"],
+        )
         for m in stored
-    ] == [("atlas", "lesson", "chasing_pumps", 0.6, 1, "roundtable:1:turn:0")]  # fmt: skip
+    ] == [("atlas", "lesson", "chasing_pumps", 0.6, 1, "roundtable:1:turn:0")]
     first, second = (json.loads(t["memory_candidates"]) for t in turns(desk)[:2])
     assert [c.get("memory_id") for c in first] == [stored[0]["id"]] * 2
     assert first[1]["evidence"] == "already counted"  # one piece of evidence a conversation
@@ -308,8 +315,9 @@ def test_memories_shape_the_topic_when_the_policy_draws_them_and_it_is_recorded(
     from autotrader.desk.vocabulary import MemoryType
 
     with desk.store.atomic():
-        note = MemoryNote(AgentId.SAGE, MemoryType.LESSON, "stops", "Stops inside 1 % get hit",
-                          ("BTC",))  # fmt: skip
+        note = MemoryNote(
+            AgentId.SAGE, MemoryType.LESSON, "stops", "Stops inside 1 % get hit", ("BTC",)
+        )
         remember(desk.store, note, trace="test", now_ms=desk.clock.now_ms(), confidence=0.7)
     policies.set_policy(desk.store, desk.clock, "memory_influence_policy", '{"probability": 1}')
     fake.responder = Talk()
@@ -349,10 +357,21 @@ def test_a_rerun_from_the_response_cache_is_byte_identical_and_costs_nothing(
 
     def transcript(world) -> list[tuple]:
         return [
-            tuple(r[k] for k in ("seq", "speaker", "status", "message", "reaction", "vote",
-                                 "memory_candidates", "action_items"))
+            tuple(
+                r[k]
+                for k in (
+                    "seq",
+                    "speaker",
+                    "status",
+                    "message",
+                    "reaction",
+                    "vote",
+                    "memory_candidates",
+                    "action_items",
+                )
+            )
             for r in turns(world)
-        ]  # fmt: skip
+        ]
 
     assert transcript(second) == transcript(first)
     assert len(fake.requests) == asked
@@ -363,3 +382,63 @@ def test_a_rerun_from_the_response_cache_is_byte_identical_and_costs_nothing(
     )
     first.store.close()
     second.store.close()
+
+
+# -- the worker: schedules and the daily cap ----------------------------------------------------
+
+STANDUP_TIME = "2026-02-19T14:31:00Z"  # 06:31 in Los Angeles (PST): the standup is due
+
+
+def at(desk, iso: str) -> None:
+    from autotrader.core.clock import parse_iso_utc
+
+    desk.clock.advance(ms=parse_iso_utc(iso) - desk.clock.now_ms())
+
+
+def tick(desk, worker: str = "worker-1"):
+    from autotrader.desk.jobs import roundtable_job
+    from tests.fakes.desk import ctx
+
+    return roundtable_job(env(desk.store, desk.clock, worker))(ctx(desk.store, desk.clock, worker))
+
+
+def test_the_worker_convenes_the_standup_at_its_pacific_time_once_and_holds_it(desk, fake):
+    fake.responder = Talk()
+    at(desk, STANDUP_TIME)
+
+    first = tick(desk)
+
+    queued = desk.store.query("SELECT id, format, slot, status FROM desk_roundtables ORDER BY id")
+    assert queued[0] == {
+        "id": 1,
+        "format": "morning_standup",
+        "slot": "morning_standup@2026-02-19",
+        "status": "succeeded",
+    }
+    assert first.result.roundtable_id == 1
+    assert {r["slot"] for r in queued[1:]} <= {
+        "debate:atlas-intel@2026-02-19",
+        "debate:intel-sage@2026-02-19",
+    }  # the low-affinity pairs, as their draws decide
+    second = tick(desk, "worker-2")  # another worker: the standup's slot is taken
+    slots = [r["slot"] for r in desk.store.query("SELECT slot FROM desk_roundtables")]
+    assert slots.count("morning_standup@2026-02-19") == 1
+    assert second.counts["queued"] == 0
+
+
+def test_the_daily_cap_refuses_what_would_pass_it(desk, fake):
+    from autotrader.desk import policies
+
+    fake.responder = Talk()
+    policies.set_policy(
+        desk.store, desk.clock, "roundtable_policy", '{"max_daily_conversations": 1}'
+    )
+    at(desk, STANDUP_TIME)
+
+    report = tick(desk)
+
+    assert desk.count("SELECT COUNT(*) FROM desk_roundtables") == 1
+    assert "refused (roundtable.daily_max)" in report.summary
+    convened = convene(desk.store, desk.clock, load_format(desk.store, "watercooler"))
+    assert convened.roundtable_id is None
+    assert convened.refused.reason == "1 roundtables today >= max_daily_conversations 1"

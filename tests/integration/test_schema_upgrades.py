@@ -54,8 +54,10 @@ def upgraded(tmp_path):
         "INSERT INTO tool_calls (invocation_id, name, arguments, created_at)"
         " VALUES (1, 'HOLDING', '{}', 1)"
     )
-    old.execute("INSERT INTO desk_workers (name, state, failures, updated_at)"
-                " VALUES ('initiative', 'disabled', 3, 1)")  # fmt: skip
+    old.execute(
+        "INSERT INTO desk_workers (name, state, failures, updated_at)"
+        " VALUES ('initiative', 'disabled', 3, 1)"
+    )
     before = {t: indexes(old, t) for t in ("invocations", "tool_calls")}
     old.close()
     store = Store(path, migrations=MIGRATION_SETS)

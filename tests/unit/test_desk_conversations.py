@@ -34,9 +34,19 @@ def affinity(a, b) -> float:
 def seeded(name: RoundtableFormat) -> Format:
     seed = next(f for f in FORMATS if f.format is name)
     return Format(
-        seed.format, seed.purpose, seed.participants, seed.pool, *seed.seats, *seed.turns,
-        seed.temperature, seed.days, seed.at, seed.probability, seed.conditions, True,
-    )  # fmt: skip
+        seed.format,
+        seed.purpose,
+        seed.participants,
+        seed.pool,
+        *seed.seats,
+        *seed.turns,
+        seed.temperature,
+        seed.days,
+        seed.at,
+        seed.probability,
+        seed.conditions,
+        True,
+    )
 
 
 def ms(text: str) -> int:
@@ -102,22 +112,26 @@ def policies(draw) -> RelationshipDriftPolicy:
     policy=policies(),
 )
 def test_drift_never_moves_a_pair_more_than_the_cap_nor_out_of_the_range(start, said, policy):
+    rounding = 1e-6  # affinities are kept to six decimals
     for drift in drifts(said, start, policy):
         moved = drift.after - drift.before
-        assert abs(moved) <= policy.max_drift_per_conversation + 1e-12
+        assert abs(moved) <= policy.max_drift_per_conversation + rounding
         low, high = policy.min_affinity, policy.max_affinity
         if low <= drift.before <= high:
-            assert low - 1e-12 <= drift.after <= high + 1e-12
+            assert low - rounding <= drift.after <= high + rounding
         else:  # outside a narrowed range: it may only come closer
             distance = max(low - drift.before, drift.before - high)
-            assert max(low - drift.after, drift.after - high) <= distance + 1e-12
+            assert max(low - drift.after, drift.after - high) <= distance + rounding
         assert drift.reason
 
 
 def test_agreement_brings_a_pair_closer_and_disagreement_apart_with_the_reason():
     policy = RelationshipDriftPolicy()
-    said = [Exchange(SAGE, INTEL, Reaction.DISAGREE), Exchange(INTEL, SAGE, Reaction.DISAGREE),
-            Exchange(ATLAS, SAGE, Reaction.AGREE)]  # fmt: skip
+    said = [
+        Exchange(SAGE, INTEL, Reaction.DISAGREE),
+        Exchange(INTEL, SAGE, Reaction.DISAGREE),
+        Exchange(ATLAS, SAGE, Reaction.AGREE),
+    ]
     moved = {d.pair: d for d in drifts(said, SEEDED, policy)}
     assert moved[("intel", "sage")].after == pytest.approx(0.28)
     assert moved[("intel", "sage")].reason == "2 disagreements"
@@ -183,8 +197,14 @@ def test_a_table_seats_its_fixed_participants_first_and_a_drawn_number_in_range(
 
 
 def candidate(**fields) -> dict:
-    return {"type": "insight", "key": "weekend_volume", "content": "Weekend volume is 60 % lower",
-            "confidence": 0.7, "tags": ["BTC", " "], **fields}  # fmt: skip
+    return {
+        "type": "insight",
+        "key": "weekend_volume",
+        "content": "Weekend volume is 60 % lower",
+        "confidence": 0.7,
+        "tags": ["BTC", " "],
+        **fields,
+    }
 
 
 @pytest.mark.parametrize(
@@ -206,8 +226,11 @@ def test_refuses_a_memory_candidate_with_its_reason(fields, refused):
 def test_a_valid_candidate_is_the_speakers_memory_with_a_normalised_key():
     found = check(candidate(key="Weekend Volume", type="PATTERN", confidence=0.72), GROWTH)
     assert isinstance(found, Candidate)
-    assert (found.note.agent, found.note.type, found.note.key) == (GROWTH, "pattern",
-                                                                  "weekend_volume")  # fmt: skip
+    assert (found.note.agent, found.note.type, found.note.key) == (
+        GROWTH,
+        "pattern",
+        "weekend_volume",
+    )
     assert found.note.tags == ("BTC",)
     assert found.confidence == 0.72
 

@@ -25,10 +25,6 @@ memory_app = typer.Typer(
 LimitOption = Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")]
 IdArgument = Annotated[int, typer.Argument(help="Its id.")]
 FORMATS = ", ".join(f.value for f in RoundtableFormat)
-NO_MODEL = (
-    "a roundtable needs a model: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
-    "OpenAI-compatible server such as Ollama or vLLM)"
-)
 
 
 def register(app: typer.Typer) -> None:
@@ -68,11 +64,12 @@ def roundtables_run(
 
     from autotrader.core.errors import ConfigError
     from autotrader.decisions.factory import lazy_model_client
+    from autotrader.desk.conversation import NEEDS_A_MODEL
     from autotrader.desk.transcripts import hold_now, transcript
 
     settings = settings_for(ctx, db)
     if not settings.model_configured:
-        raise ConfigError([NO_MODEL])
+        raise ConfigError([NEEDS_A_MODEL])
     store, now = open_store(ctx, db), clock(ctx)
     client = lazy_model_client(settings, store, now)
     worker = f"cli@{socket.gethostname()}:{os.getpid()}"

@@ -63,11 +63,10 @@ def transcript(story: dict) -> None:
 
 def _produced(story: dict) -> None:
     candidates = [
-        (t["seq"] + 1, t["speaker"], c["type"], c["confidence"], c["content"],
-         f"memory {c['memory_id']}" if "memory_id" in c else f"refused: {c.get('refused', '')}")
+        (t["seq"] + 1, t["speaker"], c["type"], c["confidence"], c["content"], _became(c))
         for t in story["turns"]
         for c in t["memory_candidates"]
-    ]  # fmt: skip
+    ]
     if candidates:
         columns = ["turn", "agent", "type", "confidence", "content", "became"]
         out.print(table("Memory candidates", columns, candidates))
@@ -95,6 +94,15 @@ def _produced(story: dict) -> None:
             for d in story["drift"]
         ]  # fmt: skip
         out.print(table("Relationship drift", ["pair", "before", "after", "moved", "why"], rows))
+
+
+def _became(candidate: dict) -> str:
+    """What became of a memory candidate (nothing, when its roundtable failed)."""
+    if "memory_id" in candidate:
+        return f"memory {candidate['memory_id']}"
+    if "refused" in candidate:
+        return f"refused: {candidate['refused']}"
+    return "not kept: the roundtable failed"
 
 
 def formats(rows: list[dict], zone: str) -> None:

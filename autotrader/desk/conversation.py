@@ -59,6 +59,10 @@ from autotrader.desk.vocabulary import (
 )
 from autotrader.llm.vocabulary import ModelRole
 
+NEEDS_A_MODEL = (
+    "a roundtable needs a model: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
+    "OpenAI-compatible server such as Ollama or vLLM)"
+)
 MAX_BAD_IN_A_ROW = 3
 MIN_SPOKEN = 2
 MAX_ACTION_ITEMS = 3

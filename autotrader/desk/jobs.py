@@ -256,12 +256,15 @@ def initiative_job(env: JobEnv) -> InitiativeJob:
 def roundtable_job(env: JobEnv) -> RoundtableJob:
     from zoneinfo import ZoneInfo
 
+    from autotrader.core.errors import ConfigError
     from autotrader.decisions.factory import lazy_model_client
-    from autotrader.desk.conversation import RoundtableRunner
+    from autotrader.desk.conversation import NEEDS_A_MODEL, RoundtableRunner
     from autotrader.desk.schedule import schedule_due
     from autotrader.desk.setup import desk_account_id
 
     desk_account_id(env.store)  # a desk that is not set up is one clear error
+    if not env.settings.model_configured:  # else every meeting of the day would fail, unheard
+        raise ConfigError([NEEDS_A_MODEL])
     zone = ZoneInfo(env.settings.desk_timezone)
     client = lazy_model_client(env.settings, env.store, env.clock)
     return RoundtableJob(

@@ -180,6 +180,27 @@ def test_run_without_a_model_says_how_to_configure_one(cli, desk, monkeypatch, f
     assert fake.requests == []
 
 
+def test_the_roundtable_worker_refuses_to_start_without_a_model(cli, desk, monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.delenv("OPENAI_API_KEY")
+
+    result = cli("desk", "worker", "roundtable", "--once", "--db", desk)
+
+    assert result.exit_code == 1
+    assert "a roundtable needs a model" in result.stderr
+    assert result.stderr.count("\n") == 1
+    store = open_test_store(Path(desk))
+    assert store.scalar("SELECT COUNT(*) FROM desk_roundtables") == 0  # no meeting was burned
+    store.close()
+
+
+def test_the_roundtable_worker_holds_what_is_due_once(cli, desk, fake):
+    fake.responder = Talk()
+    result = cli("desk", "worker", "roundtable", "--once", "--db", desk)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("roundtable: ")
+
+
 def test_run_past_the_daily_cap_is_refused_with_the_gate(cli, desk, fake):
     cli(
         "desk", "policy", "set", "roundtable_policy", '{"max_daily_conversations": 0}', "--db", desk

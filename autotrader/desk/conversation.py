@@ -120,8 +120,10 @@ class RoundtableRunner:
         row = repo.claim_roundtable(
             self.store, worker_id=worker_id, now_ms=self.clock.now_ms(), roundtable_id=roundtable_id
         )
-        if row is None:
-            return None
+        return None if row is None else self.hold_claimed(row, worker_id)
+
+    def hold_claimed(self, row: dict, worker_id: str) -> Held:
+        """Hold the roundtable ``row`` that ``worker_id`` has claimed."""
         try:
             return self._hold(row, worker_id)
         except Exception as exc:  # recorded: the conversation fails, its proposal with it

@@ -85,12 +85,15 @@ def convene(
     slot: str | None = None,
     first: Sequence[AgentId] = (),
     topic: str | None = None,
+    claimed_by: str | None = None,
 ) -> Convened:
     """Queue a ``fmt`` conversation through the roundtable gates, in one unit of work.
 
     ``slot`` names a scheduled meeting (one roundtable per slot); ``first`` sits those agents
     at the table first (a debating pair). Without a ``topic`` the desk chooses one: the format's
-    purpose, or — when the memory influence policy says so — a memory to revisit.
+    purpose, or — when the memory influence policy says so — a memory to revisit. With
+    ``claimed_by`` it is not queued but held by that worker at once (``desk roundtables run``:
+    no roundtable worker can take it up in between).
     """
     now = clock.now_ms()
     with store.atomic():
@@ -101,6 +104,7 @@ def convene(
         if refused is not None:
             return Convened(None, checks, refused)
         key = slot or f"{fmt.format}:{now}"
+        status = RoundtableStatus.QUEUED if claimed_by is None else RoundtableStatus.RUNNING
         participants = fmt.seat(key, first=first)
         influence = None
         if topic is None:
@@ -120,7 +124,9 @@ def convene(
                 "topic": topic[:300],
                 "participants": [agent.value for agent in participants],
                 "slot": slot,
-                "status": RoundtableStatus.QUEUED.value,
+                "status": status.value,
+                "claimed_by": claimed_by,
+                "started_at": None if claimed_by is None else now,
                 "created_at": now,
             },
         )
@@ -134,8 +140,8 @@ def convene(
             Event(
                 participants[0],
                 "roundtable",
-                f"roundtable {roundtable_id} ({fmt.format}) queued: {topic}",
-                ("roundtable", "queued", fmt.format.value),
+                f"roundtable {roundtable_id} ({fmt.format}) {status}: {topic}",
+                ("roundtable", status.value, fmt.format.value),
                 summary=", ".join(agent.value for agent in participants),
             ),
             now_ms=now,

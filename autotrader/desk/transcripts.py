@@ -29,7 +29,8 @@ def hold_now(
     topic: str | None = None,
     model: str | None = None,
 ) -> Held:
-    """Convene a ``format_name`` roundtable (through the daily cap) and hold it at once.
+    """Convene a ``format_name`` roundtable (through the daily cap) and hold it at once, claimed
+    by ``worker_id`` as it is created.
 
     Raises InvalidInputError for an unknown format or topic, ConflictError when the roundtable
     gates refuse it (nothing is queued then).
@@ -39,15 +40,12 @@ def hold_now(
         topic = " ".join(topic.split())
         if not 1 <= len(topic) <= MAX_TOPIC_CHARS:
             raise InvalidInputError(f"--topic: 1 to {MAX_TOPIC_CHARS} characters")
-    convened = convene(store, clock, fmt, topic=topic)
+    convened = convene(store, clock, fmt, topic=topic, claimed_by=worker_id)
     if convened.refused is not None:
         raise ConflictError(f"{convened.refused.gate}: {convened.refused.reason}")
     assert convened.roundtable_id is not None  # only a scheduled slot can be taken
-    held = RoundtableRunner(store, clock, client, model=model).hold(
-        worker_id=worker_id, roundtable_id=convened.roundtable_id
-    )
-    assert held is not None  # queued in our own unit of work just now
-    return held
+    row = repo.get_roundtable(store, convened.roundtable_id)
+    return RoundtableRunner(store, clock, client, model=model).hold_claimed(row, worker_id)
 
 
 def transcript(store: Store, roundtable_id: int) -> dict:

@@ -442,3 +442,25 @@ def test_the_daily_cap_refuses_what_would_pass_it(desk, fake):
     convened = convene(desk.store, desk.clock, load_format(desk.store, "watercooler"))
     assert convened.roundtable_id is None
     assert convened.refused.reason == "1 roundtables today >= max_daily_conversations 1"
+
+
+def test_a_roundtable_run_from_the_command_line_is_never_taken_up_by_a_worker(desk, fake):
+    from autotrader.desk.transcripts import hold_now
+
+    convened = convene(
+        desk.store, desk.clock, load_format(desk.store, "watercooler"), claimed_by="cli@host:1"
+    )
+    assert runner(desk).hold(worker_id="worker-1") is None  # nothing queued for it to claim
+    row = desk.store.query_one(
+        "SELECT * FROM desk_roundtables WHERE id = ?", (convened.roundtable_id,)
+    )
+    assert (row["status"], row["claimed_by"]) == ("running", "cli@host:1")
+
+    fake.responder = Talk()
+    settings = env(desk.store, desk.clock).settings
+    client = lazy_model_client(settings, desk.store, desk.clock)
+    held = hold_now(desk.store, desk.clock, client, "debate", worker_id="cli@host:2")
+    assert held.status == "succeeded"
+    assert {
+        t["roundtable_id"] for t in desk.store.query("SELECT * FROM desk_roundtable_turns")
+    } == {held.roundtable_id}

@@ -9,6 +9,7 @@ from pathlib import Path
 from autotrader import __version__
 from autotrader.core.db import Store
 from autotrader.core.settings import Settings
+from autotrader.core.store_url import is_postgres, sqlite_path
 from autotrader.decisions.factory import decision_runner, engines, model_client
 from autotrader.lifecycle.factory import audition_evaluator, require_treasury_verifier
 from autotrader.market.factory import build_ingestor as ingestor
@@ -19,14 +20,30 @@ from autotrader.schema import MIGRATION_SETS
 def open_store(
     settings: Settings,
     *,
-    path: Path | None = None,
+    path: str | Path | None = None,
     migrate: bool = True,
     readonly: bool = False,
 ) -> Store:
     """Open the store at ``path`` (default: the settings' store) with every migration set;
-    ``readonly`` opens an existing store without writing to it (nor migrating it)."""
+    ``readonly`` opens an existing store without writing to it (nor migrating it).
+
+    A ``postgresql://`` URL opens a PostgreSQL database (the ``postgres`` extra), anything else
+    a SQLite file: the one place the backend is chosen.
+    """
+    location = path or settings.store_location
+    if is_postgres(location):
+        from autotrader.core.postgres import PostgresStore
+
+        return PostgresStore(  # type: ignore[return-value]  # the same interface as Store
+            str(location),
+            migrations=MIGRATION_SETS,
+            busy_timeout_ms=settings.db_busy_timeout_ms,
+            migrate=migrate and not readonly,
+            readonly=readonly,
+            version=__version__,
+        )
     return Store(
-        path or settings.db_path,
+        sqlite_path(location),
         migrations=MIGRATION_SETS,
         busy_timeout_ms=settings.db_busy_timeout_ms,
         migrate=migrate and not readonly,

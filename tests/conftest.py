@@ -66,13 +66,17 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def settings():
+def settings(store_backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    if store_backend == "postgres":
+        # Every store the test opens from settings (its own, the CLI's) is the test's database.
+        monkeypatch.setenv("AUTOTRADER_DB", request.getfixturevalue("postgres_url"))
     return load_settings()
 
 
 @pytest.fixture
-def store(tmp_path: Path, settings):
-    store = open_store(settings, path=tmp_path / "test.db")
+def store(tmp_path: Path, settings, store_backend: str):
+    path = settings.db_url if store_backend == "postgres" else tmp_path / "test.db"
+    store = open_store(settings, path=path)
     yield store
     store.close()
 
@@ -96,3 +100,59 @@ def cli(runner: CliRunner):
         return runner.invoke(app, list(args), input=input)
 
     return invoke
+
+
+# -- both backends ---------------------------------------------------------------------------
+#
+# A test module (or test) marked ``both_backends`` runs once on SQLite and once on PostgreSQL:
+# its ``settings`` and ``store`` fixtures (and so every store the CLI opens from settings) point
+# at a fresh database of a real server this session starts (tests/postgres_server.py). The
+# PostgreSQL runs carry the ``postgres`` marker (``pytest -m postgres`` runs only them) and skip,
+# saying why, where the server binaries or psycopg are missing.
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize(
+            "store_backend",
+            ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+            indirect=True,
+        )
+
+
+@pytest.fixture
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server per test process, with a template database already migrated (each
+    test's database is a copy of it: a CREATE DATABASE, not 170 migrations)."""
+    from tests import postgres_server
+
+    reason = postgres_server.unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with postgres_server.running_server() as server:
+        postgres_server.create_database(server, postgres_server.TEMPLATE)
+        open_store(load_settings(env_file=None), path=server.url(postgres_server.TEMPLATE)).close()
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a fresh, migrated database on the session's server."""
+    from tests import postgres_server as pg
+
+    return pg.create_database(postgres_server, pg.next_name(), template=pg.TEMPLATE)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server) -> str:
+    """The URL of a fresh database with nothing in it (no migrations)."""
+    from tests import postgres_server as pg
+
+    return pg.create_database(postgres_server, pg.next_name())

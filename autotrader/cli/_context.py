@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ def state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
-def settings_for(ctx: typer.Context, db: Path | None = None) -> Settings:
+def settings_for(ctx: typer.Context, db: str | Path | None = None) -> Settings:
     """The effective settings, with ``--db`` applied; raises ConfigError if they are invalid."""
     st = state(ctx)
     if st.settings is None:
@@ -43,13 +44,13 @@ def settings_for(ctx: typer.Context, db: Path | None = None) -> Settings:
         st.settings = load_settings()
     if db is not None:
         st.overridden.add("db")
-        return st.settings.model_copy(update={"db": db})
+        return st.settings.model_copy(update={"db": os.fspath(db)})
     return st.settings
 
 
 def open_store(
     ctx: typer.Context,
-    db: Path | None = None,
+    db: str | Path | None = None,
     *,
     migrate: bool = True,
     readonly: bool = False,
@@ -66,7 +67,7 @@ def open_store(
     from autotrader.core.errors import NotFoundError, OperationalError
 
     settings = settings_for(ctx, db)
-    if readonly and not settings.db_path.exists():
+    if readonly and not settings.db_url and not settings.db_path.exists():
         raise NotFoundError(f"no store at {settings.db_path} (create it with: autotrader init)")
     store = _open(settings, migrate=migrate, readonly=readonly)
     ctx.call_on_close(store.close)

@@ -19,7 +19,7 @@ def run_job(
     ctx: typer.Context,
     name: str,
     *,
-    db: Path | None = None,
+    db: str | Path | None = None,
     options: Mapping[str, Any] | None = None,
     loop: bool = False,
     interval: float | None = None,

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+
+def _store_location(value: str | None) -> str | None:
+    """A folder is no SQLite file: a usage error, as typer says it for a file option."""
+    from autotrader.core.store_url import is_postgres, sqlite_path
+
+    if value is not None and not is_postgres(value) and sqlite_path(value).is_dir():
+        raise typer.BadParameter(f"File '{value}' is a directory.")
+    return value
+
+
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db",
-        help="SQLite store to use (overrides AUTOTRADER_DB).",
-        dir_okay=False,
+        help="Store to use: a SQLite file or a postgresql:// URL (overrides AUTOTRADER_DB).",
         show_default=False,
+        callback=_store_location,
     ),
 ]
 JsonOption = Annotated[

@@ -373,15 +373,7 @@ class Store:
     ) -> Any:
         """Insert one row, or update the existing row with the same ``key`` columns (every other
         given column, or only ``update``). Returns the ``returning`` column when asked."""
-        keys = [_identifier(column) for column in key]
-        changed = [c for c in (update if update is not None else values) if c not in keys]
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{_identifier(c)} = excluded.{c}" for c in changed)
-            if changed
-            else "DO NOTHING"
-        )
-        conflict = f"ON CONFLICT ({', '.join(keys)}) {action}"
-        sql = _insert_sql(table, values, returning=returning, conflict=conflict)
+        sql = _upsert_sql(table, values, key=key, update=update, returning=returning)
         if returning is None:
             self.execute(sql, list(values.values()))
             return None
@@ -409,13 +401,7 @@ class Store:
         """
         if limit < 1:
             return []
-        table, key = _identifier(table), _identifier(key)
-        assignments = ", ".join(f"{_identifier(column)} = ?" for column in set_values)
-        sql = (
-            f"UPDATE {table} SET {assignments} "
-            f"WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} ORDER BY {order_by} LIMIT ?) "
-            "RETURNING *"
-        )
+        sql = _claim_sql(table, where=where, set_values=set_values, order_by=order_by, key=key)
         with self.atomic():
             rows = self.query(sql, [*set_values.values(), *params, limit])
         return sorted(rows, key=lambda row: row[key])
@@ -601,6 +587,38 @@ def _insert_sql(
     if returning is not None:
         sql += f" RETURNING {_identifier(returning)}"
     return sql
+
+
+def _upsert_sql(
+    table: str,
+    values: Mapping[str, Any],
+    *,
+    key: Sequence[str],
+    update: Sequence[str] | None,
+    returning: str | None,
+) -> str:
+    keys = [_identifier(column) for column in key]
+    changed = [c for c in (update if update is not None else values) if c not in keys]
+    action = (
+        "DO UPDATE SET " + ", ".join(f"{_identifier(c)} = excluded.{c}" for c in changed)
+        if changed
+        else "DO NOTHING"
+    )
+    conflict = f"ON CONFLICT ({', '.join(keys)}) {action}"
+    return _insert_sql(table, values, returning=returning, conflict=conflict)
+
+
+def _claim_sql(
+    table: str, *, where: str, set_values: Mapping[str, Any], order_by: str, key: str
+) -> str:
+    """The claim statement; its parameters are ``set_values``, the ``where`` ones, the limit."""
+    table, key = _identifier(table), _identifier(key)
+    assignments = ", ".join(f"{_identifier(column)} = ?" for column in set_values)
+    return (
+        f"UPDATE {table} SET {assignments} "
+        f"WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} ORDER BY {order_by} LIMIT ?) "
+        "RETURNING *"
+    )
 
 
 def _streamed(cursor: sqlite3.Cursor, path: Path) -> Iterator[tuple]:

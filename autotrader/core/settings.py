@@ -23,6 +23,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autotrader.core.errors import ConfigError
+from autotrader.core.store_url import is_postgres, masked, password, sqlite_path
 
 APP_NAME = "autotrader"
 ENV_PREFIX = "AUTOTRADER_"
@@ -54,9 +55,12 @@ class Settings(BaseSettings):
         default_factory=default_data_dir,
         description="Folder for the store, artifacts and demo files.",
     )
-    db: Path | None = Field(
+    db: str | None = Field(
         default=None,
-        description="SQLite store path (default: autotrader.db in the data dir).",
+        description=(
+            "The store: a SQLite file path (default: autotrader.db in the data dir) or a"
+            " postgresql://user:password@host/db URL."
+        ),
     )
     mode: Literal["paper", "testnet", "real"] = Field(
         default="paper",
@@ -275,6 +279,16 @@ class Settings(BaseSettings):
         default="", description="Words public profiles may not use, comma-separated (extra)."
     )
 
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db_location(cls, value: Any) -> Any:
+        """A URL as given; a path with ``~`` expanded; blank is the default store."""
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if not isinstance(value, str) or is_postgres(value):
+            return value
+        return str(Path(value).expanduser()) if value.strip() else None
+
     @field_validator("treasury_address")
     @classmethod
     def _valid_treasury(cls, value: str | None) -> str | None:
@@ -344,7 +358,7 @@ class Settings(BaseSettings):
         default=3, ge=0, le=20, description="Retries of a failed delivery (with back-off)."
     )
 
-    @field_validator("db", "data_dir", "artifacts_dir", mode="before")
+    @field_validator("data_dir", "artifacts_dir", mode="before")
     @classmethod
     def _expand_user(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -408,14 +422,26 @@ class Settings(BaseSettings):
         return bool(key or self.openai_base_url)
 
     @property
+    def db_url(self) -> str | None:
+        """The PostgreSQL URL when the store is a PostgreSQL database, else None."""
+        return self.db if self.db is not None and is_postgres(self.db) else None
+
+    @property
     def db_path(self) -> Path:
-        """The effective store path."""
-        return self.db if self.db is not None else self.data_dir / "autotrader.db"
+        """The effective SQLite store path (meaningless when :attr:`db_url` is set)."""
+        return sqlite_path(self.db) if self.db is not None else self.data_dir / "autotrader.db"
+
+    @property
+    def store_location(self) -> str | Path:
+        """What ``open_store`` opens: the PostgreSQL URL or the SQLite path."""
+        return self.db_url or self.db_path
 
     def secret_values(self) -> list[str]:
         """Every secret in clear text, for the log redaction filter (never printed)."""
         secrets = [self.openai_api_key, self.server_token]
         found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        if self.db_url and password(self.db_url):
+            found.append(password(self.db_url))
         # Every alert URL carries its channel's credentials (a bot token, a webhook key); an
         # entry's `EVENTS=` prefix is not part of what a log line would show.
         if self.alert_urls is not None:
@@ -506,8 +532,25 @@ def describe_settings(
             shown = str(value)
         if field_name == "db" and value is None:
             shown = f"{settings.db_path} (derived)"
+        elif field_name == "db" and settings.db_url:
+            shown = masked(settings.db_url)
         views.append(SettingView(names[0], shown, source, field.description or ""))
     return views
+
+
+def _sqlite_store_problems(path: Path) -> list[str]:
+    """Why a SQLite store could not be created or written at ``path`` (empty when it can)."""
+    problems: list[str] = []
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        problems.append(f"AUTOTRADER_DB: {existing} is a file, not a folder")
+    elif not os.access(existing, os.W_OK):
+        problems.append(f"AUTOTRADER_DB: cannot write to {existing}")
+    if path.exists() and path.is_dir():
+        problems.append(f"AUTOTRADER_DB: {path} is a folder, not a file")
+    return problems
 
 
 def check_settings(settings: Settings) -> list[str]:
@@ -523,16 +566,8 @@ def check_settings(settings: Settings) -> list[str]:
             "AUTOTRADER_WORKER_MAX_INTERVAL: must be at least AUTOTRADER_WORKER_INTERVAL "
             f"({settings.worker_max_interval} < {settings.worker_interval})"
         )
-    folder = settings.db_path.parent
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        problems.append(f"AUTOTRADER_DB: {existing} is a file, not a folder")
-    elif not os.access(existing, os.W_OK):
-        problems.append(f"AUTOTRADER_DB: cannot write to {existing}")
-    if settings.db_path.exists() and settings.db_path.is_dir():
-        problems.append(f"AUTOTRADER_DB: {settings.db_path} is a folder, not a file")
+    if not settings.db_url:
+        problems += _sqlite_store_problems(settings.db_path)
     if settings.artifacts == "s3" and not settings.s3_bucket:
         problems.append("AUTOTRADER_S3_BUCKET: required when AUTOTRADER_ARTIFACTS=s3")
     if settings.openai_base_url and not settings.openai_base_url.startswith(

@@ -51,3 +51,21 @@ def test_config_check_reports_semantic_problems_too(cli, monkeypatch):
     result = cli("config", "check")
     assert result.exit_code == 1
     assert "reserved" in result.stderr
+
+
+def test_config_show_masks_the_postgres_password(cli, monkeypatch):
+    monkeypatch.setenv("AUTOTRADER_DB", "postgresql://trader:s3cret-pw@127.0.0.1:1/autotrader")
+    result = cli("config", "show")
+    assert result.exit_code == 0
+    assert "s3cret-pw" not in result.output
+    assert "postgresql://trader:***@127.0.0.1:1/autotrader" in result.output
+
+
+def test_an_unreachable_postgres_store_is_one_line_without_the_password(cli, monkeypatch):
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    monkeypatch.setenv("AUTOTRADER_DB", "postgresql://trader:s3cret-pw@127.0.0.1:1/autotrader")
+    result = cli("db", "status")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot open the store postgresql://trader:***@")
+    assert result.stderr.count("\n") == 1
+    assert "s3cret-pw" not in result.output + result.stderr

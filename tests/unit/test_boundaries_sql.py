@@ -81,8 +81,8 @@ def _package_of(path: Path) -> str:
 
 def _is_sql_module(path: Path) -> bool:
     """Where SQL may live: repo.py, queries.py, migrations.py, anything inside a repo/ or
-    queries/ sub-package, and the store itself."""
-    if path == CORE / "db.py":
+    queries/ sub-package, and the stores themselves (SQLite's, PostgreSQL's and its dialect)."""
+    if path in {CORE / "db.py", CORE / "postgres.py", CORE / "pg_dialect.py"}:
         return True
     if path.name in {"repo.py", "queries.py", "migrations.py"}:
         return True
@@ -170,6 +170,13 @@ def _report(title: str, offences: list[str]) -> str:
     return f"{title}:\n" + "\n".join(sorted(offences, key=where))
 
 
+DRIVERS = ("sqlite3", "psycopg")
+
+
+def _is_driver(module: str) -> bool:
+    return any(module == name or module.startswith(f"{name}.") for name in DRIVERS)
+
+
 def test_no_module_outside_core_touches_the_sqlite_driver():
     offences = []
     for path in _modules():
@@ -177,16 +184,17 @@ def test_no_module_outside_core_touches_the_sqlite_driver():
             continue
         for node in ast.walk(_tree(path)):
             if isinstance(node, ast.Import):
-                if any(a.name == "sqlite3" or a.name.startswith("sqlite3.") for a in node.names):
-                    offences.append(f"{_rel(path)}:{node.lineno}: imports sqlite3")
+                for alias in node.names:
+                    if _is_driver(alias.name):
+                        offences.append(f"{_rel(path)}:{node.lineno}: imports {alias.name}")
             elif isinstance(node, ast.ImportFrom):
-                if node.module and (node.module == "sqlite3" or node.module.startswith("sqlite3.")):
-                    offences.append(f"{_rel(path)}:{node.lineno}: imports from sqlite3")
+                if node.module and _is_driver(node.module):
+                    offences.append(f"{_rel(path)}:{node.lineno}: imports from {node.module}")
             elif isinstance(node, ast.Attribute) and node.attr in {"conn", "_conn"}:
                 offences.append(
                     f"{_rel(path)}:{node.lineno}: touches the driver connection (.{node.attr})"
                 )
-    assert not offences, _report("only autotrader/core/ may touch the SQLite driver", offences)
+    assert not offences, _report("only autotrader/core/ may touch a database driver", offences)
 
 
 def test_sql_lives_only_in_repo_query_and_migration_modules():

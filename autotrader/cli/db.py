@@ -110,3 +110,38 @@ def backup(
     store = open_store(ctx, db, readonly=True, current=False)
     target = store.backup(path, force=force)
     say(f"backed up {store.path} → {target} ({target.stat().st_size:,} bytes)")
+
+
+@app.command("copy")
+def copy(
+    ctx: typer.Context,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="The new store: a postgresql:// URL or a SQLite file path.",
+            show_default=False,
+        ),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Copy every row of the store into a new one on either backend (SQLite → PostgreSQL and
+    back), in one transaction, then run `ledger verify` on the copy (exit 1 if it fails).
+
+    Example: autotrader db copy --to postgresql://trader@db.internal/autotrader
+    """
+    from autotrader.bootstrap import open_store as open_location
+    from autotrader.cli._context import settings_for
+    from autotrader.core.errors import OperationalError
+    from autotrader.core.store_copy import copy_store
+    from autotrader.ledger.verify import verify_ledger
+
+    source = open_store(ctx, db, readonly=True)
+    target = open_location(settings_for(ctx, db), path=to)
+    ctx.call_on_close(target.close)
+    report = copy_store(source, target)
+    verified = verify_ledger(target)
+    say(f"copied {source.path} → {target.path}: {report.summary()}")
+    say(verified.summary())
+    if not verified.ok:
+        raise OperationalError(f"the copy at {target.path} fails ledger verify")

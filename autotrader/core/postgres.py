@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -41,6 +46,7 @@ from psycopg.rows import dict_row
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.core.db import VERSION_KEY, MigrationState, _claim_sql, _insert_sql, _upsert_sql
 from autotrader.core.errors import InvalidInputError, OperationalError, TemporaryError
+from autotrader.core.outputs import output_file
 from autotrader.core.pg_dialect import translate, translate_claim
 from autotrader.core.store_url import masked, redact
 
@@ -120,6 +126,7 @@ class PostgresStore:
         self.readonly = readonly
         self.version = version
         self._busy_timeout_ms = busy_timeout_ms
+        self._identities: dict[str, str | None] = {}
         try:
             self._conn = psycopg.connect(
                 url, autocommit=True, cursor_factory=psycopg.RawCursor, connect_timeout=10
@@ -327,16 +334,48 @@ class PostgresStore:
     # -- dialect helpers -------------------------------------------------------------------
 
     def insert(self, table: str, values: Mapping[str, Any], *, returning: str = "id") -> Any:
+        values = self._identity_values(table, values)
         row = self.query_one(_insert_sql(table, values, returning=returning), list(values.values()))
         assert row is not None
+        self._follow_explicit_ids(table, values)
         return row[returning]
 
     def insert_or_ignore(
         self, table: str, values: Mapping[str, Any], *, returning: str = "id"
     ) -> Any | None:
+        values = self._identity_values(table, values)
         sql = _insert_sql(table, values, returning=returning, conflict="ON CONFLICT DO NOTHING")
         row = self.query_one(sql, list(values.values()))
+        self._follow_explicit_ids(table, values)
         return None if row is None else row[returning]
+
+    def _identity_column(self, table: str) -> str | None:
+        """The table's identity column (SQLite's ``INTEGER PRIMARY KEY``), if it has one."""
+        if table not in self._identities:
+            self._identities[table] = self.scalar(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND table_name = ? AND is_identity = 'YES'",
+                [table],
+            )
+        return self._identities[table]
+
+    def _identity_values(self, table: str, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        """SQLite gives a row inserted with a NULL rowid the next id; PostgreSQL would refuse
+        the NULL, so the column is left out and the identity supplies it."""
+        column = self._identity_column(table)
+        if column is not None and column in values and values[column] is None:
+            return {key: value for key, value in values.items() if key != column}
+        return values
+
+    def _follow_explicit_ids(self, table: str, values: Mapping[str, Any]) -> None:
+        """A row inserted with its own id moves the identity past it, as SQLite's rowid does,
+        so the next row without one does not collide."""
+        column = self._identity_column(table)
+        if column is not None and values.get(column) is not None:
+            self.execute_native(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+                f" GREATEST((SELECT MAX({column}) FROM {table}), 1))"
+            )
 
     def upsert(
         self,
@@ -498,6 +537,41 @@ class PostgresStore:
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
             )
         }
+
+    def pragma(self, name: str) -> Any:
+        """What ``db status`` asks SQLite's pragmas for, answered for PostgreSQL: writes go
+        through its write-ahead log, and foreign keys are always enforced."""
+        answers = {"journal_mode": "postgresql", "foreign_keys": 1}
+        if name not in answers:
+            raise ValueError(f"PostgreSQL has no pragma {name!r}")
+        return answers[name]
+
+    def backup(self, destination: str | Path, *, force: bool = False) -> Path:
+        """Dump the database with ``pg_dump`` (custom format, ``pg_restore`` reads it) into
+        ``destination``, whole or not at all. The password goes to pg_dump in its environment,
+        never on its command line (which any user of the host can list)."""
+        target = Path(destination)
+        dump = shutil.which("pg_dump")
+        if dump is None:
+            raise OperationalError(
+                "backing up a PostgreSQL store needs pg_dump (apt-get install postgresql-client);"
+                " or copy it to SQLite with: autotrader db copy --to backup.db"
+            )
+        parts = urlsplit(self.url)
+        # pg_dump runs with this process's environment (PATH, locale) plus the password.
+        env = {**os.environ, "PGPASSWORD": parts.password or ""}  # noqa: TID251
+        without_password = masked(self.url).replace(":***@", "@")
+        with output_file(target, stores=[], force=force) as temp:
+            done = subprocess.run(
+                [dump, "--format=custom", f"--file={temp}", f"--dbname={without_password}"],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                problem = " ".join(redact(done.stderr, self.url).split())
+                raise OperationalError(f"backup to {target} failed: {problem}")
+        return target
 
     def checkpoint(self) -> tuple[int, int, int]:
         """SQLite folds its WAL back here; PostgreSQL checkpoints on its own: nothing done."""

@@ -113,3 +113,59 @@ def prune_history(store: Store, *, before_ms: int) -> tuple[int, int]:
         (before_ms,),
     )
     return pruned, forgotten
+
+
+# -- the catalog, for copying a store between backends -------------------------------------------
+
+
+def table_columns(store: Store, table: str) -> list[str]:
+    """``table``'s columns in their declared order."""
+    if store.dialect == "postgres":
+        return [
+            name
+            for (name,) in store.tuples(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND table_name = ? ORDER BY ordinal_position",
+                (table,),
+            )
+        ]
+    return [row[1] for row in store.tuples(f"PRAGMA table_info({table})")]
+
+
+def table_parents(store: Store) -> dict[str, set[str]]:
+    """Each table's parents: the other tables its foreign keys refer to."""
+    if store.dialect == "postgres":
+        pairs = store.tuples(
+            "SELECT tc.table_name, ccu.table_name FROM information_schema.table_constraints tc"
+            " JOIN information_schema.constraint_column_usage ccu"
+            " ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema"
+            " WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()"
+        )
+    else:
+        pairs = store.tuples(
+            'SELECT m.name, p."table" FROM sqlite_master m, pragma_foreign_key_list(m.name) p'
+            " WHERE m.type = 'table'"
+        )
+    parents: dict[str, set[str]] = {}
+    for child, parent in pairs:
+        if child != parent:
+            parents.setdefault(child, set()).add(parent)
+    return parents
+
+
+def count_rows(store: Store, table: str) -> int:
+    return store.scalar(f"SELECT COUNT(*) FROM {table}")
+
+
+def stream_rows(store: Store, table: str, columns: list[str]):
+    """Every row of ``table`` as tuples of ``columns``, in the order of its first column."""
+    return store.tuples(f"SELECT {', '.join(columns)} FROM {table} ORDER BY 1")
+
+
+def clear_table(store: Store, table: str) -> None:
+    store.execute(f"DELETE FROM {table}")
+
+
+def insert_rows(store: Store, table: str, columns: list[str], rows: list[tuple]) -> None:
+    marks = ", ".join("?" * len(columns))
+    store.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

@@ -9,6 +9,8 @@ from autotrader.clones import repo
 from autotrader.clones.management import create_clone, set_trading
 from autotrader.core.errors import AutotraderError
 
+pytestmark = pytest.mark.both_backends  # the trading path, on SQLite and PostgreSQL
+
 
 def _insert(store, name: str, variant: str | None) -> int:
     return repo.insert_clone(

@@ -31,6 +31,8 @@ from tests.fakes.market import (
     seed_prices,
 )
 
+pytestmark = pytest.mark.both_backends  # the trading path, on SQLite and PostgreSQL
+
 T0 = 1_700_000_040_000  # on the 1m grid
 H0 = 1_700_002_800_000  # on the hour grid
 START = D(10_000)

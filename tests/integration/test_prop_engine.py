@@ -27,6 +27,8 @@ from tests.fakes.market import (
     seed_prices,
 )
 
+pytestmark = pytest.mark.both_backends  # the trading path, on SQLite and PostgreSQL
+
 T0 = 1_700_000_040_000  # on the 1m grid
 START = D(10_000)
 REFERENCE_RULES = AccountRules(slippage_bps=D(0), taker_fee=D("0.0025"))

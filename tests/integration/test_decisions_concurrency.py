@@ -46,7 +46,7 @@ def prepare(template: Path, path: Path) -> int:
     return CLONES * 2
 
 
-def race(path: Path, home: Path, workers: int) -> list[subprocess.CompletedProcess]:
+def race(path: Path | str, home: Path, workers: int) -> list[subprocess.CompletedProcess]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AUTOTRADER_", "OPENAI_"))},
         "AUTOTRADER_DATA_DIR": str(home),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -77,6 +78,8 @@ def demo_command(
     The demo writes a fresh store of its own (default: demo/demo.db in the data dir), never your
     configured one. Example: autotrader demo --db /tmp/demo.db
     """
+    from autotrader.core.errors import InvalidInputError
+    from autotrader.core.store_url import is_postgres
     from autotrader.demo import (
         bundled_candles,
         default_demo_path,
@@ -89,8 +92,10 @@ def demo_command(
     if not state(ctx).debug:
         # The demo narrates every step itself; per-tick worker logs would only repeat it.
         logging.getLogger("autotrader").setLevel(logging.WARNING)
+    if db is not None and is_postgres(db):
+        raise InvalidInputError("the demo runs in a SQLite store of its own: give --db a file path")
     path = prepare_demo_store(
-        db or default_demo_path(settings.data_dir), protected=settings.db_path
+        Path(db) if db else default_demo_path(settings.data_dir), protected=settings.db_path
     )
     files = bundled_candles()
     end = replay_end_ms(files)

@@ -127,6 +127,7 @@ class PostgresStore:
         self.version = version
         self._busy_timeout_ms = busy_timeout_ms
         self._identities: dict[str, str | None] = {}
+        self._savepoints = 0  # names nested savepoints uniquely on this connection
         try:
             self._conn = psycopg.connect(
                 url, autocommit=True, cursor_factory=psycopg.RawCursor, connect_timeout=10
@@ -234,7 +235,8 @@ class PostgresStore:
 
     @contextlib.contextmanager
     def _savepoint(self) -> Iterator[None]:
-        name = f"autotrader_{id(object()):x}"
+        self._savepoints += 1
+        name = f"autotrader_{self._savepoints}"
         self.execute_native(f"SAVEPOINT {name}")
         try:
             yield

@@ -105,3 +105,11 @@ def test_demo_refuses_a_side_file_of_the_configured_store(cli, tmp_path, monkeyp
     assert result.exit_code == 1
     assert "configured store" in result.stderr
     assert side.exists()
+
+
+def test_demo_refuses_a_postgres_url_it_would_not_write(cli):
+    result = cli("demo", "--db", "postgresql://trader:s3cret-pw@127.0.0.1:1/autotrader")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: the demo runs in a SQLite store of its own: give --db a file path\n"
+    )

@@ -8,6 +8,7 @@ set's tables.
 from __future__ import annotations
 
 from autotrader.alerts import migrations as alerts_migrations
+from autotrader.arena import migrations as arena_migrations
 from autotrader.arena_models import migrations as arena_models_migrations
 from autotrader.artifacts import migrations as artifacts_migrations
 from autotrader.clones import migrations as clones_migrations
@@ -34,4 +35,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     desk_migrations.migrations,
     lifecycle_migrations.migrations,
     alerts_migrations.migrations,
+    arena_migrations.migrations,
 )

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autotrader.core.errors import ConfigError
@@ -263,6 +270,54 @@ class Settings(BaseSettings):
         default="", description="Words public profiles may not use, comma-separated (extra)."
     )
 
+    # -- arena: races, tickets, settlement, strikes ------------------------------------------
+    arena_min_entrants: int = Field(
+        default=2, ge=2, le=1000, description="Fewer entrants at the launch cancel a race."
+    )
+    arena_race_balance: Decimal = Field(
+        default=Decimal(10_000), gt=0, le=Decimal("1e9"), description="A race account's balance."
+    )
+    arena_race_max_leverage: int = Field(
+        default=5, ge=1, le=100, description="Highest leverage in a standard race."
+    )
+    arena_race_max_drawdown: Decimal = Field(
+        default=Decimal("0.25"), gt=0, le=1, description="Drawdown (fraction) freezing a racer."
+    )
+    arena_race_symbols: str = Field(
+        default="BTC,ETH", description="Symbols a race account may trade; empty: any."
+    )
+    arena_rake_share: Decimal = Field(
+        default=Decimal("0.05"), ge=0, lt=1, description="The protocol's share of a race's pool."
+    )
+    arena_creator_share: Decimal = Field(
+        default=Decimal("0.10"), ge=0, lt=1, description="The top finishers' owners' share."
+    )
+    arena_payout_weights: str = Field(
+        default="0.6,0.25,0.15",
+        description="Distribution pool share of each paying position (1st, 2nd, ...).",
+    )
+    arena_royalty_weights: str = Field(
+        default="0.5,0.3,0.2", description="Creator pool share of each top finisher (1st, ...)."
+    )
+    arena_ticket_min_usdc: Decimal = Field(
+        default=Decimal(1), gt=0, le=1_000_000, decimal_places=6, description="Smallest ticket."
+    )
+    arena_ticket_max_usdc: Decimal = Field(
+        default=Decimal(10_000), gt=0, le=1_000_000, decimal_places=6, description="Largest ticket."
+    )
+    arena_ticket_expiry_hours: float = Field(
+        default=1.0, gt=0, le=720, description="A pending ticket expires after this (or at start)."
+    )
+    arena_strike_bottom: int = Field(
+        default=1, ge=0, le=1000, description="Finishers in a race's bottom N get a strike."
+    )
+    arena_strikes_to_retire: int = Field(
+        default=3, ge=1, le=1000, description="Strikes that retire a clone from the arena."
+    )
+    arena_retention_days: float = Field(
+        default=30.0, ge=0, le=3650, description="A settled race is archived after this (days)."
+    )
+
     @field_validator("treasury_address")
     @classmethod
     def _valid_treasury(cls, value: str | None) -> str | None:
@@ -286,6 +341,31 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not symbols: {', '.join(bad)}")
         return ",".join(symbols)
+
+    @field_validator("arena_race_symbols")
+    @classmethod
+    def _valid_race_symbols(cls, value: str) -> str:
+        return cls._valid_audition_symbols(value)
+
+    @field_validator("arena_creator_share")
+    @classmethod
+    def _room_for_ticket_holders(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        rake = info.data.get("arena_rake_share")
+        if rake is not None and rake + value >= 1:
+            raise ValueError(f"with a rake of {rake}, the ticket holders would get nothing")
+        return value
+
+    @field_validator("arena_payout_weights", "arena_royalty_weights")
+    @classmethod
+    def _valid_weights(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        try:
+            weights = [Decimal(p) for p in parts]
+        except ArithmeticError:
+            raise ValueError("give positive decimals, comma-separated: 0.6,0.25,0.15") from None
+        if not weights or len(weights) > 100 or any(not w.is_finite() or w <= 0 for w in weights):
+            raise ValueError("give 1–100 positive decimals, comma-separated: 0.6,0.25,0.15")
+        return ",".join(parts)
 
     @field_validator("audition_pass_sharpe", mode="before")
     @classmethod

@@ -87,3 +87,12 @@ def all_entries(store: Store) -> Iterator[tuple[int, str, str, str, str, str, st
         "SELECT id, txn, holder, kind, amount, balance_after, reference FROM economy_entries"
         " ORDER BY id"
     )
+
+
+def legs_of_bookings(store: Store, prefix: str) -> Iterator[tuple[str, str, str]]:
+    """``(txn, holder, amount)`` of every entry whose booking id starts with ``prefix`` (the
+    arena's ``race:``), money as stored, by index range."""
+    return store.tuples(
+        "SELECT txn, holder, amount FROM economy_entries WHERE txn >= ? AND txn < ?",
+        (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
+    )

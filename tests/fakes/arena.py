@@ -30,6 +30,13 @@ OWNERS = {
 # the arena's clones and their creators (royalties go to them)
 CREATORS = {42: "alice", 43: "bob", 44: "carol"}
 TREASURY = "0x52908400098527886E0F7030069857D2E4169EE7"
+# the rules engine with a parameter set of its own per clone (42 keeps the demo's), so racers
+# trade differently on the same market
+RACER_PARAMS = {
+    43: {"policies": ["trend_macd"], "notional_usd": "2000", "leverage": 3, "granularity": "1h"},
+    44: {"policies": ["bollinger_breakout", "rsi_mean_reversion"], "notional_usd": "800",
+         "leverage": 1, "stop_pct": 0.01, "target_pct": 0.02, "granularity": "1h"},
+}  # fmt: skip
 
 
 def arena_settings(**overrides):
@@ -82,8 +89,8 @@ def arena_store(path: Path, *, clones=tuple(CREATORS), settings=None):
 
 def market_arena(template: Path, path: Path, *, clones=tuple(CREATORS), settings=None):
     """A copy of the decisions template (bundled candles, clone 42 with the rules pipeline),
-    the other clones with the same pipeline, all in the arena; the clock two days before the
-    data ends (an audition hour later)."""
+    the other clones with the same pipeline and parameters of their own (``RACER_PARAMS``),
+    all in the arena; the clock two days before the data ends (an audition hour later)."""
     from tests.fakes.decisions import (
         copy_store,
         open_test_store,
@@ -101,7 +108,8 @@ def market_arena(template: Path, path: Path, *, clones=tuple(CREATORS), settings
         if clone_id != 42:
             create_clone(store, clock, name=f"racer-{clone_id}", clone_id=clone_id,
                          owner=CREATORS.get(clone_id, "alice"))  # fmt: skip
-            save_pipeline(store, clock, pipeline_graph(), clone_id=clone_id)
+            graph = pipeline_graph(engine_params=RACER_PARAMS.get(clone_id))
+            save_pipeline(store, clock, graph, clone_id=clone_id)
     admit(store, clock, settings, clones)
     return store, clock, settings
 
@@ -175,3 +183,15 @@ def run_race(store, clock, settings, race: dict):
     launch(store, clock)
     clock.set(race["ends_at"])
     return settler(store, clock, settings).settle_due()
+
+
+MONEY_TABLES = (
+    "arena_races", "arena_entrants", "arena_tickets", "arena_settlements", "arena_payouts",
+    "arena_strikes", "arena_hall_of_fame", "economy_entries", "payment_references",
+    "payment_outcomes", "prop_accounts", "lifecycle_events",
+)  # fmt: skip
+
+
+def contents(store) -> dict[str, list[dict]]:
+    """Every row of the tables the arena writes, to show that a refused command changed none."""
+    return {table: store.query(f"SELECT * FROM {table} ORDER BY rowid") for table in MONEY_TABLES}

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from autotrader import __version__
 from autotrader.cli import alerts as alerts_cli
+from autotrader.cli import arena as arena_cli
 from autotrader.cli import arena_models as arena_models_cli
 from autotrader.cli import clones as clones_cli
 from autotrader.cli import config as config_cli
@@ -136,6 +137,7 @@ app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(arena_models_cli.app, name="arena-models")
 app.add_typer(desk_cli.app, name="desk")
 app.add_typer(lifecycle_cli.app, name="lifecycle")
+app.add_typer(arena_cli.app, name="arena")
 app.command("serve")(serve_command)
 app.add_typer(alerts_cli.app, name="alerts")
 

@@ -171,14 +171,30 @@ def verify(
 ) -> None:
     """Recheck the ledger's invariants; print every violation and exit 1 if there is any.
 
-    Read-only (safe from cron). Example: autotrader ledger verify --account 1
+    Without --account it also rechecks real money: every economy balance against its entries,
+    every settled race's conservation. Read-only (safe from cron).
+    Example: autotrader ledger verify --account 1
     """
     from autotrader.ledger.verify import verify_ledger
 
-    report = verify_ledger(open_store(ctx, db, readonly=True), account_id=account)
+    store = open_store(ctx, db, readonly=True)
+    with store.read():  # one snapshot for every check
+        report = verify_ledger(store, account_id=account)
+        if account is None:
+            for name, check in _money_checks():
+                report.add_check(name, check(store))
     render.verify(report, as_json=as_json)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _money_checks():
+    """The checks of real money beside prop's synthetic ledger (the ledger imports neither
+    package, so the command runs them): the lifecycle's economy ledger and the arena's races."""
+    from autotrader.arena.verify import verify_races
+    from autotrader.lifecycle.economy import verify_economy
+
+    return [("economy", verify_economy), ("races", verify_races)]
 
 
 @app.command("export")

@@ -11,6 +11,7 @@ from autotrader.cli import lifecycle_render as render
 from autotrader.cli._context import actor, clock, open_store, settings_for
 from autotrader.cli._loop import run_job
 from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
+from autotrader.cli._payments import transfer_hash
 from autotrader.cli._render import say
 
 app = typer.Typer(help="Audition fees: request, verify, list, reconcile.", no_args_is_help=True)
@@ -100,7 +101,7 @@ def verify(
         chosen,
         FeePolicy.from_settings(settings),
         actor=actor(),
-        transfer=_transfer(tx),
+        transfer=transfer_hash(tx),
         override_expiry=override_expiry,
     )
     render.verification(result, as_json=as_json)
@@ -109,43 +110,15 @@ def verify(
 
 
 def _verifier(settings, now, name, reference, reason, amount, tx, override_expiry):
-    from autotrader.cli._options import split_csv
+    from autotrader.cli._payments import payment_verifier
     from autotrader.core.errors import InvalidInputError
     from autotrader.lifecycle.vocabulary import VerifierName
 
-    split_csv(name, name="--verifier", allowed=tuple(VerifierName))
-    if name == VerifierName.HYPERLIQUID:
-        if reference or reason or amount or override_expiry:
-            raise InvalidInputError(
-                "--reference, --reason, --amount and --override-expiry are for --verifier manual"
-            )
-        from autotrader.bootstrap import require_treasury_verifier
-
-        return require_treasury_verifier(settings, now)
-    if tx:
-        raise InvalidInputError("--tx is for --verifier hyperliquid (manual takes --reference)")
-    if not reference or not reason:
-        raise InvalidInputError("--verifier manual needs --reference and --reason")
-    from autotrader.core.money import to_decimal
-    from autotrader.lifecycle.economy import real_amount
-    from autotrader.lifecycle.verifiers import ManualVerifier
-
-    received = (
-        real_amount(to_decimal(amount, field="--amount"), field="--amount") if amount else None
-    )
-    return ManualVerifier(now, reference=reference, reason=reason, amount=received)
-
-
-def _transfer(tx: str | None) -> str | None:
-    from autotrader.core.errors import InvalidInputError
-    from autotrader.lifecycle.verifiers import normalize_reference
-
-    if tx is None:
-        return None
-    value = normalize_reference(tx, field="--tx")
-    if not value.startswith("0x") or len(value) != 66:
-        raise InvalidInputError(f"--tx: {tx!r} is not a transaction hash (0x and 64 hex digits)")
-    return value
+    if name == VerifierName.HYPERLIQUID and (reference or reason or amount or override_expiry):
+        raise InvalidInputError(
+            "--reference, --reason, --amount and --override-expiry are for --verifier manual"
+        )
+    return payment_verifier(settings, now, name, reference, reason, amount, tx)
 
 
 @app.command("reconcile")

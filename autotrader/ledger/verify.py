@@ -64,10 +64,18 @@ class VerifyReport:
     positions: int = 0
     snapshots: int = 0
     violations: list[Violation] = field(default_factory=list)
+    checks: list[str] = field(default_factory=lambda: list(CHECKS))
 
     @property
     def ok(self) -> bool:
         return not self.violations
+
+    def add_check(self, name: str, problems: list[str]) -> None:
+        """Fold another package's invariant check into the report, one store-wide violation per
+        problem line: the CLI adds the economy ledger's and the arena's, which the ledger may
+        not import."""
+        self.checks.append(name)
+        self.violations += [Violation(name, None, problem) for problem in problems]
 
     def summary(self) -> str:
         counts = (
@@ -75,7 +83,7 @@ class VerifyReport:
             f"{self.positions} positions, {self.snapshots} snapshots"
         )
         if self.ok:
-            return f"ledger OK: {counts}; {len(CHECKS)} checks passed"
+            return f"ledger OK: {counts}; {len(self.checks)} checks passed"
         broken = sorted({v.check for v in self.violations})
         return f"ledger BROKEN: {len(self.violations)} violations ({', '.join(broken)}); {counts}"
 

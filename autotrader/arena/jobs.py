@@ -69,11 +69,9 @@ class RacesJob:
     def __call__(self, ctx: TickContext) -> TickReport:
         from autotrader.arena import hall_of_fame, races, tickets
         from autotrader.arena.races import LaunchReport
-        from autotrader.arena.settlement import require_settleable
         from autotrader.arena.tickets import ReconcileReport
 
-        if self.race_id is not None:  # `run-once --race ID`: settle that race, or say why not
-            require_settleable(self.store, self.race_id, self.clock.now_ms())
+        if self.race_id is not None:  # `run-once --race ID`: settle that race only
             report = RacesTick(ReconcileReport(), LaunchReport(),
                                self.settler.settle_due(race_id=self.race_id))  # fmt: skip
             return self._report(report)

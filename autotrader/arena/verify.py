@@ -26,6 +26,7 @@ from autotrader.arena.repo import settlements as repo
 from autotrader.arena.repo import tickets as tickets_repo
 from autotrader.arena.vocabulary import PayoutKind, RaceStatus
 from autotrader.core.db import Store
+from autotrader.core.money import to_text as _t
 from autotrader.lifecycle.economy import UNIT
 from autotrader.lifecycle.repo import economy as economy_repo
 
@@ -35,24 +36,21 @@ _CLOSED = (*_DONE, RaceStatus.CANCELLED)
 
 def verify_races(store: Store) -> list[str]:
     """Every violation, one line each naming its race (empty when all holds)."""
+    problems: list[str] = []
     with store.read():
         races = {r["id"]: r["status"] for r in races_repo.list_races(store)}
         paid: dict[int, Decimal] = defaultdict(Decimal)
-        for race_id, amount in tickets_repo.paid_totals(store):
-            paid[race_id] += Decimal(amount)
+        for race_id, text in tickets_repo.paid_totals(store):
+            paid[race_id] += _amount(text, f"race {race_id}: a ticket", problems)
         rows: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         paid_to: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        problems = []
         for race_id, kind, holder, text, txn in repo.all_rows(store):
-            amount = Decimal(text)
+            amount = _amount(text, f"race {race_id}: a {kind} row", problems)
             rows[race_id][kind] += amount
             paid_to[txn][holder] += amount
-            if amount <= 0 or amount != amount.quantize(UNIT):
-                problems.append(f"race {race_id}: a {kind} row of {amount} is not a positive"
-                                f" multiple of {UNIT}")  # fmt: skip
         booked: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for txn, holder, amount in economy_repo.legs_of_bookings(store, "race:"):
-            booked[txn][holder] += Decimal(amount)
+        for txn, holder, text in economy_repo.legs_of_bookings(store, "race:"):
+            booked[txn][holder] += _amount(text, f"{txn}: an entry", problems, signed=True)
         balances = economy_repo.balances(store)
         settlements = repo.all_settlements(store)
         for settlement in settlements:
@@ -67,6 +65,25 @@ def verify_races(store: Store) -> list[str]:
     return problems
 
 
+def _amount(text: str, what: str, problems: list[str], *, signed: bool = False) -> Decimal:
+    """A stored amount; a problem (and 0, so the sums go on) when it is not a multiple of the
+    unit that is positive (or, ``signed``, a booking's leg: not zero)."""
+    try:
+        amount = Decimal(text)
+        valid = (
+            amount.is_finite()
+            and amount == amount.quantize(UNIT)
+            and (amount != 0 if signed else amount > 0)
+        )
+    except ArithmeticError:  # not a number, or too large to sit on the unit
+        valid = False
+    if valid:
+        return amount
+    kind = "" if signed else "positive "
+    problems.append(f"{what} of {text!r} is not a {kind}multiple of {UNIT} USDC")
+    return Decimal(0)
+
+
 def _settlement(settlement, paid, rows) -> list[str]:
     race_id, pool = settlement["race_id"], settlement["pool"]
     parts = rows[race_id]
@@ -74,23 +91,25 @@ def _settlement(settlement, paid, rows) -> list[str]:
     problems = []
     tickets_in = paid[race_id] - parts[PayoutKind.REFUND]
     if pool != tickets_in:
-        problems.append(f"{where}: its pool is {pool}, its paid tickets sum to {tickets_in}")
+        problems.append(f"{where}: its pool is {_t(pool)}, its paid tickets sum to"
+                        f" {_t(tickets_in)}")  # fmt: skip
     split = settlement["rake"] + settlement["creator_pool"] + settlement["distribution_pool"]
     if split != pool:
-        problems.append(f"{where}: rake + creator pool + distribution pool = {split}, not {pool}")
+        problems.append(f"{where}: rake + creator pool + distribution pool = {_t(split)},"
+                        f" not {_t(pool)}")  # fmt: skip
     total = sum((v for k, v in parts.items() if k != PayoutKind.REFUND), Decimal(0))
     if total != pool:
-        problems.append(f"{where}: its rows sum to {total}, not its pool of {pool}")
+        problems.append(f"{where}: its rows sum to {_t(total)}, not its pool of {_t(pool)}")
     if parts[PayoutKind.RAKE] != settlement["rake"]:
-        problems.append(f"{where}: the rake row is {parts[PayoutKind.RAKE]}, the split"
-                        f" {settlement['rake']}")  # fmt: skip
+        problems.append(f"{where}: the rake row is {_t(parts[PayoutKind.RAKE])}, the split"
+                        f" {_t(settlement['rake'])}")  # fmt: skip
     if parts[PayoutKind.ROYALTY] > settlement["creator_pool"]:
-        problems.append(f"{where}: royalties {parts[PayoutKind.ROYALTY]} exceed the creator"
-                        f" pool {settlement['creator_pool']}")  # fmt: skip
+        problems.append(f"{where}: royalties {_t(parts[PayoutKind.ROYALTY])} exceed the creator"
+                        f" pool {_t(settlement['creator_pool'])}")  # fmt: skip
     distributed = parts[PayoutKind.PAYOUT] + parts[PayoutKind.UNCLAIMED]
     if distributed > settlement["distribution_pool"]:
-        problems.append(f"{where}: payouts {distributed} exceed the distribution pool"
-                        f" {settlement['distribution_pool']}")  # fmt: skip
+        problems.append(f"{where}: payouts {_t(distributed)} exceed the distribution pool"
+                        f" {_t(settlement['distribution_pool'])}")  # fmt: skip
     return problems
 
 
@@ -109,5 +128,6 @@ def _pool(race_id, status, paid, rows, balances) -> list[str]:
     held = balances.get(pool_holder(race_id), Decimal(0))
     owed = Decimal(0) if status in _CLOSED else paid[race_id] - refunded
     if held != owed:
-        return [f"race {race_id} ({status}): its pool holds {held} USDC, {owed} is owed"]
+        return [f"race {race_id} ({status}): its pool holds {_t(held)} USDC, {_t(owed)} is"
+                " owed"]  # fmt: skip
     return []

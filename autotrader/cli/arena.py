@@ -132,6 +132,10 @@ def races_run_once(
     finished ones settled, retired clones inducted, old races archived.
     Example: autotrader arena races run-once
     """
+    if race is not None:
+        from autotrader.arena.settlement import require_settleable
+
+        require_settleable(open_store(ctx, db), race, clock(ctx).now_ms())
     report = run_job(ctx, "arena-races", db=db, options={"race": race})
     render.tick(report, summary=report.summary)
 

@@ -171,13 +171,13 @@ def arena_remove(
 def arena_retire(
     ctx: typer.Context, clone_id: CloneIdOption, reason: ReasonOption, db: DbOption = None
 ) -> None:
-    """Retire an arena clone, kept for the Hall of Fame (admin).
+    """Retire an arena clone into the Hall of Fame, its record kept as it stands (admin).
 
     Example: autotrader lifecycle arena retire --clone-id 42 --reason "season over"
     """
-    from autotrader.lifecycle.promotion import retire
+    from autotrader.arena.hall_of_fame import retire_clone
 
-    stage = retire(open_store(ctx, db), clock(ctx), clone_id, reason=reason, actor=actor())
+    stage = retire_clone(open_store(ctx, db), clock(ctx), clone_id, reason=reason, actor=actor())
     say(f"clone {clone_id} is {stage}")
 
 

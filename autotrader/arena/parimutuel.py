@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 from autotrader.arena.models import RaceTerms
 from autotrader.arena.vocabulary import PayoutKind
@@ -40,9 +41,9 @@ from autotrader.lifecycle.economy import PROTOCOL_ROUNDING, UNIT
 PROTOCOL_RAKE = "protocol:rake"  # the rake, and a distribution pool nobody could claim
 
 
-@dataclass(frozen=True)
-class Stake:
-    """A paid ticket as the settlement sees it: who holds it, on which entrant, how much."""
+class Stake(NamedTuple):
+    """A paid ticket as the settlement sees it: who holds it, on which entrant, how much (a
+    tuple: a race may have a hundred thousand)."""
 
     holder: str
     clone_id: int
@@ -94,17 +95,18 @@ def split_pool(
     if len(set(finish)) != len(finish) or not finish:
         raise ValueError(f"a finish order names each finisher once: {list(finish)}")
     finished = set(finish)
-    stakes = list(stakes)
+    units: list[tuple[str, int, int]] = []  # (holder, clone id, units staked)
     for stake in stakes:
         if stake.clone_id not in finished:
             raise ValueError(f"a stake on clone {stake.clone_id}, which did not finish")
-    pool = sum((_units(s.amount) for s in stakes), 0)
+        units.append((stake.holder, stake.clone_id, _units(stake.amount)))
+    pool = sum(u for _, _, u in units)
     rake = _floor(pool * Fraction(terms.rake_share))
     creator_pool = _floor(pool * Fraction(terms.creator_share))
     distribution = pool - rake - creator_pool
     rows = [_row(PayoutKind.RAKE, PROTOCOL_RAKE, rake)] if rake else []
     rows += _royalties(creator_pool, finish, owners, terms.royalty_weights)
-    rows += _payouts(distribution, stakes, finish, terms.payout_weights)
+    rows += _payouts(distribution, units, finish, terms.payout_weights)
     dust = pool - sum(_units(r.amount) for r in rows)
     if dust:
         rows.append(_row(PayoutKind.DUST, PROTOCOL_ROUNDING, dust))
@@ -134,16 +136,17 @@ def _royalties(
     return rows
 
 
-def _payouts(distribution: int, stakes: list[Stake], finish: Sequence[int], weights) -> list[Row]:
+def _payouts(
+    distribution: int, stakes: list[tuple[str, int, int]], finish: Sequence[int], weights
+) -> list[Row]:
     paying = {clone_id: position for position, clone_id in enumerate(finish[: len(weights)], 1)}
     backed: dict[int, int] = defaultdict(int)  # position → units staked on its entrant
     held: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # holder → position
-    for stake in stakes:
-        position = paying.get(stake.clone_id)
+    for holder, clone_id, units in stakes:
+        position = paying.get(clone_id)
         if position is not None:
-            units = _units(stake.amount)
             backed[position] += units
-            held[stake.holder][position] += units
+            held[holder][position] += units
     if not backed:
         return [_row(PayoutKind.UNCLAIMED, PROTOCOL_RAKE, distribution)] if distribution else []
     # Position p's share is n_p / n of the distribution pool (the weights of the backed
@@ -183,10 +186,12 @@ def _row(kind: PayoutKind, holder: str, units: int, **extra) -> Row:
 
 def _units(amount: Decimal) -> int:
     """``amount`` in whole units; ``ValueError`` when it is not positive and on the unit."""
-    units = amount / UNIT
-    if not amount.is_finite() or amount <= 0 or units != units.to_integral_value():
-        raise ValueError(f"a stake of {amount} is not a positive multiple of {UNIT} USDC")
-    return int(units)
+    if amount.is_finite() and amount > 0:
+        scaled = amount.scaleb(6)  # exact: only the exponent moves
+        whole = int(scaled)
+        if whole == scaled:
+            return whole
+    raise ValueError(f"a stake of {amount} is not a positive multiple of {UNIT} USDC")
 
 
 def _floor(value: Fraction) -> int:

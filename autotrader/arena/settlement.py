@@ -156,7 +156,7 @@ class RaceSettler:
                 self.store,
                 race_id=race["id"],
                 tickets=len(stakes),
-                split=_split_columns(split),
+                split=split_columns(split),
                 finish=finish,
                 txn=txn,
                 now_ms=now,
@@ -180,7 +180,8 @@ class RaceSettler:
                          action="finalize", reason=f"race {race_id} ended")  # fmt: skip
 
 
-def _split_columns(split: PoolSplit) -> dict[str, Decimal]:
+def split_columns(split: PoolSplit) -> dict[str, Decimal]:
+    """A split as its settlement row records it: the parts and what the rows paid of each."""
     return {
         "pool": split.pool,
         "rake": split.rake,

@@ -57,19 +57,18 @@ def newest_settlement_id(store: Store) -> int:
 
 
 def insert_rows(store: Store, rows: list[dict]) -> int:
-    """Append settlement rows (each a dict of ``_ROW_COLUMNS``, money as Decimal) in one
-    statement."""
+    """Append settlement rows (each a dict of ``_ROW_COLUMNS``; ``amount`` and ``stake`` as
+    Decimal) in one statement."""
     return store.executemany(
         f"INSERT INTO arena_payouts ({', '.join(_ROW_COLUMNS)})"
         f" VALUES ({', '.join('?' * len(_ROW_COLUMNS))})",
         [
-            [
-                to_text(row[c]) if isinstance(row.get(c), Decimal) else row.get(c)
-                for c in _ROW_COLUMNS
-            ]
-            for row in rows
+            (r["race_id"], r["kind"], r["holder"], to_text(r["amount"]), r["clone_id"],
+             r["finish"], None if r["stake"] is None else to_text(r["stake"]), r["ticket_id"],
+             r["txn"], r["created_at"])
+            for r in rows
         ],
-    )
+    )  # fmt: skip
 
 
 def rows(

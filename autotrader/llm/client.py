@@ -191,17 +191,29 @@ class ModelClient:
         trace_id: str | None = None,
         api: str | None = None,
         use_cache: bool | None = None,
+        temperature: float | None = None,
     ) -> ModelResult:
         """Ask ``model`` for one ``schema`` object and record the invocation.
 
-        ``api`` overrides the configured API for this call. ``use_cache`` None follows the
-        config, True/False force the response cache on/off for this call. Returns a result for
-        every model or transport failure; raises ``InvalidInputError`` only for a caller mistake
-        (unknown role or API, a schema name the API refuses, a model strict mode cannot express)
-        before anything is sent, and the store's own errors if the audit row cannot be written.
+        ``api`` and ``temperature`` override the configured API and sampling temperature for
+        this call (a desk conversation's format sets its own; reasoning models still get none).
+        ``use_cache`` None follows the config, True/False force the response cache on/off for
+        this call. Returns a result for every model or transport failure; raises
+        ``InvalidInputError`` only for a caller mistake (unknown role or API, a schema name the
+        API refuses, a model strict mode cannot express) before anything is sent, and the store's
+        own errors if the audit row cannot be written.
         """
         request = self._build(
-            role, model, system, prompt, schema, schema_name, api, run_id=run_id, trace_id=trace_id
+            role,
+            model,
+            system,
+            prompt,
+            schema,
+            schema_name,
+            api,
+            run_id=run_id,
+            trace_id=trace_id,
+            temperature=temperature,
         )
         caching = self.config.cache_enabled if use_cache is None else use_cache
         started = time.monotonic()
@@ -228,6 +240,7 @@ class ModelClient:
         *,
         run_id: int | None,
         trace_id: str | None,
+        temperature: float | None,
     ) -> _Request:
         api = api or self.config.api
         if role not in repo.ROLES:
@@ -244,13 +257,14 @@ class ModelClient:
             raise InvalidInputError(f"{schema.__name__}: {exc}") from None
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
         api_model = self.api_model_for(model) if self.api_model_for else model
+        sampling = self.config.temperature if temperature is None else temperature
         wire = WireRequest(
             model=api_model,
             api=api,
             messages=messages,
             schema_name=schema_name,
             strict_schema=strict,
-            temperature=None if _NO_TEMPERATURE.match(api_model) else self.config.temperature,
+            temperature=None if _NO_TEMPERATURE.match(api_model) else sampling,
             max_output_tokens=self.config.max_output_tokens,
         )
         prompt_hash = _sha256(messages)

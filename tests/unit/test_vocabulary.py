@@ -30,6 +30,7 @@ from autotrader.lifecycle.vocabulary import (
     Stage,
     VerifierName,
 )
+from autotrader.llm.vocabulary import ModelRole
 from autotrader.prop.migrations import extend_ledger_kinds
 from autotrader.prop.vocabulary import AccountKind, AccountStatus, LedgerKind, PositionStatus
 from autotrader.prop.vocabulary import Side as PositionSide
@@ -94,6 +95,11 @@ def _check_values(store, table: str, column: str) -> set[str]:
         ("arena_payouts", "kind", PayoutKind),
         ("alert_outbox", "event", AlertEvent),
         ("alert_deliveries", "status", DeliveryStatus),
+        ("desk_roundtable_formats", "format", desk.RoundtableFormat),
+        ("desk_roundtable_turns", "speaker", desk.AgentId),
+        ("desk_roundtable_turns", "status", desk.TurnStatus),
+        ("desk_memory_influences", "decision", desk.InfluenceDecision),
+        ("invocations", "role", ModelRole),
     ],
 )
 def test_the_database_allows_exactly_the_enums_values(store, table, column, enum):

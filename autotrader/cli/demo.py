@@ -120,6 +120,10 @@ def demo_command(
     step("a variant grid beside it: the four personas, the rules engine standing in for models")
     _demo_grid(ctx, store, path)
 
+    from autotrader.cli.demo_arena import RaceDay, hopefuls_chapter, result_chapter
+
+    hopefuls_chapter(ctx, store, path)
+
     step("replay a day: the rules engine decides hourly, mark-to-market fires exits")
     _demo_replay(ctx, store, path, start)
 
@@ -136,7 +140,9 @@ def demo_command(
     _demo_grid_audit(ctx, path)
     from autotrader.cli.demo_lifecycle import lifecycle_chapter
 
-    lifecycle_chapter(ctx, store, path, sandbox=account, quiet=quiet)
+    race_day = RaceDay(ctx, store, path)
+    lifecycle_chapter(ctx, store, path, sandbox=account, quiet=quiet, alongside=race_day)
+    result_chapter(ctx, path, quiet=quiet)
 
     if not quiet:
         step("db status and workers", numbered=False)

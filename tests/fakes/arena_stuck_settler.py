@@ -1,10 +1,10 @@
 """A settling process that hangs inside a race's settlement transaction, for the kill -9 test:
 ``python -m tests.fakes.arena_stuck_settler DB NOW_ISO``.
 
-It is the real settler over the real store, except that the store's first insert of a
-settlement's economy leg first says ``booking <txn>`` on stdout and then waits — inside the
-settlement's one transaction, with the finishes and expired tickets already written — until the
-process is killed.
+It is the real settler over the real store, except that the store's write of a settlement's
+economy legs (one statement for every leg) first says ``booking <txn>`` on stdout and then
+waits — inside the settlement's one transaction, with the finishes and expired tickets already
+written — until the process is killed.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ class _HangingStore:
     def __getattr__(self, name):
         return getattr(self._real, name)
 
-    def insert(self, table, values, **kwargs):
-        if table == "economy_entries" and values["txn"].endswith(":settlement"):
-            print(f"booking {values['txn']}", flush=True)
+    def executemany(self, sql, rows):
+        rows = list(rows)
+        if sql.startswith("INSERT INTO economy_entries") and rows[0][0].endswith(":settlement"):
+            print(f"booking {rows[0][0]}", flush=True)
             time.sleep(600)
-        return self._real.insert(table, values, **kwargs)
+        return self._real.executemany(sql, rows)
 
 
 def main(db: str, now: str) -> None:

@@ -102,7 +102,7 @@ class _Builder:
         qty = position["max_qty"]
         notional = qty * price
         fee = notional * FEE_RATE
-        key = f"bench:{fill}"
+        key = f"manual:{acct.id}:bench:{fill}"  # a manual order's key, in its account's namespace
         self.rows.intents.append((intent, acct.id, position["symbol"], purpose, key, self.now))
         self.rows.orders.append(
             (order, acct.id, intent, position["symbol"], side, purpose, _text(qty), self.now)

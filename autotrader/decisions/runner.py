@@ -5,8 +5,9 @@ evaluate them (model-backed engines concurrently, bounded by a setting, each on 
 connection; claimed in a rolling window so one slow model call never serialises the tick), store
 what each run saw (:mod:`autotrader.decisions.audit`), then execute their intents through the
 prop desk one run at a time, in claim order: the run's actions, fills and final status commit
-together. Intents carry idempotency keys ``run:{id}:{seq}``, so a run re-claimed after a crash
-replays its fills instead of trading twice; a run whose actions were already recorded is closed
+together. Intents carry idempotency keys ``run:{id}:{seq}`` (stored in the account's decision
+namespace, :mod:`autotrader.prop.idempotency`), so a run re-claimed after a crash replays its
+fills instead of trading twice; a run whose actions were already recorded is closed
 from that record instead of being decided again.
 """
 
@@ -30,6 +31,7 @@ from autotrader.decisions.scheduler import Scheduled, schedule
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
 from autotrader.prop.execution import PropDesk
 from autotrader.prop.models import Action
+from autotrader.prop.vocabulary import IntentOrigin
 
 log = logging.getLogger("autotrader.decisions")
 
@@ -355,7 +357,7 @@ class DecisionRunner:
         sub = self.desk.submit(
             run["account_id"],
             intent,
-            origin="decision",
+            origin=IntentOrigin.DECISION,
             idempotency_key=f"run:{run['id']}:{seq}",
             decision_run_id=run["id"],
             symbols_already_acted=frozenset(acted),

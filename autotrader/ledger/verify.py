@@ -13,7 +13,8 @@ Checks (``CHECKS``, each violation names one):
 - ``fill_ledger`` every fill's fee is booked as exactly one FEE entry of −fee
 - ``position``    a position's qty = Σ opening fill qty − Σ closing fill qty (closed ⇒ 0), and
                   its fees/realized/funding columns equal its fills' fees and its ledger entries
-- ``idempotency`` no idempotency key twice (fills, intents, ledger entries)
+- ``idempotency`` no idempotency key twice (fills, intents, ledger entries); a caller's key lies
+                  in its account's and origin's namespace, each fill carries its intent's key
 - ``snapshot``    a snapshot's balance = balance_after of its last_ledger_id (same account), and
                   cash = balance − margin used, equity = balance + unrealized PnL
 
@@ -210,8 +211,13 @@ class _Verifier:
             elif r["i_id"] is None:
                 message = f"fill {fill}: intent {r['intent_id']} missing"
                 self.flag("fill_intent", account, message, r)
-            else:
+            elif r["i_account"] != account:
                 self.flag("fill_intent", account, f"fill {fill}: intent of another account", r)
+            else:
+                message = (
+                    f"fill {fill}: key {r['idempotency_key']!r} is not its intent's {r['i_key']!r}"
+                )
+                self.flag("idempotency", account, message, r)
         for table, column, check in (
             ("prop_fills", "order_id", "fill_order"),
             ("prop_orders", "intent_id", "fill_intent"),
@@ -283,6 +289,12 @@ class _Verifier:
         for table in q.KEYED_TABLES:
             for key, count, ids in q.duplicate_keys(self.store, self.account_id, table):
                 self.flag("idempotency", None, f"{table}: key {key!r} used {count}× (ids {ids})")
+        for r in q.misscoped_intent_keys(self.store, self.account_id):
+            message = (
+                f"intent {r['id']}: key {r['idempotency_key']!r} is outside the namespace of "
+                f"its account and origin ({r['origin']}:{r['account_id']}:…)"
+            )
+            self.flag("idempotency", r["account_id"], message, r)
 
     def snapshots(self) -> None:
         rows = q.snapshots(self.store, self.account_id)

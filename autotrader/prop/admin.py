@@ -12,7 +12,7 @@ from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import require_account
 from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.gates import Precision
-from autotrader.prop.vocabulary import AccountStatus, LedgerKind
+from autotrader.prop.vocabulary import AccountStatus, IntentOrigin, LedgerKind
 
 _ACTIVE, _FROZEN, _LIQUIDATED = AccountStatus.ACTIVE, AccountStatus.FROZEN, AccountStatus.LIQUIDATED
 _ALLOWED_FROM = {
@@ -80,7 +80,7 @@ def _close_all(store: Store, account: dict, precision: Precision, reason: str, n
             account=account,
             position=position,
             fill=fill,
-            origin="admin",
+            origin=IntentOrigin.ADMIN,
             code="admin_close",
             reason=reason,
             trigger="ADMIN",

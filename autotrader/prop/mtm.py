@@ -33,7 +33,7 @@ from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.execution import MarketSnapshot
 from autotrader.prop.gates import Precision
 from autotrader.prop.models import AccountStatus, CloseTrigger, Side
-from autotrader.prop.vocabulary import MARKED_STATUSES
+from autotrader.prop.vocabulary import MARKED_STATUSES, IntentOrigin
 
 log = logging.getLogger("autotrader.prop.mtm")
 
@@ -243,7 +243,7 @@ class MarkToMarket:
             account=account,
             position=position,
             fill=fill,
-            origin="trigger",
+            origin=IntentOrigin.TRIGGER,
             code=exit_.trigger.value.lower(),
             reason=exit_.detail,
             trigger=exit_.trigger.value,

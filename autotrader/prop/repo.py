@@ -242,7 +242,7 @@ def insert_intent(
         "prop_intents",
         {
             "account_id": account_id,
-            "origin": origin,
+            "origin": str(origin),
             "decision_run_id": decision_run_id,
             "symbol": symbol,
             "action": str(action),

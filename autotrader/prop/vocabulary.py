@@ -67,6 +67,16 @@ class CloseTrigger(StrEnum):
     ADMIN = "ADMIN"
 
 
+class IntentOrigin(StrEnum):
+    """Who submitted an intent: a person, a decision run, or the system itself (an exit-plan
+    trigger of mark-to-market, an admin close)."""
+
+    MANUAL = "manual"
+    DECISION = "decision"
+    TRIGGER = "trigger"
+    ADMIN = "admin"
+
+
 class LedgerKind(StrEnum):
     DEPOSIT = "DEPOSIT"
     FEE = "FEE"

@@ -95,13 +95,14 @@ def test_rules_engine_fills_through_the_gates_and_every_action_links_intent_orde
             "SELECT * FROM prop_intents WHERE id = ?", (action["intent_id"],)
         )
         assert intent["decision_run_id"] == run["id"]
-        assert intent["idempotency_key"] == f"run:{run['id']}:0"
+        key = f"decision:{run['account_id']}:run:{run['id']}:0"  # the account's decision namespace
+        assert intent["idempotency_key"] == key
         fill = w.store.query_one("SELECT * FROM prop_fills WHERE id = ?", (action["fill_id"],))
         assert (fill["order_id"], fill["position_id"]) == (
             action["order_id"],
             action["position_id"],
         )
-        assert fill["idempotency_key"] == f"run:{run['id']}:0"
+        assert fill["idempotency_key"] == key
         position = w.store.query_one(
             "SELECT * FROM positions WHERE id = ?", (action["position_id"],)
         )

@@ -160,6 +160,33 @@ def test_catches_an_idempotency_key_used_twice(store):
     assert any("prop_fills" in v.message for v in report.violations)
 
 
+def test_catches_a_typed_key_moved_out_of_its_accounts_namespace(store):
+    (intent_id, fill_id) = next(
+        store.tuples(
+            "SELECT i.id, f.id FROM prop_intents i JOIN prop_orders o ON o.intent_id = i.id"
+            " JOIN prop_fills f ON f.order_id = o.id WHERE i.origin = 'manual'"
+            " AND i.idempotency_key IS NOT NULL ORDER BY i.id LIMIT 1"
+        )
+    )
+    planted = "trigger:99:STOP"  # the key the stop of a position 99 would need
+    tamper(
+        store,
+        f"UPDATE prop_intents SET idempotency_key = '{planted}' WHERE id = {intent_id}",
+        f"UPDATE prop_fills SET idempotency_key = '{planted}' WHERE id = {fill_id}",
+    )
+    report = verify_ledger(store)
+    assert checks(report) == {"idempotency"}
+    [violation] = report.violations
+    assert f"intent {intent_id}: key '{planted}' is outside the namespace" in violation.message
+
+
+def test_catches_a_fill_whose_key_is_not_its_intents(store):
+    tamper(store, "UPDATE prop_fills SET idempotency_key = 'someone-else' WHERE id = 1")
+    report = verify_ledger(store)
+    assert checks(report) == {"idempotency"}
+    assert "fill 1: key 'someone-else' is not its intent's 'intent:" in report.violations[0].message
+
+
 def test_catches_a_snapshot_that_disagrees_with_the_ledger(store):
     tamper(
         store,

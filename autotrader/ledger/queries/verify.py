@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from autotrader.core.db import Store
+from autotrader.prop.idempotency import CALLER_ORIGINS
 
 ENTRY_COLUMNS = ("id", "account_id", "kind", "amount", "balance_after", "position_id", "created_at")
 POSITION_COLUMNS = (
@@ -74,17 +75,36 @@ def fill_count(store: Store, account_id: int | None) -> int:
 
 
 def broken_fill_links(store: Store, account_id: int | None) -> list[dict]:
-    """Fills whose order is missing or another account's, or whose order's intent is: the
-    fill with its order's (``o_id``, ``o_account``) and intent's (``i_id``, ``i_account``)."""
+    """Fills whose order is missing or another account's, whose order's intent is, or whose key
+    is not the one its intent gave it (the intent's own key; ``intent:{id}`` for an intent that
+    had none, see ``autotrader.prop.idempotency``): the fill with its order's (``o_id``,
+    ``o_account``) and intent's (``i_id``, ``i_account``, ``i_key``)."""
     where, params = _scope(account_id, "f.account_id", joiner="AND")
     return store.query(
-        "SELECT f.id, f.account_id, f.order_id, o.id AS o_id, o.account_id AS o_account,"
-        " o.intent_id, i.id AS i_id, i.account_id AS i_account"
+        "SELECT f.id, f.account_id, f.order_id, f.idempotency_key, o.id AS o_id,"
+        " o.account_id AS o_account, o.intent_id, i.id AS i_id, i.account_id AS i_account,"
+        " COALESCE(i.idempotency_key, 'intent:' || i.id) AS i_key"
         " FROM prop_fills f LEFT JOIN prop_orders o ON o.id = f.order_id"
         " LEFT JOIN prop_intents i ON i.id = o.intent_id"
         " WHERE (o.id IS NULL OR o.account_id != f.account_id OR i.id IS NULL"
-        f" OR i.account_id != f.account_id){where} ORDER BY f.id",
+        " OR i.account_id != f.account_id"
+        " OR f.idempotency_key IS NOT COALESCE(i.idempotency_key, 'intent:' || i.id))"
+        f"{where} ORDER BY f.id",
         params,
+    )
+
+
+def misscoped_intent_keys(store: Store, account_id: int | None) -> list[dict]:
+    """Intents of a caller origin (manual, decision) whose key lies outside their account's and
+    origin's namespace (``{origin}:{account}:…``): ``id, account_id, origin, idempotency_key``."""
+    where, params = _scope(account_id, joiner="AND")
+    origins = sorted(CALLER_ORIGINS)
+    return store.query(
+        "SELECT id, account_id, origin, idempotency_key FROM prop_intents"
+        f" WHERE origin IN ({', '.join('?' * len(origins))}) AND idempotency_key IS NOT NULL"
+        " AND substr(idempotency_key, 1, length(origin || ':' || account_id || ':'))"
+        f" != origin || ':' || account_id || ':'{where} ORDER BY id",
+        [*origins, *params],
     )
 
 

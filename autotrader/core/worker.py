@@ -12,6 +12,11 @@ What a tick's exception means to the harness:
 - ``OperationalError``: recorded, the worker stops and the error propagates (exit 1).
 - any other exception (``TemporaryError``, a bug): recorded as a failure; the loop backs off and
   tries again. ``run_once`` re-raises it after recording, so a cron run exits non-zero.
+
+How a loop ends: a worker stopped by a signal or ``max_ticks`` while *failing* — it never had a
+successful tick, or its last ``breaker_failures`` ticks all failed (it was degraded) — says so in
+its summary (``WorkerSummary.failing``), and its command exits 1, so systemd, tmux scripts and
+tests see a worker that did no work as a failure rather than a clean stop.
 """
 
 from __future__ import annotations
@@ -92,12 +97,15 @@ class WorkerConfig:
 
 @dataclass
 class WorkerSummary:
-    """How a loop ended."""
+    """How a loop ended. ``failing``: it never had a successful tick, or its last
+    ``breaker_failures`` ticks all failed; ``last_error`` is the newest failure's line."""
 
     ticks: int
     failures: int
     status: str
     stopped_by: str  # "max_ticks" | "signal" | "operational_error" | "request"
+    failing: bool = False
+    last_error: str | None = None
 
 
 class Worker:
@@ -130,6 +138,7 @@ class Worker:
         self.ticks = 0
         self.failures = 0
         self.consecutive_failures = 0
+        self.last_error: str | None = None
         self.status = STARTING
         self._signals_seen = 0
         self._looping = False
@@ -186,7 +195,7 @@ class Worker:
             self.status = (
                 DEGRADED if self.consecutive_failures >= self.config.breaker_failures else FAILED
             )
-            error = _one_line(exc)
+            error = self.last_error = _one_line(exc)
             self._record_run(started_at, duration_ms, FAILED, None, error)
             self._beat(self.status, error)
             if isinstance(exc, AutotraderError):
@@ -248,10 +257,10 @@ class Worker:
                 self._sleep(self.next_delay())
             if stopped_by == "request" and self._signals_seen:
                 stopped_by = "signal"
-            return WorkerSummary(self.ticks, self.failures, self.status, stopped_by)
+            return self._summary(stopped_by)
         except KeyboardInterrupt:
             stopped_by = "signal"
-            return WorkerSummary(self.ticks, self.failures, self.status, stopped_by)
+            return self._summary(stopped_by)
         finally:
             last_error = (
                 None if stopped_by != "operational_error" else "stopped on an operational error"
@@ -259,6 +268,14 @@ class Worker:
             self._beat(STOPPED, last_error)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+    def _summary(self, stopped_by: str) -> WorkerSummary:
+        failing = self.ticks > 0 and (
+            self.failures == self.ticks or self.consecutive_failures >= self.config.breaker_failures
+        )
+        return WorkerSummary(
+            self.ticks, self.failures, self.status, stopped_by, failing, self.last_error
+        )
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():

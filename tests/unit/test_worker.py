@@ -130,6 +130,46 @@ def test_request_stop_ends_the_loop_after_the_current_tick(store, clock):
     assert summary.stopped_by == "request"
 
 
+def _scripted(*outcomes):
+    """A tick that fails (raises) or succeeds in the order given."""
+    script = iter(outcomes)
+
+    def tick(ctx):
+        outcome = next(script)
+        if outcome is not None:
+            raise outcome
+        return TickReport()
+
+    return tick
+
+
+def test_a_worker_that_never_had_a_successful_tick_ends_failing(store, clock):
+    worker, _ = _worker(store, clock, _scripted(TemporaryError("busy"), TemporaryError("busy")))
+    summary = worker.run(max_ticks=2, handle_signals=False)
+    assert (summary.stopped_by, summary.failing) == ("max_ticks", True)
+    assert summary.last_error == "TemporaryError: busy"
+
+
+def test_a_worker_whose_last_breaker_many_ticks_failed_ends_failing(store, clock):
+    ticks = _scripted(None, *[TemporaryError("down")] * 3)
+    worker, _ = _worker(store, clock, ticks, breaker_failures=3)
+    assert worker.run(max_ticks=4, handle_signals=False).failing
+
+
+def test_a_worker_with_fewer_trailing_failures_than_the_breaker_ends_healthy(store, clock):
+    ticks = _scripted(TemporaryError("down"), None, TemporaryError("down"), TemporaryError("x"))
+    worker, _ = _worker(store, clock, ticks, breaker_failures=3)
+    summary = worker.run(max_ticks=4, handle_signals=False)
+    assert (summary.failures, summary.failing) == (3, False)
+
+
+def test_a_worker_stopped_before_its_first_tick_is_not_failing(store, clock):
+    worker, _ = _worker(store, clock, _scripted())
+    worker.request_stop()
+    summary = worker.run(handle_signals=False)
+    assert (summary.ticks, summary.failing) == (0, False)
+
+
 def test_jitter_spreads_the_interval_within_bounds(store, clock):
     worker, _ = _worker(store, clock, lambda ctx: TickReport(), jitter=0.2)
     delays = [worker.next_delay() for _ in range(200)]

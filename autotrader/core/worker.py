@@ -76,6 +76,15 @@ def worker_identity(name: str, *, host: str | None = None, pid: int | None = Non
     return f"{name}@{host or socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
+def parse_worker_identity(worker_id: str) -> tuple[str, str, int] | None:
+    """``(name, host, pid)`` of a :func:`worker_identity`, or None for an id of another shape."""
+    name, at, place = worker_id.rpartition("@")
+    host, colon, pid = place.rpartition(":")
+    if not (at and colon and name and host and pid.isdigit()):
+        return None
+    return name, host, int(pid)
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     """Timing policy of one worker. All durations in seconds."""

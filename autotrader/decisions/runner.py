@@ -1,6 +1,7 @@
 """The decision loop: due runs → context → engine → intents → gates → fills.
 
-One tick: recover runs abandoned by dead workers, queue what is due, claim runs atomically,
+One tick: recover runs abandoned by dead workers (at once when the claiming worker's process or
+heartbeat is gone, after a stale window otherwise), queue what is due, claim runs atomically,
 evaluate them (model-backed engines concurrently, bounded by a setting, each on its own
 connection; claimed in a rolling window so one slow model call never serialises the tick), store
 what each run saw (:mod:`autotrader.decisions.audit`), then execute their intents through the
@@ -23,6 +24,7 @@ from typing import Any
 from autotrader.clones.plan import EngineName
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
+from autotrader.core.worker_status import gone_workers
 from autotrader.decisions import repo
 from autotrader.decisions.audit import RunArtifacts
 from autotrader.decisions.engines.base import DecisionRequest, Engine, EngineResult
@@ -80,6 +82,7 @@ class DecisionRunner:
         worker_id: str,
         concurrency: int = 8,
         stale_after_ms: int = 600_000,
+        heartbeat_stale_after_s: float = 300.0,
         max_attempts: int = 3,
         batch: int = 200,
         artifacts: Any = None,
@@ -93,6 +96,7 @@ class DecisionRunner:
         self.worker_id = worker_id
         self.concurrency = concurrency
         self.stale_after_ms = stale_after_ms
+        self.heartbeat_stale_after_s = heartbeat_stale_after_s
         self.max_attempts = max_attempts
         self.batch = batch
         self.artifacts = artifacts
@@ -142,18 +146,33 @@ class DecisionRunner:
 
     def _begin_tick(self) -> int:
         """Forget the last tick's caches (market data may have moved on) and requeue runs
-        abandoned by dead workers; returns how many were requeued."""
+        abandoned by dead workers; returns how many were requeued.
+
+        A claim whose worker is gone (its process, or its heartbeat: ``gone_workers``) is
+        requeued at once, whatever the clock says; any other claim only once it is older than
+        ``stale_after_ms``, the fallback for a worker that cannot be judged (a reused pid).
+        """
         self._audit.start_tick()
         start_tick = getattr(self.build_request, "start_tick", None)
         if start_tick is not None:
             start_tick()
-        requeued, _failed = repo.recover_stale(
+        now = self.clock.now_ms()
+        gone = gone_workers(
             self.store,
-            now_ms=self.clock.now_ms(),
+            repo.claimants(self.store),
+            now_ms=now,
+            stale_after_s=self.heartbeat_stale_after_s,
+        )
+        orphaned, _ = repo.recover_claims_of(
+            self.store, gone, now_ms=now, max_attempts=self.max_attempts
+        )
+        stale, _ = repo.recover_stale(
+            self.store,
+            now_ms=now,
             stale_after_ms=self.stale_after_ms,
             max_attempts=self.max_attempts,
         )
-        return requeued
+        return orphaned + stale
 
     # -- evaluation -------------------------------------------------------------------------
 

@@ -3,7 +3,13 @@ import random
 import pytest
 
 from autotrader.core.errors import OperationalError, TemporaryError
-from autotrader.core.worker import TickReport, Worker, WorkerConfig
+from autotrader.core.worker import (
+    TickReport,
+    Worker,
+    WorkerConfig,
+    parse_worker_identity,
+    worker_identity,
+)
 
 
 class FakeSleep:
@@ -194,3 +200,14 @@ def test_config_refuses_nonsense():
         WorkerConfig(name="x", interval=0)
     with pytest.raises(ValueError, match="jitter"):
         WorkerConfig(name="x", jitter=1.5)
+
+
+def test_a_worker_identity_reads_back_as_name_host_and_pid():
+    assert parse_worker_identity(worker_identity("decisions", host="h-1", pid=77)) == (
+        "decisions",
+        "h-1",
+        77,
+    )
+    assert parse_worker_identity("a@b@host:12") == ("a@b", "host", 12)
+    for odd in ("test", "dead-worker", "x@host", "x@host:pid", "@host:1", "x@:1"):
+        assert parse_worker_identity(odd) is None

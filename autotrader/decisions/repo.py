@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from autotrader.core.db import Store
@@ -97,6 +97,17 @@ def recover_claims_of(
         return 0, 0
     where = f"claimed_by IN ({', '.join('?' * len(ids))})"
     return _recover(store, where, ids, now_ms, max_attempts)
+
+
+def release_runs(store: Store, worker_id: str, attempts: Mapping[int, int]) -> int:
+    """Give runs ``worker_id`` holds back to the queue, each with the attempt count given (its
+    count from before the claim). Returns how many went back."""
+    with store.atomic():
+        return store.executemany(
+            "UPDATE decision_runs SET status = 'queued', claimed_by = NULL, claimed_at = NULL,"
+            " attempts = ? WHERE id = ? AND status = 'running' AND claimed_by = ?",
+            [(count, run_id, worker_id) for run_id, count in attempts.items()],
+        )
 
 
 def _recover(

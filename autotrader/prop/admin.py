@@ -44,8 +44,8 @@ def admin_action(
         raise InvalidInputError("--reason is required for admin actions (it goes in the ledger)")
     if action not in _ALLOWED_FROM:
         raise InvalidInputError(f"unknown admin action {action!r}")
-    now = clock.now_ms()
     with store.atomic():
+        now = clock.now_ms()  # under the write lock: no entry can be dated after it meanwhile
         account = require_account(store, account_id)
         if account["status"] not in _ALLOWED_FROM[action]:
             raise ConflictError(f"cannot {action} account {account_id}: it is {account['status']}")

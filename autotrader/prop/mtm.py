@@ -186,6 +186,10 @@ class MarkToMarket:
                 account = prop_repo.get_account(self.store, account_id)
                 if account is None or account["status"] not in MARKED_STATUSES:
                     continue
+                if (prop_repo.last_entry_at(self.store, account_id) or 0) > market.now_ms:
+                    # Booked after this pass read the clock (a trade, a newer pass): marking it
+                    # as of that earlier instant would date entries before the ones it has.
+                    continue
                 self._account(account, market, report)
             report.accounts += 1
         return report

@@ -110,21 +110,29 @@ class BarBook:
         counted in :attr:`unchecked`."""
         found: list[Outside] = []
         read = 0
-        # Local names: this loop runs once per fill (half a million times on a large ledger).
-        symbols: dict[str, tuple[list[_Series], float]] = {}
+        # Local names: this loop runs once per fill (half a million times on a large ledger),
+        # and a symbol almost always has one series, which is looked up inline.
+        symbols: dict[str, tuple[_Series | None, list[_Series], float]] = {}
         unchecked, last_closed, rounding = self.unchecked, _last_closed, ROUNDING
         for fill_id, account, symbol, side, price_text, at in fills:
             read += 1
             known = symbols.get(symbol)
             if known is None:
-                known = symbols[symbol] = (self._of(symbol), self.half_ticks.get(symbol, 0.0))
-            bounds = last_closed(known[0], at)
+                every = self._of(symbol)
+                one = every[0] if len(every) == 1 else None
+                known = symbols[symbol] = (one, every, self.half_ticks.get(symbol, 0.0))
+            one = known[0]
+            if one is not None:
+                i = bisect_right(one.times, at - one.step) - 1
+                bounds = (one.lows[i], one.highs[i]) if i >= 0 else None
+            else:
+                bounds = last_closed(known[1], at)
             if bounds is None:
                 unchecked[symbol] += 1
                 continue
             price, s = float(price_text), slippage.get(account, 0.0)
             low, high = bounds
-            room = max(price * rounding, known[1])
+            room = max(price * rounding, known[2])
             if low * (1 - s) - room <= price <= high * (1 + s) + room:
                 continue
             found.append(Outside(fill_id, account, symbol, side, price, at, low, high, s))

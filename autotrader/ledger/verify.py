@@ -270,6 +270,8 @@ class _Verifier:
             ("prop_fills", "order_id", "fill_order"),
             ("prop_orders", "intent_id", "fill_intent"),
         ):
+            if column in self.store.unique_columns(table):
+                continue  # the UNIQUE constraint is in place: no two rows can share the link
             for owner, ids in q.shared_links(self.store, self.account_id, table, column):
                 self.flag(check, None, f"{table} {ids} share {column} {owner}")
 
@@ -356,6 +358,8 @@ class _Verifier:
 
     def idempotency(self) -> None:
         for table in q.KEYED_TABLES:
+            if "idempotency_key" in self.store.unique_columns(table):
+                continue  # the UNIQUE constraint is in place: no key can be there twice
             for key, count, ids in q.duplicate_keys(self.store, self.account_id, table):
                 self.flag("idempotency", None, f"{table}: key {key!r} used {count}× (ids {ids})")
         for r in q.misscoped_intent_keys(self.store, self.account_id):

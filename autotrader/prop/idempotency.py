@@ -1,6 +1,7 @@
 """Idempotency keys: one namespace per account and origin, none shared with the system's own.
 
-A key a caller gives (``prop order --idempotency-key``, a decision run's ``run:{id}:{seq}``) is
+A key a caller gives (``prop order --idempotency-key``, a decision run's ``run:{id}:{seq}``, a
+desk step's ``desk-step:{id}``) is
 stored scoped by the account it trades and the origin it came from (``manual:1:my-key``,
 ``decision:3:run:12:0``), so the same text on another account or from another origin is another
 key. Keys the system makes itself never start with a caller origin: exit-plan and admin closes
@@ -20,7 +21,7 @@ from autotrader.core.errors import ConflictError
 from autotrader.prop.models import TradeIntent
 from autotrader.prop.vocabulary import IntentOrigin
 
-CALLER_ORIGINS = frozenset({IntentOrigin.MANUAL, IntentOrigin.DECISION})
+CALLER_ORIGINS = frozenset({IntentOrigin.MANUAL, IntentOrigin.DECISION, IntentOrigin.DESK})
 """The origins whose intents go through ``PropDesk.submit`` with a key of the caller's choosing."""
 
 

@@ -239,7 +239,7 @@ def m006_scope_caller_keys(db: Database) -> None:
     # hence longer: rewriting the longest keys first, no row ever collides with a key that is
     # still to be rewritten (two rows never map to the same new key).
     scoped = "i.origin || ':' || i.account_id || ':' || i.idempotency_key"
-    caller = "i.origin IN ('manual', 'decision') AND i.idempotency_key IS NOT NULL"
+    caller = "i.origin IN ('manual', 'decision', 'desk') AND i.idempotency_key IS NOT NULL"
     for table, rows in (
         (
             "prop_fills",

@@ -68,11 +68,12 @@ class CloseTrigger(StrEnum):
 
 
 class IntentOrigin(StrEnum):
-    """Who submitted an intent: a person, a decision run, or the system itself (an exit-plan
-    trigger of mark-to-market, an admin close)."""
+    """Who submitted an intent: a person, a decision run, the desk's agents, or the system
+    itself (an exit-plan trigger of mark-to-market, an admin close)."""
 
     MANUAL = "manual"
     DECISION = "decision"
+    DESK = "desk"
     TRIGGER = "trigger"
     ADMIN = "admin"
 

@@ -16,7 +16,7 @@ from autotrader.core.clock import MINUTE_MS, iso_utc
 from autotrader.prop import repo as prop_repo
 from tests.conftest import REPO_ROOT
 from tests.fakes.decisions import market_template
-from tests.fakes.desk import ctx, desk_world
+from tests.fakes.desk import ctx, desk_key, desk_world
 from tests.integration.test_desk_workers import executor, queue_trade
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
@@ -64,7 +64,7 @@ def test_two_executor_processes_fill_every_step_exactly_once(desk, tmp_path):
     keys = [
         r["idempotency_key"] for r in desk.store.query("SELECT idempotency_key FROM prop_fills")
     ]
-    assert sorted(keys) == sorted(f"desk-step:{s['id']}" for s in steps)
+    assert sorted(keys) == sorted(desk_key(desk, s["id"]) for s in steps)
     running = desk.store.query("SELECT name FROM worker_heartbeats WHERE last_status != 'stopped'")
     assert running == []
 
@@ -88,7 +88,7 @@ def test_a_worker_killed_mid_step_leaves_its_step_to_the_heartbeat(desk, tmp_pat
 
     step = desk.store.query_one("SELECT * FROM desk_steps WHERE id = ?", (step_id,))
     assert (step["status"], step["claimed_by"]) == ("running", "stuck@test:1")
-    assert prop_repo.intent_by_key(desk.store, f"desk-step:{step_id}") is None
+    assert prop_repo.intent_by_key(desk.store, desk_key(desk, step_id)) is None
 
     desk.clock.advance(ms=31 * MINUTE_MS)
     desk.beat()
@@ -99,6 +99,6 @@ def test_a_worker_killed_mid_step_leaves_its_step_to_the_heartbeat(desk, tmp_pat
         "SELECT * FROM desk_missions WHERE id = ?", (step["mission_id"],)
     )
     assert mission["status"] == "failed"
-    assert prop_repo.intent_by_key(desk.store, f"desk-step:{step_id}") is None
+    assert prop_repo.intent_by_key(desk.store, desk_key(desk, step_id)) is None
     other = executor(desk)(ctx(desk.store, desk.clock))  # the rest of the work goes on
     assert other.counts["succeeded"] == 1

@@ -29,7 +29,9 @@ Checks (``CHECKS``, each violation names one):
                   before its intent; a position opens at its first fill and closes at its last
 
 Read-only and consistent: every query runs in one read transaction, so a worker writing while
-``verify`` runs (cron) cannot produce a false violation. Decimal throughout.
+``verify`` runs (cron) cannot produce a false violation. Money is Decimal throughout; only the
+fill-price check compares against market bars, which are floats, with an allowance far wider
+than a float's error.
 """
 
 from __future__ import annotations

@@ -67,18 +67,29 @@ class Outside:
 
 
 class BarBook:
-    """Each traded symbol's 1m/5m bars, read once per verify pass (on its first fill)."""
+    """Each traded symbol's 1m/5m bars, read once per verify pass (on its first fill): those
+    opened in ``[since_ms, until_ms]`` (default all), the span of the fills to check."""
 
-    def __init__(self, store: Store, *, half_ticks: dict[str, float]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        half_ticks: dict[str, float],
+        since_ms: int = 0,
+        until_ms: int = 2**62,
+    ) -> None:
         self.store = store
         self.half_ticks = half_ticks
+        self.since_ms, self.until_ms = since_ms, until_ms
         self._series: dict[str, list[_Series]] = {}
         self.unchecked: Counter[str] = Counter()
 
     def _of(self, symbol: str) -> list[_Series]:
         found = self._series.get(symbol)
         if found is None:
-            found = self._series[symbol] = _load(self.store, symbol)
+            found = self._series[symbol] = _load(
+                self.store, symbol, since_ms=self.since_ms, until_ms=self.until_ms
+            )
         return found
 
     def last_closed(self, symbol: str, at_ms: int) -> tuple[float, float] | None:
@@ -170,10 +181,10 @@ def _last_closed(series_of_symbol: list[_Series], at_ms: int) -> tuple[float, fl
     return None if best < 0 else (low, high)
 
 
-def _load(store: Store, symbol: str) -> list[_Series]:
+def _load(store: Store, symbol: str, *, since_ms: int, until_ms: int) -> list[_Series]:
     series: dict[tuple[str, str], _Series] = {}
     for source, timeframe, open_time, low, high in market_repo.bar_ranges(
-        store, symbol, SOURCE_TIMEFRAMES, until_ms=2**62
+        store, symbol, SOURCE_TIMEFRAMES, since_ms=since_ms, until_ms=until_ms
     ):
         found = series.get((source, timeframe))
         if found is None:

@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from autotrader.core.clock import DAY_MS
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError, OperationalError
 from autotrader.core.money import ZERO
@@ -285,7 +286,7 @@ class _Verifier:
             for a in market_repo.list_assets(self.store)
             if a.price_tick
         }
-        book = BarBook(self.store, half_ticks=half_ticks)
+        book = BarBook(self.store, half_ticks=half_ticks, **self._fill_span())
         outside, self.report.fills = book.outside(self._dated_fills(), self.slippage)
         contexts = q.fill_contexts(self.store, [f.fill_id for f in outside])
         for f in outside:
@@ -305,6 +306,17 @@ class _Verifier:
                 f"fill_price: {count} fill(s) of {symbol} not checked: no 1m/5m bar of"
                 f" {symbol} had closed by their time in the store"
             )
+
+    def _fill_span(self) -> dict[str, int]:
+        """For one account, the bars its fills can have been priced against: from a day (the
+        1m/5m retention) before its first fill to its last. Every account's fills span the
+        store's bars anyway, and finding their first and last would cost a scan."""
+        if self.account_id is None:
+            return {}
+        first, last = q.fill_span(self.store, self.account_id)
+        if first is None:
+            return {}
+        return {"since_ms": first - DAY_MS, "until_ms": last}
 
     def _dated_fills(self) -> Iterator[tuple]:
         """The fills in id order, checking on the way that each is dated in range and not

@@ -221,6 +221,12 @@ def test_catches_a_fill_price_outside_the_bar_it_was_filled_against(store):
     assert "price 70000 outside the bars it was filled against" in violation.message
 
 
+def test_a_fill_price_is_checked_when_its_account_is_verified_alone(store):
+    tamper(store, "UPDATE prop_fills SET price = '70000' WHERE id = 1")
+    assert checks(verify_ledger(store, account_id=1)) == {"fill_price"}
+    assert verify_ledger(store, account_id=2).ok
+
+
 def test_catches_a_stop_fill_moved_beyond_every_bar_since_the_position_opened(store):
     tamper(store, "UPDATE prop_fills SET price = '60000' WHERE id = 4")  # account 1's BTC stop
     report = verify_ledger(store)

@@ -174,6 +174,17 @@ def fills(store: Store, account_id: int | None) -> Iterator[tuple]:
     )
 
 
+def fill_span(store: Store, account_id: int) -> tuple[int | None, int | None]:
+    """The times of one account's first and last fills (None, None without fills)."""
+    row = next(
+        store.tuples(
+            "SELECT MIN(created_at), MAX(created_at) FROM prop_fills WHERE account_id = ?",
+            [account_id],
+        )
+    )
+    return row[0], row[1]
+
+
 def fill_contexts(store: Store, fill_ids: list[int]) -> dict[int, tuple[str | None, int]]:
     """Fill id → its order's close trigger and its position's opening time, for ``fill_ids``
     (the few fills the price check looks at twice)."""

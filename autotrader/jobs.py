@@ -106,6 +106,13 @@ JOBS = JobRegistry(
             commands=("alerts run-once", "alerts worker"),
         ),
         JobSpec(
+            name="desk-roundtable",
+            summary="the desk's conversations: scheduled formats, debates, trades on the table",
+            interval=30.0,
+            builder="autotrader.desk.jobs:roundtable_job",
+            commands=("desk worker roundtable",),
+        ),
+        JobSpec(
             name="housekeeping",
             summary="WAL checkpoint, tick-history retention, forgotten workers",
             interval=300.0,

@@ -8,6 +8,7 @@ set's tables.
 from __future__ import annotations
 
 from autotrader.alerts import migrations as alerts_migrations
+from autotrader.arena_models import migrations as arena_models_migrations
 from autotrader.artifacts import migrations as artifacts_migrations
 from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
@@ -29,6 +30,7 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     decisions_migrations.migrations,
     artifacts_migrations.migrations,
     ledger_migrations.migrations,
+    arena_models_migrations.migrations,
     desk_migrations.migrations,
     lifecycle_migrations.migrations,
     alerts_migrations.migrations,

@@ -67,3 +67,19 @@ def parse_time(value: str, *, name: str) -> int:
         return parse_iso_utc(value)
     except ValueError as exc:
         raise InvalidInputError(f"{name}: {exc}") from None
+
+
+_DURATION_UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration(value: str, *, name: str) -> int:
+    """A duration such as ``15m``, ``1h`` or ``1d`` as milliseconds, or an InvalidInputError
+    naming the option."""
+    import re
+
+    from autotrader.core.errors import InvalidInputError
+
+    match = re.fullmatch(r"\s*([1-9][0-9]{0,5})\s*([smhd])\s*", value)
+    if match is None:
+        raise InvalidInputError(f"{name}: give a duration such as 15m, 1h or 1d, not {value!r}")
+    return int(match[1]) * _DURATION_UNITS_MS[match[2]]

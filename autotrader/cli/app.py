@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from autotrader import __version__
 from autotrader.cli import alerts as alerts_cli
+from autotrader.cli import arena_models as arena_models_cli
 from autotrader.cli import clones as clones_cli
 from autotrader.cli import config as config_cli
 from autotrader.cli import db as db_cli
@@ -132,6 +133,7 @@ app.add_typer(clones_cli.app, name="clones")
 app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(arena_models_cli.app, name="arena-models")
 app.add_typer(desk_cli.app, name="desk")
 app.add_typer(lifecycle_cli.app, name="lifecycle")
 app.command("serve")(serve_command)

@@ -43,6 +43,14 @@ def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Unique name.")],
     model: Annotated[str, typer.Option("--model", help="A registry model.")] = "gpt-5-mini",
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant",
+            help="A strategy variant: Apex, Trendsurfer, Contrarian or Sovereign (one trading "
+            "clone per model and variant).",
+        ),
+    ] = None,
     clone_id: Annotated[
         int | None, typer.Option("--id", help="Pick the id (default next).")
     ] = None,
@@ -58,9 +66,10 @@ def create(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a clone with default entitlements, owned by --owner.
+    """Create a clone with default entitlements, owned by --owner, optionally running a
+    strategy variant.
 
-    Example: autotrader clones create --name momentum --id 42 --owner alice --owner-address 0x…
+    Example: autotrader clones create --name apex-mini --model gpt-5-mini --variant Apex --id 42
     """
     from autotrader.clones.management import create_clone
 
@@ -69,6 +78,7 @@ def create(
         clock(ctx),
         name=name,
         model=model,
+        variant=variant,
         clone_id=clone_id,
         owner=owner,
         owner_address=owner_address,
@@ -80,7 +90,7 @@ def create(
 
 @app.command("list")
 def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """List clones with model, trading switch and pipeline version.
+    """List clones with model, variant, trading switch and pipeline version.
 
     Example: autotrader clones list --json
     """
@@ -99,13 +109,15 @@ def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
             c.name,
             c.model,
             c.model_strength,
+            c.variant,
             "on" if c.trading_enabled else "off",
             c.pipeline_version or "",
             f"{c.max_model_strength}/{c.max_active_assets}",
         )
         for c in clones
     ]
-    columns = ["id", "name", "model", "tier", "trading", "pipeline", "entitled tier/assets"]
+    columns = ["id", "name", "model", "tier", "variant", "trading", "pipeline"]
+    columns += ["entitled tier/assets"]
     out.print(table("Clones", columns, body))
 
 
@@ -226,6 +238,32 @@ def models_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
     ]
     columns = ["name", "provider", "api model", "api", "strength", "$/1M in", "$/1M out"]
     out.print(table("Models", columns, body))
+
+
+@models_app.command("stats")
+def models_stats(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Per-model runtime: decision runs and failed ones, model calls, failed tool calls (outputs
+    that could not become an action), tokens, minutes and USD.
+
+    Example: autotrader clones models stats --json
+    """
+    from autotrader.decisions.model_stats import model_stats
+
+    stats = model_stats(open_store(ctx, db, readonly=True))
+    if as_json:
+        print_json(stats)
+        return
+    if not stats:
+        say("no model has run a decision yet")
+        return
+    body = [
+        (s.model, s.runs, s.failed_runs, s.invocations, s.cached, s.failed_tool_calls,
+         s.tool_calls, s.input_tokens, s.output_tokens, s.model_minutes, s.cost_usd)
+        for s in stats
+    ]  # fmt: skip
+    columns = ["model", "runs", "failed runs", "calls", "cached", "failed tool calls"]
+    columns += ["tool calls", "tokens in", "tokens out", "minutes", "USD"]
+    out.print(table("Model runtime", columns, body))
 
 
 @models_app.command("add")

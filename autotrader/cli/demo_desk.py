@@ -3,7 +3,9 @@
 Every 30 minutes of the replay clock: one heartbeat (triggers, reactions, learning, recovery),
 then one tick of each worker (signal analyzer, risk calculator, trade executor, position
 monitor). The notable events are narrated as they happen; the chapter ends with the proposals
-and ``desk status``.
+and ``desk status``, then — when a model is configured (``OPENAI_API_KEY`` or
+``OPENAI_BASE_URL``) — a morning standup and its transcript; without one, a line on how to hold
+it. (The replayed day has no conversations: they need a model, and the demo needs none.)
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from autotrader.cli._render import say
 from autotrader.core.clock import HOUR_MS, MINUTE_MS
 
 STEP_MS = 30 * MINUTE_MS
-# The seed sends every trade to a roundtable (conversations are the second desk issue): for the
-# replay, trades up to 40 USD pass alone, with 1 % stops that a day of BTC and ETH can reach.
+# The seed sends every trade to a roundtable, and conversations need a model: for the replay,
+# trades up to 40 USD pass alone, with 1 % stops that a day of BTC and ETH can reach.
 TRADES_ALONE = (
     '{"allowed_step_kinds": ["analyze_signal", "monitor_position", "calculate_risk",'
     ' "review_performance", "check_health", "execute_trade", "close_position"],'
@@ -77,6 +79,28 @@ def run_desk_day(ctx: typer.Context, store, path, start: int, *, quiet: bool) ->
     if not quiet:
         desk_records.proposals_list(ctx, status=None, agent=None, limit=12, db=path, as_json=False)
     desk_cli.status(ctx, db=path, as_json=False)
+    _standup(store, clock, settings, path)
+
+
+def _standup(store, clock, settings, path) -> None:
+    """A morning standup through the configured model, or how to hold one."""
+    if not settings.model_configured:
+        say(
+            "a morning standup needs a model: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
+            f"server) and run `autotrader desk roundtables run --format morning_standup --db "
+            f"{escape(str(path))}`"
+        )
+        return
+    from autotrader.cli import desk_conversations_render
+    from autotrader.decisions.factory import lazy_model_client
+    from autotrader.desk.transcripts import hold_now, transcript
+
+    say("the morning standup, through the configured model:")
+    client = lazy_model_client(settings, store, clock)
+    held = hold_now(
+        store, clock, client, "morning_standup", worker_id="demo", model=settings.desk_model
+    )
+    desk_conversations_render.transcript(transcript(store, held.roundtable_id))
 
 
 def _narrated(event: dict) -> bool:

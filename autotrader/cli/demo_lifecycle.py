@@ -20,7 +20,7 @@ def lifecycle_chapter(ctx: typer.Context, store, path, *, sandbox: int, quiet: b
     st = state(ctx)
     st.settings = st.settings.model_copy(update={"audition_duration_hours": float(AUDITION_HOURS)})
 
-    step(f"9. lifecycle: clone {CLONE_ID}'s audition fee, verified by hand, and its public profile")
+    step(f"lifecycle: clone {CLONE_ID}'s audition fee, verified by hand, and its public profile")
     prop_cli.finalize(ctx, account=sandbox, reason="the sandbox day is over", db=path)
     lifecycle.rules_show(ctx, db=path, as_json=False)
     lifecycle_fees.request(ctx, clone_id=CLONE_ID, db=path, as_json=False)
@@ -34,12 +34,12 @@ def lifecycle_chapter(ctx: typer.Context, store, path, *, sandbox: int, quiet: b
     lifecycle_arena.moderation_approve(ctx, version_id=_pending_version(store),
                                        reason="reads fine", db=path)  # fmt: skip
 
-    step(f"10. the audition: a bounded account, traded by the rules engine over {AUDITION_HOURS} h")
+    step(f"the audition: a bounded account, traded by the rules engine over {AUDITION_HOURS} h")
     lifecycle_auditions.submit(ctx, clone_id=CLONE_ID, fee=fee, db=path, as_json=False)
     _replay_audition(ctx, store, path)
     lifecycle_auditions.run_once(ctx, audition=None, db=path)
 
-    step(f"11. the promotion queue and the arena; clone {CLONE_ID}'s timeline")
+    step(f"the promotion queue and the arena; clone {CLONE_ID}'s timeline")
     _after_the_verdict(store)
     lifecycle_arena.entry_run_once(ctx, db=path)
     lifecycle_arena.arena_list(ctx, status=None, db=path, as_json=False)

@@ -1,6 +1,7 @@
 """``autotrader desk``: the six-agent trading company — set it up, watch it, run its heartbeat
-and workers, and edit its agents and policies. The records (proposals, missions, events,
-signals, triggers, reactions) are in :mod:`autotrader.cli.desk_records`."""
+and workers, report on it, and edit its agents and policies. The records (proposals, missions,
+events, signals, triggers, reactions) are in :mod:`autotrader.cli.desk_records`; roundtables,
+memory and relationships in :mod:`autotrader.cli.desk_conversations`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from autotrader.cli import desk_records
+from autotrader.cli import desk_conversations, desk_records
 from autotrader.cli import desk_render as render
 from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_job
@@ -131,6 +132,26 @@ def worker(
         say(escape(report.summary))
 
 
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", min=1, max=365, help="The window, in days.")] = 7,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The seed's success metrics over the last days, each computed from the tables.
+
+    Example: autotrader desk report --days 7
+    """
+    from autotrader.desk.report import desk_report
+
+    found = desk_report(open_store(ctx, db, readonly=True), clock(ctx), days=days)
+    if as_json:
+        print_json(asdict(found))
+        return
+    render.report(found)
+
+
 # -- agents ------------------------------------------------------------------------------------
 
 AgentArgument = Annotated[
@@ -240,3 +261,6 @@ def policy_set(
 
     stored = set_policy(open_store(ctx, db), clock(ctx), key, value)
     say(escape(f"{key}: {json.dumps(stored, sort_keys=True)}"))
+
+
+desk_conversations.register(app)  # after the commands above, so `desk --help` lists them first

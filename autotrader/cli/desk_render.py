@@ -215,3 +215,26 @@ def patterns(rows: list[dict]) -> None:
     ]  # fmt: skip
     columns = ["pattern", "source", "tags", "target", "type", "step", "p", "cooldown", ""]
     out.print(table("Reaction matrix", columns, body))
+
+
+def report(found) -> None:
+    say(f"[bold]desk report[/bold]: {found.days} days to {found.as_of} (from {found.since})")
+    rows = [
+        (m.name, _value(m.value, m.unit), m.target,
+         "" if m.met is None else "yes" if m.met else "no", _detail(m.detail))
+        for m in found.metrics
+    ]  # fmt: skip
+    columns = ["metric", "value", "the seed asks", "met", "detail"]
+    out.print(table("Success metrics", columns, rows))
+
+
+def _value(value, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "rate":
+        return f"{value:.1%}"
+    return f"{value} {unit}"
+
+
+def _detail(detail: dict) -> str:
+    return json.dumps(detail, sort_keys=True, default=str)[:300]

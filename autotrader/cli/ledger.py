@@ -1,5 +1,6 @@
 """``autotrader ledger``: audit what the prop engine did — entries, trades, the why of a fill,
-invariant checks, exports, the leaderboard and equity charts. Every command only reads."""
+invariant checks, exports, the leaderboard, NAV series and equity charts. Every command only
+reads."""
 
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ import typer
 
 from autotrader.cli import ledger_render as render
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, ForceOption, JsonOption, parse_time, split_csv
+from autotrader.cli._options import (
+    DbOption,
+    ForceOption,
+    JsonOption,
+    parse_duration,
+    parse_time,
+    split_csv,
+)
 
 if TYPE_CHECKING:
     from autotrader.ledger.queries import LedgerFilter
 
 app = typer.Typer(
-    help="Audit the ledger: entries, trades, traces, verify, export, leaderboard, plots.",
+    help="Audit the ledger: entries, trades, traces, verify, export, leaderboard, NAV, plots.",
     no_args_is_help=True,
 )
 
@@ -219,18 +227,19 @@ def leaderboard(
     kind: Annotated[
         str | None, typer.Option("--kind", help="Only sandbox, audition or race accounts.")
     ] = None,
-    by: Annotated[str, typer.Option("--by", help="One row per account, clone or model.")] = (
-        "account"
-    ),
+    by: Annotated[
+        str, typer.Option("--by", help="One row per account, clone, model or variant.")
+    ] = "account",
     sort: Annotated[str, typer.Option("--sort", help="Column to sort by.")] = "return_pct",
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Top N rows.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Return, PnL, drawdown, Sharpe/Sortino, win rate, profit factor, fees and model cost.
+    """Return, PnL, drawdown, Sharpe/Sortino, win rate, profit factor, fees, model cost and
+    model cost per point of return.
 
-    Example: autotrader ledger leaderboard --kind audition --by clone --sort sharpe
+    Example: autotrader ledger leaderboard --by model --sort cost_per_return_point --asc
     """
     from autotrader.ledger.leaderboard import leaderboard as build
     from autotrader.prop.vocabulary import AccountKind
@@ -248,27 +257,97 @@ def leaderboard(
     render.leaderboard(rows[:limit] if limit else rows, by=by, sort=sort, as_json=as_json)
 
 
+@app.command("nav")
+def nav(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="One series per clone, model, variant or account.")
+    ] = "model",
+    every: Annotated[
+        str | None, typer.Option("--every", help="Resample: one point per 15m, 1h, 1d...")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only sandbox, audition or race accounts.")
+    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Export as csv, json or parquet.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Export file (default stdout; parquet needs it).")
+    ] = None,
+    force: ForceOption = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Net asset value over time: the summed equity of each group's accounts, from the
+    snapshots (decimals as strings), printed or exported like `ledger export`.
+
+    An export file appears whole or not at all; an existing one is replaced only with --force.
+    Example: autotrader ledger nav --by model --every 1h --format csv --out nav.csv
+    """
+    import sys
+
+    from autotrader.ledger.export import write
+    from autotrader.ledger.nav import nav_records, nav_series
+
+    flt = _filter(since=since, until=until)
+    every_ms = parse_duration(every, name="--every") if every else None
+    store = open_store(ctx, db, readonly=True)
+    points = nav_series(store, by=by, every_ms=every_ms, kind=kind,
+                        since_ms=flt.since_ms, until_ms=flt.until_ms)  # fmt: skip
+    if fmt is None and out is None:
+        render.nav(points, by=by, as_json=as_json)
+        return
+    result = write(nav_records(points), "nav", fmt or "csv", stores=[store.path], out=out,
+                   stream=None if out else sys.stdout, force=force)  # fmt: skip
+    if result.path is not None:
+        render.say(f"wrote {result.rows} NAV points as {result.format} to {result.path.resolve()}")
+
+
 @app.command("plot")
 def plot(
     ctx: typer.Context,
-    account: Annotated[int, typer.Option("--account", help="The prop account to draw.")],
+    account: Annotated[
+        int | None, typer.Option("--account", help="The prop account to draw.")
+    ] = None,
     compare: Annotated[
         str | None, typer.Option("--compare", help="More accounts on the chart: 2,3.")
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Instead: one NAV curve per clone, model or variant."),
+    ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="PNG to write (default equity-ACCOUNT.png).")
+        Path | None,
+        typer.Option("--out", help="PNG to write (default equity-ACCOUNT.png or nav-BY.png)."),
     ] = None,
     force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
-    """Draw an account's equity curve (drawdowns shaded, trades marked) to a PNG.
+    """Draw an account's equity curve (drawdowns shaded, trades marked), or one NAV curve per
+    clone, model or variant, to a PNG.
 
     An existing PNG is replaced only with --force.
     Example: autotrader ledger plot --account 1 --compare 2,3 --out equity.png
+    (or: autotrader ledger plot --by model --out models.png)
     """
     from autotrader.core.errors import InvalidInputError
-    from autotrader.ledger.plot import plot_equity
+    from autotrader.ledger.plot import plot_equity, plot_nav
 
+    if (account is None) == (by is None):
+        raise InvalidInputError("give --account (with --compare) or --by, not both")
+    if by is not None:
+        if compare:
+            raise InvalidInputError("--compare goes with --account, not --by")
+        store = open_store(ctx, db, readonly=True)
+        drawn = plot_nav(store, by, out or Path(f"nav-{by}.png"), force=force)
+        render.say(
+            f"wrote the NAV chart by {by} ({len(drawn.groups)} curves, {drawn.points} points) "
+            f"to {drawn.path.resolve()}"
+        )
+        return
     others = split_csv(compare, name="--compare")
     if not all(o.isdigit() for o in others):
         raise InvalidInputError("--compare takes account ids: 2,3")

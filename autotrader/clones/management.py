@@ -4,6 +4,10 @@ Entitlements bound what a clone may use: the strongest model tier it may run and
 assets its strategies may trade at once. Setting a model above the clone's tier is refused
 here; saving a graph with more active assets than its capacity is refused by the pipelines
 service.
+
+A clone may carry a strategy variant (``clones.variants``), fixed when it is created. A model
+runs at most one trading clone per variant: creating, re-enabling or switching the model of a
+clone whose ``(model, variant)`` another trading clone holds is refused, naming that clone.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from autotrader.clones import repo
 from autotrader.clones.owners import DEFAULT_OWNER, ensure_owner
+from autotrader.clones.variants import parse_variant
+from autotrader.clones.vocabulary import Variant
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -39,6 +45,7 @@ class CloneView:
     description: str | None
     model: str
     model_strength: int
+    variant: str | None
     trading_enabled: bool
     max_model_strength: int
     max_active_assets: int
@@ -55,6 +62,7 @@ def _view(row: dict, pipeline_version: int | None) -> CloneView:
         description=row["description"],
         model=row["model"],
         model_strength=row["model_strength"],
+        variant=row["variant"],
         trading_enabled=bool(row["trading_enabled"]),
         max_model_strength=row["max_model_strength"],
         max_active_assets=row["max_active_assets"],
@@ -107,23 +115,30 @@ def create_clone(
     owner_address: str | None = None,
     display_name: str | None = None,
     description: str | None = None,
+    variant: Variant | str | None = None,
+    max_model_strength: int = DEFAULT_MAX_MODEL_STRENGTH,
+    max_active_assets: int = DEFAULT_MAX_ACTIVE_ASSETS,
 ) -> CloneView:
-    """Create a clone with default entitlements. ``clone_id`` picks the id (users type
-    ``--clone-id 42``); it must be free. ``owner`` is created when new, with ``owner_address``
-    (EIP-55 checked) when given (see :func:`autotrader.clones.owners.ensure_owner`)."""
+    """Create a trading clone, entitled to models up to ``max_model_strength`` and
+    ``max_active_assets`` assets (the defaults unless an operator, e.g. setting up an arena,
+    grants more). ``clone_id`` picks the id (users type ``--clone-id 42``); it must be free.
+    ``owner`` is created when new, with ``owner_address`` (EIP-55 checked) when given (see
+    :func:`autotrader.clones.owners.ensure_owner`). ``variant`` (any letter case) must not
+    already run on ``model`` in a trading clone."""
     if not _NAME.match(name):
         raise InvalidInputError(
             "--name: 1–64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"
         )
     if clone_id is not None and clone_id <= 0:
         raise InvalidInputError("--id must be a positive integer")
+    chosen_variant = parse_variant(variant) if isinstance(variant, str) else variant
     now = clock.now_ms()
     with store.atomic():
         chosen = require_model(store, model)
-        if chosen["strength"] > DEFAULT_MAX_MODEL_STRENGTH:
+        if chosen["strength"] > max_model_strength:
             raise ConflictError(
                 f"model {model!r} is strength {chosen['strength']}, above a new clone's "
-                f"entitlement ({DEFAULT_MAX_MODEL_STRENGTH}); create it with a weaker model, then "
+                f"entitlement ({max_model_strength}); create it with a weaker model, then "
                 "`clones entitlements grant` and `clones set-model`"
             )
         if clone_id is not None and repo.get_clone(store, clone_id) is not None:
@@ -131,12 +146,15 @@ def create_clone(
         if repo.clone_by_name(store, owner, name) is not None:
             raise ConflictError(f"a clone named {name!r} already exists")
         ensure_owner(store, clock, owner, evm_address=owner_address)
+        if chosen_variant is not None:
+            _require_free_pair(store, model, chosen_variant)
         new_id = repo.insert_clone(
             store,
             clone_id=clone_id,
             owner=owner,
             name=name,
             model=model,
+            variant=chosen_variant.value if chosen_variant else None,
             display_name=display_name,
             description=description,
             now_ms=now,
@@ -144,12 +162,26 @@ def create_clone(
         repo.set_entitlements(
             store,
             new_id,
-            max_model_strength=DEFAULT_MAX_MODEL_STRENGTH,
-            max_active_assets=DEFAULT_MAX_ACTIVE_ASSETS,
+            max_model_strength=max_model_strength,
+            max_active_assets=max_active_assets,
             reason="defaults",
             now_ms=now,
         )
     return require_clone(store, new_id)
+
+
+def _require_free_pair(
+    store: Store, model: str, variant: Variant | str, *, clone_id: int | None = None
+) -> None:
+    """ConflictError naming the trading clone (other than ``clone_id``) that already runs
+    ``variant`` on ``model``."""
+    holder = repo.trading_clone_with(store, model, str(variant), other_than=clone_id)
+    if holder is not None:
+        raise ConflictError(
+            f"model {model!r} already runs variant {variant} in clone {holder['id']} "
+            f"({holder['name']!r}); a model runs each variant once: disable clone "
+            f"{holder['id']} first or choose another model or variant"
+        )
 
 
 def set_model(store: Store, clock: Clock, clone_id: int, model: str) -> CloneView:
@@ -162,13 +194,19 @@ def set_model(store: Store, clock: Clock, clone_id: int, model: str) -> CloneVie
                 f"model {model!r} is strength {chosen['strength']}, above clone {clone_id}'s "
                 f"entitlement ({clone.max_model_strength})"
             )
+        if clone.variant is not None and clone.trading_enabled:
+            _require_free_pair(store, model, clone.variant, clone_id=clone_id)
         repo.update_clone(store, clone_id, model=model, now_ms=clock.now_ms())
     return require_clone(store, clone_id)
 
 
 def set_trading(store: Store, clock: Clock, clone_id: int, enabled: bool) -> CloneView:
+    """Switch a clone's trading on or off; turning it on is refused while another trading
+    clone runs its ``(model, variant)``."""
     with store.atomic():
-        require_clone(store, clone_id)
+        clone = require_clone(store, clone_id)
+        if enabled and clone.variant is not None:
+            _require_free_pair(store, clone.model, clone.variant, clone_id=clone_id)
         repo.update_clone(store, clone_id, trading_enabled=int(enabled), now_ms=clock.now_ms())
     return require_clone(store, clone_id)
 

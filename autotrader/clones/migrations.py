@@ -1,6 +1,7 @@
 """Tables of clones: the model registry, clones, their owners and entitlements, and versioned
 strategy graphs (every accepted save is a new version; layout metadata is stored beside the
-graph)."""
+graph). A clone may carry a strategy variant; ``(model, variant)`` is unique among clones that
+trade."""
 
 from __future__ import annotations
 
@@ -106,4 +107,17 @@ def m003_owners(db: Database) -> None:
     db.execute(
         "INSERT INTO owners (handle, created_at, updated_at) SELECT DISTINCT owner,"
         " strftime('%s', 'now') * 1000, strftime('%s', 'now') * 1000 FROM clones"
+    )
+
+
+@migrations()
+def m004_clone_variants(db: Database) -> None:
+    # No CHECK on the names: the service validates them against ``clones.vocabulary.Variant``,
+    # and a fifth variant must not need a rebuild of a table every other package references.
+    db.execute("ALTER TABLE clones ADD COLUMN variant TEXT")
+    # A model runs at most one trading clone per variant (the arena grid's cells). The service
+    # refuses a duplicate first, naming the clone that holds the pair; this is the backstop.
+    db.execute(
+        "CREATE UNIQUE INDEX idx_clones_model_variant ON clones (model, variant)"
+        " WHERE variant IS NOT NULL AND trading_enabled = 1"
     )

@@ -75,6 +75,7 @@ def validate(store: Store, data: Any, *, clone_id: int | None = None) -> list[An
         max_active_assets=clone.max_active_assets if clone else None,
         max_model_strength=clone.max_model_strength if clone else None,
         model_strength=clone.model_strength if clone else None,
+        clone_variant=clone.variant if clone else None,
     )
 
 
@@ -118,11 +119,14 @@ def stored(store: Store, clone_id: int, version: int | None = None) -> dict:
 
 
 def compiled(store: Store, clone_id: int, version: int | None = None) -> CompiledPipeline:
-    """Compile a stored graph against the current registry."""
+    """Compile a stored graph against the current registry; the clone's variant applies to
+    trading prompts that name none."""
     from autotrader.clones.compiler import compile_pipeline
     from autotrader.clones.graph import parse_pipeline
+    from autotrader.clones.vocabulary import Variant
 
     row = stored(store, clone_id, version)
+    clone = require_clone(store, clone_id)
     assets, taxonomy = _context(store)
     return compile_pipeline(
         parse_pipeline(row["graph"]),
@@ -130,4 +134,5 @@ def compiled(store: Store, clone_id: int, version: int | None = None) -> Compile
         version=row["version"],
         assets=assets,
         taxonomy=taxonomy,
+        variant=Variant(clone.variant) if clone.variant else None,
     )

@@ -77,6 +77,7 @@ def insert_clone(
     display_name: str | None,
     description: str | None,
     now_ms: int,
+    variant: str | None = None,
 ) -> int:
     return store.insert(
         "clones",
@@ -87,6 +88,7 @@ def insert_clone(
             "display_name": display_name,
             "description": description,
             "model": model,
+            "variant": variant,
             "trading_enabled": 1,
             "created_at": now_ms,
             "updated_at": now_ms,
@@ -123,6 +125,22 @@ def list_clones(store: Store) -> list[dict]:
 def clone_models(store: Store) -> dict[int, str]:
     """Clone id → the name of the model it runs, for every clone."""
     return dict(store.tuples("SELECT id, model FROM clones"))
+
+
+def clone_variants(store: Store) -> dict[int, str | None]:
+    """Clone id → its strategy variant (None: it has none), for every clone."""
+    return dict(store.tuples("SELECT id, variant FROM clones"))
+
+
+def trading_clone_with(
+    store: Store, model: str, variant: str, *, other_than: int | None = None
+) -> dict | None:
+    """The trading clone (other than ``other_than``) that runs ``variant`` on ``model``."""
+    return store.query_one(
+        "SELECT * FROM clones WHERE model = ? AND variant = ? AND trading_enabled = 1"
+        " AND id IS NOT ?",
+        (model, variant, other_than),
+    )
 
 
 def update_clone(store: Store, clone_id: int, *, now_ms: int, **values: object) -> None:

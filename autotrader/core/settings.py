@@ -190,6 +190,18 @@ class Settings(BaseSettings):
         default=8, ge=1, le=64, description="Due decision runs evaluated at once."
     )
 
+    # -- the desk ----------------------------------------------------------------------------
+    desk_model: str | None = Field(
+        default=None,
+        description="Model of the desk's roundtables and initiatives (default: the desk "
+        "clone's model).",
+    )
+    desk_timezone: str = Field(
+        default="America/Los_Angeles",
+        description="Time zone of the desk's roundtable schedule (an IANA name; the seed's "
+        "times are US Pacific).",
+    )
+
     # -- artifacts (prompts, contexts, responses) --------------------------------------------
     artifacts: Literal["file", "memory", "s3"] = Field(
         default="file", description="Where large payloads go: file (data dir), memory, or s3."
@@ -350,6 +362,17 @@ class Settings(BaseSettings):
             parse_iso_utc(value)  # raises ValueError with the offending text
         return value or None
 
+    @field_validator("desk_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone, e.g. America/Los_Angeles or UTC") from None
+        return value
+
     @field_validator("ingest_symbols")
     @classmethod
     def _valid_symbols(cls, value: str) -> str:
@@ -377,6 +400,12 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_choice(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @property
+    def model_configured(self) -> bool:
+        """Whether a model can be called: an API key, or the base URL of a local server."""
+        key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+        return bool(key or self.openai_base_url)
 
     @property
     def db_path(self) -> Path:

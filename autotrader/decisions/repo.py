@@ -190,6 +190,21 @@ def run_accounts(store: Store) -> dict[int, int]:
     return dict(store.tuples("SELECT id, account_id FROM decision_runs"))
 
 
+def finished_runs_by_model(store: Store, engines: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Model name → ``(finished, failed)`` decision runs of ``engines`` (succeeded or failed;
+    queued, running and skipped runs are not counted)."""
+    names = sorted(engines)
+    if not names:
+        return {}
+    rows = store.tuples(
+        "SELECT model, COUNT(*), SUM(status = 'failed') FROM decision_runs"
+        " WHERE model IS NOT NULL AND status IN ('succeeded', 'failed')"
+        f" AND engine IN ({', '.join('?' * len(names))}) GROUP BY model",
+        names,
+    )
+    return {model: (finished, failed) for model, finished, failed in rows}
+
+
 def last_run_times(store: Store) -> dict[int, int]:
     """Account id → the time of its latest decision run activity: the newest of its runs'
     ``finished_at``, else ``started_at``, else ``created_at`` (epoch ms)."""

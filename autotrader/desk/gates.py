@@ -29,7 +29,7 @@ gate                                  refuses when
 ``close_position.position``           no such open position of the desk
 ``close_position.not_closing``        a close of it is already in flight
 ``analyze_signal.daily_quota``        analyses proposed today would pass max_daily_analyses
-``roundtable.enabled``                the proposal needs a roundtable and they are disabled
+``roundtable.enabled``                a roundtable is needed and they are disabled
 ``roundtable.daily_max``              today's roundtables reached max_daily_conversations
 ====================================  ========================================================
 """
@@ -382,11 +382,14 @@ def roundtable_route(draft: ProposalDraft, policies: Policies) -> str | None:
     return None
 
 
-def roundtable_gates(facts: DeskFacts, policies: Policies) -> list[GateCheck]:
+def roundtable_gates(roundtables_today: int, policies: Policies) -> list[GateCheck]:
+    """The seed's ``roundtable_conversation`` gate: roundtables are on and today's
+    ``max_daily_conversations`` are not used up. Every roundtable passes it before it is
+    queued, whether a proposal, a schedule or a command asks for it."""
     rt = policies.roundtable_policy
     if not rt.enabled:
         return [GateCheck("roundtable.enabled", False, "needs a roundtable; roundtables are off")]
-    today, cap = facts.roundtables_today, rt.max_daily_conversations
+    today, cap = roundtables_today, rt.max_daily_conversations
     return [
         GateCheck("roundtable.enabled", True, "roundtables are on"),
         GateCheck(

@@ -3,8 +3,9 @@
 Off by default (``initiative_policy.enabled``). When on, each pass picks at most one agent that
 has enough memories, has not used its day's initiatives and is past its cooldown (the one
 waiting longest), and asks the desk clone's model — through the product's model client, with a
-strict schema — for one proposal in that agent's voice. ``memory_influence_policy`` decides, by a
-draw seeded by the agent and the hour, whether the agent's memories go into the prompt.
+strict schema, as role ``initiative`` — for one proposal in that agent's voice. The memory
+influence policy (:mod:`autotrader.desk.influence`), consulted per agent and hour, decides
+whether the agent's memories go into the prompt; each consultation is recorded.
 
 The model's answer is data: it goes to :func:`autotrader.desk.proposals.submit_raw` like any
 untrusted payload, so an unknown step kind, a trade far above the size limit or an unknown symbol
@@ -15,51 +16,24 @@ event (what the cooldown and the daily count read).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from autotrader.clones import repo as clones_repo
-from autotrader.core.clock import DAY_MS, HOUR_MS, Clock, iso_utc
+from autotrader.core.clock import DAY_MS, HOUR_MS, Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import TemporaryError
-from autotrader.core.money import to_text
-from autotrader.desk.chance import draw
+from autotrader.desk.answers import STEP_KINDS, ProposalAnswer
 from autotrader.desk.events import Event, emit
+from autotrader.desk.influence import Influence, cite, consult, record
 from autotrader.desk.models import Policies
 from autotrader.desk.policies import load_policies
+from autotrader.desk.prompts import book_lines, persona, signal_lines
 from autotrader.desk.proposals import submit_raw
-from autotrader.desk.repo import config as config_repo
 from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import learning as learning_repo
 from autotrader.desk.risk import read_book
-from autotrader.desk.setup import desk_account_id, desk_clone_id
-from autotrader.desk.vocabulary import AgentId, ProposalSource, StepKind
+from autotrader.desk.setup import desk_account_id, desk_model
+from autotrader.desk.vocabulary import AgentId, InfluenceDecision, ProposalSource
+from autotrader.llm.vocabulary import ModelRole
 
 EVENT_KIND = "initiative"
-_KINDS = ", ".join(kind.value for kind in StepKind)
-
-
-class InitiativeStep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str = Field(max_length=40, description=f"The step kind, one of: {_KINDS}.")
-    symbol: str | None = Field(None, max_length=32, description="The asset, e.g. BTC, or null.")
-    side: str | None = Field(None, max_length=8, description="LONG or SHORT for a trade, or null.")
-    notional_usd: str | None = Field(
-        None, max_length=40, description="Trade size in USD as a decimal string, or null."
-    )
-    position_id: int | None = Field(None, description="The position it is about, or null.")
-
-
-class InitiativeAnswer(BaseModel):
-    """One proposal, as the model writes it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(max_length=200, description="The proposal in one line.")
-    rationale: str = Field(max_length=1000, description="Why, from the data given.")
-    confidence: float | None = Field(None, ge=0, le=1, description="0 to 1, or null.")
-    steps: list[InitiativeStep] = Field(min_length=1, max_length=10)
-
 
 SYSTEM = (
     "You are one agent of a six-agent paper-trading company. Propose ONE piece of work for the "
@@ -70,10 +44,13 @@ SYSTEM = (
 
 
 class InitiativeWorker:
-    def __init__(self, store: Store, clock: Clock, client) -> None:
+    """Initiatives through ``client`` with ``model`` (default: the desk clone's)."""
+
+    def __init__(self, store: Store, clock: Clock, client, *, model: str | None = None) -> None:
         self.store = store
         self.clock = clock
         self.client = client
+        self.model = model
 
     def run(self) -> str:
         """One pass; what it did, in a line. Raises TemporaryError when the model could not
@@ -85,19 +62,24 @@ class InitiativeWorker:
         agent = self._due_agent(policies, now)
         if agent is None:
             return "idle: no agent is due an initiative"
-        model = clones_repo.get_clone(self.store, desk_clone_id(self.store))["model"]
+        model = self.model or desk_model(self.store)
+        prompt, influence = self._prompt(agent, policies, now)
         result = self.client.complete(
-            role="single",
+            role=ModelRole.INITIATIVE,
             model=model,
-            system=SYSTEM + "\n\n" + _persona(self.store, agent),
-            prompt=self._prompt(agent, policies, now),
-            schema=InitiativeAnswer,
+            system=SYSTEM + "\n\n" + persona(self.store, agent),
+            prompt=prompt,
+            schema=ProposalAnswer,
             schema_name="DeskInitiative",
             trace_id=f"desk:initiative:{agent}:{now}",
         )
         if result.parsed is None:
             self._attempt(
-                agent, f"initiative failed: {result.status}: {result.error}", result.status, now
+                agent,
+                f"initiative failed: {result.status}: {result.error}",
+                result.status,
+                now,
+                influence,
             )
             if result.status == "failed":
                 raise TemporaryError(f"initiative model call failed: {result.error}")
@@ -111,7 +93,8 @@ class InitiativeWorker:
             source_ref=f"invocation:{result.invocation_id}",
         )
         line = f"{agent}: proposal {outcome.proposal_id} {outcome.status}"
-        self._attempt(agent, line + (f" ({outcome.gate})" if outcome.gate else ""), "proposed", now)
+        title = line + (f" ({outcome.gate})" if outcome.gate else "")
+        self._attempt(agent, title, "proposed", now, influence, outcome.proposal_id)
         return line
 
     def _due_agent(self, policies: Policies, now: int) -> AgentId | None:
@@ -132,60 +115,39 @@ class InitiativeWorker:
             due.append((last or 0, list(AgentId).index(agent), agent))
         return min(due)[2] if due else None
 
-    def _prompt(self, agent: AgentId, policies: Policies, now: int) -> str:
+    def _prompt(self, agent: AgentId, policies: Policies, now: int) -> tuple[str, Influence]:
         book = read_book(self.store, desk_account_id(self.store), now)
-        limits, controls = policies.trade_limits, policies.risk_controls
-        lines = [
-            f"As of {iso_utc(now)}: equity {to_text(book.equity)} USD, "
-            f"cash {to_text(book.cash)} USD.",
-            f"Limits: positions up to {to_text(limits.max_position_size_usd)} USD, at most "
-            f"{limits.max_open_positions} open, {limits.max_daily_trades} trades a day, "
-            f"confidence at least {limits.min_confidence}, risk per position "
-            f"{controls.max_single_position_risk} of equity.",
-            f"Step kinds: {_KINDS}.",
-            "<data name=positions>",
-            *[
-                f"- position {p.id}: {p.symbol} {p.side} {to_text(p.qty)} @ "
-                f"{to_text(p.entry_price)}, mark {to_text(p.mark)} ({p.pnl_pct:+.2%})"
-                for p in book.positions
-            ],
-            "</data>",
-            "<data name=signals>",
-            *[
-                f"- {s['symbol']} {s['signal_type']} {s['confidence']:.2f} ({s['source']}, "
-                f"{s['timeframe']}) at {to_text(s['price'])}"
-                for s in learning_repo.list_signals(self.store, limit=10)
-            ],
-            "</data>",
-        ]
-        influence = policies.memory_influence_policy
-        if influence.enabled and draw(agent, now // HOUR_MS) < influence.probability:
-            memories = learning_repo.memories_of(
-                self.store,
-                agent.value,
-                types=[t.value for t in influence.types_used],
-                min_confidence=influence.min_confidence,
-                limit=10,
-            )
-            lines += ["<data name=memories>"]
-            lines += [f"- [{m['type']} {m['confidence']:.2f}] {m['content']}" for m in memories]
-            lines += ["</data>"]
-        return "\n".join(lines)
+        lines = [*book_lines(book, policies, now), f"Step kinds: {STEP_KINDS}."]
+        lines += signal_lines(self.store)
+        influence = consult(
+            self.store,
+            policies.memory_influence_policy,
+            decision=InfluenceDecision.PROPOSAL,
+            subject=f"initiative:{agent}:{now // HOUR_MS}",
+            decided_by=agent,
+            memories_of=(agent,),
+            limit=10,
+        )
+        if influence.influenced:
+            lines += ["<data name=memories>", *(cite(m) for m in influence.memories), "</data>"]
+        return "\n".join(lines), influence
 
-    def _attempt(self, agent: AgentId, title: str, status: str, now: int) -> None:
+    def _attempt(
+        self,
+        agent: AgentId,
+        title: str,
+        status: str,
+        now: int,
+        influence: Influence,
+        proposal_id: int | None = None,
+    ) -> None:
+        """The attempt's event (what the cooldown and the daily count read) and whether
+        memories shaped it, in one unit of work."""
         with self.store.atomic():
             emit(
                 self.store,
                 Event(agent, EVENT_KIND, title[:300], ("initiative", status)),
                 now_ms=now,
             )
-
-
-def _persona(store: Store, agent: AgentId) -> str:
-    row = config_repo.get_agent(store, agent.value)
-    if row is None:
-        return f"You are {agent.value.upper()}."
-    return (
-        f"You are {row['name']}: {row['role']}. Personality: {row['personality']}. "
-        f'Tone: "{row["tone"]}". Quirk: {row["quirk"]}. Directive: {row["directive"]}'
-    )
+            effect = f"{len(influence.memories)} memories in the prompt"
+            record(self.store, influence, effect=effect, now_ms=now, proposal_id=proposal_id)

@@ -1,4 +1,4 @@
-"""The desk's loops as registered jobs: the heartbeat and the five workers.
+"""The desk's loops as registered jobs: the heartbeat and the six workers.
 
 A step worker's tick: if its breaker (:mod:`autotrader.desk.breaker`) has disabled it, nothing;
 else its own pass over the book (the position monitor's marks), then up to ``batch`` steps of
@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from autotrader.core.clock import Clock
     from autotrader.core.db import Store
     from autotrader.core.jobs import JobEnv
+    from autotrader.desk.conversation import RoundtableRunner
     from autotrader.desk.heartbeat import Heartbeat
     from autotrader.desk.initiative import InitiativeWorker
+    from autotrader.desk.schedule import ScheduleReport
 
 STEP_BATCH = 20
 
@@ -145,6 +147,53 @@ class InitiativeJob:
         return TickReport(summary=f"initiative: {line}", counts={"initiatives": 1})
 
 
+class RoundtableJob:
+    """The roundtable-worker's tick: convene the meetings that are due, then hold one queued
+    roundtable (a conversation is many model calls: one a tick). A conversation that ended
+    because the model server could not be reached counts against the breaker; one the model
+    spoiled with bad turns is an outcome."""
+
+    def __init__(
+        self, schedule: Callable[[], ScheduleReport], runner: RoundtableRunner, breaker: Breaker
+    ) -> None:
+        self.schedule = schedule
+        self.runner = runner
+        self.breaker = breaker
+
+    def __call__(self, ctx: TickContext) -> TickReport:
+        disabled = self.breaker.disabled()
+        if disabled:
+            return TickReport(summary=f"roundtable: {disabled}", idle=True)
+        try:
+            scheduled = self.schedule()
+            held = self.runner.hold(worker_id=ctx.worker_id)
+        except TemporaryError:
+            raise
+        except Exception as exc:
+            tripped = self.breaker.failed(f"{type(exc).__name__}: {exc}")
+            suffix = "; the breaker tripped: worker disabled" if tripped else ""
+            return TickReport(summary=f"roundtable: {exc}{suffix}", counts={"errors": 1})
+        counts = {"queued": len(scheduled.queued), "held": int(held is not None)}
+        parts = [f"{len(scheduled.queued)} queued"]
+        if scheduled.refused:
+            gates = ", ".join(sorted(set(scheduled.refused)))
+            parts.append(f"{len(scheduled.refused)} refused ({gates})")
+        if held is None:
+            return TickReport(
+                summary=f"roundtable: {', '.join(parts)}; none to hold",
+                counts=counts,
+                idle=not scheduled.queued,
+            )
+        if held.unreachable:
+            if self.breaker.failed(held.line):
+                held.line += "; the breaker tripped: worker disabled"
+        elif not held.lost:
+            self.breaker.succeeded()
+        outcome = "lost (failed as stale)" if held.lost else f"{held.status}: {held.line}"
+        parts.append(f"roundtable {held.roundtable_id} {outcome}")
+        return TickReport(summary=f"roundtable: {'; '.join(parts)}", counts=counts, result=held)
+
+
 # -- builders (named in autotrader/jobs.py) -----------------------------------------------------
 
 
@@ -200,5 +249,26 @@ def initiative_job(env: JobEnv) -> InitiativeJob:
     from autotrader.desk.initiative import InitiativeWorker
 
     client = lazy_model_client(env.settings, env.store, env.clock)
-    worker = InitiativeWorker(env.store, env.clock, client)
+    worker = InitiativeWorker(env.store, env.clock, client, model=env.settings.desk_model)
     return InitiativeJob(worker, Breaker(env.store, env.clock, DeskWorker.INITIATIVE))
+
+
+def roundtable_job(env: JobEnv) -> RoundtableJob:
+    from zoneinfo import ZoneInfo
+
+    from autotrader.core.errors import ConfigError
+    from autotrader.decisions.factory import lazy_model_client
+    from autotrader.desk.conversation import NEEDS_A_MODEL, RoundtableRunner
+    from autotrader.desk.schedule import schedule_due
+    from autotrader.desk.setup import desk_account_id
+
+    desk_account_id(env.store)  # a desk that is not set up is one clear error
+    if not env.settings.model_configured:  # else every meeting of the day would fail, unheard
+        raise ConfigError([NEEDS_A_MODEL])
+    zone = ZoneInfo(env.settings.desk_timezone)
+    client = lazy_model_client(env.settings, env.store, env.clock)
+    return RoundtableJob(
+        lambda: schedule_due(env.store, env.clock, zone=zone),
+        RoundtableRunner(env.store, env.clock, client, model=env.settings.desk_model),
+        Breaker(env.store, env.clock, DeskWorker.ROUNDTABLE),
+    )

@@ -1,6 +1,5 @@
 """Rule-based learning: closed trades → outcomes → memories; confident memories promoted; the
-portfolio's history. (Distilling memories from conversations with a model is the second desk
-issue.)
+portfolio's history. (Memories from conversations: :mod:`autotrader.desk.distill`.)
 
 Each closed desk position becomes one trade outcome — win, loss or breakeven (within ±0.5 % of
 margin), net PnL and its fraction of the initial margin (the ledger's return on a trade), hold
@@ -22,6 +21,7 @@ from autotrader.core.clock import DAY_MS, HOUR_MS, MINUTE_MS, Clock
 from autotrader.core.db import Store
 from autotrader.core.money import ZERO
 from autotrader.desk.events import Event, emit
+from autotrader.desk.models import MEMORY_RANGES
 from autotrader.desk.repo import learning as repo
 from autotrader.desk.repo import loop as loop_repo
 from autotrader.desk.risk import read_book
@@ -36,11 +36,6 @@ PROMOTE_EVIDENCE = 3
 PATTERN_MIN_TRADES = 3
 HISTORY_SLOT_MS = 5 * MINUTE_MS  # one portfolio row per heartbeat slot
 SHARPE_WINDOW_MS = 7 * DAY_MS
-_RANGES = {
-    MemoryType.LESSON: (0.55, 0.75, 0.05),
-    MemoryType.INSIGHT: (0.65, 0.85, 0.05),
-}
-_PATTERN = (0.70, 0.90, 0.02)
 
 
 @dataclass(frozen=True)
@@ -221,9 +216,17 @@ def _record_pattern(store: Store, source: str, side: str) -> MemoryNote | None:
     )
 
 
-def remember(store: Store, note: MemoryNote, *, trace: str, now_ms: int) -> int:
-    """Write ``note``, or add its evidence to the memory with the same key; the memory id."""
-    low, high, step = _PATTERN if note.type is MemoryType.PATTERN else _RANGES[note.type]
+def remember(
+    store: Store,
+    note: MemoryNote,
+    *,
+    trace: str,
+    now_ms: int,
+    confidence: float | None = None,
+) -> int:
+    """Write ``note`` at ``confidence`` (default: its type's low end), or add its evidence to
+    the memory with the same key (one step up its type's range); the memory id."""
+    span = MEMORY_RANGES[note.type]
     existing = repo.get_memory(store, note.agent.value, note.type.value, note.key)
     if existing is None:
         return repo.insert_memory(
@@ -233,7 +236,7 @@ def remember(store: Store, note: MemoryNote, *, trace: str, now_ms: int) -> int:
                 "type": note.type.value,
                 "key": note.key,
                 "content": note.content,
-                "confidence": low,
+                "confidence": span.low if confidence is None else confidence,
                 "evidence_count": 1,
                 "tags": note.tags,
                 "source_trace": trace,
@@ -245,7 +248,7 @@ def remember(store: Store, note: MemoryNote, *, trace: str, now_ms: int) -> int:
         store,
         existing["id"],
         content=note.content,
-        confidence=round(min(high, existing["confidence"] + step), 4),
+        confidence=round(min(span.high, existing["confidence"] + span.step), 4),
         evidence_count=existing["evidence_count"] + 1,
         source_trace=trace,
         updated_at=now_ms,

@@ -1,6 +1,7 @@
 """Tables of the desk: agents and their relationships, policies, trigger rules and the reaction
 matrix, the loop (proposals → missions → steps → events, the reaction queue), signals, memory,
-trade outcomes, portfolio history, the roundtable queue and each worker's breaker state.
+trade outcomes, portfolio history, roundtables (formats, conversations and their turns),
+relationship drift, memory influence, and each worker's breaker state.
 
 Positions are prop's (the desk trades a prop account of its own) and heartbeat operations are
 recorded in core's ``action_runs``; ``docs/desk.md`` maps every table of the seed to ours. Money
@@ -358,3 +359,125 @@ def m003_trading_and_learning(db: Database) -> None:
         ) STRICT
         """
     )
+
+
+@migrations()
+def m004_conversations(db: Database) -> None:
+    """Roundtables as conversations: the six formats as data, each turn a row, relationship drift
+    and memory influence as logs, and the roundtable worker's breaker.
+
+    The seed's JSON lists (``conversation_history``, ``drift_log``) become tables: a turn or a
+    drift is appended as a row (never a growing document rewritten) and can be counted by the
+    report. Nothing wrote either column, so both are dropped.
+    """
+    # desk_workers.name gains 'roundtable': SQLite cannot change a CHECK, so the table is
+    # rebuilt (nothing references it).
+    db.execute(
+        """
+        CREATE TABLE desk_workers_rebuilt (
+            name TEXT NOT NULL CHECK (name IN ('trade-executor', 'position-monitor',
+                'signal-analyzer', 'risk-calculator', 'initiative', 'roundtable')) PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('enabled', 'disabled')),
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            disabled_at INTEGER,
+            updated_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("INSERT INTO desk_workers_rebuilt SELECT * FROM desk_workers")
+    db.execute("DROP TABLE desk_workers")
+    db.execute("ALTER TABLE desk_workers_rebuilt RENAME TO desk_workers")
+
+    db.execute(
+        """
+        CREATE TABLE desk_roundtable_formats (
+            format TEXT NOT NULL CHECK (format IN ('morning_standup', 'position_review',
+                'post_mortem', 'debate', 'strategy_session', 'watercooler')) PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            participants TEXT NOT NULL,            -- JSON list: always there (the first opens)
+            pool TEXT NOT NULL,                    -- JSON list: drawn from to fill the table
+            min_participants INTEGER NOT NULL CHECK (min_participants >= 2),
+            max_participants INTEGER NOT NULL CHECK (max_participants BETWEEN min_participants
+                                                                          AND 6),
+            min_turns INTEGER NOT NULL CHECK (min_turns >= 2),
+            max_turns INTEGER NOT NULL CHECK (max_turns BETWEEN min_turns AND 40),
+            temperature REAL NOT NULL CHECK (temperature BETWEEN 0 AND 2),
+            days TEXT NOT NULL,                    -- JSON list of weekdays; [] = ad hoc
+            at TEXT,                               -- 'HH:MM' in the desk's time zone
+            probability REAL NOT NULL CHECK (probability BETWEEN 0 AND 1),
+            conditions TEXT NOT NULL,              -- JSON: what must hold for it to meet
+            enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+            updated_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("ALTER TABLE desk_roundtables ADD COLUMN slot TEXT")  # format@local date
+    db.execute("ALTER TABLE desk_roundtables ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE desk_roundtables ADD COLUMN turns_planned INTEGER")
+    db.execute("ALTER TABLE desk_roundtables ADD COLUMN temperature REAL")
+    db.execute("ALTER TABLE desk_roundtables ADD COLUMN summary TEXT")  # how it ended
+    db.execute("ALTER TABLE desk_roundtables DROP COLUMN conversation_history")
+    # One conversation per scheduled slot, however many workers schedule at once.
+    db.execute(
+        "CREATE UNIQUE INDEX idx_desk_roundtables_slot ON desk_roundtables (slot)"
+        " WHERE slot IS NOT NULL"
+    )
+    db.execute(
+        f"""
+        CREATE TABLE desk_roundtable_turns (
+            id INTEGER PRIMARY KEY,
+            roundtable_id INTEGER NOT NULL REFERENCES desk_roundtables (id),
+            seq INTEGER NOT NULL,
+            speaker TEXT NOT NULL CHECK (speaker IN {_AGENTS}),  -- whose turn it was
+            status TEXT NOT NULL CHECK (status IN ('ok', 'invalid_output', 'wrong_speaker',
+                                                   'refused', 'truncated', 'failed')),
+            message TEXT,                          -- what the speaker said (ok turns)
+            reaction TEXT CHECK (reaction IN ('agree', 'disagree', 'neutral')),
+            vote TEXT CHECK (vote IN ('approve', 'reject')),
+            memory_candidates TEXT NOT NULL DEFAULT '[]',  -- JSON, each with what became of it
+            action_items TEXT NOT NULL DEFAULT '[]',       -- JSON, each with its proposal
+            error TEXT,                            -- why a bad turn was bad
+            invocation_id INTEGER,                 -- the model call (the llm set's invocations)
+            created_at INTEGER NOT NULL,
+            UNIQUE (roundtable_id, seq)
+        ) STRICT
+        """
+    )
+    db.execute("ALTER TABLE desk_relationships DROP COLUMN drift_log")
+    db.execute(
+        """
+        CREATE TABLE desk_relationship_drift (
+            id INTEGER PRIMARY KEY,
+            agent_a TEXT NOT NULL,
+            agent_b TEXT NOT NULL,
+            roundtable_id INTEGER NOT NULL REFERENCES desk_roundtables (id),
+            before REAL NOT NULL,
+            after REAL NOT NULL,
+            reason TEXT NOT NULL,                  -- what in the conversation moved it
+            created_at INTEGER NOT NULL,
+            FOREIGN KEY (agent_a, agent_b) REFERENCES desk_relationships (agent_a, agent_b)
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX idx_desk_drift_time ON desk_relationship_drift (created_at)")
+    db.execute("CREATE INDEX idx_desk_drift_pair ON desk_relationship_drift (agent_a, agent_b, id)")
+    db.execute(
+        """
+        CREATE TABLE desk_memory_influences (
+            id INTEGER PRIMARY KEY,
+            decision TEXT NOT NULL CHECK (decision IN ('topic', 'proposal')),
+            subject TEXT NOT NULL,                 -- what was decided (a slot, a signal, ...)
+            agent_id TEXT REFERENCES desk_agents (id),
+            draw REAL NOT NULL,                    -- the seeded draw against the probability
+            influenced INTEGER NOT NULL CHECK (influenced IN (0, 1)),
+            memory_ids TEXT NOT NULL,              -- JSON list: the memories that shaped it
+            effect TEXT NOT NULL,                  -- what they changed, or why nothing
+            roundtable_id INTEGER REFERENCES desk_roundtables (id),
+            proposal_id INTEGER REFERENCES desk_proposals (id),
+            created_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX idx_desk_influences_time ON desk_memory_influences (created_at)")

@@ -172,6 +172,36 @@ class Policies:
     initiative_policy: InitiativePolicy = field(default_factory=InitiativePolicy)
 
 
+# -- memory -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfidenceRange:
+    """Where a memory type's confidence lives, and what each further piece of evidence adds."""
+
+    low: float
+    high: float
+    step: float
+
+    def __contains__(self, confidence: float) -> bool:
+        return self.low <= confidence <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.low:.2f}–{self.high:.2f}"
+
+
+MEMORY_RANGES: dict[MemoryType, ConfidenceRange] = {
+    MemoryType.INSIGHT: ConfidenceRange(0.65, 0.85, 0.05),
+    MemoryType.PATTERN: ConfidenceRange(0.70, 0.90, 0.02),
+    MemoryType.STRATEGY: ConfidenceRange(0.75, 0.90, 0.03),
+    MemoryType.PREFERENCE: ConfidenceRange(0.60, 0.80, 0.05),
+    MemoryType.LESSON: ConfidenceRange(0.55, 0.75, 0.05),
+}
+"""The seed's confidence ranges of the five memory types. A new memory starts at the low end
+(or, from a conversation, where the model put it inside the range); each repeat of the same
+memory adds its step, up to the high end."""
+
+
 # -- proposals --------------------------------------------------------------------------------
 
 _POSITION_STEPS = frozenset({StepKind.SCALE_POSITION, StepKind.CLOSE_POSITION})

@@ -4,9 +4,10 @@
 the default stop of a trade without one, runs the cap gates (:mod:`autotrader.desk.gates`) and
 then routes the proposal — rejected with the failing gate and its numbers, accepted with its
 mission queued, or pending with a roundtable queued. Triggers, reactions, workers and the LLM
-initiative all come through here. :func:`submit_raw` is the entry for untrusted input (a
-model's answer): a payload that is not even a valid draft is still recorded, as rejected by the
-``proposal.schema`` gate, and nothing executes.
+initiative and roundtables all come through here. :func:`submit_raw` is the entry for
+untrusted input (a model's answer): a payload that is not even a valid draft is still recorded,
+as rejected by the ``proposal.schema`` gate, and nothing executes. :func:`decide_pending` is a
+roundtable's verdict on a proposal that waited for one: approved, it faces the gates again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 
 from autotrader.core.clock import DAY_MS, Clock
 from autotrader.core.db import Store
+from autotrader.core.errors import ConflictError
 from autotrader.core.money import to_text
 from autotrader.desk import gates
 from autotrader.desk.events import Event, emit
@@ -26,9 +28,10 @@ from autotrader.desk.gates import DeskFacts, InFlight, SymbolFacts
 from autotrader.desk.missions import open_mission
 from autotrader.desk.models import GateCheck, Policies, ProposalDraft, StepDraft
 from autotrader.desk.policies import load_policies
+from autotrader.desk.repo import conversations as conversations_repo
 from autotrader.desk.repo import loop as repo
 from autotrader.desk.risk import Book, default_stop, entry_risk, position_risk, read_book
-from autotrader.desk.roundtables import queue_roundtable
+from autotrader.desk.roundtables import queue_for_proposal
 from autotrader.desk.setup import desk_account_id
 from autotrader.desk.vocabulary import AgentId, ProposalSource, ProposalStatus, StepKind
 from autotrader.market import repo as market_repo
@@ -66,7 +69,7 @@ def submit(store: Store, clock: Clock, draft: ProposalDraft) -> ProposalOutcome:
         why = gates.roundtable_route(draft, policies)
         if why is None:
             return _record(store, draft, facts, checks, ProposalStatus.ACCEPTED, None, now)
-        checks += gates.roundtable_gates(facts, policies)
+        checks += gates.roundtable_gates(facts.roundtables_today, policies)
         failure = next((c for c in checks if not c.passed), None)
         if failure is not None:
             return _record(store, draft, facts, checks, ProposalStatus.REJECTED, failure, now)
@@ -93,11 +96,42 @@ def submit_raw(
     return submit(store, clock, draft)
 
 
+def decide_pending(
+    store: Store, clock: Clock, proposal_id: int, *, approved: bool, verdict: str
+) -> ProposalOutcome:
+    """A roundtable's verdict on a pending proposal, in one unit of work.
+
+    Rejected, it is refused by ``roundtable.verdict``. Approved, the cap gates judge it again as
+    things stand now (a day's trades or the book may have moved while it waited) and it is
+    accepted, its mission opened, only when every gate passes. Its gate results keep what was
+    found at the proposal, then the verdict, then the second judgement. Raises ConflictError
+    when the proposal is no longer pending.
+    """
+    now = clock.now_ms()
+    with store.atomic():
+        row = repo.get_proposal(store, proposal_id)
+        if row is None or row["status"] != ProposalStatus.PENDING:
+            raise ConflictError(f"proposal {proposal_id} is not waiting for a roundtable")
+        earlier = row["gate_results"]
+        draft = _stored_draft(row)
+        said = GateCheck("roundtable.verdict", approved, verdict)
+        if not approved:
+            return _settle(store, row, draft, [said], ProposalStatus.REJECTED, said, earlier, now)
+        facts = gather_facts(store, draft, now, excluding=proposal_id)
+        checks = [said, *gates.evaluate(draft, facts, load_policies(store))]
+        failure = next((c for c in checks if not c.passed), None)
+        status = ProposalStatus.ACCEPTED if failure is None else ProposalStatus.REJECTED
+        return _settle(store, row, draft, checks, status, failure, earlier, now)
+
+
 # -- facts -------------------------------------------------------------------------------------
 
 
-def gather_facts(store: Store, draft: ProposalDraft, now_ms: int) -> DeskFacts:
-    """What the gates compare against, read inside the caller's unit of work."""
+def gather_facts(
+    store: Store, draft: ProposalDraft, now_ms: int, *, excluding: int = 0
+) -> DeskFacts:
+    """What the gates compare against, read inside the caller's unit of work; ``excluding``
+    leaves a pending proposal judged again out of its own counts."""
     book = read_book(store, desk_account_id(store), now_ms)
     midnight = now_ms - now_ms % DAY_MS
     wanted = {s.symbol for s in draft.steps if s.symbol} | {
@@ -113,14 +147,17 @@ def gather_facts(store: Store, draft: ProposalDraft, now_ms: int) -> DeskFacts:
         book=book,
         symbols=symbols,
         trades_today=repo.count_proposed_steps(
-            store, (StepKind.EXECUTE_TRADE, StepKind.SCALE_POSITION), since_ms=midnight
+            store,
+            (StepKind.EXECUTE_TRADE, StepKind.SCALE_POSITION),
+            since_ms=midnight,
+            excluding=excluding,
         ),
         analyses_today=repo.count_proposed_steps(
-            store, (StepKind.ANALYZE_SIGNAL,), since_ms=midnight
+            store, (StepKind.ANALYZE_SIGNAL,), since_ms=midnight, excluding=excluding
         ),
-        roundtables_today=repo.roundtables_since(store, since_ms=midnight),
-        in_flight=_in_flight(store, book, prices, now_ms),
-        duplicate_of=repo.open_duplicate(store, draft.dedupe_key),
+        roundtables_today=conversations_repo.roundtables_since(store, since_ms=midnight),
+        in_flight=_in_flight(store, book, prices, now_ms, excluding),
+        duplicate_of=repo.open_duplicate(store, draft.dedupe_key, excluding=excluding),
     )
 
 
@@ -130,13 +167,13 @@ def _price(store: Store, symbol: str, now_ms: int) -> Decimal | None:
 
 
 def _in_flight(
-    store: Store, book: Book, prices: dict[str, Decimal | None], now_ms: int
+    store: Store, book: Book, prices: dict[str, Decimal | None], now_ms: int, excluding: int
 ) -> tuple[InFlight, ...]:
     """Trade steps queued, running or waiting for a roundtable, with what each will risk."""
     payloads = [step["payload"] for step in repo.active_trade_steps(store)]
     payloads += [
         p
-        for p in repo.pending_steps(store)
+        for p in repo.pending_steps(store, excluding=excluding)
         if p["kind"] in gates.TRADE_OPENING | {StepKind.CLOSE_POSITION}
     ]
     flights = []
@@ -234,7 +271,7 @@ def _record(
         mission_id = open_mission(store, draft, proposal_id=proposal_id, now_ms=now)
         repo.update_proposal(store, proposal_id, mission_id=mission_id)
     elif status is ProposalStatus.PENDING:
-        roundtable_id = queue_roundtable(store, draft, proposal_id=proposal_id, now_ms=now)
+        roundtable_id = queue_for_proposal(store, draft, proposal_id=proposal_id, now_ms=now)
         repo.update_proposal(store, proposal_id, roundtable_id=roundtable_id)
     tags = ("proposal", status.value) + ((failure.gate,) if failure else ())
     emit(
@@ -255,6 +292,70 @@ def _record(
     return ProposalOutcome(
         proposal_id, status, failure.gate if failure else None, reason, tuple(checks),
         mission_id, roundtable_id,
+    )  # fmt: skip
+
+
+def _stored_draft(row: dict) -> ProposalDraft:
+    """A stored proposal as the draft it was (its steps as the gates last saw them)."""
+    return ProposalDraft.model_validate(
+        {
+            key: row[key]
+            for key in ("agent_id", "title", "rationale", "steps", "mission_kind", "confidence",
+                        "source", "source_ref", "signal_id")
+        }
+    )  # fmt: skip
+
+
+def _settle(
+    store: Store,
+    row: dict,
+    draft: ProposalDraft,
+    checks: list[GateCheck],
+    status: ProposalStatus,
+    failure: GateCheck | None,
+    earlier: list[dict],
+    now: int,
+) -> ProposalOutcome:
+    """Decide a pending proposal: its status, its gate results, its mission when accepted."""
+    proposal_id = row["id"]
+    if failure is None:
+        reason = f"{checks[0].reason}; passed {len(checks) - 1} gates again"
+    elif failure is checks[0]:
+        reason = failure.reason
+    else:
+        reason = f"approved, then refused: {failure.reason}"
+    mission_id = None
+    if status is ProposalStatus.ACCEPTED:
+        mission_id = open_mission(store, draft, proposal_id=proposal_id, now_ms=now)
+    repo.update_proposal(
+        store,
+        proposal_id,
+        status=status.value,
+        gate=failure.gate if failure else None,
+        reason=reason,
+        gate_results=[*earlier, *(c.as_dict() for c in checks)],
+        mission_id=mission_id,
+        decided_at=now,
+    )
+    tags = ("proposal", status.value) + ((failure.gate,) if failure else ())
+    emit(
+        store,
+        Event(
+            draft.agent_id,
+            "proposal",
+            f"proposal {proposal_id} {status}: {draft.title}",
+            tags,
+            summary=reason,
+            proposal_id=proposal_id,
+            mission_id=mission_id,
+            signal_id=draft.signal_id,
+            symbol=row["symbol"],
+        ),
+        now_ms=now,
+    )
+    return ProposalOutcome(
+        proposal_id, status, failure.gate if failure else None, reason, tuple(checks),
+        mission_id, row["roundtable_id"],
     )  # fmt: skip
 
 

@@ -1,12 +1,13 @@
-"""The seed's company as data: six agents, their fifteen relationships, twelve trigger rules and
-the six patterns of the reaction matrix. ``desk init`` writes what is missing and never
-overwrites an edit. Thresholds in trigger conditions are fractions (``-0.30`` = -30 %)."""
+"""The seed's company as data: six agents, their fifteen relationships, twelve trigger rules, the
+six patterns of the reaction matrix and the six roundtable formats. ``desk init`` writes what is
+missing and never overwrites an edit. Thresholds in trigger conditions are fractions (``-0.30``
+= -30 %)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autotrader.desk.vocabulary import AgentId, StepKind, TriggerKind
+from autotrader.desk.vocabulary import AgentId, RoundtableFormat, StepKind, TriggerKind, Weekday
 
 
 @dataclass(frozen=True)
@@ -214,3 +215,47 @@ REACTION_MATRIX: tuple[PatternSeed, ...] = (
     PatternSeed("error_alert", "observer", ("error", "rule_violation"), ATLAS, "alert",
                 StepKind.CHECK_HEALTH, 1.0, 5),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FormatSeed:
+    format: RoundtableFormat
+    purpose: str
+    participants: tuple[AgentId, ...]  # always at the table; the first opens
+    pool: tuple[AgentId, ...]  # drawn from to fill the table
+    seats: tuple[int, int]  # how many sit at the table, at least and at most
+    turns: tuple[int, int]
+    temperature: float
+    days: tuple[Weekday, ...]  # () = ad hoc
+    at: str | None  # wall-clock time in the desk's time zone
+    probability: float
+    conditions: dict = field(default_factory=dict)
+
+
+EVERY_DAY = tuple(Weekday)
+DEBATE_BELOW = 0.4
+"""A pair whose affinity is below this has a debate (the seed's ad-hoc schedule)."""
+
+FORMATS: tuple[FormatSeed, ...] = (
+    FormatSeed(RoundtableFormat.MORNING_STANDUP, "Align on the day's strategy, surface "
+               "opportunities", (ATLAS, SAGE, INTEL), (SCOUT, GROWTH, OBSERVER), (4, 6), (6, 12),
+               0.6, EVERY_DAY, "06:30", 1.0),
+    FormatSeed(RoundtableFormat.POSITION_REVIEW, "Review open positions, decide hold, exit or "
+               "scale", (ATLAS, SAGE), (SCOUT, GROWTH), (3, 4), (4, 8), 0.5, EVERY_DAY, "11:00",
+               0.8, {"open_positions_at_least": 1}),
+    FormatSeed(RoundtableFormat.POST_MORTEM, "Analyze the day's trades, extract lessons",
+               (ATLAS, SAGE, GROWTH), (SCOUT, INTEL), (4, 5), (8, 15), 0.7, EVERY_DAY, "13:30",
+               1.0),
+    FormatSeed(RoundtableFormat.DEBATE, "Argue different trade perspectives", (),
+               (ATLAS, SAGE, SCOUT, GROWTH, INTEL, OBSERVER), (2, 3), (6, 10), 0.8, (), None, 0.6,
+               {"affinity_below": DEBATE_BELOW}),
+    FormatSeed(RoundtableFormat.STRATEGY_SESSION, "Deep dive on the approach, adjust the "
+               "systems", (ATLAS, GROWTH), (SAGE, INTEL), (3, 4), (10, 16), 0.65, (Weekday.SUN,),
+               "19:00", 1.0),
+    FormatSeed(RoundtableFormat.WATERCOOLER, "Informal chat, surprising insights", (),
+               (ATLAS, SAGE, SCOUT, GROWTH, INTEL, OBSERVER), (2, 3), (3, 6), 0.9, EVERY_DAY,
+               "18:00", 0.4),
+)  # fmt: skip
+"""The seed's six formats. Its times are US Pacific (6:30 AM market open, 11:00 midday, 1:30 PM
+market close, 6 PM evening); "Sunday evening" is read as 19:00, after the watercooler. A debate
+has no time: it meets when a pair's affinity is below 0.4, the pair plus (by draw) a third."""

@@ -19,6 +19,7 @@ from autotrader.core.errors import NotFoundError
 from autotrader.desk import seeds
 from autotrader.desk.models import POLICY_MODELS
 from autotrader.desk.repo import config as repo
+from autotrader.desk.repo import conversations as conversations_repo
 from autotrader.desk.vocabulary import DeskWorker
 from autotrader.market.registry import ensure_assets
 from autotrader.prop import repo as prop_repo
@@ -67,6 +68,12 @@ def desk_clone_id(store: Store) -> int:
     return clone["id"]
 
 
+def desk_model(store: Store) -> str:
+    """The desk clone's model: what its agents talk with unless ``AUTOTRADER_DESK_MODEL`` says
+    otherwise."""
+    return clones_repo.get_clone(store, desk_clone_id(store))["model"]
+
+
 def desk_account_id(store: Store) -> int:
     """The desk's active prop account. Raises NotFoundError when the desk is not set up or
     its account has been frozen, liquidated or finalized."""
@@ -97,7 +104,14 @@ def _active_account(store: Store, clone_id: int) -> int | None:
 
 
 def _seed(store: Store, now: int) -> dict[str, int]:
-    written = {"agents": 0, "relationships": 0, "policies": 0, "triggers": 0, "patterns": 0}
+    written = {
+        "agents": 0,
+        "relationships": 0,
+        "policies": 0,
+        "triggers": 0,
+        "patterns": 0,
+        "formats": 0,
+    }
     for agent in seeds.AGENTS:
         values = {**asdict(agent), "id": agent.id.value}
         written["agents"] += repo.insert_agent(store, values, now_ms=now)
@@ -132,6 +146,23 @@ def _seed(store: Store, now: int) -> dict[str, int]:
             "cooldown_minutes": pattern.cooldown_minutes,
         }
         written["patterns"] += repo.insert_pattern(store, values, now_ms=now)
+    for seed in seeds.FORMATS:
+        values = {
+            "format": seed.format.value,
+            "purpose": seed.purpose,
+            "participants": [a.value for a in seed.participants],
+            "pool": [a.value for a in seed.pool],
+            "min_participants": seed.seats[0],
+            "max_participants": seed.seats[1],
+            "min_turns": seed.turns[0],
+            "max_turns": seed.turns[1],
+            "temperature": seed.temperature,
+            "days": [d.value for d in seed.days],
+            "at": seed.at,
+            "probability": seed.probability,
+            "conditions": seed.conditions,
+        }
+        written["formats"] += conversations_repo.insert_format(store, values, now_ms=now)
     for worker in DeskWorker:
         repo.insert_worker(store, worker.value, now_ms=now)
     return written

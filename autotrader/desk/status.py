@@ -11,6 +11,7 @@ from autotrader.core.money import to_text
 from autotrader.core.worker_status import worker_views
 from autotrader.desk.heartbeat import JOB_NAME
 from autotrader.desk.repo import config as config_repo
+from autotrader.desk.repo import conversations as conversations_repo
 from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import learning as learning_repo
 from autotrader.desk.repo import loop as loop_repo
@@ -120,7 +121,7 @@ def desk_status(store: Store, clock: Clock, *, stale_after_s: float) -> DeskStat
         totals={
             "missions": loop_repo.mission_counts(store),
             "steps": loop_repo.step_counts(store),
-            "roundtables": loop_repo.roundtable_counts(store),
+            "roundtables": conversations_repo.roundtable_counts(store),
             "memories": learning_repo.memory_counts(store),
         },
     )

@@ -6,6 +6,8 @@ or the book as it stands (positions at risk, how many are open); proactive rules
 schedule. A firing is a proposal through :func:`autotrader.desk.proposals.submit` (the gates
 judge it like any other) and an event tagged with the rule's tags. Facts that arrive while a
 rule cools down are passed over, not saved for later: a signal 15 minutes old is no longer one.
+SCOUT's execution plan for a signal consults the memory influence policy
+(:mod:`autotrader.desk.influence`): lessons about the symbol temper its confidence.
 
 Each rule is evaluated in a transaction of its own, so an error in one is recorded and the next
 still runs, and two heartbeats never fire one rule twice.
@@ -22,6 +24,7 @@ from autotrader.core.clock import MINUTE_MS, Clock
 from autotrader.core.db import Store
 from autotrader.desk import proposals
 from autotrader.desk.events import Event, emit
+from autotrader.desk.influence import Influence, cite, consult, record, temper
 from autotrader.desk.models import Policies, ProposalDraft, StepDraft
 from autotrader.desk.policies import load_policies
 from autotrader.desk.repo import config as repo
@@ -29,7 +32,14 @@ from autotrader.desk.repo import learning as learning_repo
 from autotrader.desk.risk import Book, default_stop, read_book, size_entry, target_price
 from autotrader.desk.seeds import HIGH_CONFIDENCE
 from autotrader.desk.setup import desk_account_id
-from autotrader.desk.vocabulary import AgentId, ProposalSource, SignalType, StepKind, TriggerKind
+from autotrader.desk.vocabulary import (
+    AgentId,
+    InfluenceDecision,
+    ProposalSource,
+    SignalType,
+    StepKind,
+    TriggerKind,
+)
 from autotrader.market.view import execution_price
 from autotrader.prop.models import Side
 
@@ -49,6 +59,8 @@ class Firing:
     signal_id: int | None = None
     position_id: int | None = None
     symbol: str | None = None
+    influence: Influence | None = None  # whether memories shaped it
+    effect: str = ""  # and what they changed
 
 
 @dataclass
@@ -125,6 +137,9 @@ def _evaluate(store: Store, clock: Clock, ctx: _Context, name: str) -> bool:
         signal_id=firing.signal_id,
     )
     outcome = proposals.submit(store, clock, draft)
+    if firing.influence is not None:
+        influence, effect = firing.influence, firing.effect
+        record(store, influence, effect=effect, proposal_id=outcome.proposal_id, now_ms=ctx.now)
     repo.record_firing(store, rule["id"], cursor=cursor, now_ms=ctx.now)
     emit(
         store,
@@ -279,13 +294,27 @@ def _execution_plan(ctx: _Context, rule: dict, signal: dict) -> Firing:
         )
         steps = (trade, StepDraft(kind=StepKind.MONITOR_POSITION, symbol=symbol))
         what = f"{side} {symbol} {size} USD"
+    influence = consult(
+        ctx.store,
+        policies.memory_influence_policy,
+        decision=InfluenceDecision.PROPOSAL,
+        subject=f"signal:{signal['id']}",
+        decided_by=AgentId(rule["agent_id"]),
+        about=symbol,
+    )
+    confidence, effect = temper(signal["confidence"], influence)
+    summary = f"signal {signal['id']} at {signal['price']}, now {price}"
+    if influence.influenced:
+        summary += f"; {effect}; " + "; ".join(cite(m) for m in influence.memories)
     return Firing(
         title=f"SCOUT: {what} on a {signal['confidence']:.0%} {signal['source']} signal",
         steps=steps,
-        summary=f"signal {signal['id']} at {signal['price']}, now {price}",
-        confidence=signal["confidence"],
+        summary=summary,
+        confidence=confidence,
         signal_id=signal["id"],
         symbol=symbol,
+        influence=influence,
+        effect=effect,
     )
 
 

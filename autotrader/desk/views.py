@@ -1,12 +1,15 @@
-"""What ``desk proposals|missions|events|signals show`` print: one record with what it led to."""
+"""What ``desk proposals|missions|events|signals|memory show`` and ``desk relationships`` print:
+one record with what it led to."""
 
 from __future__ import annotations
 
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
+from autotrader.desk.repo import conversations as conversations_repo
 from autotrader.desk.repo import events as events_repo
 from autotrader.desk.repo import learning as learning_repo
 from autotrader.desk.repo import loop as repo
+from autotrader.desk.seeds import RELATIONSHIPS
 
 
 def proposal_story(store: Store, proposal_id: int) -> dict:
@@ -49,3 +52,27 @@ def signal(store: Store, signal_id: int) -> dict:
     if row is None:
         raise NotFoundError(f"no desk signal {signal_id} (see `autotrader desk signals list`)")
     return row
+
+
+def memory_story(store: Store, memory_id: int) -> dict:
+    """A memory, and every decision it shaped (the memory influence log)."""
+    memory = learning_repo.get_memory_by_id(store, memory_id)
+    if memory is None:
+        raise NotFoundError(f"no desk memory {memory_id} (see `autotrader desk memory list`)")
+    return {
+        "memory": memory,
+        "influenced": conversations_repo.influences(store, memory_id=memory_id),
+    }
+
+
+def relationships(store: Store, *, history: int = 5) -> list[dict]:
+    """Every pair: its affinity now and as seeded, its interactions and its latest drift."""
+    rows = conversations_repo.relationships(store)
+    if not rows:
+        raise NotFoundError("the desk is not set up: run `autotrader desk init`")
+    seeded = {tuple(sorted((a.value, b.value))): affinity for a, b, affinity in RELATIONSHIPS}
+    for row in rows:
+        pair = (row["agent_a"], row["agent_b"])
+        row["initial_affinity"] = seeded.get(pair)
+        row["drift"] = conversations_repo.drift_log(store, pair=pair, limit=history)
+    return rows

@@ -43,6 +43,7 @@ class DeskWorker(StrEnum):
     SIGNAL_ANALYZER = "signal-analyzer"
     RISK_CALCULATOR = "risk-calculator"
     INITIATIVE = "initiative"
+    ROUNDTABLE = "roundtable"
 
     @property
     def job(self) -> str:
@@ -164,7 +165,8 @@ class OutcomeType(StrEnum):
 
 
 class RoundtableFormat(StrEnum):
-    """The seed's six conversation formats (conversations are the second desk issue)."""
+    """The seed's six conversation formats; each one's participants, turns, temperature,
+    schedule and probability are data (``desk_roundtable_formats``)."""
 
     MORNING_STANDUP = "morning_standup"
     POSITION_REVIEW = "position_review"
@@ -179,6 +181,53 @@ class RoundtableStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+class TurnStatus(StrEnum):
+    """How one conversation turn went: ``ok``, or why it was a bad turn (recorded, and the
+    conversation goes on with the next speaker)."""
+
+    OK = "ok"
+    INVALID_OUTPUT = "invalid_output"  # prose, broken JSON, extra or missing keys
+    WRONG_SPEAKER = "wrong_speaker"  # valid JSON in another agent's name
+    REFUSED = "refused"
+    TRUNCATED = "truncated"
+    FAILED = "failed"  # timeout, server error, unreachable
+
+
+class Reaction(StrEnum):
+    """What a speaker makes of the previous speaker's turn (what moves their affinity)."""
+
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    NEUTRAL = "neutral"
+
+
+class Vote(StrEnum):
+    """A speaker's vote on the proposal a roundtable decides."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class InfluenceDecision(StrEnum):
+    """Where the memory influence policy is consulted: a conversation's topic, a proposal."""
+
+    TOPIC = "topic"
+    PROPOSAL = "proposal"
+
+
+class Weekday(StrEnum):
+    """The days a scheduled format meets, in the configured time zone (Monday first, as
+    ``datetime.weekday()`` counts)."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
 
 
 class WorkerState(StrEnum):

@@ -1,4 +1,4 @@
-"""Exports of the ledger, trades and snapshots as CSV, JSON or Parquet.
+"""Exports of the ledger, trades, snapshots and NAV series as CSV, JSON or Parquet.
 
 Promises: every Decimal is written as its canonical string (never a float), ids and epoch-ms
 times as integers, ``None`` as null (CSV has no null: an empty cell). What is written reads
@@ -72,6 +72,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "mark_price": _D,
         "unrealized": _D,
     },
+    "nav": {"group": _T, "time": _I, "at": _T, "nav": _D, "accounts": _I},
     "snapshots": {
         "id": _I,
         "account_id": _I,
@@ -148,17 +149,36 @@ def export(
     Raises ConflictError, before reading a row, when ``out`` is the store or one of its side
     files, or exists and ``force`` is not given.
     """
+    rows = records(store, what, flt, now_ms=now_ms)
+    return write(rows, what, fmt, stores=[store.path], out=out, stream=stream, force=force)
+
+
+def write(
+    rows: Iterator[dict],
+    what: str,
+    fmt: str,
+    *,
+    stores: list[Path],
+    out: Path | None = None,
+    stream: TextIO | None = None,
+    force: bool = False,
+) -> ExportResult:
+    """Write ``rows`` (normalised to ``SCHEMAS[what]``) as ``fmt`` to ``out`` or ``stream``.
+
+    ``stores`` are the stores the rows come from: ``out`` may be none of them (nor their side
+    files), and replaces an existing file only with ``force`` — ConflictError otherwise, before
+    a row is read.
+    """
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format must be one of {', '.join(FORMATS)}")
     if fmt == "parquet" and out is None:
         raise InvalidInputError("--format parquet writes a binary file: give --out PATH")
     if out is None and stream is None:
         raise InvalidInputError("give --out PATH (or a stream)")
-    rows = records(store, what, flt, now_ms=now_ms)
     if out is None:
         count = _WRITERS[fmt](rows, SCHEMAS[what], stream)  # type: ignore[arg-type]
         return ExportResult(what, fmt, count, None)
-    with output_file(out, stores=[store.path], force=force) as temp:
+    with output_file(out, stores=stores, force=force) as temp:
         if fmt == "parquet":
             count = _write_parquet(rows, SCHEMAS[what], temp)
         else:

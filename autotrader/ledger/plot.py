@@ -1,6 +1,7 @@
 """``ledger plot``: an account's equity curve as a PNG, drawdowns shaded, trades marked; with
 ``compare`` several accounts on one chart (then in % return since their start, so different
-starting balances compare).
+starting balances compare). ``plot_nav`` draws one NAV curve per clone, model or variant
+(``ledger.nav``), in USD: an arena gives every group the same capital.
 
 matplotlib is imported inside :func:`plot_equity` and drives the Agg canvas directly (no pyplot,
 no global state, no display needed), so importing this module costs nothing. Equity comes from
@@ -51,7 +52,6 @@ def plot_equity(
     The PNG is written whole or not at all (:func:`~autotrader.core.outputs.output_file`).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
     if out.suffix.lower() != ".png":
@@ -92,6 +92,56 @@ def plot_equity(
         else f"Return since start: accounts {', '.join(map(str, accounts))}"
     )
     ax.set_ylabel("return (%)" if relative else "equity (USD)")
+    _save(fig, ax, store, out, force=force)
+    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked)
+
+
+@dataclass(frozen=True)
+class NavPlot:
+    path: Path
+    groups: list[str]
+    points: int  # NAV points drawn, all groups
+
+
+def plot_nav(
+    store: Store, by: str, out: Path, *, kind: str | None = None, force: bool = False
+) -> NavPlot:
+    """Draw one NAV curve per group ``by`` clone, model or variant (accounts of ``kind``) to
+    the PNG ``out``. Raises InvalidInputError for a non-PNG path or an unknown grouping,
+    NotFoundError when there is no account to draw, and ConflictError when ``out`` is the store
+    (or a side file of it), or exists without ``force``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from autotrader.core.errors import NotFoundError
+    from autotrader.ledger.nav import nav_series
+
+    if out.suffix.lower() != ".png":
+        raise InvalidInputError(f"--out must name a .png file, not {out.name!r}")
+    check_output(out, stores=[store.path], force=force)  # before the drawing, not after it
+    curves: dict[str, list] = {}
+    for point in nav_series(store, by=by, kind=kind):
+        curves.setdefault(point.group, []).append(point)
+    if not curves:
+        raise NotFoundError("no prop accounts to draw yet")
+    fig = Figure(figsize=(11, 5.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for group, points in curves.items():
+        label = f"{by} {group}" if by in ("account", "clone") else group
+        times, values = [_when(p.time) for p in points], [float(p.nav) for p in points]
+        ax.step(times, values, where="post", label=label, linewidth=1.4)
+    ax.set_title(f"Net asset value by {by}")
+    ax.set_ylabel("NAV (USD)")
+    _save(fig, ax, store, out, force=force)
+    return NavPlot(out, list(curves), sum(len(p) for p in curves.values()))
+
+
+def _save(fig, ax, store: Store, out: Path, *, force: bool) -> None:
+    """Finish the axes (plain numbers, concise UTC dates, grid, legend) and write the PNG whole
+    (:func:`~autotrader.core.outputs.output_file`)."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
@@ -101,7 +151,6 @@ def plot_equity(
     fig.tight_layout()
     with output_file(out, stores=[store.path], force=force) as temp:
         fig.savefig(temp, format="png")
-    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked)
 
 
 def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> int:

@@ -14,6 +14,7 @@ def test_demo_runs_end_to_end_in_its_own_store(cli, tmp_path):
     assert "SCOUT: Fill confirmed" in desk
     assert "GROWTH:" in desk
     assert "closed:" in desk
+    assert "a morning standup needs a model: set OPENAI_API_KEY" in desk
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key='store_kind'").fetchone()[0] == "demo"
 
@@ -21,6 +22,25 @@ def test_demo_runs_end_to_end_in_its_own_store(cli, tmp_path):
 def _ticks(path) -> int:
     with sqlite3.connect(path) as conn:
         return conn.execute("SELECT COUNT(*) FROM action_runs").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_with_a_model_the_desk_chapter_holds_a_morning_standup_and_prints_it(
+    cli, tmp_path, monkeypatch
+):
+    from tests.fakes.openai_server import FakeOpenAI
+    from tests.fakes.roundtable import Talk
+
+    with FakeOpenAI() as fake:
+        fake.responder = Talk()
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+        result = cli("demo", "--db", str(tmp_path / "demo.db"), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    standup = result.stdout.split("the morning standup, through the configured model:", 1)[1]
+    assert "roundtable 1 (morning_standup, succeeded)" in standup
+    assert " 1. ATLAS (neutral;" in standup
+    assert "ATLAS on turn 1: the data favours patience." in standup
+    assert set(fake.paths()) == {"/v1/responses"}
 
 
 @pytest.mark.slow

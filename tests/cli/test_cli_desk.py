@@ -34,6 +34,7 @@ def test_init_sets_the_desk_up_once(cli, db):
     assert setup["account_opened"] is True
     assert setup["seeded"] == {
         "agents": 6, "relationships": 15, "policies": 7, "triggers": 12, "patterns": 6,
+        "formats": 6,
     }  # fmt: skip
     again = cli("desk", "init", "--db", db)
     assert "(already open); seeded nothing new" in again.stdout

@@ -1,7 +1,7 @@
 """An output never overwrites an input: every command that writes a path (``ledger export --out``,
-``ledger plot --out``, ``db backup PATH``) refuses the store and its ``-wal``/``-shm``/``-journal``
-files even with ``--force``, replaces any other existing file only with ``--force``, and writes
-through a temporary file so a failure leaves nothing half-written."""
+``ledger nav --out``, ``ledger plot --out``, ``db backup PATH``) refuses the store and its
+``-wal``/``-shm``/``-journal`` files even with ``--force``, replaces any other existing file only
+with ``--force``, and writes through a temporary file so a failure leaves nothing half-written."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def writes(command: str, target: Path, db: Path, *extra: str) -> list[str]:
     by_command = {
         "export": ["ledger", "export", "--format", "csv", "--out", str(target)],
         "plot": ["ledger", "plot", "--account", "1", "--out", str(target)],
+        "nav": ["ledger", "nav", "--by", "clone", "--format", "csv", "--out", str(target)],
+        "plot-by": ["ledger", "plot", "--by", "clone", "--out", str(target)],
         "backup": ["db", "backup", str(target)],
     }
     return [*by_command[command], "--db", str(db), *extra]
@@ -77,7 +79,7 @@ def test_the_default_plot_file_is_refused_when_it_is_the_store(cli, scenario, tm
     assert digest(store) == before
 
 
-@pytest.mark.parametrize("command", ["export", "backup"])
+@pytest.mark.parametrize("command", ["export", "nav", "backup"])
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm", "-journal"])
 def test_writing_onto_the_store_or_a_side_file_is_refused_even_with_force(cli, db, command, suffix):
     target = Path(f"{db}{suffix}")
@@ -106,7 +108,14 @@ def test_a_symlink_or_hard_link_to_the_store_is_the_store(cli, db, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("command", "name"), [("export", "out.csv"), ("plot", "out.png"), ("backup", "out.db")]
+    ("command", "name"),
+    [
+        ("export", "out.csv"),
+        ("nav", "out.csv"),
+        ("plot", "out.png"),
+        ("plot-by", "out.png"),
+        ("backup", "out.db"),
+    ],
 )
 def test_an_existing_file_is_replaced_only_with_force(cli, db, tmp_path, command, name):
     target = tmp_path / name
@@ -128,7 +137,13 @@ def test_an_existing_file_is_replaced_only_with_force(cli, db, tmp_path, command
 
 @pytest.mark.parametrize(
     ("command", "name", "magic"),
-    [("export", "new.csv", b"id,time,"), ("plot", "new.png", PNG), ("backup", "new.db", b"SQLite")],
+    [
+        ("export", "new.csv", b"id,time,"),
+        ("nav", "new.csv", b"group,time,at,nav,accounts"),
+        ("plot", "new.png", PNG),
+        ("plot-by", "new.png", PNG),
+        ("backup", "new.db", b"SQLite"),
+    ],
 )
 def test_a_new_file_is_written_whole_in_a_new_folder_and_no_temporary_file_is_left(
     cli, db, tmp_path, command, name, magic

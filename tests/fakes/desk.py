@@ -29,8 +29,8 @@ STEP_WORKERS = (
     DeskWorker.TRADE_EXECUTOR,
     DeskWorker.POSITION_MONITOR,
 )
-# The seed routes every trade to a roundtable (the second desk issue): tests that trade let
-# trades up to 40 USD pass alone, as the demo does.
+# The seed routes every trade to a roundtable, and conversations need a model: tests that trade
+# without one let trades up to 40 USD pass alone, as the demo does.
 TRADES_ALONE = (
     '{"allowed_step_kinds": ["analyze_signal", "monitor_position", "calculate_risk",'
     ' "review_performance", "check_health", "execute_trade", "close_position"],'

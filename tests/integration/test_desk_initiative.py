@@ -149,3 +149,51 @@ def test_memories_inform_the_prompt_when_the_influence_draw_says_so(desk, fake):
     assert "Never chase a pump" in prompt_of(fake.requests[0]["body"])
     [proposal] = proposals(desk)
     assert proposal["status"] == "accepted"  # a risk analysis passes alone
+
+
+def remember_many(desk, agent: AgentId, n: int) -> None:
+    with desk.store.atomic():
+        for i in range(n):
+            note = MemoryNote(agent, MemoryType.PATTERN, f"p{i}", f"pattern {i} holds", ("t",))
+            remember(desk.store, note, trace="test", now_ms=desk.clock.now_ms())
+
+
+def test_an_agent_below_the_memories_required_takes_no_initiative(desk, fake):
+    policies.set_policy(desk.store, desk.clock, "initiative_policy", '{"enabled": true}')
+    remember_many(desk, AgentId.ATLAS, 3)  # 4 with the fixture's: the seed requires 5
+
+    assert tick(desk).summary == "initiative: idle: no agent is due an initiative"
+    remember_many(desk, AgentId.SAGE, 5)
+    fake.reply_json(answer({"kind": "calculate_risk"}))
+    assert tick(desk).summary.startswith("initiative: sage: proposal")
+    assert fake.paths() == ["/v1/responses"]
+
+
+def test_at_most_three_initiatives_a_day_four_hours_apart_through_the_gates(desk, fake):
+    from autotrader.core.clock import DAY_MS, HOUR_MS
+
+    policies.set_policy(desk.store, desk.clock, "initiative_policy", '{"enabled": true}')
+    remember_many(desk, AgentId.ATLAS, 5)
+    now = desk.clock.now_ms()
+    desk.clock.advance(ms=DAY_MS - now % DAY_MS + 10 * 60_000)  # 00:10 UTC, a new day
+    fake.responder = lambda body: answer({"kind": "calculate_risk"})
+
+    done = []
+    for _ in range(6):  # every 2 hours: 00:10, 02:10 (cooling), 04:10, ..., 10:10
+        done.append(tick(desk).summary.removeprefix("initiative: ").split(":")[0])
+        desk.clock.advance(ms=2 * HOUR_MS)
+
+    assert done == ["atlas", "idle", "atlas", "idle", "atlas", "idle"]
+    assert "no agent is due" in tick(desk).summary  # 12:10: the day's three are used
+    made = proposals(desk)
+    # the same analysis while the first still waits for its worker: the gates refuse it
+    assert [(p["status"], p["gate"]) for p in made] == [
+        ("accepted", None),
+        ("rejected", "proposal.duplicate"),
+        ("rejected", "proposal.duplicate"),
+    ]
+    calls = desk.store.query("SELECT role, trace_id FROM invocations ORDER BY id")
+    assert {c["role"] for c in calls} == {"initiative"}
+    consulted = desk.store.query("SELECT * FROM desk_memory_influences ORDER BY id")
+    assert [c["proposal_id"] for c in consulted] == [p["id"] for p in made]
+    assert {c["decision"] for c in consulted} == {"proposal"}

@@ -236,7 +236,8 @@ def test_a_large_trade_needs_a_roundtable_even_when_trades_pass_alone():
 
 
 def test_refuses_a_roundtable_past_the_daily_maximum_or_when_roundtables_are_off():
-    full = roundtable_gates(facts(roundtables_today=8), Policies())
+    full = roundtable_gates(8, Policies())
     assert (full[-1].gate, full[-1].passed) == ("roundtable.daily_max", False)
-    off = roundtable_gates(facts(), Policies(roundtable_policy=RoundtablePolicy(enabled=False)))
+    assert roundtable_gates(7, Policies())[-1].passed
+    off = roundtable_gates(0, Policies(roundtable_policy=RoundtablePolicy(enabled=False)))
     assert (off[-1].gate, off[-1].passed) == ("roundtable.enabled", False)

@@ -383,6 +383,7 @@ NODES_BY_TYPE = {
             "enabled": st.booleans(),
             "decisionCadenceSec": st.integers(0, 100_000),
             "engine": st.sampled_from(["hold", "rules", "llm", "committee", "magic"]),
+            "variant": st.sampled_from(["Apex", "Contrarian", "apex", "Nope"]),
             "coverageMode": st.sampled_from(
                 ["global", "global_with_asset_overrides", "asset_specific_only"]
             ),

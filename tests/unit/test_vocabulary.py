@@ -9,7 +9,9 @@ import re
 import pytest
 
 from autotrader.alerts.vocabulary import AlertEvent, DeliveryStatus
+from autotrader.clones.graph import VariantName
 from autotrader.clones.plan import Engine, EngineName
+from autotrader.clones.vocabulary import Variant
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.core.errors import OperationalError
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
@@ -27,6 +29,7 @@ from autotrader.lifecycle.vocabulary import (
     Stage,
     VerifierName,
 )
+from autotrader.llm.vocabulary import ModelRole
 from autotrader.prop.migrations import extend_ledger_kinds
 from autotrader.prop.vocabulary import AccountKind, AccountStatus, LedgerKind, PositionStatus
 from autotrader.prop.vocabulary import Side as PositionSide
@@ -87,6 +90,11 @@ def _check_values(store, table: str, column: str) -> set[str]:
         ("lifecycle_events", "to_stage", Stage),
         ("alert_outbox", "event", AlertEvent),
         ("alert_deliveries", "status", DeliveryStatus),
+        ("desk_roundtable_formats", "format", desk.RoundtableFormat),
+        ("desk_roundtable_turns", "speaker", desk.AgentId),
+        ("desk_roundtable_turns", "status", desk.TurnStatus),
+        ("desk_memory_influences", "decision", desk.InfluenceDecision),
+        ("invocations", "role", ModelRole),
     ],
 )
 def test_the_database_allows_exactly_the_enums_values(store, table, column, enum):
@@ -95,6 +103,10 @@ def test_the_database_allows_exactly_the_enums_values(store, table, column, enum
 
 def test_the_graph_schema_accepts_exactly_the_engine_names():
     assert set(Engine.__args__) == {name.value for name in EngineName}
+
+
+def test_the_graph_schema_accepts_exactly_the_variant_names():
+    assert set(VariantName.__args__) == {variant.value for variant in Variant}
 
 
 def _store_with(tmp_path, extra: Migrations):

@@ -1,7 +1,8 @@
-"""The only SQL for the desk's tables, in four modules: ``config`` (agents, relationships,
+"""The only SQL for the desk's tables, in five modules: ``config`` (agents, relationships,
 policies, trigger rules, the reaction matrix, worker breakers), ``loop`` (proposals, missions,
-steps, roundtables), ``events`` (agent events, the reaction queue, cursors) and ``learning``
-(signals, memories, trade outcomes, portfolio history). JSON columns go in as text and come back
+steps), ``events`` (agent events, the reaction queue, cursors), ``learning`` (signals, memories,
+trade outcomes, portfolio history) and ``conversations`` (roundtable formats, roundtables and
+their turns, relationship drift, memory influence). JSON columns go in as text and come back
 decoded."""
 
 from __future__ import annotations

@@ -104,6 +104,87 @@ def memories_of(
     return [decode(row, "tags") for row in store.query(sql, [*params, limit])]  # type: ignore[misc]
 
 
+def eligible_memories(
+    store: Store,
+    *,
+    types: Sequence[str],
+    min_confidence: float,
+    agent_ids: Sequence[str] | None = None,
+    tag: str | None = None,
+    limit: int = 3,
+) -> list[dict]:
+    """Memories of ``types`` at ``min_confidence`` or more (of those agents, carrying ``tag``
+    in any case when given): promoted first, then the most confident, then the newest."""
+    if not types:
+        return []
+    sql = (
+        "SELECT * FROM desk_memories WHERE confidence >= ?"
+        f" AND type IN ({', '.join('?' * len(types))})"
+    )
+    params: list[Any] = [min_confidence, *types]
+    if agent_ids is not None:
+        sql += f" AND agent_id IN ({', '.join('?' * len(agent_ids))})"
+        params.extend(agent_ids)
+    if tag is not None:
+        sql += " AND EXISTS (SELECT 1 FROM json_each(tags) t WHERE upper(t.value) = upper(?))"
+        params.append(tag)
+    sql += " ORDER BY promoted_at IS NULL, confidence DESC, id DESC LIMIT ?"
+    return [decode(row, "tags") for row in store.query(sql, [*params, limit])]  # type: ignore[misc]
+
+
+def memories_by_id(store: Store, memory_ids: Sequence[int]) -> list[dict]:
+    ids = list(memory_ids)
+    if not ids:
+        return []
+    rows = store.query(
+        f"SELECT * FROM desk_memories WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY id", ids
+    )
+    return [decode(row, "tags") for row in rows]  # type: ignore[misc]
+
+
+def list_memories(
+    store: Store,
+    *,
+    agent_id: str | None = None,
+    memory_type: str | None = None,
+    min_confidence: float = 0.0,
+    promoted: bool | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+) -> list[dict]:
+    """Memories matching every filter given, newest first."""
+    sql, params = "SELECT * FROM desk_memories WHERE confidence >= ?", [min_confidence]
+    for column, value in (("agent_id", agent_id), ("type", memory_type)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    if promoted is not None:
+        sql += " AND promoted_at IS NOT NULL" if promoted else " AND promoted_at IS NULL"
+    if tag is not None:
+        sql += " AND EXISTS (SELECT 1 FROM json_each(tags) t WHERE upper(t.value) = upper(?))"
+        params.append(tag)
+    rows = store.query(sql + " ORDER BY updated_at DESC, id DESC LIMIT ?", [*params, limit])
+    return [decode(row, "tags") for row in rows]  # type: ignore[misc]
+
+
+def get_memory_by_id(store: Store, memory_id: int) -> dict | None:
+    return decode(store.query_one("SELECT * FROM desk_memories WHERE id = ?", (memory_id,)), "tags")
+
+
+def memories_created_since(store: Store, *, since_ms: int) -> dict[str, int]:
+    """``{type: count}`` of memories first written since ``since_ms``."""
+    return dict(
+        store.tuples(
+            "SELECT type, COUNT(*) FROM desk_memories WHERE created_at >= ? GROUP BY type",
+            (since_ms,),
+        )
+    )
+
+
+def promoted_count(store: Store) -> int:
+    return store.scalar("SELECT COUNT(*) FROM desk_memories WHERE promoted_at IS NOT NULL")
+
+
 def count_memories(store: Store, agent_id: str) -> int:
     return store.scalar("SELECT COUNT(*) FROM desk_memories WHERE agent_id = ?", (agent_id,))
 
@@ -161,12 +242,22 @@ def recorded_positions(store: Store, *, closed_since: int) -> set[int]:
     return {position_id for (position_id,) in rows}
 
 
-def outcomes(store: Store, *, signal_source: str | None = None, limit: int = 1000) -> list[dict]:
-    """The newest outcomes (of one signal source when given), newest first."""
-    sql, params = "SELECT * FROM desk_trade_outcomes", []
+def outcomes(
+    store: Store,
+    *,
+    signal_source: str | None = None,
+    closed_since: int | None = None,
+    limit: int = 1000,
+) -> list[dict]:
+    """The newest outcomes (of one signal source, closed since a time, when given), newest
+    first."""
+    sql, params = "SELECT * FROM desk_trade_outcomes WHERE 1 = 1", []
     if signal_source is not None:
-        sql += " WHERE signal_source = ?"
+        sql += " AND signal_source = ?"
         params.append(signal_source)
+    if closed_since is not None:
+        sql += " AND closed_at >= ?"
+        params.append(closed_since)
     rows = store.query(sql + " ORDER BY closed_at DESC, id DESC LIMIT ?", [*params, limit])
     return [_outcome(row) for row in rows]  # type: ignore[misc]
 

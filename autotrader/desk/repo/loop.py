@@ -1,5 +1,5 @@
-"""SQL for the desk's loop: proposals, missions, steps and the roundtable queue. Callers group a
-transition in one ``store.atomic()``."""
+"""SQL for the desk's loop: proposals, missions and steps. Callers group a transition in one
+``store.atomic()``."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ def insert_proposal(store: Store, values: dict[str, Any]) -> int:
 
 
 def update_proposal(store: Store, proposal_id: int, **values: Any) -> None:
-    assignments = ", ".join(f"{column} = ?" for column in values)
+    row = {k: dumps(v) if k in ("steps", "gate_results") else v for k, v in values.items()}
+    assignments = ", ".join(f"{column} = ?" for column in row)
     store.execute(
-        f"UPDATE desk_proposals SET {assignments} WHERE id = ?", [*values.values(), proposal_id]
+        f"UPDATE desk_proposals SET {assignments} WHERE id = ?", [*row.values(), proposal_id]
     )
 
 
@@ -44,32 +45,40 @@ def list_proposals(
     return [decode(row, "steps", "gate_results") for row in rows]  # type: ignore[misc]
 
 
-def count_proposed_steps(store: Store, kinds: Sequence[str], *, since_ms: int) -> int:
+# ``excluding``: a pending proposal judged again (its roundtable approved it) is not counted
+# against itself. Ids start at 1, so the default 0 excludes nothing.
+
+
+def count_proposed_steps(
+    store: Store, kinds: Sequence[str], *, since_ms: int, excluding: int = 0
+) -> int:
     """Steps of ``kinds`` in proposals accepted or pending since ``since_ms`` (a day's quota
     counts what is promised, not only what already ran)."""
     return store.scalar(
         "SELECT COUNT(*) FROM desk_proposals p, json_each(p.steps) s"
-        " WHERE p.created_at >= ? AND p.status IN ('accepted', 'pending')"
+        " WHERE p.created_at >= ? AND p.status IN ('accepted', 'pending') AND p.id != ?"
         f" AND json_extract(s.value, '$.kind') IN ({', '.join('?' * len(kinds))})",
-        (since_ms, *kinds),
+        (since_ms, excluding, *kinds),
     )
 
 
-def pending_steps(store: Store) -> list[dict]:
+def pending_steps(store: Store, *, excluding: int = 0) -> list[dict]:
     """Every step of every proposal waiting for a roundtable, as proposed."""
     rows = store.tuples(
-        "SELECT s.value FROM desk_proposals p, json_each(p.steps) s WHERE p.status = 'pending'"
+        "SELECT s.value FROM desk_proposals p, json_each(p.steps) s"
+        " WHERE p.status = 'pending' AND p.id != ?",
+        (excluding,),
     )
     return [json.loads(value) for (value,) in rows]
 
 
-def open_duplicate(store: Store, dedupe_key: str) -> int | None:
+def open_duplicate(store: Store, dedupe_key: str, *, excluding: int = 0) -> int | None:
     """A proposal asking the same thing that is still pending or whose mission still runs."""
     return store.scalar(
         "SELECT p.id FROM desk_proposals p LEFT JOIN desk_missions m ON m.id = p.mission_id"
-        " WHERE p.dedupe_key = ? AND (p.status = 'pending' OR (p.status = 'accepted'"
-        " AND m.status IN ('approved', 'running'))) ORDER BY p.id LIMIT 1",
-        (dedupe_key,),
+        " WHERE p.dedupe_key = ? AND p.id != ? AND (p.status = 'pending' OR (p.status ="
+        " 'accepted' AND m.status IN ('approved', 'running'))) ORDER BY p.id LIMIT 1",
+        (dedupe_key, excluding),
     )
 
 
@@ -240,6 +249,15 @@ def finished_steps_since(store: Store, *, since_ms: int) -> dict[tuple[str, str]
     return {(kind, status): n for kind, status, n in rows}
 
 
+def stale_steps_since(store: Store, *, since_ms: int) -> int:
+    """Steps the heartbeat failed as stale since ``since_ms`` (its stale-work recoveries)."""
+    return store.scalar(
+        "SELECT COUNT(*) FROM desk_steps WHERE status = 'failed' AND finished_at >= ?"
+        " AND error LIKE 'stale:%'",
+        (since_ms,),
+    )
+
+
 def rejections_since(store: Store, *, since_ms: int) -> dict[str, int]:
     """Proposals rejected since ``since_ms``, per gate."""
     return dict(
@@ -253,35 +271,3 @@ def rejections_since(store: Store, *, since_ms: int) -> dict[str, int]:
 
 def step_counts(store: Store) -> dict[str, int]:
     return dict(store.tuples("SELECT status, COUNT(*) FROM desk_steps GROUP BY status"))
-
-
-# -- roundtables -------------------------------------------------------------------------------
-
-
-def insert_roundtable(store: Store, values: dict[str, Any]) -> int:
-    return store.insert(
-        "desk_roundtables", {**values, "participants": dumps(list(values["participants"]))}
-    )
-
-
-def roundtables_since(store: Store, *, since_ms: int) -> int:
-    return store.scalar("SELECT COUNT(*) FROM desk_roundtables WHERE created_at >= ?", (since_ms,))
-
-
-def fail_stale_roundtables(
-    store: Store, *, queued_before: int, running_before: int, now_ms: int, limit: int
-) -> list[dict]:
-    """Roundtables nobody started (or finished) in time → failed."""
-    return store.query(
-        "UPDATE desk_roundtables SET status = 'failed', finished_at = ?,"
-        " error = CASE status WHEN 'queued' THEN 'stale: no roundtable took it up in time'"
-        " ELSE 'stale: the conversation stopped' END"
-        " WHERE id IN (SELECT id FROM desk_roundtables WHERE (status = 'queued'"
-        " AND created_at < ?) OR (status = 'running' AND started_at < ?) ORDER BY id LIMIT ?)"
-        " RETURNING *",
-        (now_ms, queued_before, running_before, limit),
-    )
-
-
-def roundtable_counts(store: Store) -> dict[str, int]:
-    return dict(store.tuples("SELECT status, COUNT(*) FROM desk_roundtables GROUP BY status"))

@@ -13,6 +13,10 @@ What a tick's exception means to the harness:
 - any other exception (``TemporaryError``, a bug): recorded as a failure; the loop backs off and
   tries again. ``run_once`` re-raises it after recording, so a cron run exits non-zero.
 
+A tick that handles its own errors (a desk worker counts them against its breaker and records
+them on its work) returns ``TickReport(failed=True)`` instead of raising: the harness records,
+counts and backs off from it exactly as from a raised failure, its summary as the error.
+
 How a loop ends: a worker stopped by a signal or ``max_ticks`` while *failing* — it never had a
 successful tick, or its last ``breaker_failures`` ticks all failed (it was degraded) — says so in
 its summary (``WorkerSummary.failing``), and its command exits 1, so systemd, tmux scripts and
@@ -53,6 +57,7 @@ class TickReport:
     summary: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     idle: bool = False  # nothing to do this time; still a success
+    failed: bool = False  # the tick's work failed, though it handled the error itself
     result: Any = None  # the service's own report, for a one-shot command to render
 
 
@@ -197,16 +202,8 @@ class Worker:
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            duration_ms = round((self._timer() - start) * 1000)
-            self.ticks += 1
-            self.failures += 1
-            self.consecutive_failures += 1
-            self.status = (
-                DEGRADED if self.consecutive_failures >= self.config.breaker_failures else FAILED
-            )
-            error = self.last_error = _one_line(exc)
-            self._record_run(started_at, duration_ms, FAILED, None, error)
-            self._beat(self.status, error)
+            error = _one_line(exc)
+            self._count_failure(started_at, round((self._timer() - start) * 1000), None, error)
             if isinstance(exc, AutotraderError):
                 log.warning("%s tick %d failed: %s", self.config.name, self.ticks, error)
             else:
@@ -215,6 +212,11 @@ class Worker:
                 )
             raise
         duration_ms = round((self._timer() - start) * 1000)
+        if report.failed:
+            error = " ".join(report.summary.split())[:500] or "the tick failed"
+            self._count_failure(started_at, duration_ms, report.summary, error)
+            log.warning("%s tick %d failed: %s", self.config.name, self.ticks, error)
+            return report
         self.ticks += 1
         self.consecutive_failures = 0
         self.status = HEALTHY
@@ -224,6 +226,19 @@ class Worker:
         level = logging.INFO if self._looping else logging.DEBUG
         log.log(level, "%s tick %d: %s", self.config.name, self.ticks, report.summary or "ok")
         return report
+
+    def _count_failure(
+        self, started_at: int, duration_ms: int, summary: str | None, error: str
+    ) -> None:
+        self.ticks += 1
+        self.failures += 1
+        self.consecutive_failures += 1
+        self.status = (
+            DEGRADED if self.consecutive_failures >= self.config.breaker_failures else FAILED
+        )
+        self.last_error = error
+        self._record_run(started_at, duration_ms, FAILED, summary, error)
+        self._beat(self.status, error)
 
     # -- the loop ---------------------------------------------------------------------------
 

@@ -176,6 +176,15 @@ def test_a_worker_stopped_before_its_first_tick_is_not_failing(store, clock):
     assert (summary.ticks, summary.failing) == (0, False)
 
 
+def test_a_tick_that_reports_failed_counts_as_a_failure_and_backs_off(store, clock):
+    worker, _ = _worker(store, clock, lambda ctx: TickReport("venue down", failed=True))
+    summary = worker.run(max_ticks=2, handle_signals=False)
+    assert (summary.failures, summary.failing, summary.last_error) == (2, True, "venue down")
+    assert worker.next_delay() > worker.config.interval * 1.5  # backing off, not polling
+    runs = store.query("SELECT status, summary, error FROM action_runs ORDER BY id")
+    assert [tuple(r.values()) for r in runs] == [("failed", "venue down", "venue down")] * 2
+
+
 def test_jitter_spreads_the_interval_within_bounds(store, clock):
     worker, _ = _worker(store, clock, lambda ctx: TickReport(), jitter=0.2)
     delays = [worker.next_delay() for _ in range(200)]

@@ -11,7 +11,9 @@ filtering, decoding and the join to the account cost on top of SQLite.
 The ledger is built with raw ``executemany`` of rows the engine could have written: per account a
 DEPOSIT, then round trips (open fill + FEE, hourly FUNDING, close fill + REALIZED_PNL + FEE), each
 fill with its order and intent, each position closed at zero, snapshots every 50 entries, and
-balance chains that add up — so ``verify`` walks real work and must find nothing.
+balance chains that add up; and a 1m bar of each symbol for every minute of it, the range of
+every price traded then — so ``verify`` walks real work, fill prices against their bars
+included, and must find nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ TOTALS_TARGET_S = 1.0  # "well under a second": the footer is an exact pass over
 VERIFY_TARGET_S = 10.0
 T0 = 1_700_000_000_000
 STEP_MS = 1_000
+MINUTE_MS = 60_000
+SYMBOLS = ("BTC", "ETH", "SOL")
+BAR_LOW, BAR_HIGH = 99.0, 150.0  # every price traded lies in 100 ± 50, exits within ± 0.75
 FEE_RATE = Decimal("0.00045")
 START = Decimal(10_000)
 
@@ -102,7 +107,7 @@ class _Builder:
         qty = position["max_qty"]
         notional = qty * price
         fee = notional * FEE_RATE
-        key = f"bench:{fill}"
+        key = f"manual:{acct.id}:bench:{fill}"  # a manual order's key, in its account's namespace
         self.rows.intents.append((intent, acct.id, position["symbol"], purpose, key, self.now))
         self.rows.orders.append(
             (order, acct.id, intent, position["symbol"], side, purpose, _text(qty), self.now)
@@ -121,7 +126,7 @@ class _Builder:
         if acct.entries == 0:
             self.entry(acct, "DEPOSIT", START)
             return
-        symbol = ("BTC", "ETH", "SOL")[acct.trade % 3]
+        symbol = SYMBOLS[acct.trade % 3]
         if acct.stage == 0:
             acct.trade += 1
             price = Decimal(100 + (acct.id * 7 + acct.trade * 13) % 50)
@@ -246,6 +251,15 @@ def _write(path: Path, builder: _Builder, accts: list[_Account]) -> None:
         " order_id, position_id, idempotency_key, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows.ledger,
+    )
+    conn.executemany(
+        "INSERT INTO candles (source, symbol, timeframe, open_time, open, high, low, close,"
+        " volume) VALUES ('hyperliquid', ?, '1m', ?, ?3, ?4, ?5, ?3, 1)",
+        [
+            (symbol, minute, (BAR_LOW + BAR_HIGH) / 2, BAR_HIGH, BAR_LOW)
+            for symbol in SYMBOLS
+            for minute in range(T0 - MINUTE_MS, builder.now + MINUTE_MS, MINUTE_MS)
+        ],
     )
     conn.executemany(
         "INSERT OR IGNORE INTO account_snapshots (account_id, time, balance, cash, margin_used,"

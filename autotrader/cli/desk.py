@@ -130,6 +130,8 @@ def worker(
     report = run_job(ctx, chosen.job, db=db, loop=not once, interval=interval, max_ticks=max_ticks)
     if report is not None:
         say(escape(report.summary))
+        if report.failed:
+            raise typer.Exit(1)
 
 
 @app.command("report")

@@ -59,10 +59,8 @@ def roundtables_run(
 
     Example: autotrader desk roundtables run --format morning_standup
     """
-    import os
-    import socket
-
     from autotrader.core.errors import ConfigError
+    from autotrader.core.worker import worker_identity
     from autotrader.decisions.factory import lazy_model_client
     from autotrader.desk.conversation import NEEDS_A_MODEL
     from autotrader.desk.transcripts import hold_now, transcript
@@ -72,7 +70,7 @@ def roundtables_run(
         raise ConfigError([NEEDS_A_MODEL])
     store, now = open_store(ctx, db), clock(ctx)
     client = lazy_model_client(settings, store, now)
-    worker = f"cli@{socket.gethostname()}:{os.getpid()}"
+    worker = worker_identity("cli")  # held while this process lives
     held = hold_now(
         store, now, client, format, worker_id=worker, topic=topic, model=settings.desk_model
     )

@@ -349,6 +349,8 @@ def verify(report: VerifyReport, *, as_json: bool) -> None:
         for row in v.rows:
             cells = ", ".join(f"{k}={row[k]}" for k in row if row[k] is not None)
             out.print(f"    {cells}", markup=False)
+    for note in report.notes:
+        out.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
     out.print(Text(report.summary(), style="green" if report.ok else "bold red"), soft_wrap=True)
 
 

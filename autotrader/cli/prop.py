@@ -97,7 +97,11 @@ def order(
         str | None, typer.Option("--time-exit", help="ISO-8601 UTC close time.")
     ] = None,
     key: Annotated[
-        str | None, typer.Option("--idempotency-key", help="Retries with it fill once.")
+        str | None,
+        typer.Option(
+            "--idempotency-key",
+            help="Retries of this order with it fill once; another order under it is refused.",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -129,7 +133,11 @@ def close(
         str | None, typer.Option("--qty", help="Partial close size (default all).")
     ] = None,
     key: Annotated[
-        str | None, typer.Option("--idempotency-key", help="Retries with it fill once.")
+        str | None,
+        typer.Option(
+            "--idempotency-key",
+            help="Retries of this order with it fill once; another order under it is refused.",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,

@@ -108,6 +108,7 @@ def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id
         open_thread_store=store.sibling,
         worker_id=worker_id,
         concurrency=settings.decision_concurrency,
+        heartbeat_stale_after_s=settings.worker_stale_after,
         batch=max(_MIN_CLAIM_BATCH, 2 * settings.decision_concurrency),
         artifacts=artifact_store_from_settings(settings, store, clock),
     )

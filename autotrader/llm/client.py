@@ -11,7 +11,11 @@ one ``invocations`` row. The model's text is only ever parsed as data.
 Retries and back-off are the SDK's (``max_retries=config.retries``; exponential back-off with
 jitter, or the server's ``retry-after``), on 408/409/429/5xx, timeouts and connection errors; the
 ``timeout`` applies to each attempt. The API key is given to the SDK explicitly (the SDK would
-otherwise read ``OPENAI_API_KEY`` itself) and is redacted from every error line and row.
+otherwise read ``OPENAI_API_KEY`` itself). Secrets are redacted at this boundary, with the log
+filter's own rules (the key, token-shaped strings): from a reply's text and error line as they
+arrive, from a cached answer as it is read, and from what an answer parses to (JSON escapes can
+spell a key the text does not show) — so nothing downstream (invocation rows, the cache, results,
+engines, decision records, artifacts, ``decisions show``, logs) ever holds one.
 The SDK edge (both APIs' arguments and answers, error lines) lives in :mod:`autotrader.llm.wire`.
 """
 
@@ -37,7 +41,12 @@ from autotrader.core.errors import InvalidInputError
 from autotrader.core.jsonschema import strict_json_schema
 from autotrader.core.logging import RedactionFilter
 from autotrader.llm import repo
-from autotrader.llm.structured import canonical_json, one_line, parse_structured
+from autotrader.llm.structured import (
+    StructuredOutcome,
+    canonical_json,
+    one_line,
+    parse_structured,
+)
 from autotrader.llm.wire import WireReply, WireRequest, describe_error, send
 
 logger = logging.getLogger(__name__)
@@ -285,6 +294,28 @@ class ModelClient:
             trace_id=trace_id,
         )
 
+    # -- secrets ----------------------------------------------------------------------------
+
+    def _redact(self, text: str | None) -> str | None:
+        return None if text is None else self._redactor.redact(text)
+
+    def _read(
+        self, text: str | None, schema: type[BaseModel]
+    ) -> tuple[StructuredOutcome, str | None]:
+        """``text`` (already redacted) parsed as ``schema``, and the text to keep for it.
+
+        JSON escapes (``\\u0073k-…``) can spell a secret the text does not show: then the
+        parsed object, redacted and validated again, is the answer, and its JSON the text.
+        """
+        outcome = parse_structured(text, schema)
+        if outcome.value is None:
+            return outcome, text
+        spelled = canonical_json(outcome.value)
+        clean = self._redactor.redact(spelled)
+        if clean == spelled:
+            return outcome, text
+        return parse_structured(clean, schema), clean
+
     # -- the cache ----------------------------------------------------------------------------
 
     def _from_cache(self, request: _Request, started: float) -> ModelResult | None:
@@ -292,14 +323,16 @@ class ModelClient:
             entry = repo.cache_get(self.store, request.cache_key)
         if entry is None:
             return None
-        outcome = parse_structured(entry.raw_text, request.schema)
+        # Redacted on the way in, and again on the way out: answers cached by older versions
+        # were stored with only the key itself removed.
+        outcome, raw_text = self._read(self._redact(entry.raw_text), request.schema)
         if not outcome.ok:
             # The schema's rules changed since the answer was stored: ask the model again.
             logger.info("cached answer no longer validates (%s); calling the model", outcome.error)
             return None
         assert outcome.value is not None
         record = replace(
-            self._record(request, status="ok", raw_text=entry.raw_text, cached=True),
+            self._record(request, status="ok", raw_text=raw_text, cached=True),
             parsed_json=canonical_json(outcome.value),
             latency_ms=_elapsed_ms(started),
         )
@@ -308,7 +341,7 @@ class ModelClient:
             status="ok",
             parsed=outcome.value,
             error=None,
-            raw_text=entry.raw_text,
+            raw_text=raw_text,
             invocation_id=invocation_id,
             latency_ms=record.latency_ms,
             cached=True,
@@ -317,6 +350,12 @@ class ModelClient:
     # -- sending ------------------------------------------------------------------------------
 
     def _send(self, request: _Request) -> WireReply:
+        """The model's reply, its text and error line redacted: nothing past here sees a secret
+        the model (or the server's error message) echoed."""
+        reply = self._call(request)
+        return replace(reply, text=self._redact(reply.text), error=self._redact(reply.error))
+
+    def _call(self, request: _Request) -> WireReply:
         if not self.config.api_key and not self.config.base_url:
             return WireReply(
                 "failed",
@@ -367,13 +406,14 @@ class ModelClient:
         self, request: _Request, reply: WireReply, latency_ms: int, attempts: int, *, caching: bool
     ) -> ModelResult:
         status, error, kind, parsed = reply.status, reply.error, None, None
+        raw_text = reply.text
         if status == "ok":
-            outcome = parse_structured(reply.text, request.schema)
+            outcome, raw_text = self._read(reply.text, request.schema)
             if outcome.ok:
                 parsed = outcome.value
             else:
                 status, error, kind = "invalid_output", outcome.error, outcome.kind
-        raw_text = self._scrub(reply.text)
+        # Validation messages may quote the parsed (unescaped) text: redacted once more.
         error = self._redactor.redact(one_line(error)) if error else None
         cost = self._cost(request.model, reply.input_tokens, reply.output_tokens)
         record = self._record(request, status=status, raw_text=raw_text, cached=False)
@@ -464,13 +504,6 @@ class ModelClient:
         except (LookupError, ValueError, TypeError, ArithmeticError) as exc:
             logger.warning("no price for model %s (%s); recording cost 0", model, exc)
             return Decimal(0)
-
-    def _scrub(self, text: str | None) -> str | None:
-        # Only the literal key: the token-shaped patterns would rewrite innocent model JSON.
-        key = self.config.api_key
-        if text is None or not key:
-            return text
-        return text.replace(key, "***")
 
 
 # -- helpers ----------------------------------------------------------------------------------

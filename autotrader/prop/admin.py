@@ -12,7 +12,7 @@ from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import require_account
 from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.gates import Precision
-from autotrader.prop.vocabulary import AccountStatus, LedgerKind
+from autotrader.prop.vocabulary import AccountStatus, IntentOrigin, LedgerKind
 
 _ACTIVE, _FROZEN, _LIQUIDATED = AccountStatus.ACTIVE, AccountStatus.FROZEN, AccountStatus.LIQUIDATED
 _ALLOWED_FROM = {
@@ -44,8 +44,8 @@ def admin_action(
         raise InvalidInputError("--reason is required for admin actions (it goes in the ledger)")
     if action not in _ALLOWED_FROM:
         raise InvalidInputError(f"unknown admin action {action!r}")
-    now = clock.now_ms()
     with store.atomic():
+        now = clock.now_ms()  # under the write lock: no entry can be dated after it meanwhile
         account = require_account(store, account_id)
         if account["status"] not in _ALLOWED_FROM[action]:
             raise ConflictError(f"cannot {action} account {account_id}: it is {account['status']}")
@@ -80,7 +80,7 @@ def _close_all(store: Store, account: dict, precision: Precision, reason: str, n
             account=account,
             position=position,
             fill=fill,
-            origin="admin",
+            origin=IntentOrigin.ADMIN,
             code="admin_close",
             reason=reason,
             trigger="ADMIN",

@@ -17,7 +17,9 @@ from autotrader.market.models import AssetInfo
 from autotrader.prop import pnl
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.gates import PlannedFill
+from autotrader.prop.idempotency import system_close_key
 from autotrader.prop.models import AccountRules, ExitPlan, MarginMode, Side
+from autotrader.prop.vocabulary import IntentOrigin
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,7 @@ def book_system_close(
     account: dict,
     position: dict,
     fill: PlannedFill,
-    origin: str,
+    origin: IntentOrigin,
     code: str,
     reason: str,
     trigger: str,
@@ -323,10 +325,9 @@ def book_system_close(
 ) -> Booked:
     """Book a close the system decided (a trigger, an admin): its own intent row with the reason
     in place of gate results, so every fill still traces back to exactly one intent."""
-    from autotrader.prop import repo as prop_repo
     from autotrader.prop.models import Action, TradeIntent
 
-    key = f"{origin}:{position['id']}:{trigger}"
+    key = system_close_key(origin, position["id"], trigger)
     intent = TradeIntent(action=Action.CLOSE, symbol=position["symbol"], hypothesis=reason[:120])
     intent_id = prop_repo.insert_intent(
         store,

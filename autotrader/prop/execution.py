@@ -3,8 +3,10 @@
 ``PropDesk.submit`` is the one way an intent becomes a trade, for people (``prop order``),
 decision engines and the desk's own triggers alike. Everything it decides is stored: the intent,
 every gate result, and for an accepted OPEN/CLOSE the order, fill, position and ledger entries.
-A rejected intent changes nothing but the audit. Given an idempotency key it already saw, it
-returns the earlier outcome instead of trading again, so retries and racing workers fill once.
+A rejected intent changes nothing but the audit. Given an idempotency key it already saw for
+the same intent, it returns the earlier outcome instead of trading again, so retries and racing
+workers fill once; keys are scoped by account and origin (:mod:`autotrader.prop.idempotency`),
+and a key reused for another intent is a ``ConflictError``.
 ``PropDesk.submit_many`` runs several intents of one account as one transaction, where the
 caller can accept that they commit (or fail) together.
 """
@@ -35,16 +37,24 @@ from autotrader.prop.gates import (
     Precision,
     evaluate_intent,
 )
+from autotrader.prop.idempotency import caller_key, require_same_intent, unkeyed_fill_key
 from autotrader.prop.models import AccountStatus, Action, ExitPlan, Side, TradeIntent
+from autotrader.prop.vocabulary import IntentOrigin
 
 
 @dataclass(frozen=True)
 class _Origin:
-    """Where an intent came from: ``manual``, ``decision``, ... and its keys."""
+    """Where an intent came from (a caller origin), the caller's key and the decision run."""
 
-    name: str
+    name: IntentOrigin
     idempotency_key: str | None
     decision_run_id: int | None
+
+    def stored_key(self, account_id: int) -> str | None:
+        """The key as stored: scoped by account and origin (None without a key)."""
+        if not self.idempotency_key:
+            return None
+        return caller_key(self.name, account_id, self.idempotency_key)
 
 
 @dataclass(frozen=True)
@@ -182,20 +192,25 @@ class PropDesk:
         account_id: int,
         intent: TradeIntent,
         *,
-        origin: str = "manual",
+        origin: IntentOrigin = IntentOrigin.MANUAL,
         idempotency_key: str | None = None,
         decision_run_id: int | None = None,
         symbols_already_acted: frozenset[str] = frozenset(),
         dry_run: bool = False,
     ) -> Submission:
-        """Gate ``intent`` and, when accepted (and not ``dry_run``), fill it — atomically."""
+        """Gate ``intent`` and, when accepted (and not ``dry_run``), fill it — atomically.
+
+        ``idempotency_key`` is the caller's: scoped by ``account_id`` and ``origin`` (a caller
+        origin: manual or decision), it replays the earlier outcome for the same intent and
+        raises ``ConflictError`` for another one.
+        """
         with self.store.atomic():
             market = MarketSnapshot(self.store, self.clock.now_ms())
             return self._submit(
                 market,
                 account_id,
                 intent,
-                _Origin(origin, idempotency_key, decision_run_id),
+                _Origin(IntentOrigin(origin), idempotency_key, decision_run_id),
                 symbols_already_acted,
                 dry_run,
             )
@@ -205,7 +220,7 @@ class PropDesk:
         account_id: int,
         intents: Sequence[TradeIntent],
         *,
-        origin: str = "manual",
+        origin: IntentOrigin = IntentOrigin.MANUAL,
         idempotency_keys: Sequence[str | None] | None = None,
         decision_run_id: int | None = None,
     ) -> list[Submission]:
@@ -224,7 +239,11 @@ class PropDesk:
             market = MarketSnapshot(self.store, self.clock.now_ms())
             return [
                 self._submit(
-                    market, account_id, intent, _Origin(origin, key, decision_run_id), frozenset()
+                    market,
+                    account_id,
+                    intent,
+                    _Origin(IntentOrigin(origin), key, decision_run_id),
+                    frozenset(),
                 )
                 for intent, key in zip(intents, keys, strict=True)
             ]
@@ -239,9 +258,11 @@ class PropDesk:
         dry_run: bool = False,
     ) -> Submission:
         """One trading step inside the caller's transaction: replay, or gate, record, fill."""
-        if origin.idempotency_key:
-            earlier = prop_repo.intent_by_key(self.store, origin.idempotency_key)
+        key = origin.stored_key(account_id)
+        if key is not None:
+            earlier = prop_repo.intent_by_key(self.store, key)
             if earlier is not None:
+                require_same_intent(earlier, intent, origin.idempotency_key or "")
                 return self._replay(earlier)
         account = prop_repo.get_account(self.store, account_id)
         if account is None:
@@ -264,12 +285,13 @@ class PropDesk:
             accepted=decision.accepted,
             reject_code=failure.code if failure else None,
             gate_results=results,
-            idempotency_key=origin.idempotency_key,
+            idempotency_key=key,
             now_ms=now,
         )
         booked = None
         if decision.accepted and not dry_run:
-            booked = self._apply(market, account, intent, intent_id, decision, origin)
+            fill_key = key or unkeyed_fill_key(intent_id)
+            booked = self._apply(market, account, intent, intent_id, decision, origin, fill_key)
         reason = (
             failure.reason if failure else (decision.results[-1].reason if decision.results else "")
         )
@@ -291,6 +313,7 @@ class PropDesk:
         intent_id: int,
         decision: GateDecision,
         origin: _Origin,
+        fill_key: str,
     ) -> Booked | None:
         """Do what an accepted intent asks: book its fill, or replace the exit plan."""
         if intent.action is Action.UPDATE_EXIT_PLAN:
@@ -305,7 +328,7 @@ class PropDesk:
             exit_plan=intent.exit_plan,
             asset=market.asset(intent.symbol),
             rules=account["rules"],
-            idempotency_key=origin.idempotency_key or f"intent:{intent_id}",
+            idempotency_key=fill_key,
             now_ms=market.now_ms,
             trigger="MANUAL" if not decision.fill.is_open else None,
             decision_run_id=origin.decision_run_id,

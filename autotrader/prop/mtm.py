@@ -36,7 +36,7 @@ from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.execution import MarketSnapshot
 from autotrader.prop.gates import Precision
 from autotrader.prop.models import AccountStatus, CloseTrigger, Side
-from autotrader.prop.vocabulary import MARKED_STATUSES
+from autotrader.prop.vocabulary import MARKED_STATUSES, IntentOrigin
 
 log = logging.getLogger("autotrader.prop.mtm")
 
@@ -194,6 +194,10 @@ class MarkToMarket:
                 account = prop_repo.get_account(self.store, account_id)
                 if account is None or account["status"] not in MARKED_STATUSES:
                     continue
+                if (prop_repo.last_entry_at(self.store, account_id) or 0) > market.now_ms:
+                    # Booked after this pass read the clock (a trade, a newer pass): marking it
+                    # as of that earlier instant would date entries before the ones it has.
+                    continue
                 self._account(account, market, report)
             report.accounts += 1
         return report
@@ -251,7 +255,7 @@ class MarkToMarket:
             account=account,
             position=position,
             fill=fill,
-            origin="trigger",
+            origin=IntentOrigin.TRIGGER,
             code=exit_.trigger.value.lower(),
             reason=exit_.detail,
             trigger=exit_.trigger.value,

@@ -212,6 +212,14 @@ def ledger_key_exists(store: Store, key: str) -> bool:
     return found is not None
 
 
+def last_entry_at(store: Store, account_id: int) -> int | None:
+    """The time of the account's newest ledger entry (None before its deposit)."""
+    return store.scalar(
+        "SELECT created_at FROM ledger_entries WHERE account_id = ? ORDER BY id DESC LIMIT 1",
+        (account_id,),
+    )
+
+
 def last_ledger_id(store: Store, account_id: int) -> int | None:
     return store.scalar("SELECT MAX(id) FROM ledger_entries WHERE account_id = ?", (account_id,))
 
@@ -242,7 +250,7 @@ def insert_intent(
         "prop_intents",
         {
             "account_id": account_id,
-            "origin": origin,
+            "origin": str(origin),
             "decision_run_id": decision_run_id,
             "symbol": symbol,
             "action": str(action),

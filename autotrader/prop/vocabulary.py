@@ -68,6 +68,17 @@ class CloseTrigger(StrEnum):
     ADMIN = "ADMIN"
 
 
+class IntentOrigin(StrEnum):
+    """Who submitted an intent: a person, a decision run, the desk's agents, or the system
+    itself (an exit-plan trigger of mark-to-market, an admin close)."""
+
+    MANUAL = "manual"
+    DECISION = "decision"
+    DESK = "desk"
+    TRIGGER = "trigger"
+    ADMIN = "admin"
+
+
 class LedgerKind(StrEnum):
     DEPOSIT = "DEPOSIT"
     FEE = "FEE"

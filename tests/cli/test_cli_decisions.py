@@ -90,7 +90,8 @@ def test_run_once_prints_each_assets_action_gate_outcome_and_fill(cli, db):
     for run_ in by_asset.values():
         [action] = run_["actions"]
         assert (action["action"], action["status"]) == ("OPEN", "executed")
-        assert action["fill"]["idempotency_key"] == f"run:{run_['run_id']}:0"
+        fill = action["fill"]
+        assert fill["idempotency_key"] == f"decision:{fill['account_id']}:run:{run_['run_id']}:0"
     assert data["summary"].startswith("2 runs (2 newly due, 0 skipped), 2 fills")
 
 

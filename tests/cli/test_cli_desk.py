@@ -40,6 +40,29 @@ def test_init_sets_the_desk_up_once(cli, db):
     assert "(already open); seeded nothing new" in again.stdout
 
 
+def test_a_desk_worker_its_breaker_disabled_exits_1_once_or_looping(cli, desk):
+    from autotrader.core.clock import SimulatedClock
+    from autotrader.desk.breaker import Breaker
+    from autotrader.desk.vocabulary import DeskWorker
+
+    store = open_test_store(Path(desk))
+    breaker = Breaker(store, SimulatedClock(replay_start()), DeskWorker.RISK_CALCULATOR)
+    for _ in range(3):
+        breaker.failed("RuntimeError: boom")
+    store.close()
+
+    once = cli("desk", "worker", "risk-calculator", "--once", "--db", desk)
+    assert once.exit_code == 1
+    assert "disabled since" in once.stdout
+    looped = cli(
+        "desk", "worker", "risk-calculator", "--max-ticks", "2", "--interval", "0.01",
+        "--db", desk,
+    )  # fmt: skip
+    assert looped.exit_code == 1
+    last = looped.stderr.splitlines()[-1]
+    assert last.startswith("error: desk-risk-calculator: the worker stopped while failing (2 of 2")
+
+
 @pytest.mark.parametrize(
     "command",
     [("status",), ("agents", "list"), ("heartbeat",), ("worker", "signal-analyzer", "--once")],

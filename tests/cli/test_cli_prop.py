@@ -151,6 +151,15 @@ def test_an_idempotency_key_replays_instead_of_filling_twice(cli, db):
     assert query(db, "SELECT COUNT(*) AS n FROM prop_fills") == [{"n": 1}]
 
 
+def test_refuses_an_idempotency_key_reused_for_another_order(cli, db):
+    account = create(cli, db)
+    key = ("--idempotency-key", "manual-1", "--json")
+    ok_json(order(cli, db, account, "--side", "long", "--qty", "30", *key))
+    refused = order(cli, db, account, "--side", "short", "--qty", "30", *key)
+    one_line_error(refused, "'manual-1'", "differs in side")
+    assert query(db, "SELECT COUNT(*) AS n FROM prop_fills") == [{"n": 1}]
+
+
 # -- mark-to-market ------------------------------------------------------------------------------
 
 

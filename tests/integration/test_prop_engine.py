@@ -420,7 +420,7 @@ def test_the_same_idempotency_key_fills_once_and_replays_the_outcome(desk, store
     assert second.fill == first.fill
     assert second.booked == first.booked
     keys = store.query("SELECT idempotency_key FROM prop_fills")
-    assert keys == [{"idempotency_key": "run-1:ADA"}]
+    assert keys == [{"idempotency_key": f"manual:{account}:run-1:ADA"}]
 
 
 def test_a_replayed_rejection_stays_rejected_without_a_new_row(desk, store, clock):

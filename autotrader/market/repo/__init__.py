@@ -179,6 +179,20 @@ def candles_between(
     return [Candle(*row) for row in rows]
 
 
+def bar_ranges(
+    store: Store, symbol: str, timeframes: Sequence[str], *, since_ms: int, until_ms: int
+) -> Iterable[tuple[str, str, int, float, float]]:
+    """``(source, timeframe, open_time, low, high)`` of every bar of ``symbol`` in
+    ``timeframes`` opened in ``[since_ms, until_ms]``, by series (source, timeframe) then time,
+    streamed: the ranges ``ledger verify`` checks fill prices against."""
+    return store.tuples(
+        "SELECT source, timeframe, open_time, low, high FROM candles WHERE symbol = ?"
+        f" AND timeframe IN ({', '.join('?' * len(timeframes))})"
+        " AND open_time BETWEEN ? AND ? ORDER BY source, timeframe, open_time",
+        [symbol, *timeframes, since_ms, until_ms],
+    )
+
+
 def closes(
     store: Store, source: str, symbol: str, timeframe: str, *, limit: int
 ) -> tuple[list[int], list[float]]:

@@ -11,6 +11,7 @@ Settings are loaded once, by the CLI, and passed down; nothing else reads the en
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
         extra="ignore",
         validate_default=True,
         populate_by_name=True,
+        allow_inf_nan=False,
     )
 
     # -- core -------------------------------------------------------------------------------
@@ -73,13 +75,13 @@ class Settings(BaseSettings):
 
     # -- workers ----------------------------------------------------------------------------
     worker_interval: float = Field(
-        default=60.0, gt=0, le=86_400, description="Seconds between worker ticks."
+        default=60.0, ge=0.01, le=86_400, description="Seconds between worker ticks."
     )
     worker_jitter: float = Field(
         default=0.1, ge=0, le=1, description="Random spread of the interval, as a fraction."
     )
     worker_max_interval: float = Field(
-        default=900.0, gt=0, le=86_400, description="Longest back-off after failures (seconds)."
+        default=900.0, ge=0.01, le=86_400, description="Longest back-off after failures (seconds)."
     )
     worker_breaker_failures: int = Field(
         default=5,
@@ -88,7 +90,10 @@ class Settings(BaseSettings):
         description="Consecutive failures after which a worker reports itself degraded.",
     )
     worker_stale_after: float = Field(
-        default=300.0, gt=0, description="A heartbeat older than this (seconds) is stale."
+        default=300.0,
+        ge=1,
+        le=604_800,
+        description="A heartbeat older than this (seconds) is stale.",
     )
 
     now: str | None = Field(
@@ -113,7 +118,7 @@ class Settings(BaseSettings):
         default="https://stablecoins.llama.fi", description="DefiLlama stablecoins API base URL."
     )
     http_timeout: float = Field(
-        default=10.0, gt=0, le=300, description="Timeout of one market-data HTTP call (seconds)."
+        default=10.0, ge=0.1, le=300, description="Timeout of one market-data HTTP call (seconds)."
     )
     http_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a failed market-data call (with back-off)."
@@ -123,27 +128,37 @@ class Settings(BaseSettings):
         description="Symbols `ingest run-once`/`worker` fetch when --symbols is not given.",
     )
     ingest_lookback_hours: float = Field(
-        default=24.0, gt=0, le=168, description="How far back a first fetch of a symbol reaches."
+        default=24.0, ge=0.1, le=168, description="How far back a first fetch of a symbol reaches."
     )
     retention_1m_hours: float = Field(
-        default=24.0, gt=0, description="Keep this many hours of 1m/5m candles per series."
+        default=24.0,
+        ge=1,
+        le=8_760,
+        description="Keep this many hours of 1m/5m candles per series.",
     )
     retention_1h_days: float = Field(
-        default=7.0, gt=0, description="Keep this many days of 1h candles per series."
+        default=7.0, ge=1, le=3_650, description="Keep this many days of 1h candles per series."
     )
     retention_observations_days: float = Field(
-        default=7.0, gt=0, description="Keep funding, Polymarket and DefiLlama rows this long."
+        default=7.0,
+        ge=1,
+        le=3_650,
+        description="Keep funding, Polymarket and DefiLlama rows this long (days).",
     )
     ingest_slow_interval: float = Field(
         default=3600.0,
         ge=0,
+        le=604_800,
         description="`ingest worker` fetches Polymarket and DefiLlama at most this often (s).",
     )
     hyperliquid_rate_limit_ms: int = Field(
         default=200, ge=1, le=60_000, description="Spacing between Hyperliquid requests (ms)."
     )
     ingest_stale_after: float = Field(
-        default=600.0, gt=0, description="Price channels lagging more than this (s) are stale."
+        default=600.0,
+        ge=1,
+        le=604_800,
+        description="Price channels lagging more than this (s) are stale.",
     )
 
     # -- model provider (used by the llm and committee engines) ------------------------------
@@ -175,7 +190,7 @@ class Settings(BaseSettings):
     llm_max_output_tokens: int = Field(
         default=800, ge=16, le=32_000, description="Cap on tokens a model may answer with."
     )
-    llm_timeout: float = Field(default=60.0, gt=0, le=600, description="One model call (s).")
+    llm_timeout: float = Field(default=60.0, ge=0.1, le=600, description="One model call (s).")
     llm_retries: int = Field(
         default=2, ge=0, le=10, description="Retries after a 429/5xx/timeout (with back-off)."
     )
@@ -214,9 +229,16 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_now(cls, value: str | None) -> str | None:
         if value:
-            from autotrader.core.clock import parse_iso_utc
+            from autotrader.core.clock import MAX_TIME_MS, MIN_TIME_MS, iso_utc, parse_iso_utc
 
-            parse_iso_utc(value)  # raises ValueError with the offending text
+            # The message never repeats the value: a key pasted here must not be echoed.
+            bounds = f"between {iso_utc(MIN_TIME_MS)} and {iso_utc(MAX_TIME_MS)}"
+            try:
+                when = parse_iso_utc(value)
+            except ValueError:
+                raise ValueError(f"not an ISO-8601 UTC time {bounds}") from None
+            if not MIN_TIME_MS <= when < MAX_TIME_MS:
+                raise ValueError(f"the replay clock must be {bounds}")
         return value or None
 
     @field_validator("ingest_symbols")
@@ -253,9 +275,17 @@ class Settings(BaseSettings):
         return self.db if self.db is not None else self.data_dir / "autotrader.db"
 
     def secret_values(self) -> list[str]:
-        """Every secret in clear text, for the log redaction filter (never printed)."""
+        """Every secret in clear text, for the log redaction filter (never printed): the API
+        key and any credential embedded in a URL setting."""
+        from autotrader.core.secrets import url_credentials
+
         secrets = [self.openai_api_key]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        for name in Settings.model_fields:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                found += url_credentials(value)
+        return found
 
 
 # -- loading and describing ------------------------------------------------------------------
@@ -270,26 +300,65 @@ def env_names(field_name: str) -> list[str]:
     return [f"{ENV_PREFIX}{field_name.upper()}"]
 
 
+# An input is repeated in a problem line only when it is a number: anything else may be a key
+# pasted into the wrong setting (an API key in AUTOTRADER_MODE must not reach the terminal).
+_ECHOED_INPUT = re.compile(
+    r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$|^[+-]?(?:inf|infinity|nan)$",
+    re.IGNORECASE,
+)
+
+
 def _problem_line(error: Mapping[str, Any]) -> str:
     field_name = str(error["loc"][0]) if error.get("loc") else "?"
     name = env_names(field_name)[0] if field_name in Settings.model_fields else field_name
-    message = str(error.get("msg", "invalid value"))
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     given = error.get("input")
-    if isinstance(given, (str, int, float)) and "secret" not in field_name and "key" not in name:
-        return f"{name}: {message} (got {given!r})"
+    if isinstance(given, int | float) or (
+        isinstance(given, str) and len(given) <= 32 and _ECHOED_INPUT.match(given.strip())
+    ):
+        return f"{name}: {message} (got {str(given).strip()!r})"
     return f"{name}: {message}"
 
 
 def load_settings(*, env_file: str | Path | None = DEFAULT_ENV_FILE, **overrides: Any) -> Settings:
     """Load settings; ``overrides`` (e.g. ``db=`` from ``--db``) win over everything.
 
-    Raises ``ConfigError`` listing every invalid setting, one line each.
+    Raises ``ConfigError`` listing every invalid setting, one line each, and one line for an
+    ``env_file`` that cannot be read as UTF-8 text.
     """
     clean = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(_env_file=env_file, **clean)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError([_problem_line(error) for error in exc.errors()]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{env_file}: not a UTF-8 text file (settings, one per line)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{env_file}: cannot be read ({exc.strerror or exc})"]) from None
+
+
+def setting_range(field_name: str) -> tuple[float | None, float | None]:
+    """The inclusive ``(low, high)`` bounds of a numeric setting (``None`` where unbounded)."""
+    low = high = None
+    for constraint in Settings.model_fields[field_name].metadata:
+        low = getattr(constraint, "ge", low)
+        high = getattr(constraint, "le", high)
+    return low, high
+
+
+def _about(field_name: str) -> str:
+    """A setting's description, with its range for a number (``config show``'s about column)."""
+    field = Settings.model_fields[field_name]
+    about = field.description or ""
+    if field.annotation in (int, float):
+        low, high = setting_range(field_name)
+        about += f" (range {low:g} to {high:g})"
+    return about
+
+
+# Settings holding a URL: checked to be http(s) URLs, shown with their credentials masked.
+URL_SETTINGS = tuple(name for name in Settings.model_fields if name.endswith("_url"))
+_HTTP_URL = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -302,12 +371,6 @@ class SettingView:
     description: str
 
 
-def _mask(secret: str) -> str:
-    if len(secret) >= 12:
-        return f"{secret[:3]}…{secret[-4:]}"
-    return "********"
-
-
 def describe_settings(
     settings: Settings,
     *,
@@ -315,13 +378,16 @@ def describe_settings(
     overridden: set[str] | frozenset[str] = frozenset(),
     environ: Mapping[str, str] | None = None,
 ) -> list[SettingView]:
-    """Every setting with its effective value (secrets masked) and where it came from."""
+    """Every setting with its effective value and where it came from. Secrets are masked, and
+    so are credentials in URLs; a URL setting holding something else is not shown at all."""
+    from autotrader.core.secrets import MASK, is_url, mask_secret, mask_url
+
     environ = os.environ if environ is None else environ
     file_values: dict[str, str | None] = {}
     if env_file is not None and Path(env_file).is_file():
         file_values = dict(dotenv_values(env_file))
     views: list[SettingView] = []
-    for field_name, field in Settings.model_fields.items():
+    for field_name in Settings.model_fields:
         names = env_names(field_name)
         if field_name in overridden:
             source = f"--{field_name.replace('_', '-')}"
@@ -333,14 +399,16 @@ def describe_settings(
             source = "default"
         value = getattr(settings, field_name)
         if isinstance(value, SecretStr):
-            shown = _mask(value.get_secret_value())
+            shown = mask_secret(value.get_secret_value())
         elif value is None:
             shown = ""
+        elif field_name in URL_SETTINGS and not is_url(value):
+            shown = f"{MASK} (not a URL)"
         else:
-            shown = str(value)
+            shown = mask_url(str(value))
         if field_name == "db" and value is None:
             shown = f"{settings.db_path} (derived)"
-        views.append(SettingView(names[0], shown, source, field.description or ""))
+        views.append(SettingView(names[0], shown, source, _about(field_name)))
     return views
 
 
@@ -369,11 +437,9 @@ def check_settings(settings: Settings) -> list[str]:
         problems.append(f"AUTOTRADER_DB: {settings.db_path} is a folder, not a file")
     if settings.artifacts == "s3" and not settings.s3_bucket:
         problems.append("AUTOTRADER_S3_BUCKET: required when AUTOTRADER_ARTIFACTS=s3")
-    if settings.openai_base_url and not settings.openai_base_url.startswith(
-        ("http://", "https://")
-    ):
-        problems.append(
-            "OPENAI_BASE_URL: must start with http:// or https:// "
-            f"(got {settings.openai_base_url!r})"
-        )
+    for field_name in URL_SETTINGS:
+        url = getattr(settings, field_name)
+        if url is not None and not _HTTP_URL.match(url):
+            # Not echoed: what sits in a URL setting may be a pasted key.
+            problems.append(f"{env_names(field_name)[0]}: must be an http:// or https:// URL")
     return problems

@@ -260,7 +260,9 @@ def plot(
         raise InvalidInputError("--compare takes account ids: 2,3")
     path = out or Path(f"equity-{account}.png")
     result = plot_equity(open_store(ctx, db), account, path, compare=[int(o) for o in others])
+    left_out = f", {result.left_out} stored outside 2000–2100 left out" if result.left_out else ""
     render.say(
         f"wrote the equity chart of account(s) {', '.join(map(str, result.accounts))} "
-        f"({result.points} points, {result.trades} fills marked) to {result.path.resolve()}"
+        f"({result.points} points, {result.trades} fills marked{left_out}) to "
+        f"{result.path.resolve()}"
     )

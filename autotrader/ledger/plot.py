@@ -6,6 +6,8 @@ matplotlib is imported inside :func:`plot_equity` and drives the Agg canvas dire
 no global state, no display needed), so importing this module costs nothing. Equity comes from
 ``equity_series`` (the starting balance, then the snapshots); markers sit at the equity last
 known at each fill's time. Prices and money are converted to float here only, for drawing.
+Points and fills stored outside the product's time range (2000–2100, see ``core.clock``) are
+left off the chart and counted: they cannot be placed on a readable date axis.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from decimal import Decimal
 from itertools import accumulate
 from pathlib import Path
 
+from autotrader.core.clock import MAX_TIME_MS, MIN_TIME_MS
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.ledger.queries import equity_series
@@ -29,10 +32,15 @@ class PlotResult:
     accounts: list[int]
     points: int  # equity points drawn, all accounts
     trades: int  # fills marked on the primary account
+    left_out: int = 0  # points and fills stored at times outside 2000–2100
 
 
 def _when(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _in_range(ms: int) -> bool:
+    return MIN_TIME_MS <= ms < MAX_TIME_MS
 
 
 def plot_equity(
@@ -48,7 +56,14 @@ def plot_equity(
         raise InvalidInputError(f"--out must name a .png file, not {out.name!r}")
     accounts = [account_id, *[a for a in dict.fromkeys(compare or []) if a != account_id]]
     relative = len(accounts) > 1
-    series = {a: equity_series(store, a) for a in accounts}  # raises NotFoundError
+    stored = {a: equity_series(store, a) for a in accounts}  # raises NotFoundError
+    series = {a: [p for p in points if _in_range(p[0])] for a, points in stored.items()}
+    left_out = sum(len(stored[a]) - len(series[a]) for a in accounts)
+    empty = [str(a) for a in accounts if not series[a]]
+    if empty:
+        raise InvalidInputError(
+            f"account {', '.join(empty)} has no equity point between 2000 and 2100 to draw"
+        )
 
     def scale(value: Decimal, start: Decimal) -> float:
         return float((value / start - 1) * 100) if relative and start else float(value)
@@ -74,7 +89,8 @@ def plot_equity(
                 alpha=0.2,
                 label="drawdown",
             )
-            marked = _mark_trades(store, ax, account, points, start, scale)
+            marked, skipped = _mark_trades(store, ax, account, points, start, scale)
+            left_out += skipped
     ax.set_title(
         f"Equity of account {account_id}"
         if not relative
@@ -90,12 +106,14 @@ def plot_equity(
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png")
-    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked)
+    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked, left_out)
 
 
-def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> int:
-    """Opening fills as ▲ (long) / ▼ (short), closing fills as ✕, at the equity known then."""
-    fills = fills_with_position_side(store, account)
+def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> tuple[int, int]:
+    """Opening fills as ▲ (long) / ▼ (short), closing fills as ✕, at the equity known then.
+    Returns (fills marked, fills left out for their time)."""
+    stored = fills_with_position_side(store, account)
+    fills = [fill for fill in stored if _in_range(fill["created_at"])]
     times = [t for t, _ in points]
     groups: dict[str, tuple[list, list]] = {"open_long": ([], []), "open_short": ([], [])}
     groups["close"] = ([], [])
@@ -116,4 +134,4 @@ def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) 
         if xs:
             marker, marker_color, label = styles[key]
             ax.scatter(xs, ys, marker=marker, color=marker_color, s=36, zorder=3, label=label)
-    return len(fills)
+    return len(fills), len(stored) - len(fills)

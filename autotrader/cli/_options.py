@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -37,18 +38,43 @@ MaxTicksOption = Annotated[
 ]
 
 
-def split_csv(value: str | None, *, name: str, allowed: tuple[str, ...] | None = None) -> list[str]:
-    """Parse a comma-separated option; unknown values are one clear error naming them all."""
+def split_csv(value: str | None, *, name: str, allowed: Iterable[str] | None = None) -> list[str]:
+    """Parse a comma-separated option: ``[]`` when it is not given (``None``); a given value
+    must name at least one item, and unknown items are one clear error naming them all."""
     from autotrader.core.errors import InvalidInputError
 
-    items = [item.strip() for item in (value or "").split(",") if item.strip()]
-    if allowed is not None:
-        unknown = [item for item in items if item not in allowed]
+    if value is None:
+        return []
+    known = None if allowed is None else tuple(str(item) for item in allowed)
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        choose = f" (choose from {', '.join(known)})" if known else ""
+        raise InvalidInputError(f"{name}: give at least one value{choose}")
+    if known is not None:
+        unknown = [item for item in items if item not in known]
         if unknown:
-            raise InvalidInputError(
-                f"{name}: unknown {', '.join(unknown)} (choose from {', '.join(allowed)})"
-            )
+            names = ", ".join(map(_shown, unknown))
+            raise InvalidInputError(f"{name}: unknown {names} (choose from {', '.join(known)})")
     return list(dict.fromkeys(items))
+
+
+def choice(value: str | None, *, name: str, allowed: Iterable[str]) -> str | None:
+    """A single-valued option from a closed set, stripped (``None`` when not given): an empty,
+    unknown or comma-listed value is one clear error naming the choices."""
+    from autotrader.core.errors import InvalidInputError
+
+    if value is None:
+        return None
+    known = tuple(str(item) for item in allowed)
+    text = value.strip()
+    if text not in known:
+        raise InvalidInputError(f"{name}: {_shown(text)} is not one of {', '.join(known)}")
+    return text
+
+
+def _shown(text: str) -> str:
+    """Echo of a refused value, cut short: it may be ten thousand characters of anything."""
+    return repr(text if len(text) <= 40 else text[:39] + "…")
 
 
 def parse_time(value: str, *, name: str) -> int:

@@ -9,7 +9,7 @@ import typer
 
 from autotrader.cli._context import clock, open_store
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, split_csv
+from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, choice
 from autotrader.cli._render import out, print_json, say, styled, table
 from autotrader.clones.plan import EngineName
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
@@ -78,13 +78,9 @@ def run_once(
     If the clone has no active account, a sandbox account with default rules is opened (and
     you are told). Example: autotrader decisions run-once --clone-id 42 --force
     """
-    from autotrader.core.errors import InvalidInputError
     from autotrader.decisions.accounts import ensure_account
 
-    if engine is not None and engine not in ENGINES:
-        raise InvalidInputError(
-            f"--engine: unknown {engine!r} (choose one of {', '.join(ENGINES)})"
-        )
+    engine = choice(engine, name="--engine", allowed=ENGINES)
     store = open_store(ctx, db)
     account_id, opened = ensure_account(store, clock(ctx), clone_id)
     if opened:
@@ -136,8 +132,7 @@ def list_runs(
     from autotrader.core.clock import iso_utc
     from autotrader.decisions.repo import list_runs as rows
 
-    if status:
-        split_csv(status, name="--status", allowed=STATUSES)
+    status = choice(status, name="--status", allowed=STATUSES)
     runs = rows(open_store(ctx, db), clone_id=clone_id, status=status, limit=limit)
     if as_json:
         print_json(runs)

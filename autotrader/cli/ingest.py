@@ -15,6 +15,7 @@ from autotrader.cli._options import (
     IntervalOption,
     JsonOption,
     MaxTicksOption,
+    choice,
     parse_time,
     split_csv,
 )
@@ -173,7 +174,7 @@ def import_file(
     """
     from autotrader.bootstrap import ingestor
 
-    split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    timeframe = choice(timeframe, name="--timeframe", allowed=TIMEFRAMES)
     store = open_store(ctx, db)
     result, layout = ingestor(settings_for(ctx, db), store, clock(ctx)).import_file(
         path, symbol=symbol.upper(), timeframe=timeframe
@@ -215,8 +216,7 @@ def latest(
     """
     from autotrader.market.view import latest_view
 
-    if timeframe:
-        split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    timeframe = choice(timeframe, name="--timeframe", allowed=TIMEFRAMES)
     view = latest_view(open_store(ctx, db), clock(ctx), symbol.upper(), timeframe)
     if as_json:
         print_json(view)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._options import DbOption, JsonOption, choice
 from autotrader.cli._render import out, print_json, say, table
 
 app = typer.Typer(
@@ -38,7 +38,9 @@ def list_assets(
     Example: autotrader ingest assets list --category Meme
     """
     from autotrader.market import repo
+    from autotrader.market.models import ASSET_KINDS
 
+    kind = choice(kind, name="--kind", allowed=ASSET_KINDS)
     assets = repo.list_assets(_registry(ctx, db), kind=kind)
     if category:
         wanted = category.lower()

@@ -10,7 +10,7 @@ import typer
 
 from autotrader.cli import ledger_render as render
 from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._options import DbOption, JsonOption, parse_time, split_csv
+from autotrader.cli._options import DbOption, JsonOption, choice, parse_time, split_csv
 
 if TYPE_CHECKING:
     from autotrader.ledger.queries import LedgerFilter
@@ -44,10 +44,11 @@ def _filter(
 ) -> LedgerFilter:
     from autotrader.ledger.queries import LEDGER_KINDS, LedgerFilter
 
+    wanted = None if kinds is None else kinds.upper()
     return LedgerFilter(
         account_id=account,
         clone_id=clone_id,
-        kinds=tuple(split_csv((kinds or "").upper(), name="--kind", allowed=LEDGER_KINDS)),
+        kinds=tuple(split_csv(wanted, name="--kind", allowed=LEDGER_KINDS)),
         symbol=symbol.upper() if symbol else None,
         since_ms=parse_time(since, name="--since") if since else None,
         until_ms=parse_time(until, name="--until") if until else None,
@@ -107,6 +108,7 @@ def trades(
     from autotrader.ledger.queries import TradeFilter
     from autotrader.ledger.queries import trades as list_trades
 
+    status = choice(status, name="--status", allowed=("all", "open", "closed"))
     flt = _filter(account, clone_id, None, symbol, since, until)
     tf = TradeFilter(flt.account_id, flt.clone_id, flt.symbol, flt.since_ms, flt.until_ms, status)
     report = list_trades(open_store(ctx, db), tf, now_ms=clock(ctx).now_ms(), limit=limit)
@@ -186,12 +188,13 @@ def export(
     """
     import sys
 
+    from autotrader.ledger.export import FORMATS, WHATS
     from autotrader.ledger.export import export as run_export
 
     result = run_export(
         open_store(ctx, db),
-        what=what,
-        fmt=fmt,
+        what=choice(what, name="--what", allowed=WHATS),
+        fmt=choice(fmt, name="--format", allowed=FORMATS),
         flt=_filter(account, clone_id, kind, symbol, since, until),
         now_ms=clock(ctx).now_ms(),
         out=out,
@@ -223,12 +226,10 @@ def leaderboard(
     from autotrader.ledger.leaderboard import leaderboard as build
     from autotrader.prop.vocabulary import AccountKind
 
-    if kind is not None:
-        split_csv(kind, name="--kind", allowed=tuple(AccountKind))
     rows = build(
         open_store(ctx, db),
         now_ms=clock(ctx).now_ms(),
-        kind=kind,
+        kind=choice(kind, name="--kind", allowed=AccountKind),
         by=by,
         sort=sort,
         ascending=ascending,

@@ -153,10 +153,10 @@ def positions(
 
     Example: autotrader prop positions --account 1 --status all --json
     """
-    from autotrader.cli._options import split_csv
+    from autotrader.cli._options import choice
     from autotrader.prop import repo as prop_repo
 
-    split_csv(status, name="--status", allowed=("open", "closed", "all"))
+    status = choice(status, name="--status", allowed=("open", "closed", "all"))
     rows = prop_repo.positions(
         open_store(ctx, db), account_id=account, status=None if status == "all" else status.upper()
     )

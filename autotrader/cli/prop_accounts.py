@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption, split_csv
+from autotrader.cli._options import DbOption, JsonOption, choice, split_csv
 from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def create(
     from autotrader.prop.accounts import account_state
     from autotrader.prop.models import AccountKind, AccountRules, validation_summary
 
-    split_csv(kind, name="--kind", allowed=tuple(AccountKind))
+    kind = choice(kind, name="--kind", allowed=AccountKind)
     given = {
         "max_leverage": max_leverage,
         "slippage_bps": _decimal(slippage_bps, "--slippage-bps"),

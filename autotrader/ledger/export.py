@@ -142,6 +142,8 @@ def export(
     """Write ``what`` as ``fmt`` to ``out`` (a file) or ``stream``; returns the row count."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format must be one of {', '.join(FORMATS)}")
+    if what not in WHATS:
+        raise InvalidInputError(f"--what must be one of {', '.join(WHATS)}")
     if fmt == "parquet" and out is None:
         raise InvalidInputError("--format parquet writes a binary file: give --out PATH")
     if out is None and stream is None:

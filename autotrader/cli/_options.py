@@ -1,12 +1,85 @@
-"""Options shared by every command group, so ``--db`` and ``--json`` mean one thing everywhere."""
+"""Options shared by every command group, so ``--db`` and ``--json`` mean one thing everywhere.
+
+Numbers typed on the command line are read by one parser per kind: ids (:func:`id_option`,
+:func:`id_argument`: 1 … 2^63−1, what SQLite can hold), decimals (:func:`decimal_option`: money,
+prices, fees and rates through ``core.money.to_decimal``) and bounded counts
+(:func:`count_option`). A refused value is a usage error (exit 2) naming the option.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+# Counts (ticks, limits, pages, token budgets, position limits) stay far below 64 bits.
+MAX_COUNT = 1_000_000_000
+
+
+class IdParser:
+    """Reads an id (``core.ids``); typer calls it with the option's text."""
+
+    def __call__(self, value: str | int) -> int:
+        from autotrader.core.ids import id_problem
+
+        problem = id_problem(str(value))
+        if problem is not None:
+            raise _usage_error(problem)
+        return int(value)
+
+
+class DecimalParser:
+    """Reads a decimal with ``core.money.to_decimal``: ASCII digits, finite, at most 15 digits
+    before the point and 18 after it, never negative; never zero either when ``positive``."""
+
+    def __init__(self, *, positive: bool) -> None:
+        self.positive = positive
+
+    def __call__(self, value: str | Decimal) -> Decimal:
+        from autotrader.core.errors import InvalidInputError
+        from autotrader.core.money import to_decimal
+
+        try:
+            number = to_decimal(value, field=None)
+        except InvalidInputError as exc:
+            raise _usage_error(str(exc)) from None
+        if self.positive and number <= 0:
+            raise _usage_error(f"must be greater than 0, got {value}")
+        if number < 0:
+            raise _usage_error(f"must not be negative, got {value}")
+        return number
+
+
+def _usage_error(message: str) -> Exception:
+    """What a parser raises: typer shows it as "Invalid value for '--x': message", exit 2."""
+    from pydantic_core import PydanticCustomError
+
+    return PydanticCustomError("invalid_value", message)  # no context: braces stay as typed
+
+
+def id_option(flag: str, help: str) -> Any:
+    """An option naming a row by id, e.g. ``Annotated[int, id_option("--account", "...")]``."""
+    return typer.Option(flag, parser=IdParser(), metavar="ID", help=help)
+
+
+def id_argument(help: str) -> Any:
+    """An argument naming a row by id (``prop accounts show 1``)."""
+    return typer.Argument(parser=IdParser(), help=help)
+
+
+def decimal_option(flag: str, help: str, *, positive: bool = False) -> Any:
+    """An amount, price, fee or rate (``Annotated[Decimal, decimal_option("--balance", ...)]``);
+    ``positive`` where zero means nothing (a balance, a size, a price)."""
+    return typer.Option(flag, parser=DecimalParser(positive=positive), metavar="DECIMAL", help=help)
+
+
+def count_option(flag: str, help: str, *, low: int = 1, high: int = MAX_COUNT) -> Any:
+    """A whole number within ``low`` … ``high`` (both shown in the help)."""
+    return typer.Option(flag, min=low, max=high, help=help)
+
 
 DbOption = Annotated[
     Path | None,
@@ -28,13 +101,14 @@ IntervalOption = Annotated[
     typer.Option(
         "--interval",
         min=0.01,
+        max=86_400,
         help="Seconds between ticks with --loop (default AUTOTRADER_WORKER_INTERVAL).",
         show_default=False,
     ),
 ]
 MaxTicksOption = Annotated[
     int | None,
-    typer.Option("--max-ticks", min=1, help="Stop after this many ticks (for tests and cron)."),
+    count_option("--max-ticks", "Stop after this many ticks (for tests and cron)."),
 ]
 
 
@@ -86,3 +160,10 @@ def parse_time(value: str, *, name: str) -> int:
         return parse_iso_utc(value)
     except ValueError as exc:
         raise InvalidInputError(f"{name}: {exc}") from None
+
+
+def parse_ids(value: str | None, *, name: str) -> list[int]:
+    """A comma-separated list of ids (``--compare 2,3``); ``[]`` when not given."""
+    from autotrader.core.ids import parse_id
+
+    return [parse_id(item, field=name) for item in split_csv(value, name=name)]

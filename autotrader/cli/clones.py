@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from autotrader.cli import clones_pipeline
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._options import (
+    DbOption,
+    JsonOption,
+    count_option,
+    decimal_option,
+    id_argument,
+    id_option,
+)
 from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
@@ -23,7 +31,7 @@ app.add_typer(models_app, name="models")
 entitlements_app = typer.Typer(help="What a clone may use.", no_args_is_help=True)
 app.add_typer(entitlements_app, name="entitlements")
 
-CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
+CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
 
 
 def render_clone(clone: CloneView, *, as_json: bool) -> None:
@@ -39,9 +47,7 @@ def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Unique name.")],
     model: Annotated[str, typer.Option("--model", help="A registry model.")] = "gpt-5-mini",
-    clone_id: Annotated[
-        int | None, typer.Option("--id", help="Pick the id (default next).")
-    ] = None,
+    clone_id: Annotated[int | None, id_option("--id", "Pick the id (default next).")] = None,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
     db: DbOption = None,
@@ -99,7 +105,7 @@ def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
 @app.command("show")
 def show(
     ctx: typer.Context,
-    clone_id: Annotated[int, typer.Argument(help="Clone id.")],
+    clone_id: Annotated[int, id_argument("Clone id.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -153,10 +159,9 @@ def context(
         str | None, typer.Option("--strategy", help="Trading prompt node id.")
     ] = None,
     account: Annotated[
-        int | None,
-        typer.Option("--account", help="Prop account (default: the clone's active one)."),
+        int | None, id_option("--account", "Prop account (default: the clone's active one).")
     ] = None,
-    budget: Annotated[int, typer.Option("--budget", min=200, help="Prompt token budget.")] = 6000,
+    budget: Annotated[int, count_option("--budget", "Prompt token budget.", low=200)] = 6000,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -220,11 +225,15 @@ def models_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name")],
     api_model: Annotated[str, typer.Option("--api-model", help="Name the API expects.")],
-    strength: Annotated[int, typer.Option("--strength", help="Tier 0–10.")],
+    strength: Annotated[int, count_option("--strength", "Tier 0–10.", low=0)],
     provider: Annotated[str, typer.Option("--provider")] = "openai",
     api: Annotated[str, typer.Option("--api", help="responses or chat.")] = "chat",
-    input_price: Annotated[str, typer.Option("--input-usd-per-mtok")] = "0",
-    output_price: Annotated[str, typer.Option("--output-usd-per-mtok")] = "0",
+    input_price: Annotated[
+        Decimal, decimal_option("--input-usd-per-mtok", "USD per million input tokens.")
+    ] = Decimal(0),
+    output_price: Annotated[
+        Decimal, decimal_option("--output-usd-per-mtok", "USD per million output tokens.")
+    ] = Decimal(0),
     db: DbOption = None,
 ) -> None:
     """Add or update a model in the registry.
@@ -232,7 +241,6 @@ def models_add(
     Example: autotrader clones models add --name llama --api-model llama3.1:8b --strength 1
     """
     from autotrader.clones.management import add_model
-    from autotrader.core.money import to_decimal
 
     model = add_model(
         open_store(ctx, db),
@@ -242,8 +250,8 @@ def models_add(
         api_model=api_model,
         api=api,
         strength=strength,
-        input_usd_per_mtok=to_decimal(input_price, field="--input-usd-per-mtok"),
-        output_usd_per_mtok=to_decimal(output_price, field="--output-usd-per-mtok"),
+        input_usd_per_mtok=input_price,
+        output_usd_per_mtok=output_price,
     )
     say(
         f"model {model['name']} ({model['api_model']}, {model['api']}) strength {model['strength']}"
@@ -275,8 +283,12 @@ def entitlements_show(
 def entitlements_grant(
     ctx: typer.Context,
     clone_id: CloneIdOption,
-    max_model_strength: Annotated[int | None, typer.Option("--max-model-strength")] = None,
-    max_active_assets: Annotated[int | None, typer.Option("--max-active-assets")] = None,
+    max_model_strength: Annotated[
+        int | None, count_option("--max-model-strength", "Tier 0–10.", low=0)
+    ] = None,
+    max_active_assets: Annotated[
+        int | None, count_option("--max-active-assets", "1 to 1000 assets.")
+    ] = None,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     db: DbOption = None,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._options import DbOption, JsonOption, id_option
 from autotrader.cli._render import fail_line, out, print_json, say, table
 
 app = typer.Typer(
@@ -16,11 +16,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
+CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
 FileArgument = Annotated[Path, typer.Argument(help="Pipeline JSON (see examples/pipelines/).")]
-VersionOption = Annotated[
-    int | None, typer.Option("--version", help="A stored version (default latest).")
-]
+VersionOption = Annotated[int | None, id_option("--version", "A stored version (default latest).")]
 
 
 @app.command("validate")
@@ -28,7 +26,7 @@ def validate(
     ctx: typer.Context,
     path: FileArgument,
     clone_id: Annotated[
-        int | None, typer.Option("--clone-id", help="Also check this clone's entitlements.")
+        int | None, id_option("--clone-id", "Also check this clone's entitlements.")
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,

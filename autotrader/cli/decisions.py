@@ -9,7 +9,16 @@ import typer
 
 from autotrader.cli._context import clock, open_store
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, choice
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    MaxTicksOption,
+    choice,
+    count_option,
+    id_argument,
+    id_option,
+)
 from autotrader.cli._render import out, print_json, say, styled, table
 from autotrader.clones.plan import EngineName
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
@@ -59,7 +68,7 @@ def render_outcome(outcome: TickOutcome, *, as_json: bool) -> None:
 @app.command("run-once")
 def run_once(
     ctx: typer.Context,
-    clone_id: Annotated[int, typer.Option("--clone-id", help="The clone to run, e.g. 42.")],
+    clone_id: Annotated[int, id_option("--clone-id", "The clone to run, e.g. 42.")],
     force: Annotated[
         bool, typer.Option("--force", help="Ignore the cadence: run every candidate now.")
     ] = False,
@@ -120,11 +129,11 @@ def worker(
 @app.command("list")
 def list_runs(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's runs.")] = None,
     status: Annotated[
         str | None, typer.Option("--status", help="queued, running, succeeded, failed, skipped.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+    limit: Annotated[int, count_option("--limit", "At most this many runs.", high=10_000)] = 50,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -170,7 +179,7 @@ def list_runs(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    run_id: Annotated[int, typer.Argument(help="Decision run id.")],
+    run_id: Annotated[int, id_argument("Decision run id.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

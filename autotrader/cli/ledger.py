@@ -10,7 +10,16 @@ import typer
 
 from autotrader.cli import ledger_render as render
 from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._options import DbOption, JsonOption, choice, parse_time, split_csv
+from autotrader.cli._options import (
+    DbOption,
+    JsonOption,
+    choice,
+    count_option,
+    id_option,
+    parse_ids,
+    parse_time,
+    split_csv,
+)
 
 if TYPE_CHECKING:
     from autotrader.ledger.queries import LedgerFilter
@@ -20,8 +29,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-AccountOption = Annotated[int | None, typer.Option("--account", help="Only this prop account.")]
-CloneOption = Annotated[int | None, typer.Option("--clone-id", help="Only this clone's accounts.")]
+AccountOption = Annotated[int | None, id_option("--account", "Only this prop account.")]
+CloneOption = Annotated[int | None, id_option("--clone-id", "Only this clone's accounts.")]
 SymbolOption = Annotated[str | None, typer.Option("--symbol", help="Only this symbol, e.g. BTC.")]
 SinceOption = Annotated[
     str | None, typer.Option("--since", help="From this ISO-8601 UTC time (inclusive).")
@@ -64,8 +73,8 @@ def show(
     symbol: SymbolOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Per page.")] = 50,
-    page: Annotated[int, typer.Option("--page", min=1, help="Page number, newest first.")] = 1,
+    limit: Annotated[int, count_option("--limit", "Per page.", high=10_000)] = 50,
+    page: Annotated[int, count_option("--page", "Page number, newest first.")] = 1,
     totals: Annotated[
         bool, typer.Option(help="Per-kind totals over the whole filter (a pass over it).")
     ] = True,
@@ -97,7 +106,7 @@ def trades(
     since: SinceOption = None,
     until: UntilOption = None,
     status: Annotated[str, typer.Option("--status", help="all, open or closed.")] = "all",
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many of each.")] = 100,
+    limit: Annotated[int, count_option("--limit", "At most this many of each.")] = 100,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -215,7 +224,7 @@ def leaderboard(
     ),
     sort: Annotated[str, typer.Option("--sort", help="Column to sort by.")] = "return_pct",
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Top N rows.")] = None,
+    limit: Annotated[int | None, count_option("--limit", "Top N rows.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -240,7 +249,7 @@ def leaderboard(
 @app.command("plot")
 def plot(
     ctx: typer.Context,
-    account: Annotated[int, typer.Option("--account", help="The prop account to draw.")],
+    account: Annotated[int, id_option("--account", "The prop account to draw.")],
     compare: Annotated[
         str | None, typer.Option("--compare", help="More accounts on the chart: 2,3.")
     ] = None,
@@ -253,14 +262,11 @@ def plot(
 
     Example: autotrader ledger plot --account 1 --compare 2,3 --out equity.png
     """
-    from autotrader.core.errors import InvalidInputError
     from autotrader.ledger.plot import plot_equity
 
-    others = split_csv(compare, name="--compare")
-    if not all(o.isdigit() for o in others):
-        raise InvalidInputError("--compare takes account ids: 2,3")
+    others = parse_ids(compare, name="--compare")
     path = out or Path(f"equity-{account}.png")
-    result = plot_equity(open_store(ctx, db), account, path, compare=[int(o) for o in others])
+    result = plot_equity(open_store(ctx, db), account, path, compare=others)
     left_out = f", {result.left_out} stored outside 2000–2100 left out" if result.left_out else ""
     render.say(
         f"wrote the equity chart of account(s) {', '.join(map(str, result.accounts))} "

@@ -606,7 +606,10 @@ def test_worker_runs_the_requested_number_of_ticks(cli, db, hyperliquid) -> None
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("import", "x.csv", "--symbol", "BTC", "--timeframe", "7m"), "--timeframe: '7m' is not one of 1m, 5m, 1h"),
+        (
+            ("import", "x.csv", "--symbol", "BTC", "--timeframe", "7m"),
+            "--timeframe: '7m' is not one of 1m, 5m, 1h",
+        ),
         (("run-once", "--source", "nope"), "--source: unknown 'nope'"),
         (("run-once", "--channels", "trades"), "--channels: unknown 'trades'"),
         (("backfill", "--since", "yesterday"), "--since: 'yesterday' is not an ISO-8601 time"),

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 
+from autotrader.core.clock import SimulatedClock
+
+
+@pytest.fixture(scope="module")
+def clone_store(tmp_path_factory) -> Path:
+    """A migrated store with clone 42, so a command gets as far as the store would let it."""
+    from autotrader.clones.management import create_clone
+    from tests.fakes.decisions import open_test_store
+
+    path = tmp_path_factory.mktemp("options") / "template.db"
+    with open_test_store(path) as store:
+        create_clone(store, SimulatedClock(1_771_528_800_000), name="momentum", clone_id=42)
+    return path
+
 
 @pytest.fixture
-def db(cli, tmp_path: Path, monkeypatch) -> Path:
-    """A store with clone 42, so a command gets as far as the store would let it. Sources point
-    at a closed loopback port: a command that wrongly gets as far as fetching fails fast."""
+def db(clone_store: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A copy of ``clone_store``. Sources point at a closed loopback port: a command that wrongly
+    gets as far as fetching fails at once."""
     for name in ("HYPERLIQUID", "POLYMARKET_GAMMA", "POLYMARKET_CLOB", "DEFILLAMA"):
         monkeypatch.setenv(f"AUTOTRADER_{name}_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("AUTOTRADER_DEFILLAMA_STABLECOINS_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("AUTOTRADER_HTTP_RETRIES", "0")
-    path = tmp_path / "options.db"
-    result = cli("clones", "create", "--name", "momentum", "--id", "42", "--db", str(path))
-    assert result.exit_code == 0, result.stderr
-    return path
+    return Path(shutil.copyfile(clone_store, tmp_path / "options.db"))
 
 
 def digest(path: Path) -> str:
@@ -76,3 +88,169 @@ def test_a_single_choice_refuses_anything_but_one_known_value(cli, db, args):
     line = refused_in_one_line(cli, db, *args)
     assert line.startswith(f"error: {option}: ")
     assert "is not one of" in line
+
+
+def refused_as_usage(cli, db: Path, *args: str) -> str:
+    """Run a command whose option value must be refused before anything runs (exit 2)."""
+    before = digest(db)
+    result = cli(*args, "--db", str(db))
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for" in result.stderr or "No such option" in result.stderr
+    assert digest(db) == before
+    unboxed = "".join(c for c in result.stderr if c not in "│╭╮╰╯─")  # typer's error panel
+    return " ".join(unboxed.split())
+
+
+NOT_IDS = ["0", "-1", "9223372036854775808", "\u0665", "1e3", "1_0", ""]
+ID_COMMANDS = [
+    ("prop", "accounts", "show", "{}"),
+    ("prop", "mark-to-market", "--account", "{}"),
+    ("prop", "positions", "--account", "{}"),
+    ("prop", "admin", "freeze", "--account", "{}", "--reason", "r"),
+    ("prop", "order", "--account", "{}", "--symbol", "BTC", "--side", "long", "--notional", "9"),
+    ("prop", "accounts", "create", "--clone-id", "{}", "--balance", "100"),
+    ("decisions", "show", "{}"),
+    ("decisions", "run-once", "--clone-id", "{}"),
+    ("clones", "show", "{}"),
+    ("clones", "create", "--name", "x", "--id", "{}"),
+    ("clones", "pipeline", "show", "--clone-id", "42", "--version", "{}"),
+    ("clones", "context", "--clone-id", "42", "--asset", "BTC", "--account", "{}"),
+    ("ledger", "show", "--account", "{}"),
+    ("ledger", "trades", "--clone-id", "{}"),
+    ("ledger", "verify", "--account", "{}"),
+    ("ledger", "plot", "--account", "{}"),
+]
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+@pytest.mark.parametrize("template", ID_COMMANDS, ids=" ".join)
+def test_refuses_an_id_outside_1_to_2_63_minus_1(cli, db, template, value):
+    args = [value if part == "{}" else part for part in template]
+    refused = refused_as_usage(cli, db, *args)
+    given_as_argument = not template[template.index("{}") - 1].startswith("--")
+    if not (given_as_argument and value == "-1"):  # an argument "-1" reads as an unknown option
+        assert "is not an id (a whole number from 1 to 9223372036854775807)" in refused
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ledger", "trace", "fill:9223372036854775808"),
+        ("ledger", "trace", "fill:\u0665"),
+        ("ledger", "trace", "run:0"),
+        ("ledger", "plot", "--account", "1", "--compare", "2,9223372036854775808"),
+        ("ledger", "plot", "--account", "1", "--compare", "\u0665"),
+    ],
+    ids=" ".join,
+)
+def test_refuses_ids_inside_references_and_lists_in_one_line(cli, db, args):
+    assert "9223372036854775807" in refused_in_one_line(cli, db, *args)
+
+
+NOT_AMOUNTS = ["\u0665", "1e-400", "1e999999", "NaN", "Infinity", "-5", "0x10"]
+
+
+@pytest.mark.parametrize("value", NOT_AMOUNTS)
+@pytest.mark.parametrize(
+    "template",
+    [
+        ("prop", "accounts", "create", "--clone-id", "42", "--balance", "{}"),
+        ("prop", "accounts", "create", "--clone-id", "42", "--balance", "9", "--taker-fee", "{}"),
+        ("prop", "order", "--account", "1", "--symbol", "BTC", "--side", "long", "--qty", "{}"),
+        ("prop", "order", "--account", "1", "--symbol", "BTC", "--side", "long", "--stop", "{}"),
+        ("prop", "close", "--account", "1", "--symbol", "BTC", "--qty", "{}"),
+        (
+            "clones",
+            "models",
+            "add",
+            "--name",
+            "m",
+            "--api-model",
+            "m",
+            "--strength",
+            "1",
+            "--input-usd-per-mtok",
+            "{}",
+        ),
+    ],
+    ids=" ".join,
+)
+def test_refuses_a_decimal_that_is_not_a_plain_finite_amount(cli, db, template, value):
+    args = [value if part == "{}" else part for part in template]
+    assert f"Invalid value for '{template[template.index('{}') - 1]}'" in refused_as_usage(
+        cli, db, *args
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("prop", "accounts", "create", "--clone-id", "42", "--balance", "0"),
+        (
+            "prop",
+            "accounts",
+            "create",
+            "--clone-id",
+            "42",
+            "--balance",
+            "9",
+            "--max-position-notional",
+            "0",
+        ),
+        ("prop", "order", "--account", "1", "--symbol", "BTC", "--side", "long", "--notional", "0"),
+        ("prop", "order", "--account", "1", "--symbol", "BTC", "--side", "long", "--target", "0.0"),
+    ],
+    ids=" ".join,
+)
+def test_refuses_zero_where_zero_means_nothing(cli, db, args):
+    assert "must be greater than 0" in refused_as_usage(cli, db, *args)
+
+
+def test_a_zero_model_price_is_a_free_local_model(cli, db):
+    args = ("clones", "models", "add", "--name", "llama", "--api-model", "llama3", "--strength")
+    result = cli(*args, "1", "--input-usd-per-mtok", "0", "--db", str(db))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("price", ["10001", "999999999999999"])
+def test_refuses_a_model_price_no_provider_charges(cli, db, price):
+    args = ("clones", "models", "add", "--name", "m", "--api-model", "m", "--strength", "1")
+    line = refused_in_one_line(cli, db, *args, "--output-usd-per-mtok", price)
+    assert "at most 10000 USD per million tokens" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ledger", "show", "--page", "9223372036854775808"),
+        ("ledger", "trades", "--limit", "9223372036854775808"),
+        ("clones", "context", "--clone-id", "42", "--asset", "BTC", "--budget", "99999999999"),
+        (
+            "prop",
+            "accounts",
+            "create",
+            "--clone-id",
+            "42",
+            "--balance",
+            "9",
+            "--max-daily-trades",
+            "9223372036854775808",
+        ),
+        ("workers", "run", "housekeeping", "--interval", "inf"),
+        (
+            "prop",
+            "order",
+            "--account",
+            "1",
+            "--symbol",
+            "BTC",
+            "--side",
+            "long",
+            "--leverage",
+            "9223372036854775808",
+        ),
+    ],
+    ids=" ".join,
+)
+def test_refuses_a_count_beyond_its_range(cli, db, args):
+    refused_as_usage(cli, db, *args)

@@ -174,6 +174,38 @@ def test_a_malformed_file_is_one_line(cli, db, tmp_path):
     assert "invalid JSON at line 1" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"leverage": 1000},
+        {"notional_usd": "1e309"},
+        {"policy": "martingale"},
+        {"rsi_low": 80, "rsi_high": 70},
+        {"stop_pct": -0.02},
+    ],
+)
+def test_engine_parameters_that_would_fail_every_run_are_refused_at_save(
+    cli, db, clone, tmp_path, params
+):
+    data = _example("btc-eth-rules.json")
+    prompt = next(n for n in data["nodes"] if n["type"] == "trading_prompt")
+    prompt["engineParams"] = params
+    path = _write(tmp_path, data)
+    checked = cli("clones", "pipeline", "validate", path, "--db", db)
+    assert checked.exit_code == 1
+    assert "error: trend-rules nodes[2].engineParams" in checked.stdout
+    assert "0 errors" not in checked.stdout
+    saved = cli("clones", "pipeline", "set", path, "--clone-id", "42", "--db", db)
+    assert saved.exit_code == 1
+    assert "error: trend-rules (nodes[2].engineParams" in saved.stderr
+    assert (
+        cli(
+            "clones", "pipeline", "history", "--clone-id", "42", "--db", db, "--json"
+        ).stdout.strip()
+        == "[]"
+    )
+
+
 @pytest.mark.parametrize("command", ["validate", "set"])
 @pytest.mark.parametrize("depth", [100, 100_000])
 def test_a_deeply_nested_file_is_one_line(cli, db, clone, tmp_path, command, depth):

@@ -17,7 +17,7 @@ from autotrader.cli._options import (
     id_argument,
     id_option,
 )
-from autotrader.cli._render import out, print_json, say, table
+from autotrader.cli._render import json_text, out, print_json, say, table
 
 if TYPE_CHECKING:
     from autotrader.clones.management import CloneView
@@ -184,9 +184,9 @@ def context(
     if as_json:
         from autotrader.context.packet import packet_to_json
 
-        out.print(packet_to_json(packet), markup=False, highlight=False, soft_wrap=True)
+        out.print(json_text(packet_to_json(packet)), soft_wrap=True)
         return
-    out.print(packet.prompt, markup=False, highlight=False, soft_wrap=True)
+    out.print(packet.prompt, soft_wrap=True)
     out.rule()
     trims = "; ".join(str(t) for t in packet.trimmed) or "none"
     say(

@@ -9,7 +9,7 @@ import typer
 
 from autotrader.cli._context import clock, open_store
 from autotrader.cli._options import DbOption, JsonOption, id_option
-from autotrader.cli._render import fail_line, out, print_json, say, table
+from autotrader.cli._render import fail_line, out, print_json, say, styled, table
 
 app = typer.Typer(
     help="A clone's strategy graph: data_stream → asset_selection → trading_prompt.",
@@ -136,9 +136,10 @@ def compile_pipeline(
         return
     for s in pipeline.strategies:
         say(
-            f"[bold]strategy {s.strategy_id}[/bold]: engine {s.engine}, every {s.cadence_s}s, "
+            styled(f"strategy {s.strategy_id}", "bold"),
+            f": engine {s.engine}, every {s.cadence_s}s, "
             f"{'enabled' if s.enabled else 'disabled'}, coverage {s.coverage_mode}, "
-            f"candidates ≤ {s.candidate_policy.max_candidates} ({s.candidate_policy.prefilter})"
+            f"candidates ≤ {s.candidate_policy.max_candidates} ({s.candidate_policy.prefilter})",
         )
         say("universe: " + ", ".join(f"{u.symbol} ({u.selected_by})" for u in s.universe))
         rows = [

@@ -21,14 +21,14 @@ from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import open_store, settings_for, state
 from autotrader.cli._options import DbOption
-from autotrader.cli._render import out, say
+from autotrader.cli._render import out, say, styled
 from autotrader.core.clock import HOUR_MS
 
 CLONE_ID = 42
 
 
 def _step(title: str) -> None:
-    out.rule(f"[bold]{title}")
+    out.rule(styled(title, "bold"))
 
 
 def _at(ctx: typer.Context, when_ms: int) -> None:
@@ -126,7 +126,7 @@ def _demo_clone(ctx: typer.Context, store, path, *, quiet: bool) -> None:
     clones_pipeline.compile_pipeline(ctx, clone_id=CLONE_ID, version=None, db=path, as_json=False)
     packet = context_for(store, clock, CLONE_ID, "BTC")
     if not quiet:
-        out.print(packet.prompt, markup=False, highlight=False, soft_wrap=True)
+        out.print(packet.prompt, soft_wrap=True)
     say(
         f"context packet for BTC: ~{packet.token_estimate} tokens, "
         f"sha256 {packet.prompt_hash[:16]}…"
@@ -140,7 +140,7 @@ def _demo_manual_trades(ctx: typer.Context, store, path, start: int) -> int:
     account, _ = ensure_account(store, settings_for(ctx).clock(), CLONE_ID)
     say(f"sandbox account {account}: 10,000 USDC, default rules")
     for order in demo_orders(store, start):
-        say(f"\n[bold]{order.pop('why')}[/bold]")
+        say("\n", styled(order.pop("why"), "bold"))
         # A rejection is the point of the third order: its gate and reason are printed.
         with contextlib.suppress(typer.Exit):
             prop_cli.order(

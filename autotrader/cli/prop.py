@@ -65,15 +65,16 @@ def render_submission(sub: Submission, *, as_json: bool) -> None:
     ]
     out.print(table(f"Intent {sub.intent_id}: gates", ["gate", "result", "code", "reason"], rows))
     if not sub.accepted:
-        say(f"[red]rejected[/red] ({sub.reject_code}): {sub.reason}")
+        say(styled("rejected", "red"), f" ({sub.reject_code}): {sub.reason}")
     elif sub.fill:
         f = sub.fill
         say(
-            f"[green]filled[/green] {f['side']} {f['qty']} {f['symbol']} @ {f['price']} "
-            f"(reference {f['reference_price']}, fee {f['fee']}) → position {f['position_id']}"
+            styled("filled", "green"),
+            f" {f['side']} {f['qty']} {f['symbol']} @ {f['price']} "
+            f"(reference {f['reference_price']}, fee {f['fee']}) → position {f['position_id']}",
         )
     else:
-        say("[green]accepted[/green] (nothing to fill)")
+        say(styled("accepted", "green"), " (nothing to fill)")
     if sub.replayed:
         say("(idempotency key seen before: this is the earlier outcome, nothing new was booked)")
 

@@ -162,6 +162,27 @@ def parse_time(value: str, *, name: str) -> int:
         raise InvalidInputError(f"{name}: {exc}") from None
 
 
+def parse_symbol(value: str, *, name: str) -> str:
+    """A market symbol as typed (``btc`` is ``BTC``); anything that cannot be one — control
+    characters, quotes, ten thousand characters — is one clear error before anything runs."""
+    import re
+
+    from autotrader.core.errors import InvalidInputError
+    from autotrader.market.models import SYMBOL_PATTERN
+
+    symbol = value.strip().upper()
+    if not re.fullmatch(SYMBOL_PATTERN, symbol):
+        raise InvalidInputError(
+            f"{name}: {_shown(value)} is not a symbol (1 to 32 of A-Z 0-9 / : _ -)"
+        )
+    return symbol
+
+
+def parse_symbols(value: str | None, *, name: str) -> list[str]:
+    """A comma-separated list of symbols (``--symbols BTC,ETH``); ``[]`` when not given."""
+    return [parse_symbol(item, name=name) for item in split_csv(value, name=name)]
+
+
 def parse_ids(value: str | None, *, name: str) -> list[int]:
     """A comma-separated list of ids (``--compare 2,3``); ``[]`` when not given."""
     from autotrader.core.ids import parse_id

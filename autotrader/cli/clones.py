@@ -16,6 +16,7 @@ from autotrader.cli._options import (
     decimal_option,
     id_argument,
     id_option,
+    parse_symbol,
 )
 from autotrader.cli._render import json_text, out, print_json, say, table
 
@@ -176,7 +177,7 @@ def context(
         store,
         clock(ctx),
         clone_id,
-        asset.upper(),
+        parse_symbol(asset, name="--asset"),
         strategy_id=strategy,
         account_id=account,
         budget_tokens=budget,

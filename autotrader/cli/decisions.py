@@ -18,6 +18,7 @@ from autotrader.cli._options import (
     count_option,
     id_argument,
     id_option,
+    parse_symbol,
 )
 from autotrader.cli._render import out, print_json, say, styled, table
 from autotrader.clones.plan import EngineName
@@ -90,6 +91,7 @@ def run_once(
     from autotrader.decisions.accounts import ensure_account
 
     engine = choice(engine, name="--engine", allowed=ENGINES)
+    asset = None if asset is None else parse_symbol(asset, name="--asset")
     store = open_store(ctx, db)
     account_id, opened = ensure_account(store, clock(ctx), clone_id)
     if opened:
@@ -100,7 +102,7 @@ def run_once(
     options = {
         "clone_id": clone_id,
         "force": force,
-        "asset": asset.upper() if asset else None,
+        "asset": asset,
         "engine": engine,
         "dry_run": dry_run,
     }

@@ -16,7 +16,7 @@ from autotrader.cli._options import (
     decimal_option,
     id_argument,
     id_option,
-    split_csv,
+    parse_symbols,
 )
 from autotrader.cli._render import out, print_json, say, table
 
@@ -85,7 +85,7 @@ def create(
         "max_open_positions": max_open_positions,
         "max_daily_trades": max_daily_trades,
         "max_drawdown": max_drawdown,
-        "allowed_symbols": split_csv(allowed_symbols, name="--allowed-symbols") or None,
+        "allowed_symbols": parse_symbols(allowed_symbols, name="--allowed-symbols") or None,
         "margin_mode": margin_mode,
         "require_stop": require_stop or None,
     }
@@ -119,7 +119,9 @@ def list_accounts(
     """
     from autotrader.prop.accounts import account_state
     from autotrader.prop.repo import list_accounts as rows
+    from autotrader.prop.vocabulary import AccountStatus
 
+    status = choice(status, name="--status", allowed=AccountStatus)
     store = open_store(ctx, db)
     now = clock(ctx).now_ms()
     states = [

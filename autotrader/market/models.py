@@ -14,6 +14,8 @@ from autotrader.core.clock import HOUR_MS, MINUTE_MS
 Timeframe = Literal["1m", "5m", "1h"]
 AssetKind = Literal["perp", "spot"]
 ASSET_KINDS: tuple[str, ...] = get_args(AssetKind)
+# What a market symbol looks like ("BTC", "PURR/USDC", "BTC/USDC:USDC"): ASCII, upper case.
+SYMBOL_PATTERN = r"^[A-Z0-9/:_-]{1,32}$"
 
 SOURCES = ("hyperliquid", "polymarket", "defillama")  # the live sources ingest fetches
 HYPERLIQUID_CHANNELS = ("ohlcv", "funding")

@@ -30,6 +30,7 @@ from pydantic import (
 from autotrader.core.clock import MAX_TIME_MS, MIN_TIME_MS, iso_utc, parse_iso_utc
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.jsonschema import strict_json_schema
+from autotrader.market.models import SYMBOL_PATTERN
 from autotrader.prop.vocabulary import (  # noqa: F401 - re-exported: the contract's vocabulary
     AccountKind,
     AccountStatus,
@@ -45,7 +46,6 @@ MAX_AMOUNT = Decimal("1e12")  # no quantity, notional or price in this product c
 # Plain decimal text: ASCII digits only ([0-9], not \d, which would admit other scripts' digits),
 # at most 13 integer and 18 fractional digits, so Decimal math on it stays exact.
 DECIMAL_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,18})?$"
-SYMBOL_PATTERN = r"^[A-Z0-9/:_-]{1,32}$"
 _MAX_PAYLOAD_CHARS = 100_000
 _MAX_LISTED_ERRORS = 8
 _PATTERN_HINTS = {

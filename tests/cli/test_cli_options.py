@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 from autotrader.core.clock import SimulatedClock
+from tests.conftest import TEST_DATA
+
+CANDLES = TEST_DATA / "candles" / "binance_BTC_USDT-1h.csv"
+CREATE_ACCOUNT = ("prop", "accounts", "create", "--clone-id", "42", "--balance", "9")
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +84,7 @@ def test_refuses_an_empty_value_where_one_is_required(cli, db, args):
         ("ingest", "assets", "list", "--kind", "futures"),
         ("ledger", "export", "--format", "csv", "--what", "bogus"),
         ("ledger", "leaderboard", "--kind", "sandbox,race"),
+        ("prop", "accounts", "list", "--status", "closed"),
     ],
     ids=" ".join,
 )
@@ -254,3 +259,86 @@ def test_refuses_a_model_price_no_provider_charges(cli, db, price):
 )
 def test_refuses_a_count_beyond_its_range(cli, db, args):
     refused_as_usage(cli, db, *args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ingest", "run-once", "--symbols", "BTC,x' OR '1'='1"),
+        ("ingest", "backfill", "--since", "2026-02-19T00:00:00Z", "--symbols", "\x1b[2J"),
+        ("ingest", "import", str(CANDLES), "--symbol", "x" * 10_000),
+        ("ingest", "latest", "--symbol", "BTC\u202e"),
+        ("decisions", "run-once", "--clone-id", "42", "--asset", "BTC ETH"),
+        ("clones", "context", "--clone-id", "42", "--asset", "btc;"),
+        (*CREATE_ACCOUNT, "--allowed-symbols", "BTC,\u0665"),
+    ],
+    ids=lambda args: " ".join(args)[:60],
+)
+def test_refuses_what_cannot_be_a_symbol_before_anything_runs(cli, db, args):
+    assert "is not a symbol" in refused_in_one_line(cli, db, *args)
+
+
+def test_a_symbol_is_read_in_upper_case(cli, db):
+    result = cli("ingest", "import", str(CANDLES), "--symbol", "btc", "--timeframe", "1h",
+                 "--db", str(db))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "candles stored for BTC 1h" in result.stdout
+
+
+# -- every command declares its numbers --------------------------------------------------------
+
+
+def _parameters():
+    import typer
+
+    from autotrader.cli.app import app
+
+    def walk(command, path):
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                if not sub.hidden:
+                    yield from walk(sub, (*path, name))
+        else:
+            for param in command.params:
+                yield " ".join(path), param
+
+    yield from walk(typer.main.get_command(app), ())
+
+
+def test_every_whole_number_or_float_option_declares_its_range():
+    from autotrader.cli._options import IdParser
+
+    unbounded = [
+        f"{command} {param.name}"
+        for command, param in _parameters()
+        if param.type_descriptor.annotation in (int, float)
+        and not isinstance(param.type_descriptor.parameter_info.parser, IdParser)
+        and None in (param.min, param.max)
+    ]
+    assert unbounded == [], "use count_option (or id_option for a row id)"
+
+
+def test_every_id_is_read_by_the_id_parser():
+    from autotrader.cli._options import IdParser
+
+    by_name = [
+        f"{command} {param.name}"
+        for command, param in _parameters()
+        if (param.name.endswith("_id") or param.name in {"account", "version"})
+        and not isinstance(param.type_descriptor.parameter_info.parser, IdParser)
+    ]
+    assert by_name == [], "use id_option / id_argument"
+
+
+def test_every_amount_is_read_by_the_decimal_parser():
+    from decimal import Decimal
+
+    from autotrader.cli._options import DecimalParser
+
+    amounts = [
+        f"{command} {param.name}"
+        for command, param in _parameters()
+        if param.type_descriptor.annotation is Decimal
+        and not isinstance(param.type_descriptor.parameter_info.parser, DecimalParser)
+    ]
+    assert amounts == [], "use decimal_option"

@@ -17,6 +17,9 @@ MASK = "****"
 # client_secret, password, auth, sig ... (matched anywhere in the name, case-insensitively).
 _SECRET_PARAMETER = re.compile(r"(?i)key|token|secret|passw|pwd|auth|sig|credential")
 _PARAMETER = re.compile(r"(?P<name>[^&=;]*)=(?P<value>[^&;]*)")
+# ``user:password@`` wherever it stands, also in a URL a ``Path`` has collapsed
+# (``postgresql://u:p@h/db`` read as a path prints as ``postgresql:/u:p@h/db``).
+_USERINFO = re.compile(r"(?P<user>[^\s:/@]+):(?P<password>[^\s/@]+)@")
 
 
 def mask_secret(secret: str) -> str:
@@ -53,6 +56,18 @@ def url_credentials(url: str) -> list[str]:
             found.append(match["value"])
     found = [value for value in found if value]
     return list(dict.fromkeys(found + [unquote(value) for value in found]))
+
+
+def credentials_in(text: str) -> list[str]:
+    """Every credential :func:`mask_credentials` hides in ``text``."""
+    found = url_credentials(text) + [m["password"] for m in _USERINFO.finditer(text)]
+    return list(dict.fromkeys(found))
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with the credentials of a URL in it masked (:func:`mask_url`), and any other
+    ``user:password@`` too."""
+    return _USERINFO.sub(lambda m: f"{m['user']}:{MASK}@", mask_url(text))
 
 
 def mask_url(url: str) -> str:

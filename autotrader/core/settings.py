@@ -277,14 +277,14 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret in clear text, for the log redaction filter (never printed): the API
         key and any credential embedded in a URL setting."""
-        from autotrader.core.secrets import url_credentials
+        from autotrader.core.secrets import credentials_in
 
         secrets = [self.openai_api_key]
         found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         for name in Settings.model_fields:
             value = getattr(self, name)
-            if isinstance(value, str):
-                found += url_credentials(value)
+            if isinstance(value, str | Path):
+                found += credentials_in(str(value))
         return found
 
 
@@ -380,7 +380,7 @@ def describe_settings(
 ) -> list[SettingView]:
     """Every setting with its effective value and where it came from. Secrets are masked, and
     so are credentials in URLs; a URL setting holding something else is not shown at all."""
-    from autotrader.core.secrets import MASK, is_url, mask_secret, mask_url
+    from autotrader.core.secrets import MASK, is_url, mask_credentials, mask_secret
 
     environ = os.environ if environ is None else environ
     file_values: dict[str, str | None] = {}
@@ -405,9 +405,9 @@ def describe_settings(
         elif field_name in URL_SETTINGS and not is_url(value):
             shown = f"{MASK} (not a URL)"
         else:
-            shown = mask_url(str(value))
+            shown = mask_credentials(str(value))
         if field_name == "db" and value is None:
-            shown = f"{settings.db_path} (derived)"
+            shown = f"{mask_credentials(str(settings.db_path))} (derived)"
         views.append(SettingView(names[0], shown, source, _about(field_name)))
     return views
 
@@ -425,16 +425,19 @@ def check_settings(settings: Settings) -> list[str]:
             "AUTOTRADER_WORKER_MAX_INTERVAL: must be at least AUTOTRADER_WORKER_INTERVAL "
             f"({settings.worker_max_interval} < {settings.worker_interval})"
         )
+    from autotrader.core.secrets import mask_credentials
+
     folder = settings.db_path.parent
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    shown, store = mask_credentials(str(existing)), mask_credentials(str(settings.db_path))
     if existing.exists() and not existing.is_dir():
-        problems.append(f"AUTOTRADER_DB: {existing} is a file, not a folder")
+        problems.append(f"AUTOTRADER_DB: {shown} is a file, not a folder")
     elif not os.access(existing, os.W_OK):
-        problems.append(f"AUTOTRADER_DB: cannot write to {existing}")
+        problems.append(f"AUTOTRADER_DB: cannot write to {shown}")
     if settings.db_path.exists() and settings.db_path.is_dir():
-        problems.append(f"AUTOTRADER_DB: {settings.db_path} is a folder, not a file")
+        problems.append(f"AUTOTRADER_DB: {store} is a folder, not a file")
     if settings.artifacts == "s3" and not settings.s3_bucket:
         problems.append("AUTOTRADER_S3_BUCKET: required when AUTOTRADER_ARTIFACTS=s3")
     for field_name in URL_SETTINGS:

@@ -220,3 +220,12 @@ def test_config_show_masks_credentials_embedded_in_urls(monkeypatch, url, hidden
 def test_credentials_in_urls_are_redacted_from_logs(monkeypatch):
     monkeypatch.setenv("AUTOTRADER_S3_ENDPOINT_URL", "https://key:s3-secret-value@r2.example.com")
     assert "s3-secret-value" in load_settings().secret_values()
+
+
+def test_credentials_in_a_store_url_are_masked_even_though_it_is_read_as_a_path(monkeypatch):
+    monkeypatch.setenv("AUTOTRADER_DB", "postgresql://trader:p4ssw0rd@db.internal:5432/at")
+    settings = load_settings()
+    shown = _sources(settings)["AUTOTRADER_DB"].value
+    assert "p4ssw0rd" not in shown
+    assert "db.internal:5432/at" in shown
+    assert "p4ssw0rd" in settings.secret_values()

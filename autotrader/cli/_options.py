@@ -115,7 +115,7 @@ MaxTicksOption = Annotated[
 def split_csv(value: str | None, *, name: str, allowed: Iterable[str] | None = None) -> list[str]:
     """Parse a comma-separated option: ``[]`` when it is not given (``None``); a given value
     must name at least one item, and unknown items are one clear error naming them all."""
-    from autotrader.core.errors import InvalidInputError
+    from autotrader.core.errors import InvalidInputError, quoted
 
     if value is None:
         return []
@@ -127,7 +127,7 @@ def split_csv(value: str | None, *, name: str, allowed: Iterable[str] | None = N
     if known is not None:
         unknown = [item for item in items if item not in known]
         if unknown:
-            names = ", ".join(map(_shown, unknown))
+            names = ", ".join(map(quoted, unknown))
             raise InvalidInputError(f"{name}: unknown {names} (choose from {', '.join(known)})")
     return list(dict.fromkeys(items))
 
@@ -135,20 +135,15 @@ def split_csv(value: str | None, *, name: str, allowed: Iterable[str] | None = N
 def choice(value: str | None, *, name: str, allowed: Iterable[str]) -> str | None:
     """A single-valued option from a closed set, stripped (``None`` when not given): an empty,
     unknown or comma-listed value is one clear error naming the choices."""
-    from autotrader.core.errors import InvalidInputError
+    from autotrader.core.errors import InvalidInputError, quoted
 
     if value is None:
         return None
     known = tuple(str(item) for item in allowed)
     text = value.strip()
     if text not in known:
-        raise InvalidInputError(f"{name}: {_shown(text)} is not one of {', '.join(known)}")
+        raise InvalidInputError(f"{name}: {quoted(text)} is not one of {', '.join(known)}")
     return text
-
-
-def _shown(text: str) -> str:
-    """Echo of a refused value, cut short: it may be ten thousand characters of anything."""
-    return repr(text if len(text) <= 40 else text[:39] + "…")
 
 
 def parse_time(value: str, *, name: str) -> int:
@@ -167,13 +162,13 @@ def parse_symbol(value: str, *, name: str) -> str:
     characters, quotes, ten thousand characters — is one clear error before anything runs."""
     import re
 
-    from autotrader.core.errors import InvalidInputError
+    from autotrader.core.errors import InvalidInputError, quoted
     from autotrader.market.models import SYMBOL_PATTERN
 
     symbol = value.strip().upper()
     if not re.fullmatch(SYMBOL_PATTERN, symbol):
         raise InvalidInputError(
-            f"{name}: {_shown(value)} is not a symbol (1 to 32 of A-Z 0-9 / : _ -)"
+            f"{name}: {quoted(value)} is not a symbol (1 to 32 of A-Z 0-9 / : _ -)"
         )
     return symbol
 

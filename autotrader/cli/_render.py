@@ -69,9 +69,10 @@ def clean(text: str, *, one_line: bool = False) -> str:
 def _clean_text(text: Text) -> Text:
     """A styled ``Text`` made safe: unchanged when it is, else its characters cleaned with its
     overall style kept (per-span styles would no longer line up with the escaped text)."""
-    if clean(text.plain) == text.plain:
+    cleaned = clean(text.plain)
+    if cleaned == text.plain:
         return text
-    return Text(clean(text.plain), style=text.style, justify=text.justify)
+    return Text(cleaned, style=text.style, justify=text.justify)
 
 
 class SafeConsole(Console):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from autotrader.core.errors import InvalidInputError
+from autotrader.core.errors import InvalidInputError, quoted
 
 MAX_ID = 2**63 - 1
 # ASCII digits only: int() also reads other scripts' digits ("٥" is 5) and "1_0".
@@ -21,8 +21,7 @@ def id_problem(text: str) -> str | None:
     value = text.strip()
     if _DIGITS.fullmatch(value) and 1 <= int(value) <= MAX_ID:
         return None
-    shown = repr(value if len(value) <= 40 else value[:39] + "…")
-    return f"{shown} is not an id (a whole number from 1 to {MAX_ID})"
+    return f"{quoted(value)} is not an id (a whole number from 1 to {MAX_ID})"
 
 
 def parse_id(text: str, *, field: str) -> int:

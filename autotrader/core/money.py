@@ -12,7 +12,7 @@ import math
 import re
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from autotrader.core.errors import InvalidInputError
+from autotrader.core.errors import InvalidInputError, quoted
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -45,20 +45,20 @@ def to_decimal(value: str | int | Decimal, *, field: str | None = "value") -> De
     elif isinstance(value, str):
         text = value.strip().replace("_", "")
         if not _DECIMAL_TEXT.fullmatch(text):
-            raise InvalidInputError(f"{where}{_shown(value)} is not a decimal number")
+            raise InvalidInputError(f"{where}{quoted(value)} is not a decimal number")
         result = Decimal(text)
     else:
         raise TypeError(f"{field}: cannot read {type(value).__name__} as a decimal")
     if not result.is_finite():
-        raise InvalidInputError(f"{where}{_shown(value)} is not a finite number")
+        raise InvalidInputError(f"{where}{quoted(value)} is not a finite number")
     if result and result.adjusted() >= MAX_INTEGER_DIGITS:
         raise InvalidInputError(
-            f"{where}{_shown(value)} is too large (at most {MAX_INTEGER_DIGITS} digits before "
+            f"{where}{quoted(value)} is too large (at most {MAX_INTEGER_DIGITS} digits before "
             "the point)"
         )
     if _fraction_digits(result) > MAX_FRACTION_DIGITS:
         raise InvalidInputError(
-            f"{where}{_shown(value)} has more than {MAX_FRACTION_DIGITS} decimal places"
+            f"{where}{quoted(value)} has more than {MAX_FRACTION_DIGITS} decimal places"
         )
     return result
 
@@ -71,12 +71,6 @@ def _fraction_digits(value: Decimal) -> int:
     _, digits, exponent = value.as_tuple()
     trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
     return max(0, -(int(exponent) + trailing_zeros))
-
-
-def _shown(value: object) -> str:
-    """A refused value as an error repeats it: cut short, it may be ten thousand characters."""
-    text = repr(value)
-    return text if len(text) <= 42 else text[:40] + "…"
 
 
 def from_float(value: float, *, field: str = "value") -> Decimal:

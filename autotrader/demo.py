@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from autotrader.core.errors import ConflictError
+from autotrader.core.outputs import same_file
+from autotrader.core.store_file import store_files
 
 DEMO_MARKER = ("store_kind", "demo")
 
@@ -36,15 +38,20 @@ def prepare_demo_store(path: Path, *, protected: Path | None = None) -> Path:
     else there — and the user's configured store ``protected`` — is refused with ConflictError.
     """
     path = path.expanduser()
-    if protected is not None and path.resolve() == protected.expanduser().resolve():
-        raise ConflictError(f"{path} is your configured store; the demo only writes its own")
+    if protected is not None:
+        configured = protected.expanduser()
+        if any(same_file(path, file) for file in store_files(configured)):
+            raise ConflictError(
+                f"{path} is your configured store (or one of its files); the demo only writes"
+                " its own"
+            )
     if path.exists():
         if path.is_dir():
             raise ConflictError(f"{path} is a folder; give the demo a file path")
         if path.stat().st_size and not _is_demo_store(path):
             raise ConflictError(f"{path} exists and is not a demo store; choose another --db")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for file in store_files(path):
+        file.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

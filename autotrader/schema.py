@@ -7,12 +7,16 @@ set's tables.
 
 from __future__ import annotations
 
+from autotrader.alerts import migrations as alerts_migrations
+from autotrader.arena_models import migrations as arena_models_migrations
 from autotrader.artifacts import migrations as artifacts_migrations
 from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
 from autotrader.decisions import migrations as decisions_migrations
+from autotrader.desk import migrations as desk_migrations
 from autotrader.ledger import migrations as ledger_migrations
+from autotrader.lifecycle import migrations as lifecycle_migrations
 from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
 from autotrader.prop import migrations as prop_migrations
@@ -26,4 +30,8 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     decisions_migrations.migrations,
     artifacts_migrations.migrations,
     ledger_migrations.migrations,
+    arena_models_migrations.migrations,
+    desk_migrations.migrations,
+    lifecycle_migrations.migrations,
+    alerts_migrations.migrations,
 )

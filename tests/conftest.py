@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,20 @@ from autotrader.core.settings import load_settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Every file a test reads ships in the repository; tests/data/README.md says where each came from.
 TEST_DATA = REPO_ROOT / "tests" / "data"
+# What the browser tests leave to look at (git-ignored); the summary names it after a run.
+SCREENSHOTS = REPO_ROOT / ".artifacts" / "screenshots"
+_SESSION_STARTED = time.time()  # this conftest is imported as the test session starts
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Name the screenshots this run took (the browser tests run in an xdist worker, whose own
+    output is not shown)."""
+    if not SCREENSHOTS.is_dir():
+        return
+    taken = [p for p in SCREENSHOTS.glob("*.png") if p.stat().st_mtime >= _SESSION_STARTED]
+    if taken:
+        terminalreporter.write_line(f"browser screenshots ({len(taken)}): {SCREENSHOTS}")
+
 
 # Hypothesis profiles, chosen by HYPOTHESIS_PROFILE: "dev" (the default) for quick local runs,
 # "ci" (.ci/run) for more examples, derandomized so that a red CI run replays as it failed.

@@ -59,6 +59,9 @@ def run_job(
     worker = Worker(config, spec.build(env), store=store, clock=env.clock)
     if once:
         return worker.run_once()
+    # A worker writes for hours: it starts only on a store that passes SQLite's quick check
+    # (seconds on a large store, paid once; a cron pass relies on SQLite's per-page checks).
+    store.require_intact()
     summary = worker.run(max_ticks=max_ticks)
     say(
         f"{spec.name}: stopped ({summary.stopped_by}) after {summary.ticks} ticks, "

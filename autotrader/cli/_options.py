@@ -93,6 +93,13 @@ DbOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON (decimals as strings).")
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing file (never the store or its -wal/-shm/-journal files).",
+    ),
+]
 LoopOption = Annotated[
     bool, typer.Option("--loop", help="Keep running as a worker instead of one pass.")
 ]
@@ -183,3 +190,21 @@ def parse_ids(value: str | None, *, name: str) -> list[int]:
     from autotrader.core.ids import parse_id
 
     return [parse_id(item, field=name) for item in split_csv(value, name=name)]
+
+
+_DURATION_UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration(value: str, *, name: str) -> int:
+    """A duration such as ``15m``, ``1h`` or ``1d`` as milliseconds, or an InvalidInputError
+    naming the option."""
+    import re
+
+    from autotrader.core.errors import InvalidInputError, quoted
+
+    match = re.fullmatch(r"\s*([1-9][0-9]{0,5})\s*([smhd])\s*", value)
+    if match is None:
+        raise InvalidInputError(
+            f"{name}: give a duration such as 15m, 1h or 1d, not {quoted(value)}"
+        )
+    return int(match[1]) * _DURATION_UNITS_MS[match[2]]

@@ -9,44 +9,23 @@ questions, error messages that quote a file. All of it is data, made safe here, 
   lone surrogates are shown escaped (``\\x1b[2J``, ``\\u202e``), so a terminal never acts on them
   and a reader sees that they were there. Newlines and tabs stay where a layout allows them.
 - Styles come only from :func:`styled` / :func:`line` (``Text`` objects, cleaned the same way).
-- :func:`to_json` keeps JSON exact: the same characters are written as ``\\uXXXX`` escapes,
-  which read back as the original string.
+- JSON (``--json`` here, the HTTP API in ``server``) is written by ``core.jsonout.dumps``,
+  which keeps it exact: the same characters are written as ``\\uXXXX`` escapes
+  (``core.safe_text.json_text``), which read back as the original string.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import re
 import sys
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-# Characters a terminal may act on or that hide what a line says: control characters (C0 and C1:
-# ESC, CSI, BEL, backspace, carriage return..., DEL), format characters (bidi embeddings,
-# overrides, isolates and marks, zero-width characters, invisible tag characters), line and
-# paragraph separators, and lone surrogates (undecodable bytes on the command line).
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_ASCII_CONTROL = re.compile("[\x00-\x1f\x7f]")
-
-
-def _replace_unsafe(text: str, escape: Callable[[str], str], keep: str) -> str:
-    """``text`` with each unsafe character but those in ``keep`` replaced by ``escape(char)``."""
-    if text.isascii():  # the common case: one regex pass
-        return _ASCII_CONTROL.sub(lambda m: m[0] if m[0] in keep else escape(m[0]), text)
-    return "".join(
-        escape(c) if c not in keep and unicodedata.category(c) in _UNSAFE_CATEGORIES else c
-        for c in text
-    )
-
+from autotrader.core.jsonout import dumps
+from autotrader.core.safe_text import replace_unsafe
 
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
@@ -63,7 +42,7 @@ def _escaped(char: str) -> str:
 def clean(text: str, *, one_line: bool = False) -> str:
     """``text`` with every character a terminal could act on, or that hides what a line says,
     shown escaped (``\\x1b``, ``\\u202e``). Newlines and tabs are kept, unless ``one_line``."""
-    return _replace_unsafe(text, _escaped, keep="" if one_line else "\n\t")
+    return replace_unsafe(text, _escaped, keep="" if one_line else "\n\t")
 
 
 def _clean_text(text: Text) -> Text:
@@ -93,41 +72,10 @@ out = SafeConsole(soft_wrap=True, width=_WIDTH)
 err = SafeConsole(stderr=True, soft_wrap=True)
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        from autotrader.core.money import to_text
-
-        return to_text(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _json_escape(char: str) -> str:
-    code = ord(char)
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    high, low = divmod(code - 0x10000, 0x400)  # a UTF-16 surrogate pair, as JSON spells it
-    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
-
-
-def json_text(text: str) -> str:
-    """JSON text with every unsafe character written as a ``\\u`` escape: still the same JSON
-    (outside its strings JSON has only ASCII and newlines, and escapes read back unchanged),
-    and safe on a terminal."""
-    return _replace_unsafe(text, _json_escape, keep="\n")
-
-
 def to_json(data: Any) -> str:
-    return json_text(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+    """``data`` as ``--json`` writes it (``core.jsonout.dumps``: Decimals exact, unsafe
+    characters as ``\\u`` escapes)."""
+    return dumps(data)
 
 
 def print_json(data: Any) -> None:

@@ -14,18 +14,23 @@ import typer
 from typer.core import TyperGroup
 
 from autotrader import __version__
+from autotrader.cli import alerts as alerts_cli
+from autotrader.cli import arena_models as arena_models_cli
 from autotrader.cli import clones as clones_cli
 from autotrader.cli import config as config_cli
 from autotrader.cli import db as db_cli
 from autotrader.cli import decisions as decisions_cli
+from autotrader.cli import desk as desk_cli
 from autotrader.cli import ingest as ingest_cli
 from autotrader.cli import ledger as ledger_cli
+from autotrader.cli import lifecycle as lifecycle_cli
 from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import CliState, state
 from autotrader.cli._render import fail_line
 from autotrader.cli.demo import demo_command
 from autotrader.cli.init import init_command
+from autotrader.cli.serve import serve_command
 
 
 class _Root(TyperGroup):
@@ -128,6 +133,11 @@ app.add_typer(clones_cli.app, name="clones")
 app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(arena_models_cli.app, name="arena-models")
+app.add_typer(desk_cli.app, name="desk")
+app.add_typer(lifecycle_cli.app, name="lifecycle")
+app.command("serve")(serve_command)
+app.add_typer(alerts_cli.app, name="alerts")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from autotrader.cli._options import (
     id_option,
     parse_symbol,
 )
-from autotrader.cli._render import json_text, out, print_json, say, table
+from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
     from autotrader.clones.management import CloneView
@@ -31,6 +31,10 @@ models_app = typer.Typer(help="The model registry (strength tiers, prices).", no
 app.add_typer(models_app, name="models")
 entitlements_app = typer.Typer(help="What a clone may use.", no_args_is_help=True)
 app.add_typer(entitlements_app, name="entitlements")
+owners_app = typer.Typer(
+    help="Who clones belong to and the address they pay from.", no_args_is_help=True
+)
+app.add_typer(owners_app, name="owners")
 
 CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
 
@@ -48,15 +52,31 @@ def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Unique name.")],
     model: Annotated[str, typer.Option("--model", help="A registry model.")] = "gpt-5-mini",
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant",
+            help="A strategy variant: Apex, Trendsurfer, Contrarian or Sovereign (one trading "
+            "clone per model and variant).",
+        ),
+    ] = None,
     clone_id: Annotated[int | None, id_option("--id", "Pick the id (default next).")] = None,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
+    owner: Annotated[
+        str, typer.Option("--owner", help="The owner's handle (created when new).")
+    ] = "local",
+    owner_address: Annotated[
+        str | None,
+        typer.Option("--owner-address", help="The EVM address the owner pays fees from."),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a clone with default entitlements.
+    """Create a clone with default entitlements, owned by --owner, optionally running a
+    strategy variant.
 
-    Example: autotrader clones create --name momentum --id 42 --json
+    Example: autotrader clones create --name apex-mini --model gpt-5-mini --variant Apex --id 42
     """
     from autotrader.clones.management import create_clone
 
@@ -65,7 +85,10 @@ def create(
         clock(ctx),
         name=name,
         model=model,
+        variant=variant,
         clone_id=clone_id,
+        owner=owner,
+        owner_address=owner_address,
         display_name=display_name,
         description=description,
     )
@@ -74,13 +97,13 @@ def create(
 
 @app.command("list")
 def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """List clones with model, trading switch and pipeline version.
+    """List clones with model, variant, trading switch and pipeline version.
 
     Example: autotrader clones list --json
     """
     from autotrader.clones.management import list_clones as rows
 
-    clones = rows(open_store(ctx, db))
+    clones = rows(open_store(ctx, db, readonly=True))
     if as_json:
         print_json(clones)
         return
@@ -93,13 +116,15 @@ def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
             c.name,
             c.model,
             c.model_strength,
+            c.variant,
             "on" if c.trading_enabled else "off",
             c.pipeline_version or "",
             f"{c.max_model_strength}/{c.max_active_assets}",
         )
         for c in clones
     ]
-    columns = ["id", "name", "model", "tier", "trading", "pipeline", "entitled tier/assets"]
+    columns = ["id", "name", "model", "tier", "variant", "trading", "pipeline"]
+    columns += ["entitled tier/assets"]
     out.print(table("Clones", columns, body))
 
 
@@ -113,7 +138,7 @@ def show(
     """Show one clone. Example: autotrader clones show 42"""
     from autotrader.clones.management import require_clone
 
-    render_clone(require_clone(open_store(ctx, db), clone_id), as_json=as_json)
+    render_clone(require_clone(open_store(ctx, db, readonly=True), clone_id), as_json=as_json)
 
 
 @app.command("set-model")
@@ -172,7 +197,7 @@ def context(
     """
     from autotrader.context.assemble import context_for
 
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     packet = context_for(
         store,
         clock(ctx),
@@ -184,6 +209,7 @@ def context(
     )
     if as_json:
         from autotrader.context.packet import packet_to_json
+        from autotrader.core.safe_text import json_text
 
         out.print(json_text(packet_to_json(packet)), soft_wrap=True)
         return
@@ -201,7 +227,7 @@ def models_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
     """The model registry. Example: autotrader clones models list"""
     from autotrader.clones.repo import list_models
 
-    models = list_models(open_store(ctx, db))
+    models = list_models(open_store(ctx, db, readonly=True))
     if as_json:
         print_json(models)
         return
@@ -219,6 +245,32 @@ def models_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
     ]
     columns = ["name", "provider", "api model", "api", "strength", "$/1M in", "$/1M out"]
     out.print(table("Models", columns, body))
+
+
+@models_app.command("stats")
+def models_stats(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Per-model runtime: decision runs and failed ones, model calls, failed tool calls (outputs
+    that could not become an action), tokens, minutes and USD.
+
+    Example: autotrader clones models stats --json
+    """
+    from autotrader.decisions.model_stats import model_stats
+
+    stats = model_stats(open_store(ctx, db, readonly=True))
+    if as_json:
+        print_json(stats)
+        return
+    if not stats:
+        say("no model has run a decision yet")
+        return
+    body = [
+        (s.model, s.runs, s.failed_runs, s.invocations, s.cached, s.failed_tool_calls,
+         s.tool_calls, s.input_tokens, s.output_tokens, s.model_minutes, s.cost_usd)
+        for s in stats
+    ]  # fmt: skip
+    columns = ["model", "runs", "failed runs", "calls", "cached", "failed tool calls"]
+    columns += ["tool calls", "tokens in", "tokens out", "minutes", "USD"]
+    out.print(table("Model runtime", columns, body))
 
 
 @models_app.command("add")
@@ -266,7 +318,7 @@ def entitlements_show(
     """A clone's entitlements. Example: autotrader clones entitlements show --clone-id 42"""
     from autotrader.clones.management import require_clone
 
-    clone = require_clone(open_store(ctx, db), clone_id)
+    clone = require_clone(open_store(ctx, db, readonly=True), clone_id)
     data = {
         "clone_id": clone.id,
         "max_model_strength": clone.max_model_strength,
@@ -311,3 +363,36 @@ def entitlements_grant(
         f"clone {clone.id}: max model strength {clone.max_model_strength}, "
         f"max active assets {clone.max_active_assets}"
     )
+
+
+@owners_app.command("list")
+def owners_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Every owner, the address it pays from and how many clones it has.
+
+    Example: autotrader clones owners list --json
+    """
+    from autotrader.clones.owners import list_owners
+
+    owners = list_owners(open_store(ctx, db))
+    if as_json:
+        print_json(owners)
+        return
+    rows = [(o.handle, o.evm_address or "(none)", o.clones) for o in owners]
+    out.print(table("Owners", ["handle", "address", "clones"], rows))
+
+
+@owners_app.command("set")
+def owners_set(
+    ctx: typer.Context,
+    handle: Annotated[str, typer.Argument(help="The owner's handle.")],
+    address: Annotated[str, typer.Option("--address", help="EVM address, EIP-55 checked.")],
+    db: DbOption = None,
+) -> None:
+    """Record the EVM address an owner pays from (fees requested earlier keep theirs).
+
+    Example: autotrader clones owners set alice --address 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+    """
+    from autotrader.clones.owners import set_owner_address
+
+    owner = set_owner_address(open_store(ctx, db), clock(ctx), handle, address)
+    say(f"owner {owner.handle} pays from {owner.evm_address}")

@@ -38,7 +38,8 @@ def validate(
     from autotrader.clones.pipelines import read_pipeline_file
     from autotrader.clones.pipelines import validate as check
 
-    problems = check(open_store(ctx, db), clock(ctx), read_pipeline_file(path), clone_id=clone_id)
+    store = open_store(ctx, db, readonly=True)
+    problems = check(store, read_pipeline_file(path), clone_id=clone_id)
     if as_json:
         print_json(problems)
     else:
@@ -85,7 +86,7 @@ def show(
 
     from autotrader.clones.pipelines import stored
 
-    row = stored(open_store(ctx, db), clone_id, version)
+    row = stored(open_store(ctx, db, readonly=True), clone_id, version)
     graph = json.loads(row["graph"])
     graph["layout"] = json.loads(row["layout"])
     print_json({"clone_id": clone_id, "version": row["version"], "pipeline": graph})
@@ -100,7 +101,7 @@ def history(
     from autotrader.clones.repo import pipeline_history
     from autotrader.core.clock import iso_utc
 
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     require_clone(store, clone_id)
     rows = pipeline_history(store, clone_id)
     if as_json:
@@ -130,7 +131,7 @@ def compile_pipeline(
     """
     from autotrader.clones.pipelines import compiled
 
-    pipeline = compiled(open_store(ctx, db), clock(ctx), clone_id, version)
+    pipeline = compiled(open_store(ctx, db, readonly=True), clone_id, version)
     if as_json:
         print_json(pipeline)
         return

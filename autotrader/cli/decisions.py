@@ -144,7 +144,7 @@ def list_runs(
     from autotrader.decisions.repo import list_runs as rows
 
     status = choice(status, name="--status", allowed=STATUSES)
-    runs = rows(open_store(ctx, db), clone_id=clone_id, status=status, limit=limit)
+    runs = rows(open_store(ctx, db, readonly=True), clone_id=clone_id, status=status, limit=limit)
     if as_json:
         print_json(runs)
         return
@@ -192,7 +192,7 @@ def show(
     from autotrader.cli.decisions_render import render_story
     from autotrader.decisions.story import run_story
 
-    story = run_story(open_store(ctx, db), run_id)
+    story = run_story(open_store(ctx, db, readonly=True), run_id)
     if as_json:
         print_json(story)
         return

@@ -1,9 +1,14 @@
 """``autotrader demo``: the embedded default run, end to end, in a store of its own.
 
 The bundled real candles are replayed on a simulated clock: the demo opens clone 42's sandbox
-account a day before the data ends, trades it by hand through the gates (one intent is refused
-on purpose), then lets the rules engine decide every hour while mark-to-market fires stops,
-targets and time exits — and ends with the audit: ledger, leaderboard, verify, an equity plot.
+account two days before the data ends, trades it by hand through the gates (one intent is
+refused on purpose), sets up a grid of the four strategy variants beside it (the rules engine
+standing in for models, on a registry entry named so), then lets the rules engine decide every
+hour for a day while mark-to-market fires stops, targets and time exits; the desk trades the
+same day; then the audit (ledger, leaderboard, verify, an equity plot, the grid's standings and
+NAV by variant) and the lifecycle (``cli.demo_lifecycle``): clone 42's audition fee is verified
+by hand, it auditions over the last bundled day, passes or fails with every criterion printed,
+and — when it passes — enters the arena.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from autotrader.cli import clones_pipeline, decisions, prop_accounts
+from autotrader.cli import arena_models, clones_pipeline, decisions, prop_accounts
 from autotrader.cli import db as db_cli
 from autotrader.cli import ingest as ingest_cli
 from autotrader.cli import prop as prop_cli
@@ -22,16 +27,39 @@ from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import open_store, settings_for, state
 from autotrader.cli._options import DbOption
 from autotrader.cli._render import out, say, styled
+from autotrader.cli.demo_desk import run_desk_day
 from autotrader.core.clock import HOUR_MS
 
 CLONE_ID = 42
+DEMO_OWNER = "demo-owner"
+DEMO_OWNER_ADDRESS = "0x4242424242424242424242424242424242424242"  # a demo address, no keys
+GRID = "variants"
+STAND_IN = "rules-stand-in"  # the registry entry the grid's clones run: no model is called
 
 
-def _step(title: str) -> None:
-    out.rule(styled(title, "bold"))
+class _Chapters:
+    """Numbers the demo's chapters in the order they run (features add chapters without
+    renumbering each other's)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def reset(self) -> None:
+        self.count = 0
+
+    def next(self) -> int:
+        self.count += 1
+        return self.count
 
 
-def _at(ctx: typer.Context, when_ms: int) -> None:
+_chapters = _Chapters()
+
+
+def step(title: str, *, numbered: bool = True) -> None:
+    out.rule(styled(f"{_chapters.next()}. {title}" if numbered else title, "bold"))
+
+
+def move_clock(ctx: typer.Context, when_ms: int) -> None:
     """Move the demo's replay clock (every later command runs as of it)."""
     from autotrader.core.clock import iso_utc
 
@@ -66,41 +94,52 @@ def demo_command(
     )
     files = bundled_candles()
     end = replay_end_ms(files)
-    start = end - 24 * HOUR_MS
-    _at(ctx, start)
+    start = end - 48 * HOUR_MS  # the decisions day; the audition takes the last day
+    move_clock(ctx, start)
 
-    _step("1. a fresh store, and one harness tick")
+    _chapters.reset()
+    step("a fresh store, and one harness tick")
     store = open_store(ctx, path)
     mark_demo_store(store, now_ms=start)
     say(f"demo store: {path}")
     workers_cli.housekeeping(ctx, db=path, loop=False, interval=None, max_ticks=None)
 
-    _step("2. market memory: bundled real BTC/ETH candles → 1h rollups and TA-Lib indicators")
+    step("market memory: bundled real BTC/ETH candles → 1h rollups and TA-Lib indicators")
     for symbol, (file, timeframe) in files.items():
         ingest_cli.import_file(ctx, path=file, symbol=symbol, timeframe=timeframe, db=path)
     if not quiet:
         ingest_cli.status(ctx, db=path, as_json=False)
         ingest_cli.latest(ctx, symbol="BTC", timeframe="1h", db=path, as_json=False)
 
-    _step(f"3. clone {CLONE_ID}: its strategy graph, compiled, and the context packet for BTC")
+    step(f"clone {CLONE_ID}: its strategy graph, compiled, and the context packet for BTC")
     _demo_clone(ctx, store, path, quiet=quiet)
 
-    _step(f"4. prop: clone {CLONE_ID}'s sandbox account, traded by hand through the gates")
+    step(f"prop: clone {CLONE_ID}'s sandbox account, traded by hand through the gates")
     account = _demo_manual_trades(ctx, store, path, start)
 
-    _step("5. replay the last 24 h: the rules engine decides hourly, mark-to-market fires exits")
-    _demo_replay(ctx, store, path, start, account)
+    step("a variant grid beside it: the four personas, the rules engine standing in for models")
+    _demo_grid(ctx, store, path)
 
-    _step("6. positions, the account, and the decisions")
+    step("replay a day: the rules engine decides hourly, mark-to-market fires exits")
+    _demo_replay(ctx, store, path, start)
+
+    step(f"clone {CLONE_ID}'s positions, its account, and its decisions")
     prop_cli.positions(ctx, account=account, status="all", db=path, as_json=False)
     prop_accounts.show(ctx, account_id=account, db=path, as_json=False)
     if not quiet:
         decisions.list_runs(ctx, clone_id=CLONE_ID, status=None, limit=12, db=path, as_json=False)
 
+    step("the desk: six agents run a trading company of their own over the same day")
+    run_desk_day(ctx, store, path, start, quiet=quiet)
+
     _demo_audit(ctx, path, account)
+    _demo_grid_audit(ctx, path)
+    from autotrader.cli.demo_lifecycle import lifecycle_chapter
+
+    lifecycle_chapter(ctx, store, path, sandbox=account, quiet=quiet)
 
     if not quiet:
-        _step("db status and workers")
+        step("db status and workers", numbered=False)
         db_cli.status(ctx, db=path, as_json=False)
         workers_cli.status(ctx, db=path, as_json=False)
     from autotrader.core.clock import iso_utc
@@ -119,7 +158,13 @@ def _demo_clone(ctx: typer.Context, store, path, *, quiet: bool) -> None:
 
     clock = settings_for(ctx).clock()
     create_clone(
-        store, clock, name="demo-momentum", clone_id=CLONE_ID, display_name="Demo momentum"
+        store,
+        clock,
+        name="demo-momentum",
+        clone_id=CLONE_ID,
+        display_name="Demo momentum",
+        owner=DEMO_OWNER,
+        owner_address=DEMO_OWNER_ADDRESS,
     )
     version, _ = save(store, clock, CLONE_ID, read_pipeline_file(example_pipeline()))
     say(f"clone {CLONE_ID} created; pipeline {example_pipeline().name} saved as version {version}")
@@ -149,18 +194,37 @@ def _demo_manual_trades(ctx: typer.Context, store, path, start: int) -> int:
     return account
 
 
-def _demo_replay(ctx: typer.Context, store, path, start: int, account: int) -> None:
+def _demo_grid(ctx: typer.Context, store, path) -> None:
+    """The four variants side by side on identical accounts. The rules engine stands in for
+    models (the demo calls none): the grid's one "model" is a registry entry named so."""
+    from decimal import Decimal
+
+    from autotrader.clones.management import add_model
+
+    add_model(store, settings_for(ctx).clock(), name=STAND_IN, provider="none", api_model=STAND_IN,
+              api="chat", strength=0, input_usd_per_mtok=Decimal(0),
+              output_usd_per_mtok=Decimal(0))  # fmt: skip
+    say(f"model {STAND_IN!r} registered: the rules engine decides for it, no model is called")
+    arena_models.setup(ctx, models=STAND_IN, balance="10000", variants="all", symbols="BTC,ETH",
+                       engine="rules", cadence=3600, name=GRID, db=path,
+                       as_json=False)  # fmt: skip
+
+
+def _demo_replay(ctx: typer.Context, store, path, start: int) -> None:
+    from autotrader.arena_models.grid import members
     from autotrader.bootstrap import decision_runner, precision
     from autotrader.core.clock import SimulatedClock, iso_utc
+    from autotrader.decisions.repo import get_run
     from autotrader.prop.mtm import MarkToMarket
 
     clock = SimulatedClock(start)
     runner = decision_runner(settings_for(ctx, path), store, clock, worker_id="demo")
     mtm = MarkToMarket(store, clock, precision(store, clock))
+    variants = {m.clone_id: m.variant for m in members(store, GRID)}
     for _ in range(24):
         clock.advance(ms=HOUR_MS)
-        outcome = runner.tick(clone_id=CLONE_ID, only_scheduled=True)
-        report = mtm.run([account])
+        outcome = runner.tick(only_scheduled=True)  # clone 42 and the grid
+        report = mtm.run()
         when = iso_utc(clock.now_ms())
         for run in outcome.runs:
             for action in run.actions:
@@ -168,13 +232,16 @@ def _demo_replay(ctx: typer.Context, store, path, start: int, account: int) -> N
                     continue
                 fill = action.get("fill")
                 detail = f"{fill['side']} {fill['qty']} @ {fill['price']}" if fill else ""
+                clone_id = get_run(store, run.run_id)["clone_id"]
+                who = variants.get(clone_id, f"clone {clone_id}")
                 say(
-                    f"{when}  decision {run.run_id}: {run.symbol} {action['action']} "
-                    f"→ {action['status']} {detail or action.get('reject_code') or ''}"
+                    f"{when}  {who:<11} decision {run.run_id}: {run.symbol} "
+                    f"{action['action']} → {action['status']} "
+                    f"{detail or action.get('reject_code') or ''}"
                 )
         if report.exits:
             say(f"{when}  mark-to-market: {report.summary()}")
-    _at(ctx, clock.now_ms())
+    move_clock(ctx, clock.now_ms())
     say(f"replay done at {iso_utc(clock.now_ms())}")
 
 
@@ -182,7 +249,7 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
     """The audit view: what happened, why, and does it add up."""
     from autotrader.cli import ledger as ledger_cli
 
-    _step(f"7. audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
+    step(f"audit: the ledger of clone {CLONE_ID}'s account, the leaderboard, verify, a plot")
     ledger_cli.show(ctx, account=account, clone_id=None, kind=None, symbol=None, since=None,
                     until=None, limit=15, page=1, totals=True, as_csv=False, db=path,
                     as_json=False)  # fmt: skip
@@ -190,4 +257,19 @@ def _demo_audit(ctx: typer.Context, path, account: int) -> None:
                            limit=None, db=path, as_json=False)  # fmt: skip
     ledger_cli.verify(ctx, account=None, db=path, as_json=False)
     png = path.with_name(f"{path.stem}-equity-{account}.png")
-    ledger_cli.plot(ctx, account=account, compare=None, out=png, db=path)
+    # The charts belong to the demo store beside them, which this run just replaced.
+    ledger_cli.plot(ctx, account=account, compare=None, by=None, out=png, force=True, db=path)
+
+
+def _demo_grid_audit(ctx: typer.Context, path) -> None:
+    """The variant grid head to head: standings, the leaderboard and the NAV by variant."""
+    from autotrader.cli import ledger as ledger_cli
+
+    step("the variant grid: standings, leaderboard and NAV by variant (rules standing in)")
+    arena_models.status(ctx, name=GRID, db=path, as_json=False)
+    ledger_cli.leaderboard(ctx, kind=None, by="variant", sort="return_pct", ascending=False,
+                           limit=None, db=path, as_json=False)  # fmt: skip
+    ledger_cli.nav(ctx, by="variant", every="6h", kind=None, since=None, until=None, fmt=None,
+                   out=None, force=False, db=path, as_json=False)  # fmt: skip
+    png = path.with_name(f"{path.stem}-nav-variant.png")
+    ledger_cli.plot(ctx, account=None, compare=None, by="variant", out=png, force=True, db=path)

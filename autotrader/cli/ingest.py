@@ -189,7 +189,8 @@ def import_file(
 
 @app.command("prune")
 def prune(ctx: typer.Context, db: DbOption = None) -> None:
-    """Apply retention (1m/5m: AUTOTRADER_RETENTION_1M_HOURS per series; 1h: …_1H_DAYS).
+    """Apply retention: drop 1m/5m candles older than AUTOTRADER_RETENTION_1M_HOURS before the
+    clock, 1h candles older than …_1H_DAYS, observations older than …_OBSERVATIONS_DAYS.
 
     Example: autotrader ingest prune
     """
@@ -217,7 +218,7 @@ def latest(
 
     timeframe = choice(timeframe, name="--timeframe", allowed=TIMEFRAMES)
     symbol = parse_symbol(symbol, name="--symbol")
-    view = latest_view(open_store(ctx, db), clock(ctx), symbol, timeframe)
+    view = latest_view(open_store(ctx, db, readonly=True), clock(ctx), symbol, timeframe)
     if as_json:
         print_json(view)
         return
@@ -235,7 +236,9 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
 
     settings = settings_for(ctx, db)
     health = channel_health(
-        open_store(ctx, db), clock(ctx), price_stale_after_s=settings.ingest_stale_after
+        open_store(ctx, db, readonly=True),
+        clock(ctx),
+        price_stale_after_s=settings.ingest_stale_after,
     )
     if as_json:
         print_json(health)

@@ -15,14 +15,6 @@ app = typer.Typer(
 )
 
 
-def _registry(ctx: typer.Context, db):
-    from autotrader.market.registry import ensure_assets
-
-    store = open_store(ctx, db)
-    ensure_assets(store, clock(ctx))
-    return store
-
-
 @app.command("list")
 def list_assets(
     ctx: typer.Context,
@@ -37,11 +29,13 @@ def list_assets(
 
     Example: autotrader ingest assets list --category Meme
     """
-    from autotrader.market import repo
     from autotrader.market.models import ASSET_KINDS
+    from autotrader.market.registry import known_assets
 
     kind = choice(kind, name="--kind", allowed=ASSET_KINDS)
-    assets = repo.list_assets(_registry(ctx, db), kind=kind)
+    assets = known_assets(open_store(ctx, db, readonly=True))
+    if kind:
+        assets = [a for a in assets if a.kind == kind]
     if category:
         wanted = category.lower()
         assets = [
@@ -95,7 +89,7 @@ def show(
 
     from autotrader.market.registry import resolve
 
-    asset = resolve(_registry(ctx, db), symbol)
+    asset = resolve(open_store(ctx, db, readonly=True), symbol)
     if as_json:
         print_json(asset)
         return

@@ -10,11 +10,13 @@ from autotrader.cli._render import say
 
 
 def init_command(ctx: typer.Context, db: DbOption = None) -> None:
-    """Create the store if it is missing and apply pending migrations. Safe to run again.
+    """Create the store if it is missing and apply pending migrations. Safe to run again; a
+    damaged store, a foreign file or a store a newer autotrader migrated is refused.
 
     Example: autotrader init --db ./autotrader.db
     """
     store = open_store(ctx, db, migrate=False)
+    store.require_intact()
     applied = store.migrate()
     total = len(store.migration_status())
     verb = "initialised" if applied else "already up to date:"

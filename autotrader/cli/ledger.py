@@ -1,5 +1,6 @@
 """``autotrader ledger``: audit what the prop engine did — entries, trades, the why of a fill,
-invariant checks, exports, the leaderboard and equity charts. Every command only reads."""
+invariant checks, exports, the leaderboard, NAV series and equity charts. Every command only
+reads."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autotrader.cli import ledger_render as render
-from autotrader.cli._context import clock, open_store, settings_for
+from autotrader.cli._context import clock, open_store
 from autotrader.cli._options import (
     DbOption,
+    ForceOption,
     JsonOption,
     choice,
     count_option,
     id_option,
+    parse_duration,
     parse_ids,
     parse_time,
     split_csv,
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from autotrader.ledger.queries import LedgerFilter
 
 app = typer.Typer(
-    help="Audit the ledger: entries, trades, traces, verify, export, leaderboard, plots.",
+    help="Audit the ledger: entries, trades, traces, verify, export, leaderboard, NAV, plots.",
     no_args_is_help=True,
 )
 
@@ -91,7 +94,7 @@ def show(
     from autotrader.ledger.queries import kind_totals, ledger_page
 
     flt = _filter(account, clone_id, kind, symbol, since, until)
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     result = ledger_page(store, flt, limit=limit, page=page, with_totals=False)
     footer = (lambda: kind_totals(store, flt)) if totals and not as_csv else None
     render.ledger_page(result, footer, as_json=as_json, as_csv=as_csv)
@@ -120,7 +123,8 @@ def trades(
     status = choice(status, name="--status", allowed=("all", "open", "closed"))
     flt = _filter(account, clone_id, None, symbol, since, until)
     tf = TradeFilter(flt.account_id, flt.clone_id, flt.symbol, flt.since_ms, flt.until_ms, status)
-    report = list_trades(open_store(ctx, db), tf, now_ms=clock(ctx).now_ms(), limit=limit)
+    store = open_store(ctx, db, readonly=True)
+    report = list_trades(store, tf, now_ms=clock(ctx).now_ms(), limit=limit)
     render.trades(report, as_json=as_json)
 
 
@@ -149,7 +153,19 @@ def trace(
     if len(flags) > 1:
         raise InvalidInputError("give at most one of --fill, --order, --position, --run")
     kind, number = parse_ref(ref, flags[0] if flags else None)
-    render.trace(build(open_store(ctx, db), kind, number), as_json=as_json)
+    store = open_store(ctx, db, readonly=True)
+    result = build(store, kind, number)
+    render.trace(result, as_json=as_json, lifecycle=_lifecycle_of(store, result.account))
+
+
+def _lifecycle_of(store, account: dict | None) -> list[dict] | None:
+    """An audition account's lifecycle timeline (the ledger does not import the lifecycle, so
+    the trace command asks it), or None for any other account."""
+    if not account or account.get("kind") != "audition":
+        return None
+    from autotrader.lifecycle.timeline import account_timeline
+
+    return account_timeline(store, account["id"])
 
 
 @app.command("verify")
@@ -163,13 +179,9 @@ def verify(
 
     Read-only (safe from cron). Example: autotrader ledger verify --account 1
     """
-    from autotrader.core.errors import NotFoundError
     from autotrader.ledger.verify import verify_ledger
 
-    path = settings_for(ctx, db).db_path
-    if not path.exists():
-        raise NotFoundError(f"no store at {path}")
-    report = verify_ledger(open_store(ctx, db, migrate=False), account_id=account)
+    report = verify_ledger(open_store(ctx, db, readonly=True), account_id=account)
     render.verify(report, as_json=as_json)
     if not report.ok:
         raise typer.Exit(1)
@@ -189,10 +201,12 @@ def export(
     symbol: SymbolOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Export ledger entries, trades or snapshots (decimals as strings; reads back equal).
 
+    The file appears whole or not at all; an existing one is replaced only with --force.
     Example: autotrader ledger export --format parquet --what trades --out trades.parquet
     """
     import sys
@@ -201,13 +215,14 @@ def export(
     from autotrader.ledger.export import export as run_export
 
     result = run_export(
-        open_store(ctx, db),
+        open_store(ctx, db, readonly=True),
         what=choice(what, name="--what", allowed=WHATS),
         fmt=choice(fmt, name="--format", allowed=FORMATS),
         flt=_filter(account, clone_id, kind, symbol, since, until),
         now_ms=clock(ctx).now_ms(),
         out=out,
         stream=None if out else sys.stdout,
+        force=force,
     )
     if result.path is not None:
         render.say(f"wrote {result.rows} {what} rows as {fmt} to {result.path.resolve()}")
@@ -219,24 +234,25 @@ def leaderboard(
     kind: Annotated[
         str | None, typer.Option("--kind", help="Only sandbox, audition or race accounts.")
     ] = None,
-    by: Annotated[str, typer.Option("--by", help="One row per account, clone or model.")] = (
-        "account"
-    ),
+    by: Annotated[
+        str, typer.Option("--by", help="One row per account, clone, model or variant.")
+    ] = "account",
     sort: Annotated[str, typer.Option("--sort", help="Column to sort by.")] = "return_pct",
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first.")] = False,
     limit: Annotated[int | None, count_option("--limit", "Top N rows.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Return, PnL, drawdown, Sharpe/Sortino, win rate, profit factor, fees and model cost.
+    """Return, PnL, drawdown, Sharpe/Sortino, win rate, profit factor, fees, model cost and
+    model cost per point of return.
 
-    Example: autotrader ledger leaderboard --kind audition --by clone --sort sharpe
+    Example: autotrader ledger leaderboard --by model --sort cost_per_return_point --asc
     """
     from autotrader.ledger.leaderboard import leaderboard as build
     from autotrader.prop.vocabulary import AccountKind
 
     rows = build(
-        open_store(ctx, db),
+        open_store(ctx, db, readonly=True),
         now_ms=clock(ctx).now_ms(),
         kind=choice(kind, name="--kind", allowed=AccountKind),
         by=by,
@@ -246,27 +262,101 @@ def leaderboard(
     render.leaderboard(rows[:limit] if limit else rows, by=by, sort=sort, as_json=as_json)
 
 
+@app.command("nav")
+def nav(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="One series per clone, model, variant or account.")
+    ] = "model",
+    every: Annotated[
+        str | None, typer.Option("--every", help="Resample: one point per 15m, 1h, 1d...")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only sandbox, audition or race accounts.")
+    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Export as csv, json or parquet.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Export file (default stdout; parquet needs it).")
+    ] = None,
+    force: ForceOption = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Net asset value over time: the summed equity of each group's accounts, from the
+    snapshots (decimals as strings), printed or exported like `ledger export`.
+
+    An export file appears whole or not at all; an existing one is replaced only with --force.
+    Example: autotrader ledger nav --by model --every 1h --format csv --out nav.csv
+    """
+    import sys
+
+    from autotrader.ledger.export import write
+    from autotrader.ledger.nav import nav_records, nav_series
+
+    flt = _filter(since=since, until=until)
+    every_ms = parse_duration(every, name="--every") if every else None
+    store = open_store(ctx, db, readonly=True)
+    points = nav_series(store, by=by, every_ms=every_ms, kind=kind,
+                        since_ms=flt.since_ms, until_ms=flt.until_ms)  # fmt: skip
+    if fmt is None and out is None:
+        render.nav(points, by=by, as_json=as_json)
+        return
+    result = write(nav_records(points), "nav", fmt or "csv", stores=[store.path], out=out,
+                   stream=None if out else sys.stdout, force=force)  # fmt: skip
+    if result.path is not None:
+        render.say(f"wrote {result.rows} NAV points as {result.format} to {result.path.resolve()}")
+
+
 @app.command("plot")
 def plot(
     ctx: typer.Context,
-    account: Annotated[int, id_option("--account", "The prop account to draw.")],
+    account: Annotated[int | None, id_option("--account", "The prop account to draw.")] = None,
     compare: Annotated[
         str | None, typer.Option("--compare", help="More accounts on the chart: 2,3.")
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="PNG to write (default equity-ACCOUNT.png).")
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Instead: one NAV curve per clone, model or variant."),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="PNG to write (default equity-ACCOUNT.png or nav-BY.png)."),
+    ] = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
-    """Draw an account's equity curve (drawdowns shaded, trades marked) to a PNG.
+    """Draw an account's equity curve (drawdowns shaded, trades marked), or one NAV curve per
+    clone, model or variant, to a PNG.
 
+    An existing PNG is replaced only with --force.
     Example: autotrader ledger plot --account 1 --compare 2,3 --out equity.png
+    (or: autotrader ledger plot --by model --out models.png)
     """
-    from autotrader.ledger.plot import plot_equity
+    from autotrader.core.errors import InvalidInputError
+    from autotrader.ledger.groups import GROUPINGS
+    from autotrader.ledger.plot import plot_equity, plot_nav
 
+    by = choice(by, name="--by", allowed=[g for g in GROUPINGS if g != "account"])
+    if (account is None) == (by is None):
+        raise InvalidInputError("give --account (with --compare) or --by, not both")
+    if by is not None:
+        if compare is not None:
+            raise InvalidInputError("--compare goes with --account, not --by")
+        store = open_store(ctx, db, readonly=True)
+        drawn = plot_nav(store, by, out or Path(f"nav-{by}.png"), force=force)
+        render.say(
+            f"wrote the NAV chart by {by} ({len(drawn.groups)} curves, {drawn.points} points) "
+            f"to {drawn.path.resolve()}"
+        )
+        return
     others = parse_ids(compare, name="--compare")
     path = out or Path(f"equity-{account}.png")
-    result = plot_equity(open_store(ctx, db), account, path, compare=others)
+    store = open_store(ctx, db, readonly=True)
+    result = plot_equity(store, account, path, compare=others, force=force)
     left_out = f", {result.left_out} stored outside 2000–2100 left out" if result.left_out else ""
     render.say(
         f"wrote the equity chart of account(s) {', '.join(map(str, result.accounts))} "

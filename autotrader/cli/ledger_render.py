@@ -20,6 +20,7 @@ from autotrader.core.clock import iso_utc
 
 if TYPE_CHECKING:
     from autotrader.ledger.leaderboard import LeaderRow
+    from autotrader.ledger.nav import NavPoint
     from autotrader.ledger.queries import KindTotal, LedgerPage, TradesReport
     from autotrader.ledger.trace import FillChain, Trace
     from autotrader.ledger.verify import VerifyReport
@@ -225,9 +226,9 @@ def _right(grid, first: int, last: int):
 # -- trace --------------------------------------------------------------------------------------
 
 
-def trace(result: Trace, *, as_json: bool) -> None:
+def trace(result: Trace, *, as_json: bool, lifecycle: list[dict] | None = None) -> None:
     if as_json:
-        print_json(asdict(result))
+        print_json(asdict(result) | ({"lifecycle": lifecycle} if lifecycle is not None else {}))
         return
     account = result.account or {}
     root = Tree(
@@ -281,6 +282,10 @@ def trace(result: Trace, *, as_json: bool) -> None:
     out.print(root)
     for note in result.notes:
         say(f"note: {note}")
+    if lifecycle is not None:
+        from autotrader.cli.lifecycle_render import timeline_table
+
+        timeline_table(lifecycle, title=f"Lifecycle of audition account {account['id']}")
 
 
 def _chain_title(chain: FillChain) -> str:
@@ -351,6 +356,21 @@ def verify(report: VerifyReport, *, as_json: bool) -> None:
 # -- leaderboard --------------------------------------------------------------------------------
 
 
+def nav(points: list[NavPoint], *, by: str, as_json: bool) -> None:
+    from autotrader.ledger.nav import nav_records
+
+    if as_json:
+        print_json(list(nav_records(points)))
+        return
+    if not points:
+        say("no prop accounts yet")
+        return
+    body = [(p.group, iso_utc(p.time), money(p.nav), p.accounts) for p in points]
+    out.print(
+        _right(table(f"Net asset value by {by}", [by, "time", "NAV", "accounts"], body), 2, 4)
+    )
+
+
 def leaderboard(rows: list[LeaderRow], *, by: str, sort: str, as_json: bool) -> None:
     if as_json:
         print_json(
@@ -364,14 +384,17 @@ def leaderboard(rows: list[LeaderRow], *, by: str, sort: str, as_json: bool) -> 
     if not rows:
         say("no prop accounts yet")
         return
-    columns = ["#", by, "kind", "model", "equity", "pnl", "return", "max dd", "sharpe"]
-    columns += ["sortino", "win", "pf", "trades", "fees", "model $", "last decision"]
+    # The model and variant columns, less the one the rows are grouped by (it is the group).
+    labels = [label for label in ("model", "variant") if label != by]
+    columns = ["#", by, "kind", *labels, "equity", "pnl", "return", "max dd"]
+    columns += ["sharpe", "sortino", "win", "pf", "trades", "fees", "model $", "$/pt"]
+    columns += ["last decision"]
     body = [
         (
             rank,
             r.group,
             ", ".join(r.kinds),
-            r.model,
+            *(getattr(r, label) for label in labels),
             money(r.equity.quantize(Decimal("0.01"))),
             signed(r.pnl.quantize(Decimal("0.01"))),
             _percent(r.return_pct),
@@ -383,10 +406,12 @@ def leaderboard(rows: list[LeaderRow], *, by: str, sort: str, as_json: bool) -> 
             r.trades,
             money(r.fees_paid.quantize(Decimal("0.01"))),
             money(r.model_cost_usd),
+            "" if r.cost_per_return_point is None else money(r.cost_per_return_point),
             iso_utc(r.last_decision_at),
         )
         for rank, r in enumerate(rows, 1)
     ]
-    grid = _right(table(f"Leaderboard by {by}, sorted by {sort}", columns, body), 4, 15)
+    first_number = 3 + len(labels)
+    grid = _right(table(f"Leaderboard by {by}, sorted by {sort}", columns, body), first_number, -1)
     grid.columns[0].justify = "right"
     out.print(grid)

@@ -186,7 +186,9 @@ def positions(
 
     status = choice(status, name="--status", allowed=("open", "closed", "all"))
     rows = prop_repo.positions(
-        open_store(ctx, db), account_id=account, status=None if status == "all" else status.upper()
+        open_store(ctx, db, readonly=True),
+        account_id=account,
+        status=None if status == "all" else status.upper(),
     )
     if as_json:
         print_json(rows)

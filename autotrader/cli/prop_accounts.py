@@ -122,7 +122,7 @@ def list_accounts(
     from autotrader.prop.vocabulary import AccountStatus
 
     status = choice(status, name="--status", allowed=AccountStatus)
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     now = clock(ctx).now_ms()
     states = [
         account_state(store, a["id"], now) for a in rows(store, clone_id=clone_id, status=status)
@@ -164,7 +164,8 @@ def show(
     from autotrader.prop.accounts import account_state
 
     render_account(
-        account_state(open_store(ctx, db), account_id, clock(ctx).now_ms()), as_json=as_json
+        account_state(open_store(ctx, db, readonly=True), account_id, clock(ctx).now_ms()),
+        as_json=as_json,
     )
 
 

@@ -29,7 +29,7 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     from autotrader.jobs import JOBS
 
     settings = settings_for(ctx, db)
-    store, now = open_store(ctx, db), clock(ctx)
+    store, now = open_store(ctx, db, readonly=True), clock(ctx)
     stale_after = settings.worker_stale_after
     jobs = job_views(store, now, JOBS, stale_after_s=stale_after)
     workers = worker_views(store, now, stale_after_s=stale_after)

@@ -51,6 +51,8 @@ from autotrader.clones.plan import (
 )
 from autotrader.clones.profiles import choose_profile, effective_definition, resolve_block
 from autotrader.clones.universe import SymbolIndex, resolve_selection, unsupported_reason
+from autotrader.clones.variants import merged_params, merged_prompt
+from autotrader.clones.vocabulary import Variant
 from autotrader.core.errors import InvalidInputError
 from autotrader.market.models import AssetInfo
 from autotrader.market.taxonomy import Taxonomy
@@ -246,11 +248,13 @@ def compile_strategies(
     assets: Sequence[AssetInfo],
     taxonomy: Taxonomy | None,
     strict: bool = True,
+    variant: Variant | None = None,
 ) -> tuple[list[CompiledStrategy], list[SkippedRead]]:
     """Every trading prompt's strategy (sorted by node id) and every skipped read.
 
     ``strict=False`` leaves unknown names out instead of raising (validation uses this to keep
-    checking a graph that already has reported problems).
+    checking a graph that already has reported problems). ``variant`` (the clone's) applies to
+    trading prompts that name none (see ``clones.variants`` for how a variant merges).
     """
     assets = list(assets)
     symbols = SymbolIndex(assets)
@@ -288,7 +292,8 @@ def compile_strategies(
                     skipped.add(skip.label)
                     all_skipped.setdefault((skip.path, skip.symbol), skip)
             read_plans[symbol] = _merge(reads)
-        strategies.append(_strategy(prompt, order, picked, read_plans, skipped, symbols))
+        strategy = _strategy(prompt, order, picked, read_plans, skipped, symbols, variant)
+        strategies.append(strategy)
     return strategies, list(all_skipped.values())
 
 
@@ -299,19 +304,21 @@ def _strategy(
     read_plans: dict[str, tuple[ReadItem, ...]],
     skipped: set[str],
     symbols: SymbolIndex,
+    clone_variant: Variant | None,
 ) -> CompiledStrategy:
+    variant = Variant(prompt.variant) if prompt.variant else clone_variant
     asset_prompts: dict[str, str] = {}
     for key, override in prompt.asset_overrides.items():
         symbol = symbols.resolve(key)
         if symbol in picked:
-            asset_prompts.setdefault(symbol, override.prompt)
+            asset_prompts.setdefault(symbol, merged_prompt(variant, override.prompt))
     policy = prompt.candidate_policy
     return CompiledStrategy(
         strategy_id=prompt.id,
         enabled=prompt.enabled,
         engine=prompt.engine,
         cadence_s=prompt.decision_cadence_sec,
-        behavior_prompt=prompt.custom_behavior_prompt,
+        behavior_prompt=merged_prompt(variant, prompt.custom_behavior_prompt),
         coverage_mode=prompt.coverage_mode,
         candidate_policy=CandidatePolicy(
             max_candidates=min(policy.max_candidates, MAX_CANDIDATES), prefilter=policy.prefilter
@@ -319,7 +326,8 @@ def _strategy(
         universe=tuple(UniverseEntry(s, picked[s][0]) for s in order),
         read_plans=read_plans,
         asset_prompts={s: asset_prompts[s] for s in order if s in asset_prompts},
-        engine_params=dict(prompt.engine_params),
+        engine_params=merged_params(variant, prompt.engine_params),
+        variant=variant.value if variant else None,
         skipped=tuple(sorted(skipped)),
     )
 
@@ -331,15 +339,17 @@ def compile_pipeline(
     version: int,
     assets: Sequence[AssetInfo],
     taxonomy: Taxonomy | None,
+    variant: Variant | None = None,
 ) -> CompiledPipeline:
-    """Compile a (validated) graph against the registry's already-categorised ``assets``.
+    """Compile a (validated) graph against the registry's already-categorised ``assets``;
+    ``variant`` is the clone's, for trading prompts that name none.
 
     Deterministic: the same inputs give an equal result. Raises InvalidInputError when the
     document is malformed or names an unknown symbol, category or subcategory.
     """
     if not isinstance(graph, PipelineGraph):
         graph = parse_pipeline(graph)
-    strategies, _ = compile_strategies(graph, assets=assets, taxonomy=taxonomy)
+    strategies, _ = compile_strategies(graph, assets=assets, taxonomy=taxonomy, variant=variant)
     return CompiledPipeline(clone_id=clone_id, version=version, strategies=tuple(strategies))
 
 

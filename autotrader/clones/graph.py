@@ -32,6 +32,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from autotrader.clones.plan import CoverageMode, Engine, EngineName, Profile
+from autotrader.clones.vocabulary import Variant
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.jsonload import load_json
 
@@ -49,6 +50,8 @@ PolymarketScope = Literal["market", "event", "topic"]
 DefiLlamaChannel = Literal["tvl", "flows", "dex", "fees", "stablecoins"]
 DefiLlamaScope = Literal["global", "chain", "protocol", "stablecoin"]
 Prefilter = Literal["none", "volatility", "volume"]
+# The variant names as a Literal for the strict schema (derived from the enum, never listed twice).
+VariantName = Literal[tuple(v.value for v in Variant)]  # type: ignore[valid-type]
 
 
 class _Model(BaseModel):
@@ -180,6 +183,7 @@ class TradingPromptNode(_Model):
     decision_cadence_sec: Annotated[int, Field(ge=30, le=86_400)] = 300
     engine: Engine = EngineName.HOLD.value  # the safe no-op engine unless the user picks one
     engine_params: dict[str, Any] = Field(default_factory=dict)
+    variant: VariantName | None = None  # a built-in persona; None → the clone's variant, if any
     candidate_policy: CandidatePolicyModel = Field(default_factory=CandidatePolicyModel)
     coverage_mode: CoverageMode = "global"
     asset_overrides: dict[Name, PromptOverride] = Field(default_factory=dict)

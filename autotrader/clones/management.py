@@ -4,18 +4,30 @@ Entitlements bound what a clone may use: the strongest model tier it may run and
 assets its strategies may trade at once. Setting a model above the clone's tier is refused
 here; saving a graph with more active assets than its capacity is refused by the pipelines
 service.
+
+A clone may carry a strategy variant (``clones.variants``), fixed when it is created. A model
+runs at most one trading clone per variant: creating, re-enabling or switching the model of a
+clone whose ``(model, variant)`` another trading clone holds is refused, naming that clone.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from autotrader.clones import repo
+from autotrader.clones.owners import DEFAULT_OWNER, ensure_owner
+from autotrader.clones.variants import parse_variant
+from autotrader.clones.vocabulary import Variant
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import ConflictError, InvalidInputError, NotFoundError
+
+if TYPE_CHECKING:
+    from autotrader.clones.plan import CompiledStrategy
 
 DEFAULT_MODEL = "gpt-5-mini"
 DEFAULT_MAX_MODEL_STRENGTH = 2
@@ -29,11 +41,13 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 class CloneView:
     id: int
     owner: str
+    owner_address: str | None
     name: str
     display_name: str | None
     description: str | None
     model: str
     model_strength: int
+    variant: str | None
     trading_enabled: bool
     max_model_strength: int
     max_active_assets: int
@@ -44,11 +58,13 @@ def _view(row: dict, pipeline_version: int | None) -> CloneView:
     return CloneView(
         id=row["id"],
         owner=row["owner"],
+        owner_address=row["owner_address"],
         name=row["name"],
         display_name=row["display_name"],
         description=row["description"],
         model=row["model"],
         model_strength=row["model_strength"],
+        variant=row["variant"],
         trading_enabled=bool(row["trading_enabled"]),
         max_model_strength=row["max_model_strength"],
         max_active_assets=row["max_active_assets"],
@@ -62,6 +78,20 @@ def require_clone(store: Store, clone_id: int) -> CloneView:
         raise NotFoundError(f"clone {clone_id} does not exist (see `autotrader clones list`)")
     latest = repo.pipeline(store, clone_id)
     return _view(row, latest["version"] if latest else None)
+
+
+def entitlement_problem(clone: CloneView, strategies: Iterable[CompiledStrategy]) -> str | None:
+    """Why ``clone`` is not entitled to run its model or its strategies' assets, or None when
+    it is: the one rule the decision scheduler and the arena's admission both apply."""
+    if clone.model_strength > clone.max_model_strength:
+        return (
+            f"model {clone.model} is strength {clone.model_strength}, above the entitled "
+            f"{clone.max_model_strength}"
+        )
+    active = {u.symbol for s in strategies if s.enabled for u in s.universe}
+    if len(active) > clone.max_active_assets:
+        return f"{len(active)} active assets exceed the entitled {clone.max_active_assets}"
+    return None
 
 
 def list_clones(store: Store) -> list[CloneView]:
@@ -83,37 +113,50 @@ def create_clone(
     name: str,
     model: str = DEFAULT_MODEL,
     clone_id: int | None = None,
-    owner: str = "local",
+    owner: str = DEFAULT_OWNER,
+    owner_address: str | None = None,
     display_name: str | None = None,
     description: str | None = None,
+    variant: Variant | str | None = None,
+    max_model_strength: int = DEFAULT_MAX_MODEL_STRENGTH,
+    max_active_assets: int = DEFAULT_MAX_ACTIVE_ASSETS,
 ) -> CloneView:
-    """Create a clone with default entitlements. ``clone_id`` picks the id (users type
-    ``--clone-id 42``); it must be free."""
+    """Create a trading clone, entitled to models up to ``max_model_strength`` and
+    ``max_active_assets`` assets (the defaults unless an operator, e.g. setting up an arena,
+    grants more). ``clone_id`` picks the id (users type ``--clone-id 42``); it must be free.
+    ``owner`` is created when new, with ``owner_address`` (EIP-55 checked) when given (see
+    :func:`autotrader.clones.owners.ensure_owner`). ``variant`` (any letter case) must not
+    already run on ``model`` in a trading clone."""
     if not _NAME.match(name):
         raise InvalidInputError(
             "--name: 1–64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"
         )
     if clone_id is not None and clone_id <= 0:
         raise InvalidInputError("--id must be a positive integer")
+    chosen_variant = parse_variant(variant) if isinstance(variant, str) else variant
     now = clock.now_ms()
     with store.atomic():
         chosen = require_model(store, model)
-        if chosen["strength"] > DEFAULT_MAX_MODEL_STRENGTH:
+        if chosen["strength"] > max_model_strength:
             raise ConflictError(
                 f"model {model!r} is strength {chosen['strength']}, above a new clone's "
-                f"entitlement ({DEFAULT_MAX_MODEL_STRENGTH}); create it with a weaker model, then "
+                f"entitlement ({max_model_strength}); create it with a weaker model, then "
                 "`clones entitlements grant` and `clones set-model`"
             )
         if clone_id is not None and repo.get_clone(store, clone_id) is not None:
             raise ConflictError(f"clone {clone_id} already exists")
         if repo.clone_by_name(store, owner, name) is not None:
             raise ConflictError(f"a clone named {name!r} already exists")
+        ensure_owner(store, clock, owner, evm_address=owner_address)
+        if chosen_variant is not None:
+            _require_free_pair(store, model, chosen_variant)
         new_id = repo.insert_clone(
             store,
             clone_id=clone_id,
             owner=owner,
             name=name,
             model=model,
+            variant=chosen_variant.value if chosen_variant else None,
             display_name=display_name,
             description=description,
             now_ms=now,
@@ -121,12 +164,26 @@ def create_clone(
         repo.set_entitlements(
             store,
             new_id,
-            max_model_strength=DEFAULT_MAX_MODEL_STRENGTH,
-            max_active_assets=DEFAULT_MAX_ACTIVE_ASSETS,
+            max_model_strength=max_model_strength,
+            max_active_assets=max_active_assets,
             reason="defaults",
             now_ms=now,
         )
     return require_clone(store, new_id)
+
+
+def _require_free_pair(
+    store: Store, model: str, variant: Variant | str, *, clone_id: int | None = None
+) -> None:
+    """ConflictError naming the trading clone (other than ``clone_id``) that already runs
+    ``variant`` on ``model``."""
+    holder = repo.trading_clone_with(store, model, str(variant), other_than=clone_id)
+    if holder is not None:
+        raise ConflictError(
+            f"model {model!r} already runs variant {variant} in clone {holder['id']} "
+            f"({holder['name']!r}); a model runs each variant once: disable clone "
+            f"{holder['id']} first or choose another model or variant"
+        )
 
 
 def set_model(store: Store, clock: Clock, clone_id: int, model: str) -> CloneView:
@@ -139,13 +196,19 @@ def set_model(store: Store, clock: Clock, clone_id: int, model: str) -> CloneVie
                 f"model {model!r} is strength {chosen['strength']}, above clone {clone_id}'s "
                 f"entitlement ({clone.max_model_strength})"
             )
+        if clone.variant is not None and clone.trading_enabled:
+            _require_free_pair(store, model, clone.variant, clone_id=clone_id)
         repo.update_clone(store, clone_id, model=model, now_ms=clock.now_ms())
     return require_clone(store, clone_id)
 
 
 def set_trading(store: Store, clock: Clock, clone_id: int, enabled: bool) -> CloneView:
+    """Switch a clone's trading on or off; turning it on is refused while another trading
+    clone runs its ``(model, variant)``."""
     with store.atomic():
-        require_clone(store, clone_id)
+        clone = require_clone(store, clone_id)
+        if enabled and clone.variant is not None:
+            _require_free_pair(store, clone.model, clone.variant, clone_id=clone_id)
         repo.update_clone(store, clone_id, trading_enabled=int(enabled), now_ms=clock.now_ms())
     return require_clone(store, clone_id)
 

@@ -1,5 +1,7 @@
-"""Tables of clones: the model registry, clones, their entitlements, and versioned strategy
-graphs (every accepted save is a new version; layout metadata is stored beside the graph)."""
+"""Tables of clones: the model registry, clones, their owners and entitlements, and versioned
+strategy graphs (every accepted save is a new version; layout metadata is stored beside the
+graph). A clone may carry a strategy variant; ``(model, variant)`` is unique among clones that
+trade."""
 
 from __future__ import annotations
 
@@ -85,4 +87,37 @@ def m002_clones(db: Database) -> None:
             UNIQUE (clone_id, version)
         ) STRICT
         """
+    )
+
+
+@migrations()
+def m003_owners(db: Database) -> None:
+    # Fees, public profiles and (later) royalties belong to owners. `clones.owner` already names
+    # one by handle; every handle in use becomes an owner without an address.
+    db.execute(
+        """
+        CREATE TABLE owners (
+            handle TEXT PRIMARY KEY,
+            evm_address TEXT UNIQUE,               -- EIP-55 checksummed; NULL until named
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute(
+        "INSERT INTO owners (handle, created_at, updated_at) SELECT DISTINCT owner,"
+        " strftime('%s', 'now') * 1000, strftime('%s', 'now') * 1000 FROM clones"
+    )
+
+
+@migrations()
+def m004_clone_variants(db: Database) -> None:
+    # No CHECK on the names: the service validates them against ``clones.vocabulary.Variant``,
+    # and a fifth variant must not need a rebuild of a table every other package references.
+    db.execute("ALTER TABLE clones ADD COLUMN variant TEXT")
+    # A model runs at most one trading clone per variant (the arena grid's cells). The service
+    # refuses a duplicate first, naming the clone that holds the pair; this is the backstop.
+    db.execute(
+        "CREATE UNIQUE INDEX idx_clones_model_variant ON clones (model, variant)"
+        " WHERE variant IS NOT NULL AND trading_enabled = 1"
     )

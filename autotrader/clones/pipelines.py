@@ -17,8 +17,7 @@ from autotrader.clones.plan import CompiledPipeline
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
-from autotrader.market import repo as market_repo
-from autotrader.market.registry import ensure_assets
+from autotrader.market.registry import ensure_assets, known_assets
 
 # A graph with every node and prompt at its size limit fits in a few hundred kilobytes.
 MAX_PIPELINE_BYTES = 5_000_000
@@ -42,11 +41,11 @@ def read_pipeline_file(path: Path) -> Any:
     return read_json_file(path, max_bytes=MAX_PIPELINE_BYTES)
 
 
-def _context(store: Store, clock: Clock):
+def _context(store: Store):
+    """The registry and taxonomy a graph is checked and compiled against (reads only)."""
     from autotrader.market.taxonomy import load_taxonomy
 
-    ensure_assets(store, clock)
-    return market_repo.list_assets(store), load_taxonomy()
+    return known_assets(store), load_taxonomy()
 
 
 def _line(problem: Any) -> str:
@@ -58,12 +57,12 @@ def _line(problem: Any) -> str:
     return f"{prefix}{where}: {problem.reason}"
 
 
-def validate(store: Store, clock: Clock, data: Any, *, clone_id: int | None = None) -> list[Any]:
+def validate(store: Store, data: Any, *, clone_id: int | None = None) -> list[Any]:
     """Every problem of ``data`` (errors and warnings), checked against the registry and, when
     ``clone_id`` is given, the clone's entitlements and model."""
     from autotrader.clones.validation import validate_pipeline
 
-    assets, taxonomy = _context(store, clock)
+    assets, taxonomy = _context(store)
     clone = require_clone(store, clone_id) if clone_id is not None else None
     return validate_pipeline(
         data,
@@ -72,6 +71,7 @@ def validate(store: Store, clock: Clock, data: Any, *, clone_id: int | None = No
         max_active_assets=clone.max_active_assets if clone else None,
         max_model_strength=clone.max_model_strength if clone else None,
         model_strength=clone.model_strength if clone else None,
+        clone_variant=clone.variant if clone else None,
     )
 
 
@@ -82,7 +82,8 @@ def save(store: Store, clock: Clock, clone_id: int, data: Any) -> tuple[int, lis
     """
     from autotrader.clones.graph import canonical_json, split_layout
 
-    problems = validate(store, clock, data, clone_id=clone_id)
+    ensure_assets(store, clock)  # the registry a saved graph names is the store's own
+    problems = validate(store, data, clone_id=clone_id)
     errors = [_line(p) for p in problems if p.severity == "error"]
     if errors:
         raise PipelineRejected(errors)
@@ -113,19 +114,21 @@ def stored(store: Store, clone_id: int, version: int | None = None) -> dict:
     return row
 
 
-def compiled(
-    store: Store, clock: Clock, clone_id: int, version: int | None = None
-) -> CompiledPipeline:
-    """Compile a stored graph against the current registry."""
+def compiled(store: Store, clone_id: int, version: int | None = None) -> CompiledPipeline:
+    """Compile a stored graph against the current registry; the clone's variant applies to
+    trading prompts that name none."""
     from autotrader.clones.compiler import compile_pipeline
     from autotrader.clones.graph import parse_pipeline
+    from autotrader.clones.vocabulary import Variant
 
     row = stored(store, clone_id, version)
-    assets, taxonomy = _context(store, clock)
+    clone = require_clone(store, clone_id)
+    assets, taxonomy = _context(store)
     return compile_pipeline(
         parse_pipeline(row["graph"]),
         clone_id=clone_id,
         version=row["version"],
         assets=assets,
         taxonomy=taxonomy,
+        variant=Variant(clone.variant) if clone.variant else None,
     )

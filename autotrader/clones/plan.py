@@ -29,6 +29,8 @@ class EngineName(StrEnum):
 
 # The same set as a Literal, for the strict pydantic graph schema (derived, never listed twice).
 Engine = Literal[tuple(name.value for name in EngineName)]  # type: ignore[valid-type]
+MODEL_ENGINES = frozenset({EngineName.LLM, EngineName.COMMITTEE})
+"""The engines whose decisions call a model (their runs count in a model's runtime stats)."""
 
 
 CoverageMode = Literal["global", "global_with_asset_overrides", "asset_specific_only"]
@@ -101,6 +103,7 @@ class CompiledStrategy:
     read_plans: dict[str, tuple[ReadItem, ...]]  # decided symbol → its reads, in a stable order
     asset_prompts: dict[str, str] = field(default_factory=dict)  # per-asset prompt overrides
     engine_params: dict = field(default_factory=dict)  # e.g. rules policy parameters
+    variant: str | None = None  # the built-in variant merged in (clones.variants), if any
     skipped: tuple[str, ...] = ()  # unsupported (channel, asset) pairs dropped at compile
 
     def prompt_for(self, symbol: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The only SQL for clone tables: models, clones, entitlements, pipeline versions."""
+"""The only SQL for clone tables: models, clones, owners, entitlements, pipeline versions."""
 
 from __future__ import annotations
 
@@ -77,6 +77,7 @@ def insert_clone(
     display_name: str | None,
     description: str | None,
     now_ms: int,
+    variant: str | None = None,
 ) -> int:
     return store.insert(
         "clones",
@@ -87,6 +88,7 @@ def insert_clone(
             "display_name": display_name,
             "description": description,
             "model": model,
+            "variant": variant,
             "trading_enabled": 1,
             "created_at": now_ms,
             "updated_at": now_ms,
@@ -96,8 +98,10 @@ def insert_clone(
 
 def get_clone(store: Store, clone_id: int) -> dict | None:
     return store.query_one(
-        "SELECT c.*, e.max_model_strength, e.max_active_assets, m.strength AS model_strength"
+        "SELECT c.*, e.max_model_strength, e.max_active_assets, m.strength AS model_strength,"
+        " o.evm_address AS owner_address"
         " FROM clones c LEFT JOIN clone_entitlements e ON e.clone_id = c.id"
+        " LEFT JOIN owners o ON o.handle = c.owner"
         " JOIN models m ON m.name = c.model WHERE c.id = ?",
         (clone_id,),
     )
@@ -110,8 +114,10 @@ def clone_by_name(store: Store, owner: str, name: str) -> dict | None:
 def list_clones(store: Store) -> list[dict]:
     return store.query(
         "SELECT c.*, e.max_model_strength, e.max_active_assets, m.strength AS model_strength,"
-        " (SELECT MAX(version) FROM clone_pipelines p WHERE p.clone_id = c.id) AS pipeline_version"
+        " (SELECT MAX(version) FROM clone_pipelines p WHERE p.clone_id = c.id) AS pipeline_version,"
+        " o.evm_address AS owner_address"
         " FROM clones c LEFT JOIN clone_entitlements e ON e.clone_id = c.id"
+        " LEFT JOIN owners o ON o.handle = c.owner"
         " JOIN models m ON m.name = c.model ORDER BY c.id"
     )
 
@@ -119,6 +125,22 @@ def list_clones(store: Store) -> list[dict]:
 def clone_models(store: Store) -> dict[int, str]:
     """Clone id → the name of the model it runs, for every clone."""
     return dict(store.tuples("SELECT id, model FROM clones"))
+
+
+def clone_variants(store: Store) -> dict[int, str | None]:
+    """Clone id → its strategy variant (None: it has none), for every clone."""
+    return dict(store.tuples("SELECT id, variant FROM clones"))
+
+
+def trading_clone_with(
+    store: Store, model: str, variant: str, *, other_than: int | None = None
+) -> dict | None:
+    """The trading clone (other than ``other_than``) that runs ``variant`` on ``model``."""
+    return store.query_one(
+        "SELECT * FROM clones WHERE model = ? AND variant = ? AND trading_enabled = 1"
+        " AND id IS NOT ?",
+        (model, variant, other_than),
+    )
 
 
 def update_clone(store: Store, clone_id: int, *, now_ms: int, **values: object) -> None:
@@ -150,6 +172,39 @@ def set_entitlements(
             updated_at = excluded.updated_at
         """,
         (clone_id, max_model_strength, max_active_assets, reason, now_ms),
+    )
+
+
+# -- owners -------------------------------------------------------------------------------------
+
+
+def get_owner(store: Store, handle: str) -> dict | None:
+    return store.query_one("SELECT * FROM owners WHERE handle = ?", (handle,))
+
+
+def owner_by_address(store: Store, address: str) -> dict | None:
+    return store.query_one("SELECT * FROM owners WHERE evm_address = ?", (address,))
+
+
+def list_owners(store: Store) -> list[dict]:
+    return store.query(
+        "SELECT o.*, (SELECT COUNT(*) FROM clones c WHERE c.owner = o.handle) AS clones"
+        " FROM owners o ORDER BY o.handle"
+    )
+
+
+def insert_owner(store: Store, handle: str, *, evm_address: str | None, now_ms: int) -> None:
+    store.insert(
+        "owners",
+        {"handle": handle, "evm_address": evm_address, "created_at": now_ms, "updated_at": now_ms},
+        returning="handle",
+    )
+
+
+def set_owner_address(store: Store, handle: str, evm_address: str, *, now_ms: int) -> None:
+    store.execute(
+        "UPDATE owners SET evm_address = ?, updated_at = ? WHERE handle = ?",
+        (evm_address, now_ms, handle),
     )
 
 

@@ -14,6 +14,7 @@ Errors
     ``incomplete_path`` (a node on no full data_stream → asset_selection → trading_prompt path),
     ``unreachable_prompt``, ``no_trading_prompt``, ``unknown_symbol``, ``unknown_category``,
     ``unknown_subcategory``, ``duplicate_override``, ``capacity_exceeded``, ``model_too_strong``,
+    ``variant_mismatch`` (a prompt names another variant than its clone's),
     ``internal_error`` (a validator bug; reported instead of raised).
 Warnings
     ``unsupported_channel`` (e.g. funding of a spot asset: skipped at compile),
@@ -105,17 +106,20 @@ def validate_pipeline(
     max_active_assets: int | None = None,
     max_model_strength: int | None = None,
     model_strength: int | None = None,
+    clone_variant: str | None = None,
 ) -> list[Problem]:
     """Every problem of ``data`` (text or decoded JSON), errors first, then warnings.
 
     ``assets`` are the registry's categorised assets. Capacity counts the union of the
     universes of *enabled* trading prompts against ``max_active_assets``; ``model_strength``
-    above ``max_model_strength`` is an error. A ``None`` limit is not checked. Never raises.
+    above ``max_model_strength`` is an error, and so is a trading prompt naming another variant
+    than ``clone_variant``. A ``None`` limit is not checked. Never raises.
     """
     checker = _Checker(list(assets), taxonomy)
     try:
         checker.run(data)
         checker.check_model(model_strength, max_model_strength)
+        checker.check_variant(clone_variant)
         checker.check_capacity(max_active_assets)
     except Exception as exc:  # the promise is "never raises": a bug becomes a located problem
         checker.add([], "internal_error", f"validator failed: {type(exc).__name__}: {exc}")
@@ -351,6 +355,15 @@ class _Checker(RegistryChecks):
         if strength is not None and limit is not None and strength > limit:
             self.add([], "model_too_strong", f"the clone's model has strength {strength}, above "
                      f"its entitlement ({limit})")  # fmt: skip
+
+    def check_variant(self, clone_variant: str | None) -> None:
+        if clone_variant is None:
+            return
+        for i, node in self.parsed:
+            if node.type == "trading_prompt" and node.variant not in (None, clone_variant):
+                self.add(["nodes", i, "variant"], "variant_mismatch", f"the clone runs "
+                         f"{clone_variant}; leave variant out or set it to {clone_variant!r}",
+                         node_id=node.id)  # fmt: skip
 
 
 def _path_problem(node_type: str, node_id: str, has_stream: bool) -> tuple[str, str]:

@@ -51,7 +51,7 @@ def context_for(
     from autotrader.context.packet import build_context
 
     require_clone(store, clone_id)
-    pipeline = compiled(store, clock, clone_id)
+    pipeline = compiled(store, clone_id)
     strategy = strategy_for(pipeline.strategies, symbol, strategy_id)
     account = account_id if account_id is not None else active_account(store, clone_id)
     return build_context(

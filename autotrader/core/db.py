@@ -3,6 +3,15 @@
 One ``Store`` wraps one connection. Every connection gets the same pragmas (WAL, synchronous
 NORMAL, foreign keys, a busy timeout), so any number of worker processes can share one file.
 
+A store knows what it opens: the file's header is checked before SQLite sees it (a foreign file is
+refused, never turned into a database), a SQLite file without autotrader's migration history is
+refused, and a store carrying migrations this version does not know (a newer autotrader migrated
+it) is opened read-only or not at all. Writers check each b-tree page as they read it
+(``cell_size_check``), so a damaged page stops the write that meets it instead of spreading;
+:meth:`Store.integrity_problems` runs SQLite's whole-file checks, which take seconds on a large
+store and so run only where a command asks for them (``init``, ``db migrate``, ``db status``,
+``db check``, a worker's start).
+
 Transactions are explicit: the connection runs in autocommit mode and ``store.atomic()`` opens a
 ``BEGIN IMMEDIATE`` transaction (nested blocks become savepoints through sqlite-utils). Taking the
 write lock up front matters in WAL mode: a deferred transaction that reads and then writes can
@@ -14,16 +23,27 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from autotrader.core._sqlite_utils import Database, Migrations
-from autotrader.core.errors import OperationalError, TemporaryError
+from autotrader.core.errors import (
+    InvalidInputError,
+    NotFoundError,
+    OperationalError,
+    TemporaryError,
+)
+from autotrader.core.outputs import output_file
+from autotrader.core.store_file import check_store_file, store_files
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
+VERSION_KEY = "product_version"  # meta: the autotrader version that last applied migrations
+_MIGRATIONS_TABLE = Migrations.migrations_table
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)  # primary codes of a damaged file
 
 
 @dataclass(frozen=True)
@@ -46,12 +66,35 @@ def _identifier(name: str) -> str:
     return name
 
 
-def translate_sqlite_error(exc: sqlite3.Error) -> Exception:
-    """Map a sqlite3 error to our tree: a locked/busy database may clear, anything else stops."""
+def translate_sqlite_error(exc: sqlite3.Error, path: Path | None = None) -> Exception:
+    """Map a sqlite3 error to our tree: a locked/busy database may clear, a damaged file (SQLite
+    found a page it cannot read) stops and says so, naming the store; anything else stops."""
     message = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in message or "busy" in message):
         return TemporaryError(f"the database is busy ({message}); try again")
+    if _is_damage(exc):
+        return OperationalError(damaged(path, message))
     return OperationalError(f"database error: {message}")
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    """Whether SQLite found the file damaged (any SQLITE_CORRUPT or SQLITE_NOTADB code)."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _DAMAGE_CODES
+
+
+def _open_error(path: Path, exc: sqlite3.Error) -> OperationalError:
+    if _is_damage(exc):
+        return OperationalError(damaged(path, str(exc)))
+    return OperationalError(f"cannot open the store {path}: {exc}")
+
+
+def damaged(path: Path | None, problem: str) -> str:
+    """The one line that reports a damaged store and what to do about it."""
+    store = f"the store {path}" if path is not None else "the store"
+    return (
+        f"{store} is damaged ({problem}); nothing was written. `autotrader db check` lists the"
+        " damage; restore the store from a backup"
+    )
 
 
 class Store:
@@ -74,14 +117,25 @@ class Store:
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         migrate: bool = True,
         readonly: bool = False,
+        version: str | None = None,
     ) -> None:
         self.path = Path(path)
         self.migration_sets = tuple(migrations)
         self.readonly = readonly
+        self.version = version  # the product's version, recorded in meta when migrating
         self._busy_timeout_ms = busy_timeout_ms
+        self._intact = False  # quick_check passed on this connection (see require_intact)
         memory = str(path) == ":memory:"
+        if not memory:
+            check_store_file(self.path)
         if readonly and not memory and not self.path.is_file():
-            raise OperationalError(f"no store at {self.path}")
+            raise NotFoundError(f"no store at {self.path}")
+        # A read-only connection cannot delete the -wal/-shm files it makes: see close().
+        self._leaves_side_files = (
+            readonly
+            and not memory
+            and not any(side.exists() for side in store_files(self.path)[1:])
+        )
         if not memory and not readonly:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,15 +154,28 @@ class Store:
                 uri=readonly and not memory,
             )
             self._conn.row_factory = sqlite3.Row
-            self._apply_pragmas(busy_timeout_ms)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         except sqlite3.Error as exc:
-            raise OperationalError(f"cannot open the store {self.path}: {exc}") from None
+            raise _open_error(self.path, exc) from None
         self._db = Database(self._conn, execute_plugins=False)
+        try:
+            # Before any pragma that writes (WAL mode rewrites the header), so a file that is
+            # refused is left exactly as it was.
+            if self.migration_sets:
+                self._refuse_foreign_schema()
+                if not readonly:
+                    self._refuse_unknown_migrations()
+            self._apply_pragmas()
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _open_error(self.path, exc) from None
+            raise
         if migrate and not readonly:
             self.migrate()
 
-    def _apply_pragmas(self, busy_timeout_ms: int) -> None:
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    def _apply_pragmas(self) -> None:
+        self._conn.execute("PRAGMA foreign_keys = ON")
         if self.readonly:
             self._conn.execute("PRAGMA query_only = ON")
             return
@@ -116,12 +183,40 @@ class Store:
         if mode.lower() != "wal" and str(self.path) != ":memory:":
             raise OperationalError(f"{self.path}: the file system refused WAL mode ({mode})")
         self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
+        # Check each b-tree page's cells as it is read: a damaged page then fails the statement
+        # that meets it (SQLITE_CORRUPT, rolled back) instead of being written on.
+        self._conn.execute("PRAGMA cell_size_check = ON")
+
+    def _refuse_foreign_schema(self) -> None:
+        """A SQLite file with tables but no migration history is another program's database."""
+        tables = self.tables()
+        if tables and _MIGRATIONS_TABLE not in tables:
+            names = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise InvalidInputError(
+                f"{self.path} is not an autotrader store: a SQLite database of something else"
+                f" (tables {names}); check --db or AUTOTRADER_DB"
+            )
+
+    def _refuse_unknown_migrations(self) -> None:
+        """Writing to a store a newer autotrader migrated could break what that version expects."""
+        unknown = self.unknown_migrations()
+        if not unknown:
+            return
+        newer = self.recorded_version() or "a newer version"
+        ours = self.version or "this version"
+        listed = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if unknown[3:] else "")
+        raise OperationalError(
+            f"the store {self.path} was migrated by autotrader {newer}: it has migrations"
+            f" autotrader {ours} does not know ({listed}); upgrade autotrader to write to it"
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
         self._conn.close()
+        if self._leaves_side_files:
+            self._leaves_side_files = False
+            _release_side_files(self.path)
 
     def sibling(self) -> Store:
         """Another connection to the same store with the same settings (for a thread or a log
@@ -132,6 +227,7 @@ class Store:
             busy_timeout_ms=self._busy_timeout_ms,
             migrate=False,
             readonly=self.readonly,
+            version=self.version,
         )
 
     def __enter__(self) -> Store:
@@ -156,7 +252,7 @@ class Store:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc) from exc
+            raise translate_sqlite_error(exc, self.path) from exc
         try:
             yield self
         except BaseException:
@@ -168,7 +264,7 @@ class Store:
         except sqlite3.Error as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-            raise translate_sqlite_error(exc) from exc
+            raise translate_sqlite_error(exc, self.path) from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Store]:
@@ -182,7 +278,7 @@ class Store:
             self._conn.execute("BEGIN")
             self._conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # pins the snapshot now
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc) from exc
+            raise translate_sqlite_error(exc, self.path) from exc
         try:
             yield self
         finally:
@@ -204,28 +300,28 @@ class Store:
         try:
             return self._conn.execute(sql, params).rowcount
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc) from exc
+            raise translate_sqlite_error(exc, self.path) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> int:
         """Run one statement once per parameter row; the total number of rows changed."""
         try:
             return self._conn.executemany(sql, rows).rowcount
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc) from exc
+            raise translate_sqlite_error(exc, self.path) from exc
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
         """Run a query and return its rows as plain dicts."""
         try:
             return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc) from exc
+            raise translate_sqlite_error(exc, self.path) from exc
 
     def query_one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict | None:
         """The first row of a query as a dict, or None."""
         try:
             row = self._conn.execute(sql, params).fetchone()
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc) from exc
+            raise translate_sqlite_error(exc, self.path) from exc
         return dict(row) if row is not None else None
 
     def scalar(
@@ -235,7 +331,7 @@ class Store:
         try:
             row = self._conn.execute(sql, params).fetchone()
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc) from exc
+            raise translate_sqlite_error(exc, self.path) from exc
         return default if row is None else row[0]
 
     def tuples(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Iterator[tuple]:
@@ -246,8 +342,8 @@ class Store:
             cursor.row_factory = None
             cursor.execute(sql, params)
         except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc) from exc
-        return _streamed(cursor)
+            raise translate_sqlite_error(exc, self.path) from exc
+        return _streamed(cursor, self.path)
 
     # -- dialect helpers ----------------------------------------------------------------------
 
@@ -340,21 +436,49 @@ class Store:
     def pending_migrations(self) -> list[MigrationState]:
         return [state for state in self.migration_status() if not state.applied]
 
+    def unknown_migrations(self) -> list[str]:
+        """Applied migrations (``set.name``) that none of this store's migration sets define:
+        a newer autotrader migrated the store."""
+        if _MIGRATIONS_TABLE not in self.tables():
+            return []
+        known = {(s.name, m.name) for s in self.migration_sets for m in s._migrations}
+        rows = self.tuples(f"SELECT migration_set, name FROM {_MIGRATIONS_TABLE} ORDER BY id")
+        return [f"{group}.{name}" for group, name in rows if (group, name) not in known]
+
+    def recorded_version(self) -> str | None:
+        """The autotrader version that last applied migrations to this store, if recorded."""
+        if "meta" not in self.tables():
+            return None
+        return self.scalar("SELECT value FROM meta WHERE key = ?", (VERSION_KEY,))
+
     def migrate(self) -> list[MigrationState]:
         """Apply pending migrations, in order, and return the ones applied now.
 
         All of it happens under one write lock, so two processes starting on a new file do not
         both try to create the same tables; a failing migration rolls back with nothing recorded.
+        An existing store passes ``PRAGMA quick_check`` first (a migration that rebuilds a table
+        would carry damage along), and the product version is recorded in ``meta``. Raises
+        OperationalError for a damaged store or one a newer autotrader migrated.
         """
         if not self.migration_sets:
             return []
+        self._refuse_unknown_migrations()
         try:
             if not self.pending_migrations():
                 return []
             before = {(s.migration_set, s.name) for s in self.migration_status() if s.applied}
+            if before:
+                self.require_intact()
             with self.atomic():
                 for migration_set in self.migration_sets:
                     migration_set.apply(self._db)
+                if self.version and "meta" in self.tables():
+                    now_ms = int(time.time() * 1000)
+                    self.upsert(
+                        "meta",
+                        {"key": VERSION_KEY, "value": self.version, "updated_at": now_ms},
+                        key=("key",),
+                    )
         except sqlite3.Error as exc:
             raise OperationalError(f"migrating {self.path} failed: {exc}") from exc
         return [
@@ -365,22 +489,67 @@ class Store:
 
     # -- maintenance -----------------------------------------------------------------------
 
-    def backup(self, destination: str | Path) -> Path:
+    def backup(self, destination: str | Path, *, force: bool = False) -> Path:
         """Copy the store to ``destination`` with SQLite's online backup API.
 
         Safe while other processes write: the copy is a consistent snapshot that includes what is
         still in the ``-wal`` file (copying the ``.db`` file alone would lose it). The copy is a
-        single self-contained file in rollback-journal mode.
+        single self-contained file in rollback-journal mode, written beside ``destination`` and
+        renamed over it when complete. ``destination`` is never the store or one of its side
+        files, and an existing file is replaced only with ``force`` (ConflictError otherwise).
         """
         target = Path(destination)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with contextlib.closing(sqlite3.connect(str(target))) as copy:
-                self._conn.backup(copy)
-                copy.execute("PRAGMA journal_mode = DELETE")
-        except sqlite3.Error as exc:
-            raise OperationalError(f"backup to {target} failed: {exc}") from exc
+        with output_file(target, stores=[self.path], force=force) as temp:
+            try:
+                with contextlib.closing(sqlite3.connect(str(temp))) as copy:
+                    self._conn.backup(copy)
+                    copy.execute("PRAGMA journal_mode = DELETE")
+            except sqlite3.Error as exc:
+                raise OperationalError(f"backup to {target} failed: {exc}") from exc
         return target
+
+    def integrity_problems(self, *, full: bool = False, limit: int = 100) -> list[str]:
+        """SQLite's own check of every page: ``PRAGMA quick_check`` (b-tree structure, about
+        5 s on a 450 MB store), or with ``full`` ``PRAGMA integrity_check`` (indexes against
+        their tables too, about ten times longer). One line per problem, at most ``limit``;
+        empty when the store is intact."""
+        pragma = "integrity_check" if full else "quick_check"
+        try:
+            rows = [row[0] for row in self._conn.execute(f"PRAGMA {pragma}({int(limit)})")]
+        except sqlite3.DatabaseError as exc:  # too damaged for the check to walk it
+            return [str(exc)]
+        if rows == ["ok"]:
+            return []
+        # A row may hold several lines under a "*** in database main ***" heading.
+        lines = (line.strip() for row in rows for line in row.splitlines())
+        return [line for line in lines if line and not line.startswith("*** in database")]
+
+    def require_intact(self) -> None:
+        """Raise OperationalError naming the store and its first problem unless
+        ``PRAGMA quick_check`` passes. Checked once per connection: later damage surfaces as
+        SQLITE_CORRUPT on the page that meets it."""
+        if self._intact:
+            return
+        problems = self.integrity_problems(limit=1)
+        if problems:
+            raise OperationalError(damaged(self.path, problems[0]))
+        self._intact = True
+
+    def foreign_key_problems(self) -> list[str]:
+        """One line per (table, referenced table) with rows whose parent row is missing."""
+        orphans: dict[tuple[str, str], list[int]] = {}
+        try:
+            for table, rowid, parent, _ in self._conn.execute("PRAGMA foreign_key_check"):
+                orphans.setdefault((table, parent), []).append(rowid)
+        except sqlite3.DatabaseError as exc:  # a damaged page on the way
+            return [f"cannot check every foreign key: {exc}"]
+        return [
+            f"{table}: {len(rowids)} row(s) refer to a missing {parent} row (rowid "
+            + ", ".join(map(str, rowids[:5]))
+            + (", ..." if len(rowids) > 5 else "")
+            + ")"
+            for (table, parent), rowids in orphans.items()
+        ]
 
     def tables(self) -> set[str]:
         """The names of every table in the store."""
@@ -395,6 +564,24 @@ class Store:
         """Fold the WAL back into the database file (PASSIVE: never blocks writers)."""
         row = next(self.tuples("PRAGMA wal_checkpoint(PASSIVE)"))
         return int(row[0]), int(row[1]), int(row[2])
+
+
+def _release_side_files(path: Path) -> None:
+    """Remove the empty ``-wal``/``-shm`` files a read-only connection left behind.
+
+    SQLite deletes them when the last connection closes, but only a connection that may write
+    can; a read-only one leaves them. So a short-lived connection that may write (and does not:
+    ``query_only``) opens and closes: if it is the last one, SQLite folds any WAL content back
+    into the database and removes both files; if another process still has the store open,
+    SQLite sees that and leaves them to it. A busy or unwritable store keeps its files.
+    """
+    try:
+        conn = sqlite3.connect(str(path), timeout=0, isolation_level=None)
+    except sqlite3.Error:
+        return
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(conn):
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # opens the WAL
 
 
 def _insert_sql(
@@ -416,10 +603,10 @@ def _insert_sql(
     return sql
 
 
-def _streamed(cursor: sqlite3.Cursor) -> Iterator[tuple]:
+def _streamed(cursor: sqlite3.Cursor, path: Path) -> Iterator[tuple]:
     try:
         yield from cursor
     except sqlite3.Error as exc:
-        raise translate_sqlite_error(exc) from exc
+        raise translate_sqlite_error(exc, path) from exc
     finally:
         cursor.close()

@@ -6,9 +6,52 @@ adding a new migration below the last one.
 
 from __future__ import annotations
 
+import re
+
 from autotrader.core._sqlite_utils import Database, Migrations
 
 migrations = Migrations("core")
+
+
+def extend_check_values(db: Database, table: str, column: str, *new_values: str) -> None:
+    """Allow more values in ``table``'s ``column IN (...)`` CHECK, keeping every row, index and
+    trigger (an append-only ledger's included).
+
+    SQLite cannot alter a CHECK constraint, so the table is rebuilt under the caller's
+    transaction: the same columns with the longer list, every row copied, its triggers and
+    indexes recreated from their stored SQL. Call it from a new, named migration of the package
+    that owns ``table``, with the values added to the package's enum in the same change (a test
+    pins each enum to its CHECK).
+    """
+    check = re.compile(rf"\b{re.escape(column)} IN \((?P<values>[^)]*)\)")
+    table_sql = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()[0]
+    match = check.search(table_sql)
+    if match is None:
+        raise RuntimeError(f"{table} has no {column} IN (...) CHECK to extend")
+    values = [v.strip().strip("'") for v in match["values"].split(",") if v.strip()]
+    for value in new_values:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value):
+            raise ValueError(f"not a {column} value: {value!r}")
+        if value not in values:
+            values.append(value)
+    listed = ", ".join(f"'{value}'" for value in values)
+    rebuilt = table_sql[: match.start()] + f"{column} IN ({listed})" + table_sql[match.end() :]
+    dependents = db.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?"
+        " AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name",
+        (table,),
+    ).fetchall()
+    for kind, name, _ in dependents:
+        db.execute(f"DROP {kind.upper()} {name}")  # the triggers first: no DELETE may fire
+    # After a rebuild SQLite stores the renamed table as CREATE TABLE "name".
+    db.execute(re.sub(rf'^CREATE TABLE "?{re.escape(table)}"?', "CREATE TABLE staged", rebuilt))
+    db.execute(f"INSERT INTO staged SELECT * FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE staged RENAME TO {table}")
+    for _, _, sql in dependents:
+        db.execute(sql)
 
 
 @migrations()

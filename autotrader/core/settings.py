@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from autotrader.core.errors import ConfigError
 APP_NAME = "autotrader"
 ENV_PREFIX = "AUTOTRADER_"
 DEFAULT_ENV_FILE = ".env"
+_EVENTS_PREFIX = re.compile(r"^[a-z.,]+=(?=[a-z][a-z0-9+.-]*://)")  # `exit,account=tgram://…`
 
 
 def default_data_dir() -> Path:
@@ -134,10 +136,13 @@ class Settings(BaseSettings):
         default=24.0,
         ge=1,
         le=8_760,
-        description="Keep this many hours of 1m/5m candles per series.",
+        description="Keep this many hours of 1m/5m candles (before the clock).",
     )
     retention_1h_days: float = Field(
-        default=7.0, ge=1, le=3_650, description="Keep this many days of 1h candles per series."
+        default=7.0,
+        ge=1,
+        le=3_650,
+        description="Keep this many days of 1h candles (before the clock).",
     )
     retention_observations_days: float = Field(
         default=7.0,
@@ -202,6 +207,18 @@ class Settings(BaseSettings):
         default=8, ge=1, le=64, description="Due decision runs evaluated at once."
     )
 
+    # -- the desk ----------------------------------------------------------------------------
+    desk_model: str | None = Field(
+        default=None,
+        description="Model of the desk's roundtables and initiatives (default: the desk "
+        "clone's model).",
+    )
+    desk_timezone: str = Field(
+        default="America/Los_Angeles",
+        description="Time zone of the desk's roundtable schedule (an IANA name; the seed's "
+        "times are US Pacific).",
+    )
+
     # -- artifacts (prompts, contexts, responses) --------------------------------------------
     artifacts: Literal["file", "memory", "s3"] = Field(
         default="file", description="Where large payloads go: file (data dir), memory, or s3."
@@ -215,6 +232,141 @@ class Settings(BaseSettings):
         default=None, description="S3-compatible endpoint (Cloudflare R2, MinIO); AWS if unset."
     )
     s3_region: str | None = Field(default=None, description="Region of the bucket.")
+
+    # -- lifecycle: audition fees, auditions, profiles, the arena --------------------------------
+    treasury_address: str | None = Field(
+        default=None,
+        description="EVM address (Hyperliquid) audition fees are paid to; unset: only manual "
+        "verification.",
+    )
+    audition_fee_usdc: Decimal = Field(
+        default=Decimal(25),
+        ge=Decimal("0.000001"),
+        le=1_000_000,
+        decimal_places=6,
+        description="Audition fee, USDC.",
+    )
+    audition_fee_expiry_hours: float = Field(
+        default=24.0, ge=0.1, le=2160, description="A pending fee expires after this (hours)."
+    )
+    audition_cooldown_hours: float = Field(
+        default=24.0, ge=0, le=8760, description="Wait after a failed audition before a retry (h)."
+    )
+    audition_max_attempts: int = Field(
+        default=3, ge=1, le=100, description="Auditions a clone may take in all."
+    )
+    audition_balance: Decimal = Field(
+        default=Decimal(10_000), ge=1, le=Decimal("1e9"), description="An audition's balance."
+    )
+    audition_max_leverage: int = Field(
+        default=5, ge=1, le=100, description="Highest leverage in an audition."
+    )
+    audition_max_drawdown: Decimal = Field(
+        default=Decimal("0.15"),
+        ge=Decimal("0.001"),
+        le=1,
+        description="Drawdown (fraction) that fails early.",
+    )
+    audition_symbols: str = Field(
+        default="BTC,ETH", description="Symbols an audition may trade, comma-separated; empty: any."
+    )
+    audition_duration_hours: float = Field(
+        default=168.0, ge=0.1, le=8760, description="How long an audition trades (hours)."
+    )
+    audition_min_trades: int = Field(
+        default=3, ge=0, le=100_000, description="Pass criterion: closed trades at least."
+    )
+    audition_pass_return_pct: Decimal = Field(
+        default=Decimal(0), ge=-100, le=1_000_000, description="Pass criterion: return % at least."
+    )
+    audition_pass_max_drawdown_pct: Decimal = Field(
+        default=Decimal(10), ge=0, le=100, description="Pass criterion: max drawdown % at most."
+    )
+    audition_pass_sharpe: float | None = Field(
+        default=0.0,
+        ge=-1000,
+        le=1000,
+        description="Pass criterion: Sharpe ratio at least (empty: not judged).",
+    )
+    audition_max_model_strength: int = Field(
+        default=3, ge=0, le=10, description="Model tier a verified fee entitles to."
+    )
+    audition_max_active_assets: int = Field(
+        default=10, ge=1, le=1000, description="Asset capacity a verified fee entitles to."
+    )
+    arena_slots: int = Field(default=10, ge=0, le=100_000, description="Clones the arena holds.")
+    profile_denylist: str = Field(
+        default="", description="Words public profiles may not use, comma-separated (extra)."
+    )
+
+    @field_validator("treasury_address")
+    @classmethod
+    def _valid_treasury(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        from autotrader.core.errors import InvalidInputError
+        from autotrader.core.evm import checksum_address
+
+        try:
+            return checksum_address(value, field="address")
+        except InvalidInputError as exc:
+            raise ValueError(str(exc).removeprefix("address: ")) from None
+
+    @field_validator("audition_symbols")
+    @classmethod
+    def _valid_audition_symbols(cls, value: str) -> str:
+        import re
+
+        symbols = [s.strip().upper() for s in value.split(",") if s.strip()]
+        bad = [s for s in symbols if not re.fullmatch(r"[A-Z0-9/:_-]{1,32}", s)]
+        if bad:
+            raise ValueError(f"not symbols: {', '.join(bad)}")
+        return ",".join(symbols)
+
+    @field_validator("audition_pass_sharpe", mode="before")
+    @classmethod
+    def _optional_sharpe(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # -- serve (HTTP API and dashboard) --------------------------------------------------------
+    server_host: str = Field(
+        default="127.0.0.1",
+        description="Address `autotrader serve` binds (loopback; put a reverse proxy in front).",
+    )
+    server_port: int = Field(default=8000, ge=1, le=65_535, description="Port of `serve`.")
+    server_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the admin routes; without one they do not exist.",
+    )
+    server_cors_origins: str = Field(
+        default="",
+        description="Origins allowed to call the API from a browser, comma-separated (off).",
+    )
+    server_rate_limit: int = Field(
+        default=600, ge=1, le=1_000_000, description="Requests per minute per client address."
+    )
+    server_max_body_bytes: int = Field(
+        default=262_144, ge=1_024, le=16_777_216, description="Largest request body accepted."
+    )
+    server_refresh_s: float = Field(
+        default=15.0, ge=1, le=3_600, description="Seconds between dashboard refreshes."
+    )
+
+    # -- alerts ------------------------------------------------------------------------------------
+    alert_urls: SecretStr | None = Field(
+        default=None,
+        description="Apprise URLs, whitespace-separated; `EVENTS=URL` narrows one channel.",
+    )
+    alert_events: str = Field(
+        default="all",
+        description="Events that alert at all: all, or e.g. fill,exit,account,worker.",
+    )
+    alert_rate_limit: int = Field(
+        default=30, ge=1, le=10_000, description="Messages per channel per hour; the rest drop."
+    )
+    alert_retries: int = Field(
+        default=3, ge=0, le=20, description="Retries of a failed delivery (with back-off)."
+    )
 
     @field_validator("db", "data_dir", "artifacts_dir", mode="before")
     @classmethod
@@ -240,6 +392,17 @@ class Settings(BaseSettings):
             if not MIN_TIME_MS <= when < MAX_TIME_MS:
                 raise ValueError(f"the replay clock must be {bounds}")
         return value or None
+
+    @field_validator("desk_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone, e.g. America/Los_Angeles or UTC") from None
+        return value
 
     @field_validator("ingest_symbols")
     @classmethod
@@ -270,17 +433,28 @@ class Settings(BaseSettings):
         return value.lower() if isinstance(value, str) else value
 
     @property
+    def model_configured(self) -> bool:
+        """Whether a model can be called: an API key, or the base URL of a local server."""
+        key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+        return bool(key or self.openai_base_url)
+
+    @property
     def db_path(self) -> Path:
         """The effective store path."""
         return self.db if self.db is not None else self.data_dir / "autotrader.db"
 
     def secret_values(self) -> list[str]:
-        """Every secret in clear text, for the log redaction filter (never printed): the API
-        key and any credential embedded in a URL setting."""
+        """Every secret in clear text, for the log redaction filter (never printed): the API key,
+        the server's token, every alert URL and any credential embedded in a URL setting."""
         from autotrader.core.secrets import credentials_in
 
-        secrets = [self.openai_api_key]
+        secrets = [self.openai_api_key, self.server_token]
         found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        # Every alert URL carries its channel's credentials (a bot token, a webhook key); an
+        # entry's `EVENTS=` prefix is not part of what a log line would show.
+        if self.alert_urls is not None:
+            entries = self.alert_urls.get_secret_value().split()
+            found += [_EVENTS_PREFIX.sub("", entry) for entry in entries]
         for name in Settings.model_fields:
             value = getattr(self, name)
             if isinstance(value, str | Path):
@@ -346,11 +520,17 @@ def setting_range(field_name: str) -> tuple[float | None, float | None]:
     return low, high
 
 
+def is_numeric(field_name: str) -> bool:
+    """Whether a setting holds a number (int, float or Decimal, optional or not)."""
+    annotation = Settings.model_fields[field_name].annotation
+    return any(annotation in (kind, kind | None) for kind in (int, float, Decimal))
+
+
 def _about(field_name: str) -> str:
     """A setting's description, with its range for a number (``config show``'s about column)."""
     field = Settings.model_fields[field_name]
     about = field.description or ""
-    if field.annotation in (int, float):
+    if is_numeric(field_name):
         low, high = setting_range(field_name)
         about += f" (range {low:g} to {high:g})"
     return about

@@ -38,7 +38,7 @@ def engines(settings: Settings, store: Store, clock: Clock) -> dict:
     from autotrader.decisions.engines.llm import LlmEngine
     from autotrader.decisions.engines.rules import RulesEngine
 
-    client = _LazyModelClient(lambda: model_client(settings, store, clock))
+    client = lazy_model_client(settings, store, clock)
     return {
         EngineName.HOLD: HoldEngine(),
         EngineName.RULES: RulesEngine(),
@@ -47,27 +47,43 @@ def engines(settings: Settings, store: Store, clock: Clock) -> dict:
     }
 
 
+def lazy_model_client(settings: Settings, store: Store, clock: Clock):
+    """:func:`model_client`, built on its first call (see ``_LazyModelClient``)."""
+    return _LazyModelClient(lambda: model_client(settings, store, clock))
+
+
 def model_client(settings: Settings, store: Store, clock: Clock):
     """The model client, logging invocations on a connection of its own to ``store``'s file (it
     is called from the decision runner's threads while the main connection runs transactions).
-    Prices come from the model registry (USD per 1M tokens)."""
+    Prices and API model names come from the model registry (USD per 1M tokens); a name the
+    registry does not know goes to the API as it is."""
     from decimal import Decimal
 
     from autotrader.clones.repo import list_models
     from autotrader.llm.client import LlmConfig, ModelClient
 
     prices: dict[str, tuple[Decimal, Decimal]] = {}
+    api_models: dict[str, str] = {}
     for m in list_models(store):
         prices[m["name"]] = prices[m["api_model"]] = (
             m["input_usd_per_mtok"],
             m["output_usd_per_mtok"],
         )
+        api_models[m["name"]] = m["api_model"]
 
     def price_for(model: str) -> tuple[Decimal, Decimal]:
         return prices.get(model, (Decimal(0), Decimal(0)))
 
-    log_store = store.sibling()
-    return ModelClient(LlmConfig.from_settings(settings), log_store, clock, price_for=price_for)
+    def api_model_for(model: str) -> str:
+        return api_models.get(model, model)
+
+    return ModelClient(
+        LlmConfig.from_settings(settings),
+        store.sibling(),
+        clock,
+        price_for=price_for,
+        api_model_for=api_model_for,
+    )
 
 
 def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id: str):

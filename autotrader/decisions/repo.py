@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from autotrader.core.db import Store
@@ -107,15 +108,23 @@ def actions(store: Store, run_id: int) -> list[dict]:
 
 
 def list_runs(
-    store: Store, *, clone_id: int | None = None, status: str | None = None, limit: int = 50
+    store: Store,
+    *,
+    clone_id: int | None = None,
+    status: str | None = None,
+    account_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
 ) -> list[dict]:
+    """Runs newest first (by id); ``before_id`` continues a listing after its last id."""
     sql, params = "SELECT * FROM decision_runs WHERE 1 = 1", []
-    if clone_id is not None:
-        sql += " AND clone_id = ?"
-        params.append(clone_id)
-    if status is not None:
-        sql += " AND status = ?"
-        params.append(status)
+    for column, value in (("clone_id", clone_id), ("status", status), ("account_id", account_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    if before_id is not None:
+        sql += " AND id < ?"
+        params.append(before_id)
     return store.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
 
 
@@ -137,6 +146,21 @@ def set_next_due(store: Store, clone_id: int, due_at: int, *, run_id: int, now_m
 def run_accounts(store: Store) -> dict[int, int]:
     """Decision run id → the id of the account it decided for, for every run."""
     return dict(store.tuples("SELECT id, account_id FROM decision_runs"))
+
+
+def finished_runs_by_model(store: Store, engines: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Model name → ``(finished, failed)`` decision runs of ``engines`` (succeeded or failed;
+    queued, running and skipped runs are not counted)."""
+    names = sorted(engines)
+    if not names:
+        return {}
+    rows = store.tuples(
+        "SELECT model, COUNT(*), SUM(status = 'failed') FROM decision_runs"
+        " WHERE model IS NOT NULL AND status IN ('succeeded', 'failed')"
+        f" AND engine IN ({', '.join('?' * len(names))}) GROUP BY model",
+        names,
+    )
+    return {model: (finished, failed) for model, finished, failed in rows}
 
 
 def last_run_times(store: Store) -> dict[int, int]:

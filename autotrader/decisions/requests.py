@@ -57,7 +57,7 @@ class RequestBuilder:
         with self._lock:
             if key not in self._pipelines:
                 self._pipelines[key] = compiled(
-                    store, self.clock, run["clone_id"], run["pipeline_version"]
+                    store, run["clone_id"], run["pipeline_version"]
                 ).strategies
             strategies = self._pipelines[key]
         found = next((s for s in strategies if s.strategy_id == run["strategy_id"]), None)

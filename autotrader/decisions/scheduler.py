@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from autotrader.clones.management import CloneView, require_clone
+from autotrader.clones.management import entitlement_problem, require_clone
 from autotrader.clones.pipelines import compiled
 from autotrader.clones.plan import CompiledStrategy, EngineName
 from autotrader.core.clock import Clock
@@ -55,18 +55,6 @@ def _metrics(store: Store, strategy: CompiledStrategy, now_ms: int) -> dict[str,
         elif prefilter == "volume":
             values[entry.symbol] = row["volume"] * row["close"]
     return values
-
-
-def _entitlement_problem(clone: CloneView, strategies: tuple[CompiledStrategy, ...]) -> str | None:
-    if clone.model_strength > clone.max_model_strength:
-        return (
-            f"model {clone.model} is strength {clone.model_strength}, above the entitled "
-            f"{clone.max_model_strength}"
-        )
-    active = {u.symbol for s in strategies if s.enabled for u in s.universe}
-    if len(active) > clone.max_active_assets:
-        return f"{len(active)} active assets exceed the entitled {clone.max_active_assets}"
-    return None
 
 
 def _bucket(
@@ -118,7 +106,7 @@ def schedule(
     for account in prop_repo.list_accounts(store, clone_id=clone_id, status=AccountStatus.ACTIVE):
         try:
             clone = require_clone(store, account["clone_id"])
-            pipeline = compiled(store, clock, clone.id)
+            pipeline = compiled(store, clone.id)
         except UserError as exc:
             # A missing clone or pipeline, or a stored graph the registry no longer fits: one
             # account's problem, reported, never the loop's end.
@@ -127,7 +115,7 @@ def schedule(
         if not clone.trading_enabled:
             result.notes.append(f"clone {clone.id}: trading is off")
             continue
-        problem = _entitlement_problem(clone, pipeline.strategies)
+        problem = entitlement_problem(clone, pipeline.strategies)
         open_symbols = [p["symbol"] for p in prop_repo.open_positions(store, account["id"])]
         for strategy in pipeline.strategies:
             if not strategy.enabled:

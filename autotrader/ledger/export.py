@@ -1,10 +1,12 @@
-"""Exports of the ledger, trades and snapshots as CSV, JSON or Parquet.
+"""Exports of the ledger, trades, snapshots and NAV series as CSV, JSON or Parquet.
 
 Promises: every Decimal is written as its canonical string (never a float), ids and epoch-ms
 times as integers, ``None`` as null (CSV has no null: an empty cell). What is written reads
 back equal with :func:`load` — the schema below says each column's type, so CSV cells come back
 as the same ints and strings. Rows stream in batches, so a million-entry ledger does not sit in
-memory. Parquet needs a file (``out``); CSV and JSON go to ``out`` or the given text stream.
+memory. Parquet needs a file (``out``); CSV and JSON go to ``out`` or the given text stream. A
+file is written through :func:`~autotrader.core.outputs.output_file`: never over the store being
+read, an existing file only with ``force``, and whole or not at all.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from autotrader.core.clock import iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.money import to_text
+from autotrader.core.outputs import output_file
 from autotrader.ledger.queries import LedgerFilter, TradeFilter, iter_entries, performance, trades
 
 FORMATS = ("csv", "json", "parquet")
@@ -69,6 +72,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "mark_price": _D,
         "unrealized": _D,
     },
+    "nav": {"group": _T, "time": _I, "at": _T, "nav": _D, "accounts": _I},
     "snapshots": {
         "id": _I,
         "account_id": _I,
@@ -138,25 +142,50 @@ def export(
     now_ms: int,
     out: Path | None = None,
     stream: TextIO | None = None,
+    force: bool = False,
 ) -> ExportResult:
-    """Write ``what`` as ``fmt`` to ``out`` (a file) or ``stream``; returns the row count."""
+    """Write ``what`` as ``fmt`` to ``out`` (a file) or ``stream``; returns the row count.
+
+    Raises ConflictError, before reading a row, when ``out`` is the store or one of its side
+    files, or exists and ``force`` is not given.
+    """
+    rows = records(store, what, flt, now_ms=now_ms)
+    return write(rows, what, fmt, stores=[store.path], out=out, stream=stream, force=force)
+
+
+def write(
+    rows: Iterator[dict],
+    what: str,
+    fmt: str,
+    *,
+    stores: list[Path],
+    out: Path | None = None,
+    stream: TextIO | None = None,
+    force: bool = False,
+) -> ExportResult:
+    """Write ``rows`` (normalised to ``SCHEMAS[what]``) as ``fmt`` to ``out`` or ``stream``.
+
+    ``stores`` are the stores the rows come from: ``out`` may be none of them (nor their side
+    files), and replaces an existing file only with ``force`` — ConflictError otherwise, before
+    a row is read.
+    """
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format must be one of {', '.join(FORMATS)}")
-    if what not in WHATS:
+    if what not in SCHEMAS:
         raise InvalidInputError(f"--what must be one of {', '.join(WHATS)}")
     if fmt == "parquet" and out is None:
         raise InvalidInputError("--format parquet writes a binary file: give --out PATH")
     if out is None and stream is None:
         raise InvalidInputError("give --out PATH (or a stream)")
-    rows = records(store, what, flt, now_ms=now_ms)
-    if fmt == "parquet":
-        count = _write_parquet(rows, SCHEMAS[what], out)  # type: ignore[arg-type]
-    elif out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8", newline="") as handle:
-            count = _WRITERS[fmt](rows, SCHEMAS[what], handle)
-    else:
+    if out is None:
         count = _WRITERS[fmt](rows, SCHEMAS[what], stream)  # type: ignore[arg-type]
+        return ExportResult(what, fmt, count, None)
+    with output_file(out, stores=stores, force=force) as temp:
+        if fmt == "parquet":
+            count = _write_parquet(rows, SCHEMAS[what], temp)
+        else:
+            with temp.open("w", encoding="utf-8", newline="") as handle:
+                count = _WRITERS[fmt](rows, SCHEMAS[what], handle)
     return ExportResult(what, fmt, count, out)
 
 
@@ -192,7 +221,6 @@ def _write_parquet(rows: Iterator[dict], schema: dict[str, str], out: Path) -> i
     arrow = pa.schema(
         [(name, pa.int64() if kind == _I else pa.string()) for name, kind in schema.items()]
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
     count, batch = 0, []
     with pq.ParquetWriter(out, arrow) as writer:
         for row in rows:

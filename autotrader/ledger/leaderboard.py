@@ -1,19 +1,22 @@
-"""The leaderboard: one row per account, clone or model — return, PnL, drawdown, Sharpe and
-Sortino from the snapshot series, win rate and profit factor from closed trades, fees, model
-cost and the last decision — sortable by any column.
+"""The leaderboard: one row per account, clone, model or strategy variant — return, PnL,
+drawdown, Sharpe and Sortino from the snapshot series, win rate and profit factor from closed
+trades, fees, model cost, cost per point of return and the last decision — sortable by any
+column.
 
 Promises: money is Decimal; ratios are floats (see ``metrics``); ``None`` sorts last whatever
 the direction. An account's equity series is its starting balance at ``started_at`` followed
 by its snapshots; its current equity (return %, PnL) is marked at the latest prices as of
-``now_ms``. A clone's or a model's row sums its accounts (``metrics.combine``). Model cost is
-the sum over the account's decision runs' invocations (llm and decisions repos); the last
-decision is the newest of its decision-origin intents and its decision runs' activity.
+``now_ms``. A clone's, model's or variant's row sums its accounts (``metrics.combine``). Model
+cost is the sum over the account's decision runs' invocations (llm and decisions repos); cost
+per point of return is that cost over the return in percentage points, defined only for a
+positive return (spending to lose has no price per point); the last decision is the newest of
+its decision-origin intents and its decision runs' activity.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
@@ -23,22 +26,25 @@ from autotrader.core.errors import InvalidInputError
 from autotrader.core.money import ZERO
 from autotrader.decisions import repo as decisions_repo
 from autotrader.ledger import metrics
+from autotrader.ledger.groups import group_key
 from autotrader.ledger.queries import decimal_sum, performance
 from autotrader.llm import repo as llm_repo
 
-GROUPINGS = ("account", "clone", "model")
 _PERCENT = Decimal("0.0001")
+_MICRO_USD = Decimal("0.000001")
 
 
 @dataclass
 class LeaderRow:
-    """One line of the leaderboard (``group`` is the account id, clone id or model name)."""
+    """One line of the leaderboard (``group`` is the account id, clone id, model name or
+    variant)."""
 
     group: str
     accounts: list[int]
     clone_ids: list[int]
     kinds: list[str]
     model: str | None
+    variant: str | None
     status: str
     starting_balance: Decimal
     equity: Decimal
@@ -52,6 +58,7 @@ class LeaderRow:
     trades: int
     fees_paid: Decimal
     model_cost_usd: Decimal
+    cost_per_return_point: Decimal | None  # USD of model cost per percentage point of return
     last_decision_at: int | None
     # what the row was computed from (not printed)
     series: list[tuple[int, Decimal]] = field(default_factory=list, repr=False)
@@ -73,6 +80,7 @@ class _Account:
     cost: Decimal
     last_decision: int | None
     model: str | None
+    variant: str | None
 
 
 def leaderboard(
@@ -83,24 +91,29 @@ def leaderboard(
     by: str = "account",
     sort: str = "return_pct",
     ascending: bool = False,
+    account_ids: Collection[int] | None = None,
 ) -> list[LeaderRow]:
-    """Leaderboard rows for every account (of ``kind``) grouped ``by`` account, clone or model,
-    sorted by ``sort`` (descending unless ``ascending``)."""
-    if by not in GROUPINGS:
-        raise InvalidInputError(f"--by must be one of {', '.join(GROUPINGS)}")
+    """Leaderboard rows for every account (of ``kind``, or of ``account_ids``) grouped ``by``
+    account, clone, model or variant, sorted by ``sort`` (descending unless ``ascending``)."""
+    key = group_key(store, by)  # InvalidInputError for an unknown grouping
     if sort not in SORTABLE:
         raise InvalidInputError(f"--sort: unknown column {sort!r} (one of {', '.join(SORTABLE)})")
-    accounts = _accounts(store, now_ms, kind)
+    accounts = _accounts(store, now_ms, kind, account_ids)
     groups: dict[str, list[_Account]] = defaultdict(list)
     for acct in accounts:
-        key = {
-            "account": str(acct.row["id"]),
-            "clone": str(acct.row["clone_id"]),
-            "model": acct.model or "-",
-        }[by]
-        groups[key].append(acct)
+        groups[key(acct.row)].append(acct)
     rows = [_row(key, members) for key, members in groups.items()]
     return sort_rows(rows, sort, ascending=ascending)
+
+
+def account_rows(
+    store: Store, account_ids: Collection[int], *, now_ms: int
+) -> dict[int, LeaderRow]:
+    """The leaderboard row (``--by account``) of each of ``account_ids``, computed exactly as
+    the leaderboard computes it, reading only those accounts' snapshots, trades and fees. Used
+    by the lifecycle to judge an audition on the numbers ``ledger leaderboard`` shows."""
+    accounts = _accounts(store, now_ms, None, account_ids)
+    return {acct.row["id"]: _row(str(acct.row["id"]), [acct]) for acct in accounts}
 
 
 def sort_rows(rows: list[LeaderRow], column: str, *, ascending: bool = False) -> list[LeaderRow]:
@@ -135,17 +148,21 @@ def _row(group: str, members: list[_Account]) -> LeaderRow:
     pnls = [p for m in members for p in m.pnls]
     decisions = [m.last_decision for m in members if m.last_decision is not None]
     models = sorted({m.model for m in members if m.model})
+    variants = sorted({m.variant for m in members if m.variant})
+    return_pct = ((equity - starting) / starting * 100).quantize(_PERCENT) if starting else ZERO
+    cost = sum((m.cost for m in members), ZERO)
     return LeaderRow(
         group=group,
         accounts=[m.row["id"] for m in members],
         clone_ids=sorted({m.row["clone_id"] for m in members}),
         kinds=sorted({m.row["kind"] for m in members}),
         model=", ".join(models) or None,
+        variant=", ".join(variants) or None,
         status=", ".join(sorted({m.row["status"] for m in members})),
         starting_balance=starting,
         equity=equity,
         pnl=equity - starting,
-        return_pct=((equity - starting) / starting * 100).quantize(_PERCENT) if starting else ZERO,
+        return_pct=return_pct,
         max_drawdown_pct=(metrics.max_drawdown(values) * 100).quantize(_PERCENT),
         sharpe=metrics.sharpe(returns, periods),
         sortino=metrics.sortino(returns, periods),
@@ -153,24 +170,32 @@ def _row(group: str, members: list[_Account]) -> LeaderRow:
         profit_factor=metrics.profit_factor(pnls),
         trades=len(pnls),
         fees_paid=sum((m.fees for m in members), ZERO),
-        model_cost_usd=sum((m.cost for m in members), ZERO),
+        model_cost_usd=cost,
+        cost_per_return_point=(cost / return_pct).quantize(_MICRO_USD) if return_pct > 0 else None,
         last_decision_at=max(decisions, default=None),
         series=series,
         trade_pnls=pnls,
     )
 
 
-def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
+def _accounts(
+    store: Store, now_ms: int, kind: str | None, account_ids: Collection[int] | None = None
+) -> list[_Account]:
     from autotrader.prop import repo as prop_repo
     from autotrader.prop.accounts import account_state
 
-    rows = prop_repo.list_accounts(store, kind=kind)
-    series = _series(store)
-    pnls = _closed_pnls(store)
-    fees = _grouped_sums(performance.fee_amounts_by_account(store))
+    if account_ids is None:
+        rows = prop_repo.list_accounts(store, kind=kind)
+    else:
+        found = (prop_repo.get_account(store, account) for account in sorted(set(account_ids)))
+        rows = [row for row in found if row is not None]
+    series = _series(store, account_ids)
+    pnls = _closed_pnls(store, account_ids)
+    fees = _grouped_sums(performance.fee_amounts_by_account(store, account_ids))
     costs = _model_costs(store)
     decisions = _last_decisions(store)
     models = clones_repo.clone_models(store)
+    variants = clones_repo.clone_variants(store)
     result = []
     for row in rows:
         account = row["id"]
@@ -178,30 +203,33 @@ def _accounts(store: Store, now_ms: int, kind: str | None) -> list[_Account]:
         result.append(
             _Account(
                 row=row,
-                equity=account_state(store, account, now_ms).equity,
+                equity=account_state(store, account, now_ms, account=row).equity,
                 series=start + series.get(account, []),
                 pnls=pnls.get(account, []),
                 fees=-fees.get(account, ZERO),
                 cost=costs.get(account, ZERO),
                 last_decision=decisions.get(account),
                 model=models.get(row["clone_id"]),
+                variant=variants.get(row["clone_id"]),
             )
         )
     return result
 
 
-def _series(store: Store) -> dict[int, list[tuple[int, Decimal]]]:
+def _series(
+    store: Store, account_ids: Collection[int] | None
+) -> dict[int, list[tuple[int, Decimal]]]:
     result: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for account, time, equity in performance.equity_points(store):
+    for account, time, equity in performance.equity_points(store, account_ids):
         result[account].append((time, Decimal(equity)))
     return result
 
 
-def _closed_pnls(store: Store) -> dict[int, list[Decimal]]:
+def _closed_pnls(store: Store, account_ids: Collection[int] | None) -> dict[int, list[Decimal]]:
     """Net PnL (Σ of its ledger entries: realized, fees, funding, liquidation) of each closed
     position, per account, in close order."""
     result: dict[int, list[Decimal]] = defaultdict(list)
-    for account, text in performance.closed_position_amounts(store):
+    for account, text in performance.closed_position_amounts(store, account_ids):
         result[account].append(decimal_sum(text.split(",")))
     return result
 

@@ -1,6 +1,7 @@
 """``ledger plot``: an account's equity curve as a PNG, drawdowns shaded, trades marked; with
 ``compare`` several accounts on one chart (then in % return since their start, so different
-starting balances compare).
+starting balances compare). ``plot_nav`` draws one NAV curve per clone, model or variant
+(``ledger.nav``), in USD: an arena gives every group the same capital.
 
 matplotlib is imported inside :func:`plot_equity` and drives the Agg canvas directly (no pyplot,
 no global state, no display needed), so importing this module costs nothing. Equity comes from
@@ -22,6 +23,7 @@ from pathlib import Path
 from autotrader.core.clock import MAX_TIME_MS, MIN_TIME_MS
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
+from autotrader.core.outputs import check_output, output_file
 from autotrader.ledger.queries import equity_series
 from autotrader.ledger.queries.performance import fills_with_position_side
 
@@ -44,16 +46,25 @@ def _in_range(ms: int) -> bool:
 
 
 def plot_equity(
-    store: Store, account_id: int, out: Path, *, compare: list[int] | None = None
+    store: Store,
+    account_id: int,
+    out: Path,
+    *,
+    compare: list[int] | None = None,
+    force: bool = False,
 ) -> PlotResult:
     """Draw ``account_id`` (and ``compare`` accounts) to the PNG ``out``; returns what it drew.
-    Raises NotFoundError for an unknown account, InvalidInputError for a non-PNG path."""
+
+    Raises NotFoundError for an unknown account, InvalidInputError for a non-PNG path and
+    ConflictError when ``out`` is the store (or a side file of it), or exists without ``force``.
+    The PNG is written whole or not at all (:func:`~autotrader.core.outputs.output_file`).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
     if out.suffix.lower() != ".png":
         raise InvalidInputError(f"--out must name a .png file, not {out.name!r}")
+    check_output(out, stores=[store.path], force=force)  # before the drawing, not after it
     accounts = [account_id, *[a for a in dict.fromkeys(compare or []) if a != account_id]]
     relative = len(accounts) > 1
     stored = {a: equity_series(store, a) for a in accounts}  # raises NotFoundError
@@ -97,6 +108,57 @@ def plot_equity(
         else f"Return since start: accounts {', '.join(map(str, accounts))}"
     )
     ax.set_ylabel("return (%)" if relative else "equity (USD)")
+    _save(fig, ax, store, out, force=force)
+    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked, left_out)
+
+
+@dataclass(frozen=True)
+class NavPlot:
+    path: Path
+    groups: list[str]
+    points: int  # NAV points drawn, all groups
+
+
+def plot_nav(
+    store: Store, by: str, out: Path, *, kind: str | None = None, force: bool = False
+) -> NavPlot:
+    """Draw one NAV curve per group ``by`` clone, model or variant (accounts of ``kind``) to
+    the PNG ``out``. Raises InvalidInputError for a non-PNG path or an unknown grouping,
+    NotFoundError when there is no account to draw, and ConflictError when ``out`` is the store
+    (or a side file of it), or exists without ``force``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from autotrader.core.errors import NotFoundError
+    from autotrader.ledger.nav import nav_series
+
+    if out.suffix.lower() != ".png":
+        raise InvalidInputError(f"--out must name a .png file, not {out.name!r}")
+    check_output(out, stores=[store.path], force=force)  # before the drawing, not after it
+    curves: dict[str, list] = {}
+    for point in nav_series(store, by=by, kind=kind):
+        if _in_range(point.time):  # a time no date axis holds is left off, as in plot_equity
+            curves.setdefault(point.group, []).append(point)
+    if not curves:
+        raise NotFoundError("no prop accounts to draw yet")
+    fig = Figure(figsize=(11, 5.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for group, points in curves.items():
+        label = f"{by} {group}" if by in ("account", "clone") else group
+        times, values = [_when(p.time) for p in points], [float(p.nav) for p in points]
+        ax.step(times, values, where="post", label=label, linewidth=1.4)
+    ax.set_title(f"Net asset value by {by}")
+    ax.set_ylabel("NAV (USD)")
+    _save(fig, ax, store, out, force=force)
+    return NavPlot(out, list(curves), sum(len(p) for p in curves.values()))
+
+
+def _save(fig, ax, store: Store, out: Path, *, force: bool) -> None:
+    """Finish the axes (plain numbers, concise UTC dates, grid, legend) and write the PNG whole
+    (:func:`~autotrader.core.outputs.output_file`)."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
@@ -104,9 +166,8 @@ def plot_equity(
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
-    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked, left_out)
+    with output_file(out, stores=[store.path], force=force) as temp:
+        fig.savefig(temp, format="png")
 
 
 def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> tuple[int, int]:

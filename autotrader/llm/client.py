@@ -119,6 +119,7 @@ class _Request:
     """A call as the client handles it: what goes on the wire plus what the audit needs."""
 
     wire: WireRequest
+    model: str  # as the caller named it (the wire carries the API's name for it)
     role: str
     schema: type[BaseModel]
     request_hash: str
@@ -134,7 +135,9 @@ class ModelClient:
     ``store`` should be a connection of its own (the decision runner's threads call ``complete``
     while other connections run transactions); this client serialises its own use of it and never
     holds a transaction open during an HTTP call. ``price_for(model)`` gives USD per 1M input and
-    output tokens; without it every call costs 0.
+    output tokens; without it every call costs 0. ``api_model_for(model)`` is the name the API
+    expects for a model the caller names (the registry's ``llama3.1-8b`` is Ollama's
+    ``llama3.1:8b``); the invocation records the caller's name, the wire carries the API's.
     """
 
     def __init__(
@@ -144,6 +147,7 @@ class ModelClient:
         clock: Clock,
         *,
         price_for: PriceFor | None = None,
+        api_model_for: Callable[[str], str] | None = None,
         openai_client: Any = None,
     ) -> None:
         if config.api not in APIS:
@@ -152,6 +156,7 @@ class ModelClient:
         self.store = store
         self.clock = clock
         self.price_for = price_for
+        self.api_model_for = api_model_for
         self._sdk = openai_client
         self._owns_sdk = openai_client is None
         self._db_lock = threading.Lock()
@@ -186,17 +191,29 @@ class ModelClient:
         trace_id: str | None = None,
         api: str | None = None,
         use_cache: bool | None = None,
+        temperature: float | None = None,
     ) -> ModelResult:
         """Ask ``model`` for one ``schema`` object and record the invocation.
 
-        ``api`` overrides the configured API for this call. ``use_cache`` None follows the
-        config, True/False force the response cache on/off for this call. Returns a result for
-        every model or transport failure; raises ``InvalidInputError`` only for a caller mistake
-        (unknown role or API, a schema name the API refuses, a model strict mode cannot express)
-        before anything is sent, and the store's own errors if the audit row cannot be written.
+        ``api`` and ``temperature`` override the configured API and sampling temperature for
+        this call (a desk conversation's format sets its own; reasoning models still get none).
+        ``use_cache`` None follows the config, True/False force the response cache on/off for
+        this call. Returns a result for every model or transport failure; raises
+        ``InvalidInputError`` only for a caller mistake (unknown role or API, a schema name the
+        API refuses, a model strict mode cannot express) before anything is sent, and the store's
+        own errors if the audit row cannot be written.
         """
         request = self._build(
-            role, model, system, prompt, schema, schema_name, api, run_id=run_id, trace_id=trace_id
+            role,
+            model,
+            system,
+            prompt,
+            schema,
+            schema_name,
+            api,
+            run_id=run_id,
+            trace_id=trace_id,
+            temperature=temperature,
         )
         caching = self.config.cache_enabled if use_cache is None else use_cache
         started = time.monotonic()
@@ -223,6 +240,7 @@ class ModelClient:
         *,
         run_id: int | None,
         trace_id: str | None,
+        temperature: float | None,
     ) -> _Request:
         api = api or self.config.api
         if role not in repo.ROLES:
@@ -238,19 +256,22 @@ class ModelClient:
         except ValueError as exc:
             raise InvalidInputError(f"{schema.__name__}: {exc}") from None
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        api_model = self.api_model_for(model) if self.api_model_for else model
+        sampling = self.config.temperature if temperature is None else temperature
         wire = WireRequest(
-            model=model,
+            model=api_model,
             api=api,
             messages=messages,
             schema_name=schema_name,
             strict_schema=strict,
-            temperature=None if _NO_TEMPERATURE.match(model) else self.config.temperature,
+            temperature=None if _NO_TEMPERATURE.match(api_model) else sampling,
             max_output_tokens=self.config.max_output_tokens,
         )
         prompt_hash = _sha256(messages)
         schema_hash = _sha256({"name": schema_name, "schema": strict})
         return _Request(
             wire=wire,
+            model=model,
             role=role,
             schema=schema,
             request_hash=_sha256(wire.canonical()),
@@ -258,7 +279,7 @@ class ModelClient:
             # The cache key leaves temperature and token cap out on purpose: a stored valid
             # answer for the same model, schema and prompt is the reproducible answer.
             cache_key=_sha256(
-                {"model": model, "api": api, "schema": schema_hash, "prompt": prompt_hash}
+                {"model": api_model, "api": api, "schema": schema_hash, "prompt": prompt_hash}
             ),
             run_id=run_id,
             trace_id=trace_id,
@@ -354,7 +375,7 @@ class ModelClient:
                 status, error, kind = "invalid_output", outcome.error, outcome.kind
         raw_text = self._scrub(reply.text)
         error = self._redactor.redact(one_line(error)) if error else None
-        cost = self._cost(request.wire.model, reply.input_tokens, reply.output_tokens)
+        cost = self._cost(request.model, reply.input_tokens, reply.output_tokens)
         record = self._record(request, status=status, raw_text=raw_text, cached=False)
         record = replace(
             record,
@@ -407,7 +428,7 @@ class ModelClient:
     ) -> repo.InvocationRecord:
         return repo.InvocationRecord(
             role=request.role,
-            model=request.wire.model,
+            model=request.model,
             api=request.wire.api,
             schema_name=request.wire.schema_name,
             request_hash=request.request_hash,

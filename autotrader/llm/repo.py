@@ -16,8 +16,9 @@ from typing import Any
 
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
+from autotrader.llm.vocabulary import ModelRole
 
-ROLES = ("single", "planner", "trader", "judge")
+ROLES = tuple(role.value for role in ModelRole)
 STATUSES = ("ok", "invalid_output", "refused", "truncated", "failed")
 
 
@@ -147,6 +148,20 @@ def invocation_outputs(store: Store, invocation_ids: Sequence[int]) -> list[dict
     )
 
 
+def invocation_usage(store: Store, invocation_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """``{id: {status, input_tokens, output_tokens, cost_usd, cached, latency_ms}}`` of the
+    given invocations (``cost_usd`` as Decimal, ``cached`` as bool)."""
+    ids = list(invocation_ids)
+    if not ids:
+        return {}
+    rows = store.query(
+        "SELECT id, status, input_tokens, output_tokens, cost_usd, cached, latency_ms"
+        f" FROM invocations WHERE id IN ({', '.join('?' * len(ids))})",
+        ids,
+    )
+    return {row.pop("id"): _invocation(row) for row in rows}
+
+
 def cost_texts_by_run(store: Store) -> dict[int, list[str]]:
     """Decision run id → the ``cost_usd`` texts of its invocations (invocations made outside a
     run are left out); the caller sums them exactly as Decimals."""
@@ -157,6 +172,31 @@ def cost_texts_by_run(store: Store) -> dict[int, list[str]]:
             " WHERE run_id IS NOT NULL GROUP BY run_id"
         )
     }
+
+
+def usage_by_model(store: Store) -> list[dict[str, Any]]:
+    """Per model name, in name order: ``invocations``, ``cached``, ``failed`` (status not
+    ``ok``: the output could not become an action), ``input_tokens``, ``output_tokens``,
+    ``latency_ms`` (summed) and ``costs`` (the ``cost_usd`` texts, for an exact Decimal sum)."""
+    rows = store.query(
+        "SELECT model, COUNT(*) AS invocations, SUM(cached) AS cached,"
+        " SUM(status != 'ok') AS failed, SUM(input_tokens) AS input_tokens,"
+        " SUM(output_tokens) AS output_tokens, SUM(latency_ms) AS latency_ms,"
+        " group_concat(cost_usd, ',') AS costs FROM invocations GROUP BY model ORDER BY model"
+    )
+    for row in rows:
+        row["costs"] = row["costs"].split(",")
+    return rows
+
+
+def tool_calls_by_model(store: Store) -> dict[str, int]:
+    """Model name → how many tool-call records its invocations' answers became."""
+    return dict(
+        store.tuples(
+            "SELECT i.model, COUNT(*) FROM tool_calls t"
+            " JOIN invocations i ON i.id = t.invocation_id GROUP BY i.model"
+        )
+    )
 
 
 def set_invocation_run(store: Store, invocation_id: int, run_id: int) -> None:
@@ -181,11 +221,29 @@ def set_invocation_artifacts(
     )
 
 
-def invocation_totals(store: Store, *, run_id: int | None = None) -> dict[str, Any]:
-    """Calls, tokens and cost (Decimal USD, summed exactly in Python) overall or for one run."""
-    where, params = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+def invocation_totals(
+    store: Store,
+    *,
+    run_id: int | None = None,
+    trace_prefix: str | None = None,
+    since_ms: int | None = None,
+) -> dict[str, Any]:
+    """Calls, tokens and cost (Decimal USD, summed exactly in Python): overall, for one run,
+    for the traces that start with ``trace_prefix`` (``desk:``), made since ``since_ms``."""
+    where, params = ["1 = 1"], []
+    if run_id is not None:
+        where.append("run_id = ?")
+        params.append(run_id)
+    if trace_prefix is not None:
+        where.append("substr(trace_id, 1, ?) = ?")
+        params += [len(trace_prefix), trace_prefix]
+    if since_ms is not None:
+        where.append("created_at >= ?")
+        params.append(since_ms)
     rows = store.query(
-        f"SELECT input_tokens, output_tokens, cost_usd, cached FROM invocations {where}", params
+        "SELECT input_tokens, output_tokens, cost_usd, cached FROM invocations"
+        f" WHERE {' AND '.join(where)}",
+        params,
     )
     return {
         "calls": len(rows),

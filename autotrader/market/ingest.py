@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from autotrader.core.clock import HOUR_MS, Clock
+from autotrader.core.clock import HOUR_MS, Clock, SystemClock
 from autotrader.core.db import Store
 from autotrader.core.errors import (
     AutotraderError,
@@ -34,6 +34,7 @@ from autotrader.market.models import (
     Rejection,
 )
 from autotrader.market.repo import cursors, observations
+from autotrader.market.validation import reject_future
 
 log = logging.getLogger("autotrader.market.ingest")
 
@@ -80,7 +81,7 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Retention:
-    """How much history each series keeps (relative to its own newest bar)."""
+    """How much history each series keeps, counted back from the clock."""
 
     fine_ms: int = 24 * HOUR_MS  # 1m and 5m candles
     hourly_ms: int = 7 * 24 * HOUR_MS
@@ -109,9 +110,13 @@ class Ingestor:
         lookback_ms: int = 24 * HOUR_MS,
         retention: Retention | None = None,
         slow_interval_ms: int = 0,
+        wall_clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        # What "the future" is measured against: real time, whatever time a replay runs at (a
+        # replay imports history past its own clock and steps through it).
+        self.wall_clock = wall_clock or SystemClock()
         self.hyperliquid = hyperliquid
         self.polymarket = polymarket
         self.defillama = defillama
@@ -281,6 +286,10 @@ class Ingestor:
         rejections: list[Rejection],
         result: ChannelResult,
     ) -> None:
+        # The later of the two clocks: a replay may also run ahead of real time.
+        horizon = max(self.clock.now_ms(), self.wall_clock.now_ms())
+        candles, future = reject_future(candles, now_ms=horizon)
+        rejections = [*rejections, *future]
         reasons = _reasons(rejections)
         # Callers may hand candles over in any order: derive from the oldest, cursor the newest.
         times = [c.open_time for c in candles]
@@ -450,14 +459,21 @@ class Ingestor:
         return result
 
     def prune(self) -> dict[str, int]:
-        """Apply retention: per series for candles, by the clock for observations."""
-        cutoff = self.clock.now_ms() - self.retention.observations_ms
+        """Apply retention: delete what is older than the clock minus each kind's window.
+
+        Anchored on the clock, never on a stored row's own time: one bad row dated in the
+        future must not make a whole history look old. (A replay clock prunes as of its time.)
+        """
+        now = self.clock.now_ms()
+        fine, hourly = now - self.retention.fine_ms, now - self.retention.hourly_ms
         with self.store.atomic():
             counts = {
-                "candles_1m": repo.prune_series(self.store, "1m", self.retention.fine_ms),
-                "candles_5m": repo.prune_series(self.store, "5m", self.retention.fine_ms),
-                "candles_1h": repo.prune_series(self.store, "1h", self.retention.hourly_ms),
+                "candles_1m": repo.prune_candles(self.store, "1m", before_ms=fine),
+                "candles_5m": repo.prune_candles(self.store, "5m", before_ms=fine),
+                "candles_1h": repo.prune_candles(self.store, "1h", before_ms=hourly),
             }
             for table in ("funding_rates", "prediction_prices", "macro_observations"):
-                counts[table] = repo.prune_before(self.store, table, cutoff)
+                counts[table] = repo.prune_before(
+                    self.store, table, now - self.retention.observations_ms
+                )
         return counts

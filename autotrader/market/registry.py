@@ -19,13 +19,24 @@ from autotrader.market import repo
 from autotrader.market.models import AssetInfo
 
 
-def sync_assets(store: Store, clock: Clock, hyperliquid: Any, *, refresh: bool = False) -> int:
-    """Load markets (packaged snapshot, or the exchange when ``refresh``), categorise them with
-    the shipped taxonomy, and upsert them. Returns how many assets the registry now holds."""
+def _categorized(hyperliquid: Any, *, refresh: bool) -> list[AssetInfo]:
+    """The source's markets as assets, categorised with the shipped taxonomy."""
     from autotrader.market.taxonomy import categorize, load_taxonomy
 
     taxonomy = load_taxonomy()
-    assets = [categorize(asset, taxonomy) for asset in hyperliquid.assets(refresh=refresh)]
+    return [categorize(asset, taxonomy) for asset in hyperliquid.assets(refresh=refresh)]
+
+
+def _packaged_assets() -> list[AssetInfo]:
+    from autotrader.market.sources.hyperliquid import HyperliquidSource
+
+    return sorted(_categorized(HyperliquidSource(), refresh=False), key=lambda a: a.symbol)
+
+
+def sync_assets(store: Store, clock: Clock, hyperliquid: Any, *, refresh: bool = False) -> int:
+    """Load markets (packaged snapshot, or the exchange when ``refresh``), categorise them with
+    the shipped taxonomy, and upsert them. Returns how many assets the registry now holds."""
+    assets = _categorized(hyperliquid, refresh=refresh)
     with store.atomic():
         repo.upsert_assets(store, assets, now_ms=clock.now_ms())
         if refresh:
@@ -34,7 +45,8 @@ def sync_assets(store: Store, clock: Clock, hyperliquid: Any, *, refresh: bool =
 
 
 def ensure_assets(store: Store, clock: Clock) -> None:
-    """Seed an empty registry from the packaged snapshot (offline, idempotent)."""
+    """Seed an empty registry from the packaged snapshot (offline, idempotent). A write: read
+    paths use :func:`known_assets` instead."""
     if repo.count_assets(store):
         return
     from autotrader.market.sources.hyperliquid import HyperliquidSource
@@ -42,9 +54,18 @@ def ensure_assets(store: Store, clock: Clock) -> None:
     sync_assets(store, clock, HyperliquidSource(), refresh=False)
 
 
+def known_assets(store: Store) -> list[AssetInfo]:
+    """Every registered asset, by symbol. A registry no write has seeded yet reads as the
+    packaged snapshot it would be seeded with, so a read never has to write it."""
+    return repo.list_assets(store) or _packaged_assets()
+
+
 def resolve(store: Store, symbol: str) -> AssetInfo:
-    """The registered asset for ``symbol`` (case-insensitive), or NotFoundError naming it."""
+    """The registered asset for ``symbol`` (case-insensitive), or NotFoundError naming it. An
+    unseeded registry is looked up in the packaged snapshot, as :func:`known_assets` does."""
     asset = repo.get_asset(store, symbol) or repo.get_asset(store, symbol.upper())
+    if asset is None and not repo.count_assets(store):
+        asset = next((a for a in _packaged_assets() if a.symbol in {symbol, symbol.upper()}), None)
     if asset is None:
         raise NotFoundError(
             f"unknown asset {symbol!r}; see `autotrader ingest assets list` "

@@ -2,9 +2,11 @@
 
 A malformed row never sinks its batch: it is rejected with a short reason (counted and logged by
 the caller) and the rest is stored. Checks: every field present and numeric (strings of numbers
-are accepted, as Hyperliquid sends prices as strings), finite, non-negative prices and volume,
-``low <= min(open, close)`` and ``high >= max(open, close)``, times on the timeframe grid, and no
-duplicate or out-of-order open times within the batch.
+are accepted, as Hyperliquid sends prices as strings), finite, positive prices and non-negative
+volume below bounds no market reaches, ``low <= min(open, close)`` and
+``high >= max(open, close)``, times on the timeframe grid, and no duplicate or out-of-order open
+times within the batch. :func:`reject_future` refuses bars that open after the clock (every
+source's candles pass it on their way into the store).
 """
 
 from __future__ import annotations
@@ -16,13 +18,23 @@ from typing import Any
 from autotrader.market.models import TIMEFRAME_MS, Candle, Rejection
 
 _FIELDS = ("open", "high", "low", "close", "volume")
+# Bounds beyond any real market, so an absurd value is a rejected row rather than a float that
+# later overflows a Decimal price or a notional: no asset trades near a trillion per unit (BTC
+# quoted in Vietnamese dong is ~2.5e9), and no token has 1e18 units to trade in one bar.
+MAX_PRICE = 1e12
+MAX_VOLUME = 1e18
 
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond any float (JSON allows 1 and 400 zeros)
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, float):
+        return value
     if isinstance(value, str):
         try:
             return float(value.strip())
@@ -63,8 +75,14 @@ def validate_candle_rows(
         if min(o, h, low, c) <= 0:
             rejected.append(Rejection(index, "non_positive_price", repr(row[1:5])))
             continue
+        if max(o, h, low, c) > MAX_PRICE:
+            rejected.append(Rejection(index, "price_out_of_range", repr(row[1:5])))
+            continue
         if v < 0:
             rejected.append(Rejection(index, "negative_volume", repr(v)))
+            continue
+        if v > MAX_VOLUME:
+            rejected.append(Rejection(index, "volume_out_of_range", repr(v)))
             continue
         if h < low or h < max(o, c) or low > min(o, c):
             rejected.append(Rejection(index, "high<low", f"o={o} h={h} l={low} c={c}"))
@@ -82,3 +100,23 @@ def validate_candle_rows(
         last_time = open_time
         accepted.append(Candle(symbol, timeframe, open_time, o, h, low, c, v))
     return accepted, rejected
+
+
+def reject_future(
+    candles: Sequence[Candle], *, now_ms: int
+) -> tuple[list[Candle], list[Rejection]]:
+    """Split ``candles`` into those opened by the clock and those from its future.
+
+    A bar may open up to one bar after ``now_ms`` (a source's clock a little ahead of ours);
+    anything later is a bad row, and storing it would make it the series' newest bar: what
+    ``ingest latest`` and every strategy read. ``Rejection.index`` is the position in
+    ``candles``.
+    """
+    kept: list[Candle] = []
+    rejected: list[Rejection] = []
+    for index, candle in enumerate(candles):
+        if candle.open_time > now_ms + TIMEFRAME_MS[candle.timeframe]:
+            rejected.append(Rejection(index, "future_time", f"{candle.open_time} > {now_ms}"))
+        else:
+            kept.append(candle)
+    return kept, rejected

@@ -24,8 +24,8 @@ open_positions            max_open_positions
 daily_trades              max_daily_trades
 margin                    insufficient_margin
 stop_required             missing_stop
-exit_plan_sides           stop_wrong_side, target_wrong_side, time_exit_past,
-                          stop_beyond_liquidation (OPEN)
+exit_plan_sides           stop_wrong_side, target_wrong_side, invalidation_wrong_side,
+                          time_exit_past, stop_beyond_liquidation (OPEN)
 cooldown                  cooldown_active
 *CLOSE*
 position_open             no_open_position, position_closing, side_mismatch
@@ -33,7 +33,8 @@ close_size                close_qty_above_position, qty_below_step
 *UPDATE_EXIT_PLAN*
 position_open             no_open_position, position_closing, side_mismatch
 stop_required             missing_stop
-exit_plan_sides           stop_wrong_side, target_wrong_side, time_exit_past
+exit_plan_sides           stop_wrong_side, target_wrong_side, invalidation_wrong_side,
+                          time_exit_past
 *HOLD*
 hold                      (never fails; no fill)
 ========================  ===================================================================
@@ -299,6 +300,16 @@ def _exit_plan_sides(ctx: GateContext, w: _Work) -> GateResult:
     if target is not None and side.sign * (target - price) <= 0:
         where = "above" if side is Side.LONG else "below"
         return _fail(gate, "target_wrong_side", f"a {side} target must be {where} {_t(price)}")
+    invalidation = plan.invalidation_price_decimal
+    # Mark-to-market closes the position once a bar closes at or beyond this level: on the
+    # wrong side of the price it would close the position at the first mark.
+    if invalidation is not None and side.sign * (price - invalidation) <= 0:
+        where = "below" if side is Side.LONG else "above"
+        return _fail(
+            gate,
+            "invalidation_wrong_side",
+            f"a {side} invalidation_price must be {where} {_t(price)}",
+        )
     time_exit = plan.time_exit_ms
     if time_exit is not None and time_exit <= ctx.now_ms:
         return _fail(gate, "time_exit_past", f"time_exit {plan.time_exit} is not in the future")

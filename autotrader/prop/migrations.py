@@ -12,48 +12,23 @@ from __future__ import annotations
 import re
 
 from autotrader.core._sqlite_utils import Database, Migrations
+from autotrader.core.migrations import extend_check_values
 
 migrations = Migrations("prop")
 
-_KIND_CHECK = re.compile(r"kind IN \((?P<kinds>[^)]*)\)")
-
 
 def extend_ledger_kinds(db: Database, *new_kinds: str) -> None:
-    """Allow more ``ledger_entries.kind`` values, keeping every row, index and trigger.
+    """Allow more ``ledger_entries.kind`` values, keeping every row, index and trigger (the
+    ledger package's indexes and the append-only triggers included).
 
-    SQLite cannot alter a CHECK constraint, so the table is rebuilt under the caller's
-    transaction: the same columns with the longer list, every row copied, the append-only
-    triggers and every index (the ledger package's too) recreated from their stored SQL. Call it
-    from a new, named migration — and add the kinds to ``prop.vocabulary.LedgerKind`` in the same
-    change (a test pins the two together). See CONTRIBUTING.md, "Adding a ledger entry kind".
+    Call it from a new, named migration — and add the kinds to ``prop.vocabulary.LedgerKind`` in
+    the same change (a test pins the two together). See CONTRIBUTING.md, "Adding a ledger entry
+    kind".
     """
-    table_sql = db.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ledger_entries'"
-    ).fetchone()[0]
-    match = _KIND_CHECK.search(table_sql)
-    if match is None:
-        raise RuntimeError("ledger_entries has no kind CHECK to extend")
-    kinds = [k.strip().strip("'") for k in match["kinds"].split(",") if k.strip()]
     for kind in new_kinds:
         if not re.fullmatch(r"[A-Z][A-Z_]*", kind):
             raise ValueError(f"not a ledger kind name: {kind!r}")
-        if kind not in kinds:
-            kinds.append(kind)
-    listed = ", ".join(f"'{kind}'" for kind in kinds)
-    rebuilt = table_sql[: match.start()] + f"kind IN ({listed})" + table_sql[match.end() :]
-    dependents = db.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'ledger_entries'"
-        " AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name"
-    ).fetchall()
-    for kind, name, _ in dependents:
-        db.execute(f"DROP {kind.upper()} {name}")  # the triggers first: no DELETE may fire
-    # After a rebuild SQLite stores the renamed table as CREATE TABLE "ledger_entries".
-    db.execute(re.sub(r'^CREATE TABLE "?ledger_entries"?', "CREATE TABLE staged", rebuilt))
-    db.execute("INSERT INTO staged SELECT * FROM ledger_entries")
-    db.execute("DROP TABLE ledger_entries")
-    db.execute("ALTER TABLE staged RENAME TO ledger_entries")
-    for _, _, sql in dependents:
-        db.execute(sql)
+    extend_check_values(db, "ledger_entries", "kind", *new_kinds)
 
 
 @migrations()

@@ -121,7 +121,9 @@ class ExitPlan(BaseModel):
     invalidation_price: str | None = Field(
         None,
         pattern=DECIMAL_PATTERN,
-        description="Price in USD as a decimal string at which the idea is wrong. null for none.",
+        description="Price in USD as a decimal string at which the idea is wrong: the position "
+        "is closed once a bar closes at or beyond it (a long's is below the entry price, a "
+        "short's above). null for none.",
     )
     time_exit: IsoTime | None = Field(
         None,

@@ -3,10 +3,13 @@
 One account is one transaction. For each open position: the bars since its last mark decide
 exits — a stop or target touched by a bar's low/high (stop first when a bar touches both; a gap
 through the level fills at the bar's open; a stop whose fill lies beyond the liquidation price
-is a liquidation), a liquidation when the mark (a bar's close) crosses the liquidation price, a
-time exit once its time has come — then hourly funding from ingested rates (longs pay a positive
-rate). Then a snapshot for the current minute, and the drawdown check that freezes an active
-account past its limit. A frozen account cannot trade, but its exits and funding still run.
+is a liquidation), a liquidation when the mark (a bar's close) crosses the liquidation price, an
+invalidation when a bar *closes* at or beyond the exit plan's invalidation price (at that close:
+a thesis is disproved where the market settles, not by a wick, so a bar that touches the stop
+and closes past the invalidation is a stop), a time exit once its time has come — then hourly
+funding from ingested rates (longs pay a positive rate). Then a snapshot for the current minute,
+and the drawdown check that freezes an active account past its limit. A frozen account cannot
+trade, but its exits and funding still run.
 
 Idempotent: a pass reads only the bars that closed after those the last pass read, funding
 hours and snapshots are keyed, so running it twice for the same minute (cron plus a worker, say)
@@ -135,7 +138,8 @@ def _touched(bar: Candle, *words: object) -> str:
 
 def _bar_exit(position: dict, bar: Candle, now_ms: int) -> _Exit | None:
     """What one bar does to ``position``: stop before target (the order inside a bar is
-    unknown, so assume the worse), then liquidation by the close (the mark), then time."""
+    unknown, so assume the worse), both touched during the bar; then what its close decides —
+    liquidation (the mark), then invalidation; then time."""
     side = Side(position["side"])
     stop, target, liq = position["stop"], position["target"], position["liquidation_price"]
     low, high, open_, close = (from_float(v) for v in (bar.low, bar.high, bar.open, bar.close))
@@ -154,6 +158,10 @@ def _bar_exit(position: dict, bar: Candle, now_ms: int) -> _Exit | None:
         return _Exit(
             CloseTrigger.LIQUIDATION, liq, closes_at, f"mark {close} crossed liquidation {liq}"
         )
+    invalidation = position["invalidation_price"]
+    if invalidation is not None and side.sign * (close - invalidation) <= 0:
+        detail = f"bar {iso_utc(bar.open_time)} closed at {close}, past invalidation {invalidation}"
+        return _Exit(CloseTrigger.INVALIDATION, close, closes_at, detail)
     time_exit = position["time_exit"]
     # Only a bar closed by now: a forming bar's close is not known yet (or is the future).
     if time_exit is not None and time_exit <= closes_at <= now_ms:

@@ -354,6 +354,22 @@ def recent_fills(store: Store, account_id: int, *, until_ms: int, limit: int) ->
     return rows[::-1]
 
 
+def fills_after(store: Store, after_id: int, *, limit: int) -> list[dict]:
+    """Fills with an id above ``after_id``, oldest first, with their order's purpose and close
+    trigger (for whoever follows new fills: the alerts). Money stays canonical Decimal text."""
+    return store.query(
+        "SELECT f.id, f.account_id, f.created_at, f.symbol, o.purpose, f.side, f.qty, f.price,"
+        " f.notional, f.fee, o.trigger FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
+        " WHERE f.id > ? ORDER BY f.id LIMIT ?",
+        (after_id, limit),
+    )
+
+
+def newest_fill_id(store: Store) -> int:
+    """The highest fill id (0 before the first fill)."""
+    return store.scalar("SELECT COALESCE(MAX(id), 0) FROM prop_fills")
+
+
 def recent_rejections(store: Store, account_id: int, *, until_ms: int, limit: int) -> list[dict]:
     """The newest ``limit`` rejected intents of an account made by ``until_ms``, oldest first."""
     rows = store.query(

@@ -62,6 +62,7 @@ class CloseTrigger(StrEnum):
     MANUAL = "MANUAL"
     STOP = "STOP"
     TARGET = "TARGET"
+    INVALIDATION = "INVALIDATION"  # a bar closed beyond the exit plan's invalidation price
     TIME = "TIME"
     LIQUIDATION = "LIQUIDATION"
     ADMIN = "ADMIN"

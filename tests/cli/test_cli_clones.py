@@ -14,8 +14,10 @@ REPLAY_NOW = "2026-02-19T19:20:00Z"  # the close of the bundled candles' last ba
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "clones.db")
+def db(cli, tmp_path: Path) -> str:
+    path = str(tmp_path / "clones.db")
+    assert cli("init", "--db", path).exit_code == 0
+    return path
 
 
 @pytest.fixture
@@ -314,3 +316,104 @@ def test_a_clone_without_a_pipeline_says_how_to_save_one(cli, db, clone):
     result = cli("clones", "pipeline", "compile", "--clone-id", "42", "--db", db)
     assert result.exit_code == 1
     assert "clones pipeline set FILE --clone-id 42" in result.stderr
+
+
+# -- strategy variants ---------------------------------------------------------------------------
+
+
+def _create(cli, db: str, name: str, *args: str):
+    return cli("clones", "create", "--name", name, *args, "--db", db, "--json")
+
+
+def test_a_clone_runs_the_variant_it_was_created_with_in_any_letter_case(cli, db):
+    made = _create(cli, db, "apex-mini", "--model", "gpt-5-mini", "--variant", "apex")
+
+    assert made.exit_code == 0, made.stderr
+    assert json.loads(made.stdout)["variant"] == "Apex"
+    [listed] = json.loads(cli("clones", "list", "--db", db, "--json").stdout)
+    assert (listed["model"], listed["variant"]) == ("gpt-5-mini", "Apex")
+
+
+def test_a_second_trading_clone_of_the_same_model_and_variant_is_refused_naming_the_holder(cli, db):
+    first = json.loads(_create(cli, db, "apex-mini", "--variant", "Apex", "--id", "7").stdout)
+
+    again = _create(cli, db, "apex-again", "--variant", "APEX")
+
+    assert again.exit_code == 1
+    assert again.stderr.count("\n") == 1
+    assert "model 'gpt-5-mini' already runs variant Apex in clone 7 ('apex-mini')" in again.stderr
+    assert _create(cli, db, "contrarian-mini", "--variant", "Contrarian").exit_code == 0
+    other_model = _create(cli, db, "apex-nano", "--model", "gpt-5-nano", "--variant", "Apex")
+    assert other_model.exit_code == 0
+    assert [c["id"] for c in json.loads(cli("clones", "list", "--db", db, "--json").stdout)] == [
+        first["id"],
+        first["id"] + 1,
+        first["id"] + 2,
+    ]
+
+
+def test_disabling_a_clone_frees_its_pair_and_re_enabling_it_is_then_refused(cli, db):
+    _create(cli, db, "apex-old", "--variant", "Apex", "--id", "1")
+    assert cli("clones", "disable", "--clone-id", "1", "--db", db).exit_code == 0
+
+    replacement = _create(cli, db, "apex-new", "--variant", "Apex", "--id", "2")
+    back = cli("clones", "enable", "--clone-id", "1", "--db", db)
+
+    assert replacement.exit_code == 0, replacement.stderr
+    assert back.exit_code == 1
+    assert "already runs variant Apex in clone 2 ('apex-new')" in back.stderr
+
+
+def test_switching_a_clone_onto_a_model_whose_variant_is_taken_is_refused(cli, db):
+    _create(cli, db, "apex-mini", "--model", "gpt-5-mini", "--variant", "Apex", "--id", "1")
+    _create(cli, db, "apex-nano", "--model", "gpt-5-nano", "--variant", "Apex", "--id", "2")
+
+    switched = cli("clones", "set-model", "--clone-id", "2", "--model", "gpt-5-mini", "--db", db)
+
+    assert switched.exit_code == 1
+    assert "already runs variant Apex in clone 1" in switched.stderr
+    shown = json.loads(cli("clones", "show", "2", "--db", db, "--json").stdout)
+    assert shown["model"] == "gpt-5-nano"
+
+
+def test_an_unknown_variant_is_one_line_naming_the_known_ones(cli, db):
+    result = _create(cli, db, "yolo", "--variant", "Yolo")
+
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "error: unknown variant 'Yolo' (choose from Apex, Trendsurfer, Contrarian, Sovereign)"
+    )
+    assert json.loads(cli("clones", "list", "--db", db, "--json").stdout) == []
+
+
+def test_a_pipeline_naming_another_variant_than_its_clones_is_refused(cli, db, tmp_path):
+    _create(cli, db, "apex-mini", "--variant", "Apex", "--id", "42")
+    graph = _example("btc-eth-rules.json")
+    graph["nodes"][2]["variant"] = "Contrarian"
+
+    result = cli("clones", "pipeline", "set", _write(tmp_path, graph), "--clone-id", "42",
+                 "--db", db)  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "trend-rules (nodes[2].variant): the clone runs Apex" in result.stderr
+
+
+def test_a_clones_variant_is_merged_into_its_compiled_strategy(cli, db):
+    _create(cli, db, "sovereign-mini", "--variant", "Sovereign", "--id", "42")
+    assert save_example(cli, db).exit_code == 0
+
+    compiled = cli("clones", "pipeline", "compile", "--clone-id", "42", "--db", db, "--json")
+
+    [strategy] = json.loads(compiled.stdout)["strategies"]
+    assert strategy["variant"] == "Sovereign"
+    assert strategy["engine_params"]["allow_short"] is False  # the variant's
+    assert strategy["engine_params"]["leverage"] == 2  # the example's own value wins
+    assert strategy["behavior_prompt"].startswith("Strategy variant: Sovereign")
+
+
+def test_model_stats_say_when_no_model_has_run(cli, db):
+    cli("init", "--db", db)
+    assert cli("clones", "models", "stats", "--db", db).stdout.strip() == (
+        "no model has run a decision yet"
+    )
+    assert json.loads(cli("clones", "models", "stats", "--db", db, "--json").stdout) == []

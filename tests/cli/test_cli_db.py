@@ -21,12 +21,14 @@ def test_the_default_store_lives_in_the_data_dir(cli, tmp_path):
 
 def test_db_status_lists_applied_and_pending_migrations_as_json(cli, tmp_path):
     path = tmp_path / "s.db"
+    path.touch()  # an empty file is a store with every migration pending
     fresh = json.loads(cli("db", "status", "--db", str(path), "--json").stdout)
-    assert fresh["journal_mode"] == "wal"
-    assert fresh["foreign_keys"] is True
     assert all(m["applied_at"] is None for m in fresh["migrations"])
     assert cli("db", "migrate", "--db", str(path)).exit_code == 0
     done = json.loads(cli("db", "status", "--db", str(path), "--json").stdout)
+    assert done["journal_mode"] == "wal"
+    assert done["foreign_keys"] is True
+    assert done["integrity"] == "ok"
     assert all(m["applied_at"] for m in done["migrations"])
     assert {m["set"] for m in done["migrations"]} >= {"core"}
 
@@ -50,4 +52,4 @@ def test_db_backup_refuses_to_overwrite_the_store_itself(cli, tmp_path):
     cli("init", "--db", str(path))
     result = cli("db", "backup", str(path), "--db", str(path), "--force")
     assert result.exit_code == 1
-    assert "store itself" in result.stderr
+    assert f"it is the store {path}" in result.stderr

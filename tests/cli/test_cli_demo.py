@@ -10,17 +10,62 @@ def test_demo_runs_end_to_end_in_its_own_store(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "demo finished" in result.stdout
     assert "housekeeping" in result.stdout
+    desk = result.stdout.split("the desk: six agents", 1)[1]
+    assert "SCOUT: Fill confirmed" in desk
+    assert "GROWTH:" in desk
+    assert "closed:" in desk
+    assert "a morning standup needs a model: set OPENAI_API_KEY" in desk
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key='store_kind'").fetchone()[0] == "demo"
+
+
+def _ticks(path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM action_runs").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_with_a_model_the_desk_chapter_holds_a_morning_standup_and_prints_it(
+    cli, tmp_path, monkeypatch
+):
+    from tests.fakes.openai_server import FakeOpenAI
+    from tests.fakes.roundtable import Talk
+
+    with FakeOpenAI() as fake:
+        fake.responder = Talk()
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+        result = cli("demo", "--db", str(tmp_path / "demo.db"), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    standup = result.stdout.split("the morning standup, through the configured model:", 1)[1]
+    assert "roundtable 1 (morning_standup, succeeded)" in standup
+    assert " 1. ATLAS (neutral;" in standup
+    assert "ATLAS on turn 1: the data favours patience." in standup
+    assert set(fake.paths()) == {"/v1/responses"}
 
 
 @pytest.mark.slow
 def test_demo_starts_fresh_each_time(cli, tmp_path):
     path = tmp_path / "demo.db"
     cli("demo", "--db", str(path))
+    first = _ticks(path)
     cli("demo", "--db", str(path))
+    assert _ticks(path) == first
+
+
+@pytest.mark.slow
+def test_demo_continues_with_the_audition_of_clone_42(cli, tmp_path):
+    path = tmp_path / "demo.db"
+    result = cli("demo", "--db", str(path), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "audition fee 1 verified" in result.stdout
+    assert "Pass criteria" in result.stdout
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM action_runs").fetchone()[0] == 1
+        (status,) = conn.execute("SELECT status FROM auditions WHERE clone_id = 42").fetchone()
+        (stage,) = conn.execute("SELECT stage FROM clone_stages WHERE clone_id = 42").fetchone()
+        kinds = {k for (k,) in conn.execute("SELECT kind FROM prop_accounts WHERE clone_id = 42")}
+    assert status in ("passed", "failed")
+    assert stage == ("arena" if status == "passed" else "failed")
+    assert kinds == {"sandbox", "audition"}
 
 
 @pytest.mark.slow
@@ -46,3 +91,17 @@ def test_demo_refuses_the_configured_store(cli, tmp_path, monkeypatch):
     result = cli("demo", "--db", str(configured))
     assert result.exit_code == 1
     assert "configured store" in result.stderr
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_demo_refuses_a_side_file_of_the_configured_store(cli, tmp_path, monkeypatch, suffix):
+    configured = tmp_path / "mine.db"
+    monkeypatch.setenv("AUTOTRADER_DB", str(configured))
+    side = tmp_path / f"mine.db{suffix}"
+    side.write_bytes(b"")  # what an open store's files look like between writes
+
+    result = cli("demo", "--db", str(side))
+
+    assert result.exit_code == 1
+    assert "configured store" in result.stderr
+    assert side.exists()

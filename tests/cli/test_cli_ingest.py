@@ -34,8 +34,10 @@ FTX_ROWS = 300
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "cli.db")
+def db(cli, tmp_path: Path) -> str:
+    path = str(tmp_path / "cli.db")
+    assert cli("init", "--db", path).exit_code == 0
+    return path
 
 
 @pytest.fixture
@@ -324,10 +326,36 @@ def test_prune_reports_what_it_deleted(cli, db, ftx_imported, monkeypatch) -> No
     result = cli("ingest", "prune", "--db", db)
 
     assert result.exit_code == 0, result.stderr
-    # 300 bars keep the newest hour (61 bars with the boundary); the rest go with their indicators
-    assert "candles_1m=478" in result.stdout
+    # the clock sits a minute after the 300th bar opened: the last hour before it keeps 60 bars,
+    # the other 240 go with their indicators
+    assert "candles_1m=480" in result.stdout
     assert "candles_1h=0" in result.stdout
-    assert _count(db, "SELECT COUNT(*) FROM candles WHERE timeframe = '1m'") == 61
+    assert _count(db, "SELECT COUNT(*) FROM candles WHERE timeframe = '1m'") == 60
+
+
+def test_an_imported_bar_from_the_future_is_refused_and_prune_keeps_the_history(
+    cli, tmp_path, db, monkeypatch
+) -> None:
+    """The review's reproduction: one row dated in the future among a day of history, then the
+    prune every ingest worker tick runs."""
+    monkeypatch.setenv("AUTOTRADER_NOW", iso_utc(NOW))
+    future = parse_iso_utc("2100-01-01T00:00:00Z")  # after any real clock running this test
+    rows = [f"{NOW - i * MINUTE},100,101,99,100.5,1" for i in range(24 * 60)]
+    rows += [f"{future},100,101,99,100.5,1", f"{NOW - DAY},1e300,1e300,1e300,1e300,1"]
+    path = tmp_path / "history.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+
+    imported = cli("ingest", "import", str(path), "--symbol", "BTC", "--db", db)
+    pruned = cli("ingest", "prune", "--db", db)
+
+    assert imported.exit_code == 0, imported.stderr
+    assert f"{24 * 60} candles stored for BTC 1m, 2 rejected" in imported.stdout
+    assert "rejected 1× future_time" in imported.stdout
+    assert "rejected 1× price_out_of_range" in imported.stdout
+    assert pruned.exit_code == 0, pruned.stderr
+    assert _count(db, "SELECT COUNT(*) FROM candles WHERE timeframe = '1m'") == 24 * 60
+    latest = json.loads(cli("ingest", "latest", "--symbol", "BTC", "--json", "--db", db).stdout)
+    assert latest["open_time"] == iso_utc(NOW)
 
 
 # -- the asset registry --------------------------------------------------------------------------

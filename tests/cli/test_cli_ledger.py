@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import sqlite3
@@ -255,8 +256,102 @@ def test_plot_writes_a_png_and_says_where(ledger, db, tmp_path):
     assert str(out.resolve()) in result.stdout.replace("\n", "")
 
 
+def _snapshots(db: Path, account: int) -> list[tuple[int, str]]:
+    with closing(sqlite3.connect(db)) as conn:
+        start = conn.execute(
+            "SELECT started_at, starting_balance FROM prop_accounts WHERE id = ?", (account,)
+        ).fetchone()
+        rows = conn.execute(
+            "SELECT time, equity FROM account_snapshots WHERE account_id = ? ORDER BY time",
+            (account,),
+        ).fetchall()
+    return [start, *rows]
+
+
+def test_nav_by_account_is_the_starting_balance_then_every_snapshot(ledger, db):
+    result = ledger("nav", "--by", "account", "--db", str(db), "--json")
+
+    assert result.exit_code == 0, result.stderr
+    points = [p for p in json.loads(result.stdout) if p["group"] == "2"]
+    assert [(p["time"], p["nav"]) for p in points] == _snapshots(db, 2)
+    assert points[1]["at"] == iso_utc(points[1]["time"])
+
+
+def test_nav_by_clone_sums_its_accounts_at_every_snapshot(ledger, db):
+    from decimal import Decimal
+
+    points = json.loads(ledger("nav", "--by", "clone", "--db", str(db), "--json").stdout)
+
+    clone_42 = {p["time"]: Decimal(p["nav"]) for p in points if p["group"] == "42"}
+    one, three = dict(_snapshots(db, 1)), dict(_snapshots(db, 3))
+    shared = sorted(set(one) & set(three))
+    assert shared
+    assert all(clone_42[t] == Decimal(one[t]) + Decimal(three[t]) for t in shared)
+    assert {p["accounts"] for p in points if p["group"] == "42"} == {2}
+
+
+def test_nav_every_hour_keeps_one_point_per_hour_on_the_hour(ledger, db):
+    points = json.loads(
+        ledger("nav", "--by", "account", "--every", "1h", "--db", str(db), "--json").stdout
+    )
+
+    times = [p["time"] for p in points if p["group"] == "2"]
+    assert all(t % 3_600_000 == 0 for t in times)
+    assert all(b - a == 3_600_000 for a, b in itertools.pairwise(times))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_nav_exports_like_ledger_export_and_reads_back(ledger, db, tmp_path, fmt):
+    from autotrader.ledger.export import load
+
+    out = tmp_path / f"nav.{fmt}"
+    result = ledger("nav", "--by", "clone", "--format", fmt, "--out", str(out), "--db", str(db))
+
+    assert result.exit_code == 0, result.stderr
+    rows = load(out, fmt, "nav")
+    listed = json.loads(ledger("nav", "--by", "clone", "--db", str(db), "--json").stdout)
+    assert rows == listed
+    assert f"wrote {len(rows)} NAV points as {fmt}" in result.stdout
+
+
+def test_nav_table_and_a_bad_duration(ledger, db):
+    table = ledger("nav", "--by", "variant", "--every", "6h", "--db", str(db))
+    assert table.exit_code == 0, table.stderr
+    assert "Net asset value by variant" in table.stdout
+    bad = ledger("nav", "--every", "an hour", "--db", str(db))
+    assert bad.exit_code == 1
+    assert bad.stderr.strip() == (
+        "error: --every: give a duration such as 15m, 1h or 1d, not 'an hour'"
+    )
+
+
+def test_leaderboard_by_variant_and_cost_per_point_of_return(ledger, db):
+    data = json.loads(ledger("leaderboard", "--db", str(db), "--by", "variant", "--json").stdout)
+
+    [row] = data  # the scenario's clones carry no variant
+    assert (row["group"], row["variant"], row["model_cost_usd"]) == ("-", None, "0")
+    positive = row["cost_per_return_point"]
+    assert positive == ("0" if float(row["return_pct"]) > 0 else None)
+
+
+def test_plot_by_model_writes_one_curve_per_model(ledger, db, tmp_path):
+    out = tmp_path / "models.png"
+    result = ledger("plot", "--by", "clone", "--out", str(out), "--db", str(db))
+
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes()[:8] == PNG
+    assert "NAV chart by clone (2 curves" in result.stdout
+
+
+def test_plot_needs_an_account_or_a_grouping(ledger, db):
+    neither = ledger("plot", "--db", str(db))
+    both = ledger("plot", "--account", "1", "--by", "model", "--db", str(db))
+    assert (neither.exit_code, both.exit_code) == (1, 1)
+    assert "give --account (with --compare) or --by" in neither.stderr
+
+
 def test_every_command_has_an_example_in_its_help(ledger):
-    for command in ("show", "trades", "trace", "verify", "export", "leaderboard", "plot"):
+    for command in ("show", "trades", "trace", "verify", "export", "leaderboard", "nav", "plot"):
         result = ledger(command, "--help")
         assert result.exit_code == 0
         assert "Example" in result.stdout, command

@@ -12,6 +12,7 @@ from autotrader.core.settings import load_settings
 
 
 def test_workers_status_says_when_no_worker_has_run(cli, tmp_path):
+    cli("init", "--db", str(tmp_path / "s.db"))
     result = cli("workers", "status", "--db", str(tmp_path / "s.db"))
     assert result.exit_code == 0
     assert "no worker" in result.stdout
@@ -31,6 +32,7 @@ def test_housekeeping_runs_one_tick_through_the_harness(cli, tmp_path):
 def test_status_lists_every_registered_job_even_before_any_has_run(cli, tmp_path):
     from autotrader.jobs import JOBS
 
+    cli("init", "--db", str(tmp_path / "s.db"))
     status = json.loads(cli("workers", "status", "--db", str(tmp_path / "s.db"), "--json").stdout)
     assert [job["name"] for job in status["jobs"]] == list(JOBS.names)
     assert {job["state"] for job in status["jobs"]} == {"never run"}

@@ -39,7 +39,7 @@ def replay_end() -> int:
 
 
 def replay_start() -> int:
-    """A day before the data ends, where the demo starts its hourly replay; on a 5 min bucket."""
+    """A day before the data ends (where the demo's audition starts); on a 5 min bucket."""
     return replay_end() - 24 * HOUR
 
 

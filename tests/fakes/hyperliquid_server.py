@@ -3,9 +3,11 @@
 ccxt sends every public Hyperliquid call as ``POST {urls.api.public}/info`` with a JSON body
 whose ``type`` selects the query. This server answers the types ccxt needs to load markets and
 read funding (``meta``, ``metaAndAssetCtxs``, ``spotMeta``, ``spotMetaAndAssetCtxs``,
-``perpDexs``, ``allMids``) from a fixture file of real payloads in tests/data/ccxt/, and
-``candleSnapshot`` from candle series the test seeds. Tests can inject HTTP failures and slow
-responses.
+``perpDexs``, ``allMids``) from a fixture file of real payloads in tests/data/ccxt/,
+``candleSnapshot`` from candle series the test seeds, and ``userNonFundingLedgerUpdates`` (an
+address's deposits, withdrawals and transfers, for the treasury's payment verifier) from rows the
+test adds — real rows from tests/data/ccxt/ and transfers built by :func:`transfer_row`. Tests can
+inject HTTP failures and slow responses.
 
 Usage::
 
@@ -27,6 +29,7 @@ from tests.conftest import TEST_DATA
 from tests.fakes._loopback import Loopback, QuietHandler
 
 FIXTURE_NAME = "hyperliquid_info_fixtures.json"
+LEDGER_FIXTURE = "hyperliquid_user_non_funding_ledger_updates.json"
 HYPERLIQUID_MAX_CANDLES = 5000  # the real API never returns more per candleSnapshot request
 INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000}
 _STATIC_TYPES = ("meta", "metaAndAssetCtxs", "spotMeta", "spotMetaAndAssetCtxs", "perpDexs")
@@ -40,6 +43,39 @@ def fixture_path() -> Path:
 def load_info_fixtures() -> dict[str, Any]:
     """The raw ``POST /info`` payloads keyed by request type."""
     return json.loads(fixture_path().read_text(encoding="utf-8"))
+
+
+def real_ledger_updates() -> list[dict[str, Any]]:
+    """A real ``userNonFundingLedgerUpdates`` answer: a withdrawal, an account-class transfer and
+    a deposit — none of them a transfer to anyone (tests/data/ccxt/)."""
+    data = json.loads((TEST_DATA / "ccxt" / LEDGER_FIXTURE).read_text(encoding="utf-8"))
+    return data["userNonFundingLedgerUpdates"]
+
+
+def transfer_row(
+    *,
+    sender: str,
+    destination: str,
+    amount: str,
+    time_ms: int,
+    tx: str,
+    kind: str = "internalTransfer",
+) -> dict[str, Any]:
+    """A USDC transfer as Hyperliquid reports it in ``userNonFundingLedgerUpdates`` (addresses
+    in lowercase, amounts as strings): an ``internalTransfer`` (field ``usdc``) or a ``send``
+    (field ``amount``, token USDC). ``tx`` is the transaction hash (``0x`` + 64 hex digits)."""
+    delta: dict[str, Any] = {
+        "type": kind,
+        "user": sender.lower(),
+        "destination": destination.lower(),
+    }
+    if kind == "send":
+        delta |= {"sourceDex": "", "destinationDex": "", "token": "USDC", "amount": amount,
+                  "usdcValue": amount, "fee": "0.0", "nativeTokenFee": "0.0", "nonce": time_ms,
+                  "feeToken": "USDC"}  # fmt: skip
+    else:
+        delta |= {"usdc": amount, "fee": "0.0"}
+    return {"time": time_ms, "hash": tx, "delta": delta}
 
 
 def make_candle_rows(
@@ -98,8 +134,10 @@ class FakeHyperliquid:
         self.requests: list[Any] = []
         self._fixtures = load_info_fixtures()
         self._candles: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._ledger: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
         self._failures: list[tuple[int, str | None]] = []  # (status, only this type or any)
+        self._odd_answers: dict[str, list[Any]] = {}  # request type → 200 bodies to send first
         self._delays: list[float] = []
         self._loopback = Loopback(_Handler, self)
 
@@ -114,10 +152,22 @@ class FakeHyperliquid:
         with self._lock:
             self._candles[(coin, interval)] = list(rows)
 
+    def add_ledger_updates(self, user: str, rows: Iterable[Any]) -> None:
+        """Serve these ``userNonFundingLedgerUpdates`` rows for ``user`` (any case; rows may be
+        malformed), newest first as Hyperliquid answers."""
+        with self._lock:
+            self._ledger.setdefault(user.lower(), []).extend(rows)
+
     def fail_next(self, n: int, status: int = 500, *, request_type: str | None = None) -> None:
         """Answer the next ``n`` requests (of ``request_type`` only, if given) with ``status``."""
         with self._lock:
             self._failures.extend([(status, request_type)] * n)
+
+    def answer_next(self, request_type: str, payload: Any) -> None:
+        """Answer the next request of ``request_type`` with ``payload`` (HTTP 200), whatever it
+        asks: a malformed payload from the exchange."""
+        with self._lock:
+            self._odd_answers.setdefault(request_type, []).append(payload)
 
     def delay_next(self, n: int, seconds: float) -> None:
         """Sleep ``seconds`` before answering each of the next ``n`` requests."""
@@ -147,6 +197,10 @@ class FakeHyperliquid:
             self.requests.append(body)
             delay = self._delays.pop(0) if self._delays else 0.0
             failure = self._take_failure(request_type)
+            odd = self._odd_answers.get(str(request_type)) or []
+            oddity = odd.pop(0) if odd else None
+        if oddity is not None:
+            return 200, oddity
         if delay:
             time.sleep(delay)
         if failure is not None:
@@ -159,6 +213,8 @@ class FakeHyperliquid:
             return 200, self._fixtures["allMids"]
         if request_type == "candleSnapshot":
             return 200, self._candle_snapshot(body.get("req") or {})
+        if request_type == "userNonFundingLedgerUpdates":
+            return 200, self._ledger_updates(body)
         # Hyperliquid answers an unknown or malformed body with 422 and a plain-text reason.
         return 422, b"Failed to deserialize the JSON body into the target type"
 
@@ -168,6 +224,20 @@ class FakeHyperliquid:
                 del self._failures[i]
                 return status
         return None
+
+    def _ledger_updates(self, body: dict[str, Any]) -> list[Any]:
+        start = int(body.get("startTime") or 0)
+        end = int(body.get("endTime") or 2**62)
+        with self._lock:
+            rows = list(self._ledger.get(str(body.get("user", "")).lower(), []))
+
+        def at(row: Any) -> int | None:
+            time = row.get("time") if isinstance(row, dict) else None
+            return time if isinstance(time, int) else None
+
+        # A row without a readable time is served whatever the range: the verifier must cope.
+        kept = [r for r in rows if at(r) is None or start <= at(r) <= end]  # type: ignore[operator]
+        return sorted(kept, key=lambda r: at(r) or 0, reverse=True)
 
     def _candle_snapshot(self, req: dict[str, Any]) -> list[dict[str, Any]]:
         start = int(req.get("startTime") or 0)

@@ -14,6 +14,10 @@ Usage::
         fake.fail(429)                       # the next reply after that is a rate limit
         fake.delay(2.0)                      # the next request waits 2 s before answering
         fake.responder = lambda body: Reply.json(plans[schema_name_of(body)])
+        fake.responder = lambda body: Reply.text("prose").after(2.0)   # per request, late
+
+``tests/fakes/roundtable.py`` is a responder that answers each desk roundtable turn in the name
+of the speaker whose turn it is, with any turn scripted to be hostile.
         client = openai.OpenAI(api_key="sk-test", base_url=fake.url)
 
 Failure replies carry ``retry-after-ms`` (1 ms by default) so the SDK's retries stay fast; the
@@ -28,7 +32,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.fakes._loopback import Loopback, QuietHandler
@@ -57,6 +61,7 @@ class Reply:
     input_tokens: int | None = None
     output_tokens: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # how long the server waits before answering (a timeout, say)
 
     @classmethod
     def json(cls, obj: Any, **usage: int) -> Reply:
@@ -84,6 +89,11 @@ class Reply:
         """An HTTP error with the API's error body (and a short ``retry-after-ms``)."""
         headers = {"retry-after-ms": str(retry_after_ms)} if retry_after_ms > 0 else {}
         return cls("error", status=status, message=message or "", headers=headers)
+
+    def after(self, seconds: float) -> Reply:
+        """The same answer, sent ``seconds`` late: a responder's way to make one request time
+        out (``delay`` does it for the next requests in arrival order)."""
+        return replace(self, delay_s=seconds)
 
 
 Responder = Callable[[dict[str, Any]], "Reply | dict | str | None"]
@@ -217,6 +227,8 @@ class FakeOpenAI:
         if route not in ("/v1/responses", "/v1/chat/completions"):
             return 404, _error_body(404, f"Invalid URL (POST {path})"), {}
         reply = scripted or _as_reply(responder(body) if responder else None) or self.default
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
         if reply.kind == "error":
             message = reply.message or _default_error_message(reply.status, authorization)
             return reply.status, _error_body(reply.status, message), reply.headers

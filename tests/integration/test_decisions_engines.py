@@ -173,6 +173,48 @@ def test_a_fill_traces_back_to_the_prompt_and_the_model_answer_that_caused_it(w,
     assert {run["prompt_artifact"], run["response_artifact"]} <= keys
 
 
+def test_a_registry_model_is_called_by_its_api_name_and_recorded_by_its_own(w, fake):
+    from autotrader.clones.management import add_model, set_model
+
+    add_model(w.store, w.clock, name="local-llama", provider="ollama", api_model="llama3.1:8b",
+              api="chat", strength=1, input_usd_per_mtok=Decimal("1"),
+              output_usd_per_mtok=Decimal("2"))  # fmt: skip
+    set_model(w.store, w.clock, CLONE_ID, "local-llama")
+    fake.reply(Reply.json({"action": "HOLD", "symbol": "BTC"}, input_tokens=1000,
+                          output_tokens=500))  # fmt: skip
+
+    decide(w)
+
+    [request] = fake.requests
+    assert request["body"]["model"] == "llama3.1:8b"
+    [run] = runs(w.store)
+    [inv] = invocations(w.store, run["id"])
+    assert (run["model"], inv["model"]) == ("local-llama", "local-llama")
+    assert Decimal(inv["cost_usd"]) == Decimal("0.002")  # 1000 × $1/M + 500 × $2/M
+
+
+def test_model_stats_count_runs_calls_failed_outputs_tokens_and_cost(w, fake):
+    from autotrader.decisions.model_stats import minutes, model_stats
+
+    fake.reply(Reply.json(OPEN_BTC, input_tokens=800, output_tokens=100))
+    fake.reply_text("I would rather not say.")
+    decide(w)
+    decide(w)
+
+    [stats] = model_stats(w.store)
+
+    invs = w.store.query("SELECT * FROM invocations")
+    assert stats.model == "gpt-5-mini"
+    assert (stats.runs, stats.failed_runs) == (len(runs(w.store)), 0)
+    assert (stats.invocations, stats.cached) == (len(invs), 0) == (2, 0)
+    assert stats.failed_tool_calls == sum(i["status"] != "ok" for i in invs) == 1
+    assert stats.tool_calls == count(w.store, "SELECT COUNT(*) FROM tool_calls") == 1
+    assert stats.input_tokens == sum(i["input_tokens"] for i in invs)
+    assert stats.output_tokens == sum(i["output_tokens"] for i in invs)
+    assert stats.model_minutes == minutes(sum(i["latency_ms"] for i in invs))
+    assert stats.cost_usd == sum(Decimal(i["cost_usd"]) for i in invs) > 0
+
+
 def test_a_hold_from_the_rules_engine_records_no_tool_call(w, fake):
     save_pipeline(w.store, w.clock, pipeline_graph(engine="hold", symbols=("BTC",)))
 

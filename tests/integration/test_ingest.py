@@ -415,6 +415,64 @@ def test_malformed_candle_rows_are_rejected_and_counted_and_the_rest_is_stored(
     assert _health(store, ingestor.clock)[("hyperliquid", "ohlcv")].rejected_total == 5
 
 
+def test_absurd_prices_and_volumes_are_rejected_and_counted_never_a_crash(
+    store, ingestor, fake
+) -> None:
+    rows = _rows("BTC", NOW)
+    first = len(rows) - DAY // MINUTE - 1
+    _spoil(rows, first + 10, o="1e300", h="1e300", l="1e300", c="1e300")
+    _spoil(rows, first + 20, h="inf")
+    _spoil(rows, first + 30, v="1e300")
+    _spoil(rows, first + 40, o="-5")
+    fake.set_candles("BTC", "1m", rows)
+
+    report = ingestor.run_once(sources=["hyperliquid"], symbols=["BTC"], channels=["ohlcv"])
+
+    result = _by_channel(report)[("ohlcv", "BTC")]
+    assert result.error is None
+    assert dict(result.rejection_reasons) == {
+        "price_out_of_range": 1,
+        "nan": 1,
+        "volume_out_of_range": 1,
+        "non_positive_price": 1,
+    }
+    assert store.scalar("SELECT MAX(high) FROM candles") < 1e6
+
+
+def test_synthetic_bars_from_the_future_are_rejected_like_any_source(store, at_now) -> None:
+    ingestor = Ingestor(store, at_now, wall_clock=at_now)  # real time is NOW
+
+    result = ingestor.store_synthetic(generate("BTC", start_ms=NOW - 2 * MINUTE, count=10))
+
+    # NOW - 2 min .. NOW + 1 min are stored (one bar ahead is tolerated as clock skew)
+    assert (result.written, dict(result.rejection_reasons)) == (4, {"future_time": 6})
+    assert _series_times(store, "BTC", "1m")[-1] == NOW + MINUTE
+
+
+def test_a_file_with_a_bar_from_the_future_imports_the_rest(store, at_now, tmp_path) -> None:
+    rows = [[NOW - (9 - i) * MINUTE, 10, 11, 9, 10.5, 1] for i in range(10)]
+    rows += [[NOW + MINUTE, 10, 11, 9, 10.5, 1], [NOW + 30 * DAY, 10, 11, 9, 10.5, 1]]
+    path = tmp_path / "candles.json"
+    path.write_text(json.dumps(rows))
+
+    ingestor = Ingestor(store, at_now, wall_clock=at_now)  # real time is NOW
+    result, _ = ingestor.import_file(path, symbol="BTC", timeframe="1m")
+
+    # The bar opening one step ahead is clock skew, tolerated; a month ahead is refused.
+    assert (result.written, dict(result.rejection_reasons)) == (11, {"future_time": 1})
+
+
+def test_a_replay_clock_imports_history_past_its_own_time(store, at_now, tmp_path) -> None:
+    """Only real time bounds the future: a replay at NOW steps through bars after it."""
+    rows = [[NOW + i * HOUR, 10, 11, 9, 10.5, 1] for i in range(48)]
+    path = tmp_path / "ahead-of-the-replay.json"
+    path.write_text(json.dumps(rows))
+
+    result, _ = Ingestor(store, at_now).import_file(path, symbol="BTC", timeframe="1m")
+
+    assert (result.written, result.rejected) == (48, 0)
+
+
 def test_a_conflicting_duplicate_candle_is_rejected_and_counted(store, ingestor, fake) -> None:
     rows = _rows("BTC", NOW)
     rows.append({**rows[-5], "c": rows[-5]["h"]})
@@ -428,8 +486,8 @@ def test_a_conflicting_duplicate_candle_is_rejected_and_counted(store, ingestor,
 def test_a_duplicate_time_in_an_imported_file_is_counted_on_the_cursor(
     store, at_now, tmp_path
 ) -> None:
-    rows = [[NOW + i * MINUTE, 10, 11, 9, 10.5, 1] for i in range(5)]
-    rows.insert(3, [NOW + 2 * MINUTE, 10, 12, 9, 11, 1])
+    rows = [[NOW - (4 - i) * MINUTE, 10, 11, 9, 10.5, 1] for i in range(5)]
+    rows.insert(3, [NOW - 2 * MINUTE, 10, 12, 9, 11, 1])
     path = tmp_path / "dup.json"
     path.write_text(json.dumps(rows))
 
@@ -617,11 +675,11 @@ def _series_times(store, symbol: str, timeframe: str, table: str = "candles") ->
     ]
 
 
-def test_prune_keeps_a_day_of_1m_per_series_relative_to_its_own_newest_bar(store, at_now) -> None:
+def test_prune_keeps_a_day_of_1m_before_the_clock_in_every_series(store, at_now) -> None:
     ingestor = Ingestor(store, at_now)
     start = NOW - 30 * HOUR
     ingestor.store_synthetic(generate("BTC", start_ms=start, count=30 * 60 + 1, seed=1))
-    eth_newest = NOW - 5 * HOUR
+    eth_newest = NOW - 5 * HOUR  # a paused feed keeps what is inside the window, no more
     ingestor.store_synthetic(generate("ETH", start_ms=start, count=25 * 60 + 1, seed=2))
     ingestor.store_synthetic(generate("SOL", start_ms=start, count=1, seed=3))
 
@@ -630,18 +688,34 @@ def test_prune_keeps_a_day_of_1m_per_series_relative_to_its_own_newest_bar(store
     btc = _series_times(store, "BTC", "1m")
     eth = _series_times(store, "ETH", "1m")
     assert (btc[0], btc[-1], len(btc)) == (NOW - DAY, NOW, 24 * 60 + 1)  # the boundary bar stays
-    assert (eth[0], eth[-1], len(eth)) == (eth_newest - DAY, eth_newest, 24 * 60 + 1)
-    assert _series_times(store, "SOL", "1m") == [start]
+    assert (eth[0], eth[-1], len(eth)) == (NOW - DAY, eth_newest, 19 * 60 + 1)
+    assert _series_times(store, "SOL", "1m") == []
     assert _series_times(store, "BTC", "1m", "indicators") == btc
     assert _series_times(store, "ETH", "1m", "indicators") == eth
-    assert counts["candles_1m"] == 2 * (6 * 60) + 2 * 60  # candles and their indicator rows
+    assert counts["candles_1m"] == 2 * (2 * 6 * 60 + 1)  # candles and their indicator rows
     assert counts["candles_1h"] == 0  # 31 hours are well inside 7 days
 
 
-def test_prune_keeps_7_days_of_1h_and_5m_like_1m(store, at_now) -> None:
+def test_a_candle_from_the_future_never_makes_prune_delete_the_history(store, at_now) -> None:
+    """Retention is anchored on the clock, never on a row's own time: one bar dated a month
+    ahead (stored before future bars were refused) leaves the last day of BTC in place."""
     ingestor = Ingestor(store, at_now)
+    ingestor.store_synthetic(generate("BTC", start_ms=NOW - 2 * HOUR, count=2 * 60 + 1, seed=1))
+    with store.atomic():
+        repo.upsert_candles(store, "synthetic", generate("BTC", start_ms=NOW + 30 * DAY, count=1))
+
+    ingestor.prune()
+
+    times = _series_times(store, "BTC", "1m")
+    assert (times[0], times[-2], times[-1]) == (NOW - 2 * HOUR, NOW, NOW + 30 * DAY)
+    assert len(times) == 2 * 60 + 2
+
+
+def test_prune_keeps_7_days_of_1h_and_a_day_of_5m_before_the_clock(store, at_now) -> None:
+    ingestor = Ingestor(store, at_now)
+    last_hour = NOW - NOW % HOUR
     ingestor.store_synthetic(
-        generate("BTC", start_ms=NOW - NOW % HOUR - 9 * DAY, count=9 * 24 + 1, timeframe="1h")
+        generate("BTC", start_ms=last_hour - 9 * DAY, count=9 * 24 + 1, timeframe="1h")
     )
     five = NOW - NOW % (5 * MINUTE)
     ingestor.store_synthetic(
@@ -651,14 +725,14 @@ def test_prune_keeps_7_days_of_1h_and_5m_like_1m(store, at_now) -> None:
     counts = ingestor.prune()
 
     hours = _series_times(store, "BTC", "1h")
-    assert len(hours) == 7 * 24 + 1
-    assert hours[-1] - hours[0] == 7 * DAY
+    assert hours[0] >= NOW - 7 * DAY > hours[0] - HOUR
+    assert hours[-1] == last_hour
     fives = _series_times(store, "ETH", "5m")
-    assert len(fives) == 288 + 1
-    assert fives[-1] - fives[0] == DAY
-    assert counts["candles_5m"] == 2 * 288
-    # BTC's 48 oldest hours and their indicators; ETH's two days of rollups all stay
-    assert counts["candles_1h"] == 2 * 48
+    assert fives[0] >= NOW - DAY > fives[0] - 5 * MINUTE
+    assert fives[-1] == five
+    assert counts["candles_5m"] == 2 * (2 * 288 + 1 - len(fives))
+    # BTC's oldest hours and their indicators; ETH's two days of rollups all stay
+    assert counts["candles_1h"] == 2 * (9 * 24 + 1 - len(hours))
 
 
 def test_prune_drops_observations_older_than_the_clock_allows(store, at_now) -> None:

@@ -210,6 +210,94 @@ def test_a_frozen_accounts_stops_still_fire(desk, mtm, store, clock, prec):
     assert prop_repo.get_account(store, account)["status"] == "frozen"
 
 
+# -- invalidation: judged on a bar's close --------------------------------------------------------
+
+
+def test_a_bar_closing_below_a_longs_invalidation_price_closes_it_at_that_close(
+    desk, mtm, store, clock
+):
+    account = new_account(store, clock)
+    pos = open_ada(desk, store, clock, account, exit_plan={"invalidation_price": "1.95"})
+    after_bars(store, clock, bar("ADA", T0 + MINUTE, 2.0, 2.01, 1.88, 1.9))
+
+    report = mtm.run()
+
+    assert report.exits == {"INVALIDATION": 1}
+    row = reload(store, pos)
+    assert (row["status"], row["close_trigger"]) == ("CLOSED", "INVALIDATION")
+    assert row["closed_at"] == clock.now_ms()
+    assert last_fill(store)["price"] == D("1.9") * (1 - SLIP)
+    intent = store.query_one("SELECT * FROM prop_intents ORDER BY id DESC LIMIT 1")
+    assert (intent["origin"], intent["status"]) == ("trigger", "accepted")
+    order = store.query_one("SELECT * FROM prop_orders ORDER BY id DESC LIMIT 1")
+    assert order["trigger"] == "INVALIDATION"
+
+
+def test_a_wick_through_the_invalidation_price_that_closes_back_above_keeps_the_position(
+    desk, mtm, store, clock
+):
+    account = new_account(store, clock)
+    plan = {"stop": "1.8", "invalidation_price": "1.95"}
+    pos = open_ada(desk, store, clock, account, exit_plan=plan)
+    after_bars(store, clock, bar("ADA", T0 + MINUTE, 2.0, 2.01, 1.85, 1.96))
+
+    assert mtm.run().exits == {}
+    assert reload(store, pos)["status"] == "OPEN"
+
+
+def test_a_bar_touching_the_stop_and_closing_past_the_invalidation_fires_the_stop(
+    desk, mtm, store, clock
+):
+    account = new_account(store, clock)
+    plan = {"stop": "1.9", "invalidation_price": "1.95"}
+    pos = open_ada(desk, store, clock, account, exit_plan=plan)
+    after_bars(store, clock, bar("ADA", T0 + MINUTE, 2.0, 2.0, 1.85, 1.92))
+
+    assert mtm.run().exits == {"STOP": 1}
+    assert reload(store, pos)["close_trigger"] == "STOP"
+    assert last_fill(store)["price"] == D("1.9") * (1 - SLIP)
+
+
+def test_a_bar_touching_the_target_and_closing_past_the_invalidation_fires_the_target(
+    desk, mtm, store, clock
+):
+    # The target is touched during the bar, the close comes at its end: the target came first.
+    account = new_account(store, clock)
+    plan = {"target": "2.1", "invalidation_price": "1.95"}
+    pos = open_ada(desk, store, clock, account, exit_plan=plan)
+    after_bars(store, clock, bar("ADA", T0 + MINUTE, 2.0, 2.12, 1.9, 1.92))
+
+    mtm.run()
+
+    assert reload(store, pos)["close_trigger"] == "TARGET"
+
+
+def test_a_shorts_invalidation_fires_on_a_close_above_it_and_buys_there(desk, mtm, store, clock):
+    account = new_account(store, clock)
+    pos = open_ada(
+        desk, store, clock, account, side="SHORT", exit_plan={"invalidation_price": "2.05"}
+    )
+    after_bars(store, clock, bar("ADA", T0 + MINUTE, 2.0, 2.12, 1.99, 2.1))
+
+    mtm.run()
+
+    assert reload(store, pos)["close_trigger"] == "INVALIDATION"
+    fill = last_fill(store)
+    assert (fill["side"], fill["price"]) == ("BUY", D("2.1") * (1 + SLIP))
+
+
+def test_an_invalidation_price_on_the_wrong_side_is_refused_at_open(desk, store, clock):
+    account = new_account(store, clock)
+    seed_prices(store, clock, "ADA", [2.0], clock.now_ms() // MINUTE * MINUTE - MINUTE)
+    payload = {"action": "OPEN", "symbol": "ADA", "side": "LONG", "qty": "30",
+               "exit_plan": {"invalidation_price": "2.05"}}  # fmt: skip
+
+    sub = desk.submit(account, parse_intent(payload))
+
+    assert (sub.accepted, sub.reject_code) == (False, "invalidation_wrong_side")
+    assert prop_repo.open_positions(store, account) == []
+
+
 # -- liquidation ---------------------------------------------------------------------------------
 
 

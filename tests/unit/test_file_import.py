@@ -212,6 +212,24 @@ def test_a_nan_row_and_a_high_below_low_row_are_rejected_alone(tmp_path):
     assert [(r.index, r.reason) for r in result.rejections] == [(1, "nan"), (2, "high<low")]
 
 
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ([1e300, 1e300, 1e300, 1e300, 1], "price_out_of_range"),
+        ([10, 10**400, 9, 11, 1], "nan"),  # a JSON integer no float holds
+        ([10, float("inf"), 9, 11, 1], "nan"),
+        ([10, 12, 9, 11, 1e300], "volume_out_of_range"),
+        ([-10, 12, 9, 11, 1], "non_positive_price"),
+    ],
+)
+def test_absurd_numbers_are_rejected_alone_never_a_crash(tmp_path, row, reason):
+    rows = [[FIRST_HOUR, 10, 12, 9, 11, 1], [FIRST_HOUR + HOUR, *row]]
+    text = json.dumps(rows).replace("Infinity", "1e999")  # what a JSON writer would emit
+    result = _read(_write(tmp_path, "absurd.json", text))
+    assert [c.open_time for c in result.candles] == [FIRST_HOUR]
+    assert [(r.index, r.reason) for r in result.rejections] == [(1, reason)]
+
+
 def test_an_unreadable_time_in_one_row_rejects_only_that_row(tmp_path):
     text = "date,open,high,low,close,volume\n2024-09-14 00:00:00,10,12,9,11,1\nsoon,10,12,9,11,1\n"
     result = _read(_write(tmp_path, "dates.csv", text))

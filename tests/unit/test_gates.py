@@ -390,6 +390,9 @@ def test_adding_to_a_position_keeps_its_stop_for_the_stop_rule():
         ("LONG", {"target": "59000"}, "target_wrong_side"),
         ("SHORT", {"stop": "59000"}, "stop_wrong_side"),
         ("SHORT", {"target": "61000"}, "target_wrong_side"),
+        ("LONG", {"invalidation_price": "60030"}, "invalidation_wrong_side"),
+        ("LONG", {"invalidation_price": "60500"}, "invalidation_wrong_side"),
+        ("SHORT", {"invalidation_price": "59500"}, "invalidation_wrong_side"),
         ("LONG", {"time_exit": "2020-01-01T00:00:00Z"}, "time_exit_past"),
     ],
 )
@@ -457,6 +460,14 @@ def test_rejects_an_exit_plan_update_with_levels_on_the_wrong_side_of_the_price(
     assert_rejected(decide(update_btc(stop="60500"), acct=with_btc), "stop_wrong_side")
     short = account(positions={"BTC": long_btc(side=Side.SHORT)})
     assert_rejected(decide(update_btc(target="60500"), acct=short), "target_wrong_side")
+    invalidation = update_btc(stop="59000", invalidation_price="60500")
+    assert_rejected(decide(invalidation, acct=with_btc), "invalidation_wrong_side")
+
+
+def test_accepts_an_invalidation_price_on_the_losing_side():
+    assert decide(open_btc(exit_plan={"stop": "58000", "invalidation_price": "59000"})).accepted
+    short = open_btc(side="SHORT", exit_plan={"invalidation_price": "61000"})
+    assert decide(short).accepted
 
 
 # -- the property: an accepted OPEN never breaks a limit -----------------------------------------

@@ -20,7 +20,10 @@ def test_every_registered_job_names_a_builder_that_exists(spec):
 
 
 def test_the_registry_holds_every_loop_of_the_product():
+    from autotrader.desk.vocabulary import DeskWorker
+
     assert {"ingest", "decisions", "mark-to-market", "housekeeping"} <= set(JOBS.names)
+    assert {"desk-heartbeat", *(worker.job for worker in DeskWorker)} <= set(JOBS.names)
 
 
 def test_a_job_cannot_be_registered_twice():

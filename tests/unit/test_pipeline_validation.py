@@ -467,6 +467,7 @@ NODES_BY_TYPE = {
                     "rsi_low": st.integers(0, 100),
                 },
             ),
+            "variant": st.sampled_from(["Apex", "Contrarian", "apex", "Nope"]),
             "coverageMode": st.sampled_from(
                 ["global", "global_with_asset_overrides", "asset_specific_only"]
             ),

@@ -106,6 +106,14 @@ def test_check_passes_on_the_defaults():
         ("AUTOTRADER_INGEST_STALE_AFTER", "-inf"),
         ("AUTOTRADER_WORKER_INTERVAL", "1e-300"),
         ("AUTOTRADER_DB_BUSY_TIMEOUT_MS", "9223372036854775808"),
+        ("AUTOTRADER_AUDITION_FEE_USDC", "Infinity"),
+        ("AUTOTRADER_AUDITION_BALANCE", "NaN"),
+        ("AUTOTRADER_AUDITION_MAX_DRAWDOWN", "0"),
+        ("AUTOTRADER_AUDITION_DURATION_HOURS", "inf"),
+        ("AUTOTRADER_AUDITION_PASS_SHARPE", "nan"),
+        ("AUTOTRADER_AUDITION_PASS_RETURN_PCT", "1e999999"),
+        ("AUTOTRADER_SERVER_REFRESH_S", "inf"),
+        ("AUTOTRADER_ALERT_RATE_LIMIT", "9223372036854775808"),
     ],
 )
 def test_refuses_a_numeric_setting_that_is_not_finite_or_out_of_range(monkeypatch, name, value):
@@ -116,13 +124,12 @@ def test_refuses_a_numeric_setting_that_is_not_finite_or_out_of_range(monkeypatc
 
 
 def test_every_numeric_setting_has_a_range_that_config_show_documents():
-    from autotrader.core.settings import Settings, setting_range
+    from autotrader.core.settings import Settings, is_numeric, setting_range
 
     views = _sources(load_settings())
-    numeric = [
-        name for name, field in Settings.model_fields.items() if field.annotation in (int, float)
-    ]
-    assert numeric, "the settings have numbers"
+    numeric = [name for name in Settings.model_fields if is_numeric(name)]
+    # ints, floats and Decimals, optional ones included
+    assert {"audition_fee_usdc", "audition_pass_sharpe", "server_port"} <= set(numeric)
     for name in numeric:
         low, high = setting_range(name)
         assert None not in (low, high), f"{name} has no range"

@@ -7,34 +7,57 @@ commas), so the callers sum exact Decimals without building a dict per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from autotrader.core.db import Store
 from autotrader.ledger.queries import LedgerFilter
 
 
-def equity_points(store: Store) -> Iterator[tuple[int, int, str]]:
-    """``(account_id, time, equity)`` of every snapshot, by account then time."""
+def _accounts_in(column: str, account_ids: Collection[int] | None) -> tuple[str, list[int]]:
+    """`` AND column IN (?, …)`` for the accounts named (nothing for every account)."""
+    if account_ids is None:
+        return "", []
+    ids = sorted(set(account_ids))
+    return f" AND {column} IN ({', '.join('?' * len(ids)) or 'NULL'})", ids
+
+
+def equity_points(
+    store: Store, account_ids: Collection[int] | None = None
+) -> Iterator[tuple[int, int, str]]:
+    """``(account_id, time, equity)`` of every snapshot (of ``account_ids``), by account then
+    time."""
+    where, params = _accounts_in("account_id", account_ids)
     return store.tuples(
-        "SELECT account_id, time, equity FROM account_snapshots ORDER BY account_id, time"
+        f"SELECT account_id, time, equity FROM account_snapshots WHERE 1 = 1{where}"
+        " ORDER BY account_id, time",
+        params,
     )
 
 
-def closed_position_amounts(store: Store) -> Iterator[tuple[int, str]]:
-    """``(account_id, amounts)`` per closed position in close order: the comma-joined amounts of
-    every ledger entry that names the position (realized, fees, funding, liquidation)."""
+def closed_position_amounts(
+    store: Store, account_ids: Collection[int] | None = None
+) -> Iterator[tuple[int, str]]:
+    """``(account_id, amounts)`` per closed position (of ``account_ids``) in close order: the
+    comma-joined amounts of every ledger entry that names the position (realized, fees,
+    funding, liquidation)."""
+    where, params = _accounts_in("p.account_id", account_ids)
     return store.tuples(
         "SELECT p.account_id, group_concat(e.amount, ',') FROM positions p"
-        " JOIN ledger_entries e ON e.position_id = p.id WHERE p.status = 'CLOSED'"
-        " GROUP BY p.id ORDER BY p.closed_at, p.id"
+        f" JOIN ledger_entries e ON e.position_id = p.id WHERE p.status = 'CLOSED'{where}"
+        " GROUP BY p.id ORDER BY p.closed_at, p.id",
+        params,
     )
 
 
-def fee_amounts_by_account(store: Store) -> Iterator[tuple[int, str]]:
+def fee_amounts_by_account(
+    store: Store, account_ids: Collection[int] | None = None
+) -> Iterator[tuple[int, str]]:
     """``(account_id, amounts)``: the comma-joined amounts of each account's FEE entries."""
+    where, params = _accounts_in("account_id", account_ids)
     return store.tuples(
         "SELECT account_id, group_concat(amount, ',') FROM ledger_entries WHERE kind = 'FEE'"
-        " GROUP BY account_id"
+        f"{where} GROUP BY account_id",
+        params,
     )
 
 

@@ -397,22 +397,15 @@ def count_rows_since(
 # -- retention --------------------------------------------------------------------------------
 
 
-def prune_series(store: Store, timeframe: str, keep_ms: int) -> int:
-    """Delete candles and indicators of ``timeframe`` older than each series' newest bar minus
-    ``keep_ms``. Retention is relative to each series, so a paused feed or a replayed file keeps
-    its recent history instead of being wiped by the wall clock."""
-    deleted = 0
-    for table in ("indicators", "candles"):
-        deleted += store.execute(
-            f"""
-            DELETE FROM {table} WHERE timeframe = ? AND open_time < (
-                SELECT MAX(c.open_time) FROM candles c
-                WHERE c.source = {table}.source AND c.symbol = {table}.symbol
-                  AND c.timeframe = {table}.timeframe) - ?
-            """,
-            (timeframe, keep_ms),
+def prune_candles(store: Store, timeframe: str, *, before_ms: int) -> int:
+    """Delete candles of ``timeframe`` that open before ``before_ms``, with their indicator
+    rows; returns the rows deleted (both tables)."""
+    return sum(
+        store.execute(
+            f"DELETE FROM {table} WHERE timeframe = ? AND open_time < ?", (timeframe, before_ms)
         )
-    return deleted
+        for table in ("indicators", "candles")
+    )
 
 
 def prune_before(store: Store, table: str, cutoff_ms: int) -> int:

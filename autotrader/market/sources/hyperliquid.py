@@ -1,4 +1,5 @@
-"""Hyperliquid market data through ccxt: markets, asset registry rows, candles and funding.
+"""Hyperliquid through ccxt: markets, asset registry rows, candles and funding, and an account's
+ledger updates (the treasury's incoming transfers, for the lifecycle's payment verifier).
 
 Every call goes through one sync ``ccxt.hyperliquid`` instance with ccxt's rate limiter on. ccxt
 sends each public call as ``POST {base_url}/info`` (it appends ``/info`` itself), so
@@ -245,6 +246,31 @@ class HyperliquidSource:
         if not self.markets()[market_symbol].get("swap"):
             raise InvalidInputError(f"Hyperliquid spot market {symbol!r} has no funding")
         return market_symbol
+
+    # -- an account's transfers --------------------------------------------------------------------
+
+    def ledger_updates(self, user: str, *, since_ms: int, until_ms: int) -> list[Any]:
+        """The raw ``userNonFundingLedgerUpdates`` rows of ``user`` (an address) between
+        ``since_ms`` and ``until_ms`` (epoch ms, inclusive): deposits, withdrawals and transfers,
+        amounts still the exchange's decimal strings.
+
+        ccxt's ``fetch_ledger`` asks the same endpoint but parses amounts into floats and keeps
+        only one side of a transfer, so the raw rows come through its ``publicPostInfo``: the
+        same client, rate limiter and error translation as every other call here. Raises
+        ``TemporaryError`` when the request fails or the answer is not a list.
+        """
+        body = {
+            "type": "userNonFundingLedgerUpdates",
+            "user": user,
+            "startTime": int(since_ms),
+            "endTime": int(until_ms),
+        }
+        rows = self._call("ledger_updates", lambda: self._exchange.publicPostInfo(body))
+        if not isinstance(rows, list):
+            raise TemporaryError(
+                f"Hyperliquid ledger_updates: expected a list of updates, got {type(rows).__name__}"
+            )
+        return rows
 
     # -- error translation ------------------------------------------------------------------------
 

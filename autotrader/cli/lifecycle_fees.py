@@ -1,0 +1,207 @@
+"""``autotrader lifecycle fees`` and ``economy``: audition fees (real USDC) and the economy
+ledger they are booked in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from autotrader.cli import lifecycle_render as render
+from autotrader.cli._context import actor, clock, open_store, settings_for
+from autotrader.cli._loop import run_job
+from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
+from autotrader.cli._render import say, styled
+
+app = typer.Typer(help="Audition fees: request, verify, list, reconcile.", no_args_is_help=True)
+economy_app = typer.Typer(help="The economy ledger of real money.", no_args_is_help=True)
+
+CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
+FeeIdArgument = Annotated[int, typer.Argument(help="The audition fee's id.")]
+
+
+@app.command("request")
+def request(
+    ctx: typer.Context, clone_id: CloneIdOption, db: DbOption = None, as_json: JsonOption = False
+) -> None:
+    """Request the fee of the clone's next audition: amount, unique reference, expiry.
+
+    Example: autotrader lifecycle fees request --clone-id 42
+    """
+    from autotrader.lifecycle.fees import FeePolicy, request_fee
+
+    policy = FeePolicy.from_settings(settings_for(ctx, db))
+    fee = request_fee(open_store(ctx, db), clock(ctx), clone_id, policy, actor=actor())
+    render.fee(fee, as_json=as_json)
+
+
+@app.command("list")
+def list_fees(
+    ctx: typer.Context,
+    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, verified or expired.")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Audition fees, oldest first. Example: autotrader lifecycle fees list --status pending"""
+    from autotrader.lifecycle.fees import list_fees as rows
+
+    render.fees(rows(open_store(ctx, db), clone_id=clone_id, status=status), as_json=as_json)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context, fee_id: FeeIdArgument, db: DbOption = None, as_json: JsonOption = False
+):
+    """A fee with every verification outcome. Example: autotrader lifecycle fees show 1"""
+    from autotrader.lifecycle.fees import fee_detail
+
+    render.fee(fee_detail(open_store(ctx, db), fee_id), as_json=as_json)
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    fee_id: FeeIdArgument,
+    verifier: Annotated[
+        str, typer.Option("--verifier", help="manual (an admin act) or hyperliquid.")
+    ] = "manual",
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="manual: the payment's reference or hash.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="manual: why (recorded).")] = None,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="manual: USDC received (default the fee).")
+    ] = None,
+    tx: Annotated[
+        str | None, typer.Option("--tx", help="hyperliquid: the transfer's hash, if known.")
+    ] = None,
+    override_expiry: Annotated[
+        bool, typer.Option("--override-expiry", help="manual: verify a fee that expired.")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify a fee by hand, or from the treasury's Hyperliquid transfers; exit 1 if unpaid.
+
+    Example: autotrader lifecycle fees verify 1 --reference wire-0042 --reason "paid by wire"
+    """
+    from autotrader.lifecycle.fees import FeePolicy, verify_fee
+
+    settings, now = settings_for(ctx, db), clock(ctx)
+    chosen = _verifier(settings, now, verifier, reference, reason, amount, tx, override_expiry)
+    store = open_store(ctx, db)
+    result = verify_fee(
+        store,
+        now,
+        fee_id,
+        chosen,
+        FeePolicy.from_settings(settings),
+        actor=actor(),
+        transfer=_transfer(tx),
+        override_expiry=override_expiry,
+    )
+    render.verification(result, as_json=as_json)
+    if not result.settlement.paid:
+        raise typer.Exit(1)
+
+
+def _verifier(settings, now, name, reference, reason, amount, tx, override_expiry):
+    from autotrader.cli._options import split_csv
+    from autotrader.core.errors import InvalidInputError
+    from autotrader.lifecycle.vocabulary import VerifierName
+
+    split_csv(name, name="--verifier", allowed=tuple(VerifierName))
+    if name == VerifierName.HYPERLIQUID:
+        if reference or reason or amount or override_expiry:
+            raise InvalidInputError(
+                "--reference, --reason, --amount and --override-expiry are for --verifier manual"
+            )
+        from autotrader.bootstrap import require_treasury_verifier
+
+        return require_treasury_verifier(settings, now)
+    if tx:
+        raise InvalidInputError("--tx is for --verifier hyperliquid (manual takes --reference)")
+    if not reference or not reason:
+        raise InvalidInputError("--verifier manual needs --reference and --reason")
+    from autotrader.core.money import to_decimal
+    from autotrader.lifecycle.economy import real_amount
+    from autotrader.lifecycle.verifiers import ManualVerifier
+
+    received = (
+        real_amount(to_decimal(amount, field="--amount"), field="--amount") if amount else None
+    )
+    return ManualVerifier(now, reference=reference, reason=reason, amount=received)
+
+
+def _transfer(tx: str | None) -> str | None:
+    from autotrader.core.errors import InvalidInputError
+    from autotrader.lifecycle.verifiers import normalize_reference
+
+    if tx is None:
+        return None
+    value = normalize_reference(tx, field="--tx")
+    if not value.startswith("0x") or len(value) != 66:
+        raise InvalidInputError(f"--tx: {tx!r} is not a transaction hash (0x and 64 hex digits)")
+    return value
+
+
+@app.command("reconcile")
+def reconcile(
+    ctx: typer.Context,
+    loop: LoopOption = False,
+    interval: IntervalOption = None,
+    max_ticks: MaxTicksOption = None,
+    db: DbOption = None,
+) -> None:
+    """Verify pending fees the treasury was paid, expire those whose window closed unpaid.
+
+    Safe from cron while a worker runs. Example: autotrader lifecycle fees reconcile --loop
+    """
+    report = run_job(
+        ctx, "lifecycle-reconcile", db=db, loop=loop, interval=interval, max_ticks=max_ticks
+    )
+    if report is not None:
+        say(f"reconcile: {report.summary}")
+
+
+@economy_app.command("show")
+def economy_show(
+    ctx: typer.Context,
+    holder: Annotated[
+        str | None, typer.Option("--holder", help="One owner's handle, or protocol:fees.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Entries.")] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Economy entries newest first, every balance, and the conservation check.
+
+    Example: autotrader lifecycle economy show --holder alice
+    """
+    from autotrader.lifecycle.economy import ledger_view
+
+    entries, balances, problems = ledger_view(open_store(ctx, db), holder=holder, limit=limit)
+    render.economy(entries, balances, problems, as_json=as_json)
+
+
+@economy_app.command("verify")
+def economy_verify(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Recheck that real money adds up; print every violation and exit 1 if there is any.
+
+    Example: autotrader lifecycle economy verify
+    """
+    from autotrader.cli._render import print_json
+    from autotrader.lifecycle.economy import verify_economy
+
+    problems = verify_economy(open_store(ctx, db))
+    if as_json:
+        print_json({"ok": not problems, "problems": problems})
+    else:
+        for problem in problems:
+            say(styled("violation", "red"), f" {problem}")
+        say("economy ledger: every invariant holds" if not problems else "")
+    if problems:
+        raise typer.Exit(1)

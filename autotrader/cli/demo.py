@@ -205,8 +205,8 @@ def _demo_grid(ctx: typer.Context, store, path) -> None:
               api="chat", strength=0, input_usd_per_mtok=Decimal(0),
               output_usd_per_mtok=Decimal(0))  # fmt: skip
     say(f"model {STAND_IN!r} registered: the rules engine decides for it, no model is called")
-    arena_models.setup(ctx, models=STAND_IN, balance="10000", variants="all", symbols="BTC,ETH",
-                       engine="rules", cadence=3600, name=GRID, db=path,
+    arena_models.setup(ctx, models=STAND_IN, balance=Decimal(10000), variants="all",
+                       symbols="BTC,ETH", engine="rules", cadence=3600, name=GRID, db=path,
                        as_json=False)  # fmt: skip
 
 

@@ -11,6 +11,7 @@ Infinity decode as Python does: callers reject them where they land, with a loca
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,16 @@ from autotrader.core.errors import InvalidInputError, NotFoundError
 MAX_DEPTH = 64
 
 
-def load_json(text: str | bytes, *, what: str) -> Any:
-    """Decode ``text`` (UTF-8 when bytes) into Python values.
+def load_json(text: str | bytes, *, what: str, decimals: bool = False) -> Any:
+    """Decode ``text`` (UTF-8 when bytes) into Python values (numbers with a fraction or an
+    exponent as ``Decimal`` when ``decimals``: money stays exact).
 
     Raises ``InvalidInputError`` naming ``what`` (e.g. ``"pipeline.json"``) when the text is
     not UTF-8, not JSON (the line and column are given), or nests deeper than
     :data:`MAX_DEPTH` arrays and objects.
     """
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=Decimal if decimals else None)
     except UnicodeDecodeError:
         raise InvalidInputError(f"{what}: not a UTF-8 text file") from None
     except json.JSONDecodeError as exc:

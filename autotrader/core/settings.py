@@ -37,6 +37,10 @@ def default_data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+# An address to bind: an IPv4 or IPv6 address or a host name, in ASCII (what getaddrinfo reads).
+HOST_PATTERN = r"^[A-Za-z0-9:.\-]{1,253}$"
+
+
 class Settings(BaseSettings):
     """Every setting of autotrader. Field docs are the help text of ``config show``."""
 
@@ -331,7 +335,9 @@ class Settings(BaseSettings):
     # -- serve (HTTP API and dashboard) --------------------------------------------------------
     server_host: str = Field(
         default="127.0.0.1",
-        description="Address `autotrader serve` binds (loopback; put a reverse proxy in front).",
+        pattern=HOST_PATTERN,
+        description="Address `autotrader serve` binds (loopback; put a reverse proxy in front):"
+        " an IP address or a host name.",
     )
     server_port: int = Field(default=8000, ge=1, le=65_535, description="Port of `serve`.")
     server_token: SecretStr | None = Field(

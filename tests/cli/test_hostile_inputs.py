@@ -31,7 +31,7 @@ import typer
 from autotrader.cli._options import DecimalParser, IdParser
 from autotrader.cli.app import app
 from tests.conftest import TEST_DATA
-from tests.fakes.demo_store import ACCOUNT_ID, CLONE_ID, DEMO_NOW, build_demo_store
+from tests.fakes.demo_store import ACTIVE_ACCOUNT_ID, CLONE_ID, DEMO_NOW, build_demo_store
 
 pytestmark = pytest.mark.slow  # builds the demo store once per module (about ten seconds)
 
@@ -69,8 +69,8 @@ TEXT_SAMPLE = 4  # text values per text parameter, rotating through TEXT_VALUES
 
 # Values that make each command work, by parameter name; per-command entries win.
 GOOD = {
-    "account": str(ACCOUNT_ID),
-    "account_id": str(ACCOUNT_ID),
+    "account": str(ACTIVE_ACCOUNT_ID),
+    "account_id": str(ACTIVE_ACCOUNT_ID),
     "clone_id": str(CLONE_ID),
     "run_id": "1",
     "symbol": "BTC",
@@ -86,6 +86,18 @@ GOOD = {
     "fmt": "csv",
     "asset": "BTC",
     "model": "gpt-5-mini",
+    "models": "rules-stand-in",  # the demo grid's registry entry
+    "agent": "sage",
+    "handle": "demo-owner",
+    "address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+    "key": "trade_limits",
+    "value": '{"max_daily_trades": 4}',
+    "format": "debate",
+    # The demo's first of each (one fee, audition and profile version; many desk records).
+    **dict.fromkeys(
+        ("fee_id", "audition_id", "version_id", "proposal_id", "mission_id", "event_id"), "1"
+    ),
+    **dict.fromkeys(("signal_id", "memory_id", "roundtable_id"), "1"),
 }
 GOOD_FOR = {
     ("workers", "run"): {"name": "housekeeping"},
@@ -104,12 +116,6 @@ GOOD_FOR = {
 FLAGS = {("workers", "run"): ["--once"], ("ingest", "assets", "sync"): ["--offline"]}
 # --db names the store itself: corrupt and foreign stores are the store's own tests.
 SKIPPED_PARAMETERS = {"db", "help"}
-
-# Cases another part of issue 21 fixes (the store's own safety, on another branch): expected to
-# fail here until that branch is merged; strict, so each is noticed when it starts passing.
-OTHER_BRANCH = {
-    "ledger export --out=the-store",  # overwrites the store with the export
-}
 
 
 @dataclass(frozen=True)
@@ -198,11 +204,7 @@ def _cases() -> list:
             shown = _option(param) or param.name.upper()
             for label, value in _values(kind, param, salt).items():
                 case = Case(command, param.name, shown, label, kind, value)
-                marks = []
-                if case.id in OTHER_BRANCH:
-                    marks.append(pytest.mark.xfail(strict=True, reason="issue 21: store safety"
-                                                   " (other branch)"))  # fmt: skip
-                cases.append(pytest.param(case, id=case.id, marks=marks))
+                cases.append(pytest.param(case, id=case.id))
     return cases
 
 
@@ -285,7 +287,16 @@ def template(tmp_path_factory) -> tuple[Path, str]:
     folder = tmp_path_factory.mktemp("hostile")
     path = build_demo_store(folder)
     env = {"AUTOTRADER_NOW": DEMO_NOW, "AUTOTRADER_DATA_DIR": str(folder / "data")}
-    order = ["prop", "order", "--account", "1", "--symbol", "BTC", "--side", "long"]
+    order = [
+        "prop",
+        "order",
+        "--account",
+        str(ACTIVE_ACCOUNT_ID),
+        "--symbol",
+        "BTC",
+        "--side",
+        "long",
+    ]
     result = CliRunner().invoke(app, [*order, "--notional", "100", "--db", str(path)], env=env)
     assert result.exit_code == 0, result.output
     with closing(sqlite3.connect(path)) as db:

@@ -19,6 +19,9 @@ from typer.testing import CliRunner
 
 CLONE_ID = 42
 ACCOUNT_ID = 1
+# Clone 42's accounts end finalized (the demo's lifecycle chapter); the variant grid's
+# Contrarian account (clone 45) is still trading, with nothing open.
+ACTIVE_ACCOUNT_ID = 4
 # The demo's replay ends at the close of its last bundled bar: reads run as of then.
 DEMO_NOW = "2026-02-19T19:20:00Z"
 

@@ -9,7 +9,17 @@ import typer
 
 from autotrader.cli._context import clock, open_store
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, split_csv
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    MaxTicksOption,
+    choice,
+    count_option,
+    id_argument,
+    id_option,
+    parse_symbol,
+)
 from autotrader.cli._render import out, print_json, say, styled, table
 from autotrader.clones.plan import EngineName
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
@@ -59,7 +69,7 @@ def render_outcome(outcome: TickOutcome, *, as_json: bool) -> None:
 @app.command("run-once")
 def run_once(
     ctx: typer.Context,
-    clone_id: Annotated[int, typer.Option("--clone-id", help="The clone to run, e.g. 42.")],
+    clone_id: Annotated[int, id_option("--clone-id", "The clone to run, e.g. 42.")],
     force: Annotated[
         bool, typer.Option("--force", help="Ignore the cadence: run every candidate now.")
     ] = False,
@@ -78,13 +88,10 @@ def run_once(
     If the clone has no active account, a sandbox account with default rules is opened (and
     you are told). Example: autotrader decisions run-once --clone-id 42 --force
     """
-    from autotrader.core.errors import InvalidInputError
     from autotrader.decisions.accounts import ensure_account
 
-    if engine is not None and engine not in ENGINES:
-        raise InvalidInputError(
-            f"--engine: unknown {engine!r} (choose one of {', '.join(ENGINES)})"
-        )
+    engine = choice(engine, name="--engine", allowed=ENGINES)
+    asset = None if asset is None else parse_symbol(asset, name="--asset")
     store = open_store(ctx, db)
     account_id, opened = ensure_account(store, clock(ctx), clone_id)
     if opened:
@@ -95,7 +102,7 @@ def run_once(
     options = {
         "clone_id": clone_id,
         "force": force,
-        "asset": asset.upper() if asset else None,
+        "asset": asset,
         "engine": engine,
         "dry_run": dry_run,
     }
@@ -124,11 +131,11 @@ def worker(
 @app.command("list")
 def list_runs(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's runs.")] = None,
     status: Annotated[
         str | None, typer.Option("--status", help="queued, running, succeeded, failed, skipped.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+    limit: Annotated[int, count_option("--limit", "At most this many runs.", high=10_000)] = 50,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -136,8 +143,7 @@ def list_runs(
     from autotrader.core.clock import iso_utc
     from autotrader.decisions.repo import list_runs as rows
 
-    if status:
-        split_csv(status, name="--status", allowed=STATUSES)
+    status = choice(status, name="--status", allowed=STATUSES)
     runs = rows(open_store(ctx, db, readonly=True), clone_id=clone_id, status=status, limit=limit)
     if as_json:
         print_json(runs)
@@ -175,7 +181,7 @@ def list_runs(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    run_id: Annotated[int, typer.Argument(help="Decision run id.")],
+    run_id: Annotated[int, id_argument("Decision run id.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

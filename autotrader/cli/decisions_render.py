@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 
-from autotrader.cli._render import out, say, table
+from autotrader.cli._render import out, say, styled, table
 from autotrader.core.clock import iso_utc
 
 
 def render_story(story: dict) -> None:
     run = story["run"]
     say(
-        f"[bold]run {run['id']}[/bold]: clone {run['clone_id']} account {run['account_id']} "
-        f"{run['symbol']} strategy {run['strategy_id']} engine {run['engine']} ({run['model']})"
+        styled(f"run {run['id']}", "bold"),
+        f": clone {run['clone_id']} account {run['account_id']} "
+        f"{run['symbol']} strategy {run['strategy_id']} engine {run['engine']} ({run['model']})",
     )
     say(
         f"status {run['status']}, due {iso_utc(run['due_at'])}, attempts {run['attempts']}, "
@@ -37,11 +38,10 @@ def render_story(story: dict) -> None:
             + (f", {inv['error']}" if inv["error"] else "")
         )
         if inv["raw_text"]:
-            out.print(f"  model output: {inv['raw_text'][:600]}", markup=False)
+            say(f"  model output: {inv['raw_text'][:600]}")
     for action in story["actions"]:
-        say(
-            f"\n[bold]action {action['seq']}[/bold]: {json.dumps(action['intent'], sort_keys=True)}"
-        )
+        intent = json.dumps(action["intent"], sort_keys=True)
+        say("\n", styled(f"action {action['seq']}", "bold"), f": {intent}")
         rows = [
             (g["gate"], "pass" if g["passed"] else "FAIL", g["code"], g["reason"])
             for g in action["gate_results"]

@@ -26,7 +26,7 @@ from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import open_store, settings_for, state
 from autotrader.cli._options import DbOption
-from autotrader.cli._render import out, say
+from autotrader.cli._render import out, say, styled
 from autotrader.cli.demo_desk import run_desk_day
 from autotrader.core.clock import HOUR_MS
 
@@ -56,7 +56,7 @@ _chapters = _Chapters()
 
 
 def step(title: str, *, numbered: bool = True) -> None:
-    out.rule(f"[bold]{_chapters.next()}. {title}" if numbered else f"[bold]{title}")
+    out.rule(styled(f"{_chapters.next()}. {title}" if numbered else title, "bold"))
 
 
 def move_clock(ctx: typer.Context, when_ms: int) -> None:
@@ -177,7 +177,7 @@ def _demo_clone(ctx: typer.Context, store, path, *, quiet: bool) -> None:
     clones_pipeline.compile_pipeline(ctx, clone_id=CLONE_ID, version=None, db=path, as_json=False)
     packet = context_for(store, clock, CLONE_ID, "BTC")
     if not quiet:
-        out.print(packet.prompt, markup=False, highlight=False, soft_wrap=True)
+        out.print(packet.prompt, soft_wrap=True)
     say(
         f"context packet for BTC: ~{packet.token_estimate} tokens, "
         f"sha256 {packet.prompt_hash[:16]}…"
@@ -191,7 +191,7 @@ def _demo_manual_trades(ctx: typer.Context, store, path, start: int) -> int:
     account, _ = ensure_account(store, settings_for(ctx).clock(), CLONE_ID)
     say(f"sandbox account {account}: 10,000 USDC, default rules")
     for order in demo_orders(store, start):
-        say(f"\n[bold]{order.pop('why')}[/bold]")
+        say("\n", styled(order.pop("why"), "bold"))
         # A rejection is the point of the third order: its gate and reason are printed.
         with contextlib.suppress(typer.Exit):
             prop_cli.order(
@@ -211,8 +211,8 @@ def _demo_grid(ctx: typer.Context, store, path) -> None:
               api="chat", strength=0, input_usd_per_mtok=Decimal(0),
               output_usd_per_mtok=Decimal(0))  # fmt: skip
     say(f"model {STAND_IN!r} registered: the rules engine decides for it, no model is called")
-    arena_models.setup(ctx, models=STAND_IN, balance="10000", variants="all", symbols="BTC,ETH",
-                       engine="rules", cadence=3600, name=GRID, db=path,
+    arena_models.setup(ctx, models=STAND_IN, balance=Decimal(10000), variants="all",
+                       symbols="BTC,ETH", engine="rules", cadence=3600, name=GRID, db=path,
                        as_json=False)  # fmt: skip
 
 

@@ -15,6 +15,9 @@ from autotrader.cli._options import (
     IntervalOption,
     JsonOption,
     MaxTicksOption,
+    choice,
+    parse_symbol,
+    parse_symbols,
     parse_time,
     split_csv,
 )
@@ -55,8 +58,7 @@ def _selection(
     settings = settings_for(ctx)
     return {
         "sources": split_csv(sources, name="--source", allowed=SOURCES) or list(SOURCES),
-        "symbols": [s.upper() for s in split_csv(symbols, name="--symbols")]
-        or settings.symbol_list,
+        "symbols": parse_symbols(symbols, name="--symbols") or settings.symbol_list,
         "channels": split_csv(channels, name="--channels", allowed=HYPERLIQUID_CHANNELS)
         or list(HYPERLIQUID_CHANNELS),
     }
@@ -173,16 +175,14 @@ def import_file(
     """
     from autotrader.bootstrap import ingestor
 
-    split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    timeframe = choice(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    symbol = parse_symbol(symbol, name="--symbol")
     store = open_store(ctx, db)
     result, layout = ingestor(settings_for(ctx, db), store, clock(ctx)).import_file(
-        path, symbol=symbol.upper(), timeframe=timeframe
+        path, symbol=symbol, timeframe=timeframe
     )
     say(f"{path.name}: {layout}")
-    say(
-        f"{result.written} candles stored for {symbol.upper()} {timeframe}, "
-        f"{result.rejected} rejected"
-    )
+    say(f"{result.written} candles stored for {symbol} {timeframe}, {result.rejected} rejected")
     for reason, count in result.rejection_reasons.most_common():
         say(f"  rejected {count}× {reason}")
 
@@ -216,9 +216,9 @@ def latest(
     """
     from autotrader.market.view import latest_view
 
-    if timeframe:
-        split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
-    view = latest_view(open_store(ctx, db, readonly=True), clock(ctx), symbol.upper(), timeframe)
+    timeframe = choice(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    symbol = parse_symbol(symbol, name="--symbol")
+    view = latest_view(open_store(ctx, db, readonly=True), clock(ctx), symbol, timeframe)
     if as_json:
         print_json(view)
         return

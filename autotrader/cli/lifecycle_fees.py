@@ -3,6 +3,7 @@ ledger they are booked in."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -10,15 +11,25 @@ import typer
 from autotrader.cli import lifecycle_render as render
 from autotrader.cli._context import actor, clock, open_store, settings_for
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    LoopOption,
+    MaxTicksOption,
+    choice,
+    decimal_option,
+    id_argument,
+    id_option,
+)
 from autotrader.cli._payments import transfer_hash
-from autotrader.cli._render import say
+from autotrader.cli._render import say, styled
 
 app = typer.Typer(help="Audition fees: request, verify, list, reconcile.", no_args_is_help=True)
 economy_app = typer.Typer(help="The economy ledger of real money.", no_args_is_help=True)
 
-CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
-FeeIdArgument = Annotated[int, typer.Argument(help="The audition fee's id.")]
+CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
+FeeIdArgument = Annotated[int, id_argument("The audition fee's id.")]
 
 
 @app.command("request")
@@ -39,7 +50,7 @@ def request(
 @app.command("list")
 def list_fees(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's.")] = None,
     status: Annotated[
         str | None, typer.Option("--status", help="pending, verified or expired.")
     ] = None,
@@ -48,8 +59,11 @@ def list_fees(
 ) -> None:
     """Audition fees, oldest first. Example: autotrader lifecycle fees list --status pending"""
     from autotrader.lifecycle.fees import list_fees as rows
+    from autotrader.lifecycle.vocabulary import FeeStatus
 
-    render.fees(rows(open_store(ctx, db), clone_id=clone_id, status=status), as_json=as_json)
+    status = choice(status, name="--status", allowed=FeeStatus)
+    store = open_store(ctx, db, readonly=True)
+    render.fees(rows(store, clone_id=clone_id, status=status), as_json=as_json)
 
 
 @app.command("show")
@@ -59,7 +73,7 @@ def show(
     """A fee with every verification outcome. Example: autotrader lifecycle fees show 1"""
     from autotrader.lifecycle.fees import fee_detail
 
-    render.fee(fee_detail(open_store(ctx, db), fee_id), as_json=as_json)
+    render.fee(fee_detail(open_store(ctx, db, readonly=True), fee_id), as_json=as_json)
 
 
 @app.command("verify")
@@ -74,7 +88,8 @@ def verify(
     ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="manual: why (recorded).")] = None,
     amount: Annotated[
-        str | None, typer.Option("--amount", help="manual: USDC received (default the fee).")
+        Decimal | None,
+        decimal_option("--amount", "manual: USDC received (default the fee).", positive=True),
     ] = None,
     tx: Annotated[
         str | None, typer.Option("--tx", help="hyperliquid: the transfer's hash, if known.")
@@ -156,7 +171,8 @@ def economy_show(
     """
     from autotrader.lifecycle.economy import ledger_view
 
-    entries, balances, problems = ledger_view(open_store(ctx, db), holder=holder, limit=limit)
+    store = open_store(ctx, db, readonly=True)
+    entries, balances, problems = ledger_view(store, holder=holder, limit=limit)
     render.economy(entries, balances, problems, as_json=as_json)
 
 
@@ -169,12 +185,12 @@ def economy_verify(ctx: typer.Context, db: DbOption = None, as_json: JsonOption 
     from autotrader.cli._render import print_json
     from autotrader.lifecycle.economy import verify_economy
 
-    problems = verify_economy(open_store(ctx, db))
+    problems = verify_economy(open_store(ctx, db, readonly=True))
     if as_json:
         print_json({"ok": not problems, "problems": problems})
     else:
         for problem in problems:
-            say(f"[red]violation[/red] {problem}")
+            say(styled("violation", "red"), f" {problem}")
         say("economy ledger: every invariant holds" if not problems else "")
     if problems:
         raise typer.Exit(1)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption, split_csv
+from autotrader.cli._options import (
+    DbOption,
+    JsonOption,
+    choice,
+    count_option,
+    decimal_option,
+    id_argument,
+    id_option,
+    parse_symbols,
+)
 from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
@@ -17,29 +26,31 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Open, list and inspect prop accounts.", no_args_is_help=True)
 
 
-def _decimal(value: str | None, name: str) -> Decimal | None:
-    from autotrader.core.money import to_decimal
-
-    return None if value is None else to_decimal(value, field=name)
-
-
 @app.command("create")
 def create(
     ctx: typer.Context,
-    clone_id: Annotated[int, typer.Option("--clone-id", help="The clone this account trades for.")],
-    balance: Annotated[str, typer.Option("--balance", help="Starting balance in USDC.")],
+    clone_id: Annotated[int, id_option("--clone-id", "The clone this account trades for.")],
+    balance: Annotated[
+        Decimal, decimal_option("--balance", "Starting balance in USDC.", positive=True)
+    ],
     kind: Annotated[str, typer.Option("--kind", help="sandbox, audition or race.")] = "sandbox",
-    max_leverage: Annotated[int | None, typer.Option("--max-leverage", help="Default 10.")] = None,
-    slippage_bps: Annotated[str | None, typer.Option("--slippage-bps", help="Default 5.")] = None,
-    taker_fee: Annotated[str | None, typer.Option("--taker-fee", help="Default 0.00045.")] = None,
-    maker_fee: Annotated[str | None, typer.Option("--maker-fee", help="Default 0.00015.")] = None,
+    max_leverage: Annotated[int | None, count_option("--max-leverage", "Default 10.")] = None,
+    slippage_bps: Annotated[Decimal | None, decimal_option("--slippage-bps", "Default 5.")] = None,
+    taker_fee: Annotated[Decimal | None, decimal_option("--taker-fee", "Default 0.00045.")] = None,
+    maker_fee: Annotated[Decimal | None, decimal_option("--maker-fee", "Default 0.00015.")] = None,
     max_position_notional: Annotated[
-        str | None, typer.Option("--max-position-notional", help="USD cap per position (5000).")
+        Decimal | None,
+        decimal_option("--max-position-notional", "USD cap per position (5000).", positive=True),
     ] = None,
-    max_open_positions: Annotated[int | None, typer.Option("--max-open-positions")] = None,
-    max_daily_trades: Annotated[int | None, typer.Option("--max-daily-trades")] = None,
+    max_open_positions: Annotated[
+        int | None, count_option("--max-open-positions", "Default 5.")
+    ] = None,
+    max_daily_trades: Annotated[
+        int | None, count_option("--max-daily-trades", "OPENs per UTC day (50).")
+    ] = None,
     max_drawdown: Annotated[
-        str | None, typer.Option("--max-drawdown", help="Fraction that freezes (0.2).")
+        Decimal | None,
+        decimal_option("--max-drawdown", "Fraction that freezes (0.2).", positive=True),
     ] = None,
     allowed_symbols: Annotated[
         str | None, typer.Option("--allowed-symbols", help="Comma list; default all.")
@@ -61,21 +72,20 @@ def create(
 
     from autotrader.clones.accounts import open_clone_account
     from autotrader.core.errors import InvalidInputError
-    from autotrader.core.money import to_decimal
     from autotrader.prop.accounts import account_state
     from autotrader.prop.models import AccountKind, AccountRules, validation_summary
 
-    split_csv(kind, name="--kind", allowed=tuple(AccountKind))
+    kind = choice(kind, name="--kind", allowed=AccountKind)
     given = {
         "max_leverage": max_leverage,
-        "slippage_bps": _decimal(slippage_bps, "--slippage-bps"),
-        "taker_fee": _decimal(taker_fee, "--taker-fee"),
-        "maker_fee": _decimal(maker_fee, "--maker-fee"),
-        "max_position_notional": _decimal(max_position_notional, "--max-position-notional"),
+        "slippage_bps": slippage_bps,
+        "taker_fee": taker_fee,
+        "maker_fee": maker_fee,
+        "max_position_notional": max_position_notional,
         "max_open_positions": max_open_positions,
         "max_daily_trades": max_daily_trades,
-        "max_drawdown": _decimal(max_drawdown, "--max-drawdown"),
-        "allowed_symbols": split_csv(allowed_symbols, name="--allowed-symbols") or None,
+        "max_drawdown": max_drawdown,
+        "allowed_symbols": parse_symbols(allowed_symbols, name="--allowed-symbols") or None,
         "margin_mode": margin_mode,
         "require_stop": require_stop or None,
     }
@@ -89,7 +99,7 @@ def create(
         clock(ctx),
         clone_id=clone_id,
         kind=kind,
-        starting_balance=to_decimal(balance, field="--balance"),
+        starting_balance=balance,
         rules=rules,
     )
     render_account(account_state(store, account_id, clock(ctx).now_ms()), as_json=as_json)
@@ -98,7 +108,7 @@ def create(
 @app.command("list")
 def list_accounts(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="active, frozen, ...")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -109,7 +119,9 @@ def list_accounts(
     """
     from autotrader.prop.accounts import account_state
     from autotrader.prop.repo import list_accounts as rows
+    from autotrader.prop.vocabulary import AccountStatus
 
+    status = choice(status, name="--status", allowed=AccountStatus)
     store = open_store(ctx, db, readonly=True)
     now = clock(ctx).now_ms()
     states = [
@@ -141,7 +153,7 @@ def list_accounts(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    account_id: Annotated[int, typer.Argument(help="Account id.")],
+    account_id: Annotated[int, id_argument("Account id.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

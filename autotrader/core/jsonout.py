@@ -1,7 +1,9 @@
 """JSON that keeps money exact: Decimals become their canonical text, never a float.
 
 The CLI's ``--json`` output and the HTTP API (``server``) both encode through here, so a value
-reads the same in a terminal, a script and a browser.
+reads the same in a terminal, a script and a browser. Both also write control, bidi and
+invisible characters as ``\\uXXXX`` escapes (``core.safe_text.json_text``): the same JSON, safe on
+a terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from autotrader.core.money import to_text
+from autotrader.core.safe_text import json_text
 
 
 def json_default(value: Any) -> Any:
@@ -34,9 +37,13 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def dumps(data: Any, *, indent: int | None = 2) -> str:
-    """``data`` as JSON text, Decimals as strings (``"0.10"`` stays ``"0.10"``)."""
-    return json.dumps(data, default=json_default, indent=indent, ensure_ascii=False)
+def dumps(data: Any, *, indent: int | None = 2, separators: tuple[str, str] | None = None) -> str:
+    """``data`` as JSON text, Decimals as strings (``"0.10"`` stays ``"0.10"``), unsafe
+    characters as ``\\u`` escapes."""
+    text = json.dumps(
+        data, default=json_default, indent=indent, separators=separators, ensure_ascii=False
+    )
+    return json_text(text)
 
 
 def plain(data: Any) -> Any:

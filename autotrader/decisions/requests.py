@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from autotrader.clones.engine_params import DEFAULT_GRANULARITY
 from autotrader.clones.pipelines import compiled
 from autotrader.clones.plan import CompiledStrategy
 from autotrader.core.clock import Clock
@@ -69,7 +70,7 @@ class RequestBuilder:
     def __call__(self, store: Store, run: dict, engine: Engine) -> DecisionRequest:
         now = run.get("claimed_at") or self.clock.now_ms()
         strategy = self.strategy(store, run)
-        granularity = str(strategy.engine_params.get("granularity", "1h"))
+        granularity = str(strategy.engine_params.get("granularity", DEFAULT_GRANULARITY))
         open_positions = {
             p["symbol"]: p for p in prop_repo.open_positions(store, run["account_id"])
         }

@@ -175,6 +175,8 @@ def write(
     schema = schema or SCHEMAS[what]
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format must be one of {', '.join(FORMATS)}")
+    if what not in SCHEMAS:
+        raise InvalidInputError(f"--what must be one of {', '.join(WHATS)}")
     if fmt == "parquet" and out is None:
         raise InvalidInputError("--format parquet writes a binary file: give --out PATH")
     if out is None and stream is None:

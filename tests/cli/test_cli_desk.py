@@ -168,13 +168,12 @@ def test_status_shows_a_worker_its_breaker_disabled_and_reset_re_enables_it(cli,
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("worker", "bogus", "--once"), "unknown desk worker 'bogus'"),
+        (("worker", "bogus", "--once"), "NAME: 'bogus' is not one of trade-executor"),
         (("triggers", "set", "nope", "--disable"), "no trigger rule 'nope'"),
         (("triggers", "set", "trade_big_win", "--interval", "5"), "is reactive"),
         (("triggers", "set", "proactive_system_health", "--threshold", "1"), "no threshold"),
-        (("reactions", "set", "trade_analysis", "--probability", "2"), "--probability: 0 to 1"),
         (("reactions", "set", "trade_analysis"), "nothing to change"),
-        (("proposals", "list", "--status", "maybe"), "--status: unknown 'maybe'"),
+        (("proposals", "list", "--status", "maybe"), "--status: 'maybe' is not one of pending"),
     ],
 )
 def test_refuses_bad_input_in_one_line(cli, desk, args, message):
@@ -182,6 +181,26 @@ def test_refuses_bad_input_in_one_line(cli, desk, args, message):
     assert result.exit_code == 1
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("reactions", "set", "trade_analysis", "--probability", "2"),
+        ("reactions", "set", "trade_analysis", "--probability", "nan"),
+        ("triggers", "set", "signal_high_confidence", "--cooldown", "10081"),
+        ("triggers", "set", "proactive_system_health", "--interval", "0"),
+        ("events", "list", "--mission", "9223372036854775808"),
+        ("proposals", "show", "0"),
+        ("init", "--balance", "0"),
+    ],
+)
+def test_refuses_a_number_out_of_range_before_anything_runs(cli, desk, args):
+    before = Path(desk).read_bytes()
+    result = cli("desk", *args, "--db", desk)
+    assert result.exit_code == 2
+    assert "Invalid value for" in result.stderr
+    assert Path(desk).read_bytes() == before
 
 
 def test_triggers_and_reactions_are_listed_and_set(cli, desk):

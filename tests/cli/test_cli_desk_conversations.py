@@ -149,11 +149,11 @@ def test_report_computes_the_seeds_metrics_from_the_tables(cli, desk, fake):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("roundtables", "run", "--format", "brunch"), "unknown format 'brunch'"),
+        (("roundtables", "run", "--format", "brunch"), "--format: 'brunch' is not one of"),
         (("roundtables", "run", "--format", "debate", "--topic", " "), "--topic: 1 to 300"),
         (("roundtables", "show", "99"), "no desk roundtable 99"),
-        (("roundtables", "list", "--format", "brunch"), "--format: unknown 'brunch'"),
-        (("memory", "list", "--type", "hunch"), "--type: unknown 'hunch'"),
+        (("roundtables", "list", "--format", "brunch"), "--format: 'brunch' is not one of"),
+        (("memory", "list", "--type", "hunch"), "--type: 'hunch' is not one of"),
         (("memory", "show", "99"), "no desk memory 99"),
         (("report", "--days", "0"), "Invalid value for '--days'"),
     ],

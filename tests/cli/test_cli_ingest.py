@@ -202,7 +202,7 @@ def test_import_counts_bad_rows_and_stores_the_rest(cli, tmp_path, db) -> None:
         ),
         ("notes.txt", "just some notes\n", "unknown file type '.txt'; expected .csv"),
         ("garbage.csv", "hello world\nthis is not a table\n", "no timestamp column"),
-        ("broken.json", "{not json", "cannot read as json"),
+        ("broken.json", "{not json", "broken.json: invalid JSON at line 1 column 2"),
         ("empty.csv", "", "expected a table of candles"),
     ],
 )
@@ -215,6 +215,16 @@ def test_a_hostile_import_file_fails_with_one_line_naming_what_was_expected(
     result = cli("ingest", "import", str(path), "--symbol", "BTC", "--db", db)
 
     assert expected in _one_error_line(result)
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_a_deeply_nested_json_file_fails_with_one_line(cli, tmp_path, db, depth) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * depth + "]" * depth)
+
+    result = cli("ingest", "import", str(path), "--symbol", "BTC", "--db", db)
+
+    assert "nested deeper than 64 levels" in _one_error_line(result)
 
 
 def test_importing_a_missing_file_fails_with_one_line(cli, tmp_path, db) -> None:
@@ -624,15 +634,18 @@ def test_worker_runs_the_requested_number_of_ticks(cli, db, hyperliquid) -> None
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("import", "x.csv", "--symbol", "BTC", "--timeframe", "7m"), "--timeframe: unknown 7m"),
-        (("run-once", "--source", "nope"), "--source: unknown nope"),
-        (("run-once", "--channels", "trades"), "--channels: unknown trades"),
+        (
+            ("import", "x.csv", "--symbol", "BTC", "--timeframe", "7m"),
+            "--timeframe: '7m' is not one of 1m, 5m, 1h",
+        ),
+        (("run-once", "--source", "nope"), "--source: unknown 'nope'"),
+        (("run-once", "--channels", "trades"), "--channels: unknown 'trades'"),
         (("backfill", "--since", "yesterday"), "--since: 'yesterday' is not an ISO-8601 time"),
         (
             ("backfill", "--since", "2024-01-02T00:00Z", "--until", "2024-01-01T00:00Z"),
             "--until must be after --since",
         ),
-        (("latest", "--symbol", "BTC", "--timeframe", "4h"), "--timeframe: unknown 4h"),
+        (("latest", "--symbol", "BTC", "--timeframe", "4h"), "--timeframe: '4h' is not one of"),
     ],
 )
 def test_bad_flags_fail_with_one_line(cli, db, args, expected) -> None:

@@ -235,16 +235,28 @@ def test_close_all_and_finalize_flatten_the_account_with_trigger_admin(cli, db):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("--balance", "-5"), ("--balance",)),
-        (("--balance", "abc"), ("--balance",)),
         (("--balance", "100", "--taker-fee", "0.5"), ("taker_fee",)),
         (("--balance", "100", "--kind", "casino"), ("--kind",)),
-        (("--balance", "100", "--slippage-bps", "NaN"), ("--slippage-bps",)),
     ],
 )
 def test_hostile_account_flags_fail_in_one_line(cli, db, args, words):
     result = run(cli, db, "prop", "accounts", "create", "--clone-id", "42", *args)
     one_line_error(result, *words)
+    assert query(db, "SELECT COUNT(*) AS n FROM prop_accounts") == [{"n": 0}]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--balance", "-5"),
+        ("--balance", "abc"),
+        ("--balance", "100", "--slippage-bps", "NaN"),
+    ],
+)
+def test_a_hostile_decimal_flag_is_a_usage_error_naming_it(cli, db, args):
+    result = run(cli, db, "prop", "accounts", "create", "--clone-id", "42", *args)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{args[-2]}'" in result.stderr
     assert query(db, "SELECT COUNT(*) AS n FROM prop_accounts") == [{"n": 0}]
 
 

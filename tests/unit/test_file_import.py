@@ -272,7 +272,7 @@ def test_missing_price_columns_are_named(tmp_path):
         ("empty.csv", "", "empty file"),
         ("header.csv", HEADER, "no rows"),
         ("binary.csv", "\udcff", "cannot read"),
-        ("broken.json", "[[1, 2,", "cannot read as json"),
+        ("broken.json", "[[1, 2,", "invalid JSON at line 1 column 8"),
         ("object.json", '{"candles": []}', "JSON is not a list"),
         ("mixed.json", '[[1,2,3,4,5,6], {"t": 1}]', "neither all arrays nor all objects"),
         ("junk.parquet", "not parquet at all", "cannot read as parquet"),

@@ -10,13 +10,13 @@ cannot be understood raises ``InvalidInputError`` with one line saying what was 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from autotrader.core.errors import InvalidInputError, NotFoundError
+from autotrader.core.jsonload import load_json
 from autotrader.market.models import Candle, Rejection
 from autotrader.market.validation import validate_candle_rows
 
@@ -127,7 +127,7 @@ def _read_frame(file: Path, suffix: str) -> tuple[Any, str]:
 def _read_json(file: Path) -> tuple[Any, str]:
     import pandas as pd
 
-    payload = json.loads(file.read_text(encoding="utf-8"))
+    payload = load_json(file.read_bytes(), what=file.name)
     expected = "expected a list of [t, o, h, l, c, v] arrays or of objects with t/o/h/l/c/v keys"
     if not isinstance(payload, list):
         raise InvalidInputError(f"{file.name}: JSON is not a list; {expected}")

@@ -3,6 +3,7 @@ their settlement, economy balances and the Hall of Fame."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,12 @@ from autotrader.cli._options import (
     IntervalOption,
     JsonOption,
     MaxTicksOption,
+    choice,
+    decimal_option,
+    id_argument,
+    id_option,
     parse_duration,
+    parse_ids,
     parse_time,
     split_csv,
 )
@@ -31,9 +37,9 @@ app.add_typer(races_app, name="races")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(payouts_app, name="payouts")
 
-RaceArgument = Annotated[int, typer.Argument(help="The race's id (see `arena races list`).")]
-TicketArgument = Annotated[int, typer.Argument(help="The ticket's id.")]
-RaceFilter = Annotated[int | None, typer.Option("--race", help="Only this race's.")]
+RaceArgument = Annotated[int, id_argument("The race's id (see `arena races list`).")]
+TicketArgument = Annotated[int, id_argument("The ticket's id.")]
+RaceFilter = Annotated[int | None, id_option("--race", "Only this race's.")]
 OwnerFilter = Annotated[str | None, typer.Option("--owner", help="Only this owner's.")]
 
 
@@ -63,7 +69,7 @@ def races_create(
     from autotrader.arena.races import create_race
     from autotrader.arena.vocabulary import RuleSet
 
-    split_csv(rules, name="--rules", allowed=tuple(RuleSet))
+    rules = choice(rules, name="--rules", allowed=RuleSet)
     chosen = _entrants(entrants, clones)
     settings = settings_for(ctx, db)
     race = create_race(open_store(ctx, db), clock(ctx), starts_at=parse_time(start, name="--start"),
@@ -79,14 +85,10 @@ def _entrants(entrants: str | None, clones: str | None) -> list[int] | None:
 
     if entrants is not None and clones is not None:
         raise InvalidInputError("give --entrants all-slots or --clones, not both")
-    if entrants not in (None, "all-slots"):
-        raise InvalidInputError(f"--entrants: only all-slots (or name --clones), not {entrants!r}")
+    choice(entrants, name="--entrants", allowed=("all-slots",))
     if clones is None:
         return None
-    ids = [part.strip() for part in clones.split(",") if part.strip()]
-    if not ids or not all(i.isdigit() for i in ids):
-        raise InvalidInputError("--clones takes clone ids: 1,2,3")
-    return [int(i) for i in ids]
+    return parse_ids(clones, name="--clones")
 
 
 @races_app.command("list")
@@ -100,7 +102,9 @@ def races_list(
 ) -> None:
     """Every race, oldest first. Example: autotrader arena races list --status live"""
     from autotrader.arena.races import list_races
+    from autotrader.arena.vocabulary import RaceStatus
 
+    status = choice(status, name="--status", allowed=RaceStatus)
     render.races(list_races(open_store(ctx, db, readonly=True), status=status), as_json=as_json)
 
 
@@ -122,7 +126,7 @@ def races_show(
 def races_run_once(
     ctx: typer.Context,
     race: Annotated[
-        int | None, typer.Option("--race", help="Only settle this race (refused before its end).")
+        int | None, id_option("--race", "Only settle this race (refused before its end).")
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -157,9 +161,11 @@ def races_worker(
 @tickets_app.command("buy")
 def tickets_buy(
     ctx: typer.Context,
-    race: Annotated[int, typer.Option("--race", help="An accumulating race's id.")],
-    clone_id: Annotated[int, typer.Option("--clone-id", help="The entrant it backs.")],
-    amount: Annotated[str, typer.Option("--amount", help="USDC, up to six decimals.")],
+    race: Annotated[int, id_option("--race", "An accumulating race's id.")],
+    clone_id: Annotated[int, id_option("--clone-id", "The entrant it backs.")],
+    amount: Annotated[
+        Decimal, decimal_option("--amount", "USDC, up to six decimals.", positive=True)
+    ],
     owner: Annotated[str, typer.Option("--owner", help="Who holds (and pays for) it.")],
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -170,11 +176,10 @@ def tickets_buy(
     """
     from autotrader.arena.models import ArenaPolicy
     from autotrader.arena.tickets import buy
-    from autotrader.core.money import to_decimal
 
     policy = ArenaPolicy.from_settings(settings_for(ctx, db))
     ticket = buy(open_store(ctx, db), clock(ctx), race_id=race, clone_id=clone_id, owner=owner,
-                 amount=to_decimal(amount, field="--amount"), policy=policy)  # fmt: skip
+                 amount=amount, policy=policy)  # fmt: skip
     render.ticket(ticket, as_json=as_json)
 
 
@@ -190,7 +195,8 @@ def tickets_verify(
     ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="manual: why (recorded).")] = None,
     amount: Annotated[
-        str | None, typer.Option("--amount", help="manual: USDC received (default the ticket).")
+        Decimal | None,
+        decimal_option("--amount", "manual: USDC received (default the ticket).", positive=True),
     ] = None,
     tx: Annotated[
         str | None, typer.Option("--tx", help="hyperliquid: the transfer's hash, if known.")
@@ -226,7 +232,9 @@ def tickets_list(
 ) -> None:
     """Tickets, oldest first. Example: autotrader arena tickets list --race 3 --owner alice"""
     from autotrader.arena.tickets import list_tickets
+    from autotrader.arena.vocabulary import TicketStatus
 
+    status = choice(status, name="--status", allowed=TicketStatus)
     rows = list_tickets(open_store(ctx, db, readonly=True), race_id=race, owner=owner,
                         status=status)  # fmt: skip
     render.tickets(rows, as_json=as_json)

@@ -98,6 +98,7 @@ GOOD = {
         ("fee_id", "audition_id", "version_id", "proposal_id", "mission_id", "event_id"), "1"
     ),
     **dict.fromkeys(("signal_id", "memory_id", "roundtable_id"), "1"),
+    **dict.fromkeys(("race_id", "ticket_id"), "1"),
 }
 GOOD_FOR = {
     ("workers", "run"): {"name": "housekeeping"},
@@ -111,6 +112,14 @@ GOOD_FOR = {
     ("ingest", "worker"): {"max_ticks": "1"},  # workers tick once and return
     ("decisions", "worker"): {"max_ticks": "1"},
     ("prop", "decisions-worker"): {"max_ticks": "1"},
+    # The demo's race 1 (settled) among clones 7 and 8; its tickets 1-4, alice's the first.
+    ("arena", "races", "create"): {
+        "start": "2026-02-20T00:00:00Z",
+        "duration": "6h",
+        "clones": "7,8",
+    },
+    ("arena", "tickets", "buy"): {"race": "1", "clone_id": "7", "amount": "5", "owner": "alice"},
+    ("arena", "races", "worker"): {"max_ticks": "1"},
 }
 # Flags a command needs to run once (cron style) or offline.
 FLAGS = {("workers", "run"): ["--once"], ("ingest", "assets", "sync"): ["--offline"]}

@@ -150,7 +150,7 @@ def list_runs(
             r["strategy_id"],
             r["symbol"],
             r["engine"],
-            r["status"],
+            f"{r['status']} (safe mode)" if r["safe_mode"] else r["status"],
             iso_utc(r["due_at"]),
             r["duration_ms"],
             r["error"] or r["skip_reason"] or "",

@@ -160,10 +160,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OPENAI_BASE_URL", "AUTOTRADER_OPENAI_BASE_URL"),
         description="Base URL of an OpenAI-compatible server (OpenRouter, Ollama, vLLM).",
     )
+    ollama_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OLLAMA_BASE_URL", "AUTOTRADER_OLLAMA_BASE_URL"),
+        description="Base URL of the Ollama server of the registry's ollama models "
+        "(default: OPENAI_BASE_URL).",
+    )
+    vllm_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("VLLM_BASE_URL", "AUTOTRADER_VLLM_BASE_URL"),
+        description="Base URL of the vLLM server of the registry's vllm models "
+        "(default: OPENAI_BASE_URL).",
+    )
 
-    llm_api: Literal["responses", "chat"] = Field(
-        default="responses",
-        description="OpenAI Responses API, or Chat Completions for OpenAI-compatible servers.",
+    llm_api: Literal["responses", "chat"] | None = Field(
+        default=None,
+        description="Force every model call onto one API (default: each model's API in the "
+        "registry; responses for a model it does not list).",
     )
     model_planner: str | None = Field(
         default=None, description="Model for the Planner (default: the clone's model)."
@@ -185,6 +198,13 @@ class Settings(BaseSettings):
     llm_cache: Literal["on", "off"] = Field(
         default="on",
         description="Reuse a stored response for an identical (model, API, schema, prompt).",
+    )
+    decision_safe_mode_failures: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Consecutive failed model runs that put a clone in safe mode (holds only) "
+        "until a call succeeds.",
     )
     decision_concurrency: int = Field(
         default=8, ge=1, le=64, description="Due decision runs evaluated at once."
@@ -405,7 +425,7 @@ class Settings(BaseSettings):
     def model_configured(self) -> bool:
         """Whether a model can be called: an API key, or the base URL of a local server."""
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
-        return bool(key or self.openai_base_url)
+        return bool(key or self.openai_base_url or self.ollama_base_url or self.vllm_base_url)
 
     @property
     def db_path(self) -> Path:
@@ -535,11 +555,11 @@ def check_settings(settings: Settings) -> list[str]:
         problems.append(f"AUTOTRADER_DB: {settings.db_path} is a folder, not a file")
     if settings.artifacts == "s3" and not settings.s3_bucket:
         problems.append("AUTOTRADER_S3_BUCKET: required when AUTOTRADER_ARTIFACTS=s3")
-    if settings.openai_base_url and not settings.openai_base_url.startswith(
-        ("http://", "https://")
+    for name, url in (
+        ("OPENAI_BASE_URL", settings.openai_base_url),
+        ("OLLAMA_BASE_URL", settings.ollama_base_url),
+        ("VLLM_BASE_URL", settings.vllm_base_url),
     ):
-        problems.append(
-            "OPENAI_BASE_URL: must start with http:// or https:// "
-            f"(got {settings.openai_base_url!r})"
-        )
+        if url and not url.startswith(("http://", "https://")):
+            problems.append(f"{name}: must start with http:// or https:// (got {url!r})")
     return problems

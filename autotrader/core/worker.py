@@ -48,6 +48,9 @@ class TickReport:
     summary: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     idle: bool = False  # nothing to do this time; still a success
+    # The tick ran but its work failed (every model call of a decisions tick, say): recorded as
+    # a failed tick and counted toward the breaker like an exception, without one.
+    failed: bool = False
     result: Any = None  # the service's own report, for a one-shot command to render
 
 
@@ -181,11 +184,7 @@ class Worker:
                 raise
             duration_ms = round((self._timer() - start) * 1000)
             self.ticks += 1
-            self.failures += 1
-            self.consecutive_failures += 1
-            self.status = (
-                DEGRADED if self.consecutive_failures >= self.config.breaker_failures else FAILED
-            )
+            self._count_failure()
             error = _one_line(exc)
             self._record_run(started_at, duration_ms, FAILED, None, error)
             self._beat(self.status, error)
@@ -198,6 +197,12 @@ class Worker:
             raise
         duration_ms = round((self._timer() - start) * 1000)
         self.ticks += 1
+        if report.failed:
+            self._count_failure()
+            self._record_run(started_at, duration_ms, FAILED, report.summary, report.summary)
+            self._beat(self.status, report.summary)
+            log.warning("%s tick %d failed: %s", self.config.name, self.ticks, report.summary)
+            return report
         self.consecutive_failures = 0
         self.status = HEALTHY
         self._record_run(started_at, duration_ms, HEALTHY, report.summary, None)
@@ -206,6 +211,13 @@ class Worker:
         level = logging.INFO if self._looping else logging.DEBUG
         log.log(level, "%s tick %d: %s", self.config.name, self.ticks, report.summary or "ok")
         return report
+
+    def _count_failure(self) -> None:
+        self.failures += 1
+        self.consecutive_failures += 1
+        self.status = (
+            DEGRADED if self.consecutive_failures >= self.config.breaker_failures else FAILED
+        )
 
     # -- the loop ---------------------------------------------------------------------------
 

@@ -55,35 +55,44 @@ def lazy_model_client(settings: Settings, store: Store, clock: Clock):
 def model_client(settings: Settings, store: Store, clock: Clock):
     """The model client, logging invocations on a connection of its own to ``store``'s file (it
     is called from the decision runner's threads while the main connection runs transactions).
-    Prices and API model names come from the model registry (USD per 1M tokens); a name the
-    registry does not know goes to the API as it is."""
+    Prices and routes come from the model registry (USD per 1M tokens; API model name, API and
+    the base URL its ``base_url_setting`` names); a name the registry does not know goes to the
+    API as it is."""
     from decimal import Decimal
 
     from autotrader.clones.repo import list_models
-    from autotrader.llm.client import LlmConfig, ModelClient
+    from autotrader.llm.client import LlmConfig, ModelClient, ModelRoute
 
     prices: dict[str, tuple[Decimal, Decimal]] = {}
-    api_models: dict[str, str] = {}
+    routes: dict[str, ModelRoute] = {}
     for m in list_models(store):
         prices[m["name"]] = prices[m["api_model"]] = (
             m["input_usd_per_mtok"],
             m["output_usd_per_mtok"],
         )
-        api_models[m["name"]] = m["api_model"]
+        routes[m["name"]] = ModelRoute(
+            api_model=m["api_model"],
+            api=m["api"],
+            base_url=registry_base_url(settings, m["base_url_setting"]),
+        )
 
     def price_for(model: str) -> tuple[Decimal, Decimal]:
         return prices.get(model, (Decimal(0), Decimal(0)))
-
-    def api_model_for(model: str) -> str:
-        return api_models.get(model, model)
 
     return ModelClient(
         LlmConfig.from_settings(settings),
         store.sibling(),
         clock,
         price_for=price_for,
-        api_model_for=api_model_for,
+        route_for=routes.get,
     )
+
+
+def registry_base_url(settings: Settings, setting: str) -> str | None:
+    """The base URL a registry entry's ``base_url_setting`` names (``OLLAMA_BASE_URL`` is
+    ``settings.ollama_base_url``); unset or unknown, ``OPENAI_BASE_URL``'s."""
+    named = getattr(settings, setting.lower(), None) if setting.endswith("_BASE_URL") else None
+    return named if isinstance(named, str) and named else settings.openai_base_url
 
 
 def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id: str):
@@ -110,4 +119,5 @@ def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id
         concurrency=settings.decision_concurrency,
         batch=max(_MIN_CLAIM_BATCH, 2 * settings.decision_concurrency),
         artifacts=artifact_store_from_settings(settings, store, clock),
+        safe_mode_after=settings.decision_safe_mode_failures,
     )

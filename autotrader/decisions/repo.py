@@ -189,3 +189,38 @@ def clone_experiments(store: Store, clone_id: int) -> list[dict]:
         """,
         (clone_id,),
     )
+
+
+# -- model health (safe mode) --------------------------------------------------------------------
+
+
+def model_health(store: Store, clone_id: int) -> dict | None:
+    return store.query_one("SELECT * FROM clone_model_health WHERE clone_id = ?", (clone_id,))
+
+
+def put_model_health(
+    store: Store,
+    clone_id: int,
+    *,
+    consecutive_failures: int,
+    safe_mode_since: int | None,
+    last_error: str | None,
+    now_ms: int,
+) -> None:
+    store.upsert(
+        "clone_model_health",
+        {
+            "clone_id": clone_id,
+            "consecutive_failures": consecutive_failures,
+            "safe_mode_since": safe_mode_since,
+            "last_error": last_error,
+            "updated_at": now_ms,
+        },
+        key=("clone_id",),
+    )
+
+
+def clones_in_safe_mode(store: Store) -> list[dict]:
+    return store.query(
+        "SELECT * FROM clone_model_health WHERE safe_mode_since IS NOT NULL ORDER BY clone_id"
+    )

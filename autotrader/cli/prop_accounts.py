@@ -50,6 +50,21 @@ def create(
     require_stop: Annotated[
         bool, typer.Option("--require-stop", help="OPENs need a stop.")
     ] = False,
+    min_confidence: Annotated[
+        str | None, typer.Option("--min-confidence", help="OPENs below it are rejected (0.6).")
+    ] = None,
+    max_position_risk: Annotated[
+        str | None,
+        typer.Option("--max-position-risk", help="Equity one position may lose at its stop."),
+    ] = None,
+    max_portfolio_risk: Annotated[
+        str | None,
+        typer.Option("--max-portfolio-risk", help="Equity all positions may lose at stops."),
+    ] = None,
+    default_stop_pct: Annotated[
+        str | None,
+        typer.Option("--default-stop-pct", help="Stop for an OPEN without one (0.3 = 30%)."),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -78,6 +93,10 @@ def create(
         "allowed_symbols": split_csv(allowed_symbols, name="--allowed-symbols") or None,
         "margin_mode": margin_mode,
         "require_stop": require_stop or None,
+        "min_confidence": _decimal(min_confidence, "--min-confidence"),
+        "max_position_risk": _decimal(max_position_risk, "--max-position-risk"),
+        "max_portfolio_risk": _decimal(max_portfolio_risk, "--max-portfolio-risk"),
+        "default_stop_pct": _decimal(default_stop_pct, "--default-stop-pct"),
     }
     try:
         rules = AccountRules(**{k: v for k, v in given.items() if v is not None})

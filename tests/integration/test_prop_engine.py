@@ -556,3 +556,16 @@ def test_batches_for_several_accounts_can_share_one_transaction(desk, store, clo
         for account in accounts:
             assert desk.submit_many(account, order)[0].accepted
     assert prop_counts(store)["prop_fills"] == 3
+
+
+def test_an_applied_default_stop_is_the_positions_stop(desk, store, clock):
+    rules = AccountRules(slippage_bps=D(0), taker_fee=D("0.0025"), default_stop_pct=D("0.3"))
+    account = new_account(store, clock, rules)
+    price_now(store, clock, "ADA", 2.0)
+
+    opened = desk.submit(account, intent(action="OPEN", symbol="ADA", side="LONG", qty="30"))
+
+    assert opened.accepted, opened.reason
+    assert position(store, opened.booked.position_id)["stop"] == D("1.4")
+    [stop_gate] = [g for g in opened.gate_results if g["gate"] == "stop_required"]
+    assert stop_gate["reason"].startswith("default stop 1.4 applied")

@@ -319,14 +319,14 @@ def last_fill_id(store: Store, position_id: int) -> int | None:
     return store.scalar("SELECT MAX(id) FROM prop_fills WHERE position_id = ?", (position_id,))
 
 
-def closed_qty(store: Store, position_id: int) -> Decimal:
-    """Quantity closed so far by the position's CLOSE fills (asset units)."""
+def closing_fills(store: Store, position_id: int) -> list[tuple[Decimal, Decimal]]:
+    """``(qty, price)`` of every CLOSE fill of the position so far."""
     rows = store.tuples(
-        "SELECT f.qty FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
+        "SELECT f.qty, f.price FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
         " WHERE f.position_id = ? AND o.purpose = 'CLOSE'",
         (position_id,),
     )
-    return sum((Decimal(qty) for (qty,) in rows), ZERO)
+    return [(Decimal(qty), Decimal(price)) for qty, price in rows]
 
 
 def opens_since(store: Store, account_id: int, since_ms: int, *, at_most: int | None = None) -> int:

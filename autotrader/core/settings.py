@@ -191,6 +191,24 @@ class Settings(BaseSettings):
     llm_max_output_tokens: int = Field(
         default=800, ge=16, le=32_000, description="Cap on tokens a model may answer with."
     )
+    llm_temperature_planner: float = Field(
+        default=0.5, ge=0, le=2, description="The Planner's sampling temperature."
+    )
+    llm_temperature_trader: float = Field(
+        default=0.5, ge=0, le=2, description="The Trader's sampling temperature."
+    )
+    llm_temperature_judge: float = Field(
+        default=0.5, ge=0, le=2, description="The Judge's sampling temperature."
+    )
+    llm_max_output_tokens_planner: int = Field(
+        default=200, ge=16, le=32_000, description="The Planner's answer cap (tokens)."
+    )
+    llm_max_output_tokens_trader: int = Field(
+        default=200, ge=16, le=32_000, description="The Trader's answer cap (tokens)."
+    )
+    llm_max_output_tokens_judge: int = Field(
+        default=120, ge=16, le=32_000, description="The Judge's answer cap (tokens)."
+    )
     llm_timeout: float = Field(default=60.0, gt=0, le=600, description="One model call (s).")
     llm_retries: int = Field(
         default=2, ge=0, le=10, description="Retries after a 429/5xx/timeout (with back-off)."

@@ -31,14 +31,15 @@ class _LazyModelClient:
         return self._client.complete(**kwargs)
 
 
-def engines(settings: Settings, store: Store, clock: Clock) -> dict:
-    """Every decision engine by name. Model-backed engines share one model client."""
+def engines(settings: Settings, store: Store, clock: Clock, *, blobs: Any = None) -> dict:
+    """Every decision engine by name. Model-backed engines share one model client (archiving
+    its calls in ``blobs``, the artifact backend; None: the configured one)."""
     from autotrader.decisions.engines.committee import CommitteeEngine
     from autotrader.decisions.engines.hold import HoldEngine
     from autotrader.decisions.engines.llm import LlmEngine
     from autotrader.decisions.engines.rules import RulesEngine
 
-    client = lazy_model_client(settings, store, clock)
+    client = lazy_model_client(settings, store, clock, blobs=blobs)
     return {
         EngineName.HOLD: HoldEngine(),
         EngineName.RULES: RulesEngine(),
@@ -47,19 +48,22 @@ def engines(settings: Settings, store: Store, clock: Clock) -> dict:
     }
 
 
-def lazy_model_client(settings: Settings, store: Store, clock: Clock):
+def lazy_model_client(settings: Settings, store: Store, clock: Clock, *, blobs: Any = None):
     """:func:`model_client`, built on its first call (see ``_LazyModelClient``)."""
-    return _LazyModelClient(lambda: model_client(settings, store, clock))
+    return _LazyModelClient(lambda: model_client(settings, store, clock, blobs=blobs))
 
 
-def model_client(settings: Settings, store: Store, clock: Clock):
+def model_client(settings: Settings, store: Store, clock: Clock, *, blobs: Any = None):
     """The model client, logging invocations on a connection of its own to ``store``'s file (it
     is called from the decision runner's threads while the main connection runs transactions).
     Prices and routes come from the model registry (USD per 1M tokens; API model name, API and
     the base URL its ``base_url_setting`` names); a name the registry does not know goes to the
-    API as it is."""
+    API as it is. Every call's request and answer are archived as artifacts in ``blobs`` (the
+    artifact backend; None: the configured one), indexed on the client's connection."""
     from decimal import Decimal
 
+    from autotrader.artifacts.index import Artifacts
+    from autotrader.artifacts.stores import backend_from_settings
     from autotrader.clones.repo import list_models
     from autotrader.llm.client import LlmConfig, ModelClient, ModelRoute
 
@@ -79,12 +83,19 @@ def model_client(settings: Settings, store: Store, clock: Clock):
     def price_for(model: str) -> tuple[Decimal, Decimal]:
         return prices.get(model, (Decimal(0), Decimal(0)))
 
+    own = store.sibling()
+    artifacts = Artifacts(own, blobs or backend_from_settings(settings), clock)
+
+    def archive(payload: Any, kind: str) -> str:
+        return artifacts.put_json(payload, kind=kind)
+
     return ModelClient(
         LlmConfig.from_settings(settings),
-        store.sibling(),
+        own,
         clock,
         price_for=price_for,
         route_for=routes.get,
+        archive=archive,
     )
 
 
@@ -108,16 +119,17 @@ def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id
     from autotrader.decisions.runner import DecisionRunner
     from autotrader.prop.factory import prop_desk
 
+    artifacts = artifact_store_from_settings(settings, store, clock)
     return DecisionRunner(
         store,
         clock,
-        engines=engines(settings, store, clock),
+        engines=engines(settings, store, clock, blobs=artifacts.backend),
         desk=prop_desk(store, clock),
         build_request=RequestBuilder(clock),
         open_thread_store=store.sibling,
         worker_id=worker_id,
         concurrency=settings.decision_concurrency,
         batch=max(_MIN_CLAIM_BATCH, 2 * settings.decision_concurrency),
-        artifacts=artifact_store_from_settings(settings, store, clock),
+        artifacts=artifacts,
         safe_mode_after=settings.decision_safe_mode_failures,
     )

@@ -23,7 +23,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
@@ -64,6 +64,20 @@ class ModelRoute:
 
 
 RouteFor = Callable[[str], ModelRoute | None]
+Archive = Callable[[Any, str], str]
+"""Stores a JSON payload as an artifact of a kind (``request``, ``response``); returns its key."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """One role's sampling: its temperature and its answer cap (tokens)."""
+
+    temperature: float
+    max_output_tokens: int
+
+
+# The committee's roles, by the specs (seed 002 §5.1: temperature 0.5, 120-200 output tokens).
+SAMPLED_ROLES = ("planner", "trader", "judge")
 
 
 @dataclass(frozen=True)
@@ -71,7 +85,10 @@ class LlmConfig:
     """How the client talks to the model provider. ``api_key`` never shows in ``repr``.
 
     ``api`` None routes each call by the model's own API (its :class:`ModelRoute`, else
-    ``responses``); a value forces every call onto that API.
+    ``responses``); a value forces every call onto that API. ``sampling`` holds per-role
+    temperature and answer cap; other roles use ``temperature`` and ``max_output_tokens``.
+    Reasoning models get no temperature (they refuse one) and the general cap, never a role's:
+    their hidden reasoning spends output tokens, and 200 would cut every answer off.
 
     ``timeout_s`` bounds each HTTP attempt; a call may take up to ``retries + 1`` attempts plus
     the SDK's back-off (0.5 s doubling, at most 8 s, or the server's ``retry-after``).
@@ -85,6 +102,7 @@ class LlmConfig:
     timeout_s: float = 60.0
     retries: int = 2
     cache_enabled: bool = True
+    sampling: Mapping[str, Sampling] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Any) -> LlmConfig:
@@ -100,6 +118,13 @@ class LlmConfig:
             timeout_s=settings.llm_timeout,
             retries=settings.llm_retries,
             cache_enabled=settings.llm_cache == "on",
+            sampling={
+                role: Sampling(
+                    getattr(settings, f"llm_temperature_{role}"),
+                    getattr(settings, f"llm_max_output_tokens_{role}"),
+                )
+                for role in SAMPLED_ROLES
+            },
         )
 
 
@@ -156,7 +181,9 @@ class ModelClient:
     output tokens; without it every call costs 0. ``route_for(model)`` says how a model the
     caller names is reached (:class:`ModelRoute`; None: by its own name over the configured API
     and base URL); the invocation records the caller's name, the wire carries the API's. One SDK
-    client is kept per base URL.
+    client is kept per base URL. ``archive`` stores every call's full request (the messages,
+    schema and sampling as sent) and answer as artifacts, linked from the invocation row; an
+    archive that fails costs the call its links, logged, never its answer.
     """
 
     def __init__(
@@ -167,6 +194,7 @@ class ModelClient:
         *,
         price_for: PriceFor | None = None,
         route_for: RouteFor | None = None,
+        archive: Archive | None = None,
         openai_client: Any = None,
     ) -> None:
         if config.api is not None and config.api not in APIS:
@@ -176,6 +204,7 @@ class ModelClient:
         self.clock = clock
         self.price_for = price_for
         self.route_for = route_for
+        self.archive = archive
         self._injected_sdk = openai_client
         self._sdks: dict[str | None, Any] = {}  # built here, by base URL
         self._owns_sdk = openai_client is None
@@ -277,15 +306,20 @@ class ModelClient:
             raise InvalidInputError(f"{schema.__name__}: {exc}") from None
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
         api_model = route.api_model if route else model
-        sampling = self.config.temperature if temperature is None else temperature
+        reasoning = bool(_NO_TEMPERATURE.match(api_model))
+        role_sampling = None if reasoning else self.config.sampling.get(role)
+        if temperature is None:
+            temperature = role_sampling.temperature if role_sampling else self.config.temperature
         wire = WireRequest(
             model=api_model,
             api=api,
             messages=messages,
             schema_name=schema_name,
             strict_schema=strict,
-            temperature=None if _NO_TEMPERATURE.match(api_model) else sampling,
-            max_output_tokens=self.config.max_output_tokens,
+            temperature=None if reasoning else temperature,
+            max_output_tokens=(
+                role_sampling.max_output_tokens if role_sampling else self.config.max_output_tokens
+            ),
         )
         prompt_hash = _sha256(messages)
         schema_hash = _sha256({"name": schema_name, "schema": strict})
@@ -323,6 +357,7 @@ class ModelClient:
             self._record(request, status="ok", raw_text=entry.raw_text, cached=True),
             parsed_json=canonical_json(outcome.value),
             latency_ms=_elapsed_ms(started),
+            **self._archived(request, entry.raw_text, cached=True),
         )
         invocation_id = self._write(record)
         return ModelResult(
@@ -415,6 +450,7 @@ class ModelClient:
             latency_ms=latency_ms,
             cost_usd=cost,
             attempts=attempts,
+            **self._archived(request, raw_text, status=status, error=error),
         )
         entry = None
         if caching and parsed is not None and raw_text is not None:
@@ -480,6 +516,23 @@ class ModelClient:
             if entry is not None:
                 repo.cache_put(self.store, entry)
         return invocation_id
+
+    def _archived(self, request: _Request, raw_text: str | None, **answer: Any) -> dict:
+        """The artifact keys of the call's request and answer (none without an archive)."""
+        if self.archive is None:
+            return {}
+        wire = request.wire
+        sent = {**wire.canonical(), "role": request.role}
+        try:
+            with self._db_lock:
+                return {
+                    "request_artifact": self.archive(sent, "request"),
+                    "response_artifact": self.archive({"raw_text": raw_text, **answer}, "response"),
+                }
+        except Exception:
+            logger.warning("%s call to %s: request not archived", request.role, wire.model,
+                           exc_info=True)  # fmt: skip
+            return {}
 
     def _cost(self, model: str, input_tokens: int, output_tokens: int) -> Decimal:
         if self.price_for is None or (input_tokens == 0 and output_tokens == 0):

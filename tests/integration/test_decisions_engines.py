@@ -432,6 +432,30 @@ def test_committee_routes_planner_trader_judge_by_schema_and_an_approval_execute
     assert (call["invocation_id"], call["action_id"]) == (trader["id"], action["id"])
 
 
+def test_every_committee_call_archives_its_exact_request_and_answer_for_the_audit(cw, fake):
+    from autotrader.decisions.engines.committee import JUDGE_SYSTEM, PLANNER_SYSTEM
+    from autotrader.decisions.story import run_story
+    from autotrader.ledger.trace import trace
+
+    committee(fake)
+    runner = make_runner(cw.store, cw.clock)  # memory artifacts live as long as its backend
+    runner.tick(clone_id=CLONE_ID, force=True, only_scheduled=True)
+
+    [run] = runs(cw.store)
+    artifacts = runner.artifacts
+    story = run_story(cw.store, run["id"])
+    sent = {i["role"]: artifacts.get_json(i["request_artifact"]) for i in story["invocations"]}
+    answered = {i["role"]: artifacts.get_json(i["response_artifact"]) for i in story["invocations"]}
+    body = fake.requests[0]["body"]
+    assert sent["planner"]["messages"] == body.get("input", body.get("messages"))
+    assert sent["planner"]["messages"][0]["content"] == PLANNER_SYSTEM
+    assert sent["judge"]["messages"][0]["content"] == JUDGE_SYSTEM
+    assert json.loads(answered["judge"]["raw_text"]) == APPROVE
+    [action] = actions(cw.store, run["id"])
+    keys = {a["key"] for a in trace(cw.store, "fill", action["fill_id"]).runs[0].artifacts}
+    assert {i["request_artifact"] for i in story["invocations"]} <= keys
+
+
 def test_a_judge_revision_changes_the_quantity(cw, fake):
     committee(fake, verdict={**APPROVE, "decision": "REVISE", "revised_qty": "0.004"})
 

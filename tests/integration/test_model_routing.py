@@ -109,3 +109,45 @@ def test_latency_is_the_call_not_the_client_construction(fake, store, clock, mon
 
     assert result.ok, result.error
     assert result.latency_ms < slow_construction * 1000
+
+
+@pytest.mark.parametrize(
+    ("role", "temperature", "cap"),
+    [("planner", 0.5, 200), ("trader", 0.5, 200), ("judge", 0.5, 120)],
+)
+def test_each_committee_role_samples_as_the_specs_say(
+    role, temperature, cap, fake, store, clock, monkeypatch
+):
+    route_only_to(monkeypatch, "OPENAI_BASE_URL", fake.url)
+    client = model_client(load_settings(), store, clock)
+    try:
+        client.complete(role=role, model="gpt-4.1-mini", system="JSON only.", prompt="Decide.",
+                        schema=TradeIntent, schema_name="TradeIntent")  # fmt: skip
+    finally:
+        client.close()
+
+    [request] = fake.requests
+    assert (request["body"]["temperature"], request["body"]["max_output_tokens"]) == (
+        temperature,
+        cap,
+    )
+
+
+def test_a_role_sampling_setting_is_sent_and_a_reasoning_model_gets_neither(
+    fake, store, clock, monkeypatch
+):
+    route_only_to(monkeypatch, "OPENAI_BASE_URL", fake.url)
+    monkeypatch.setenv("AUTOTRADER_LLM_TEMPERATURE_TRADER", "0.9")
+    monkeypatch.setenv("AUTOTRADER_LLM_MAX_OUTPUT_TOKENS_TRADER", "150")
+    fake.reply_json({"action": "HOLD", "symbol": "BTC"})
+    client = model_client(load_settings(), store, clock)
+    try:
+        ask(client, "gpt-4.1-mini")
+        ask(client, "gpt-5-mini")
+    finally:
+        client.close()
+
+    plain, reasoning = (r["body"] for r in fake.requests)
+    assert (plain["temperature"], plain["max_output_tokens"]) == (0.9, 150)
+    assert "temperature" not in reasoning
+    assert reasoning["max_output_tokens"] == 800  # the general cap: reasoning spends tokens

@@ -487,6 +487,32 @@ def insert_snapshot(store: Store, values: dict[str, Any]) -> bool:
     return store.insert_or_ignore("account_snapshots", row) is not None
 
 
+def put_snapshot(store: Store, values: dict[str, Any]) -> None:
+    """Write a snapshot, replacing one taken earlier for the same (account, time)."""
+    row = {k: to_text(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+    store.upsert("account_snapshots", row, key=("account_id", "time"))
+
+
+def max_snapshot_drawdown(store: Store, account_id: int) -> Decimal:
+    """The deepest drawdown any snapshot of the account recorded (0 without one)."""
+    rows = store.tuples(
+        "SELECT drawdown FROM account_snapshots WHERE account_id = ?", (account_id,)
+    )
+    return max((Decimal(d) for (d,) in rows), default=ZERO)
+
+
+def fill_count(store: Store, account_id: int) -> int:
+    return store.scalar("SELECT COUNT(*) FROM prop_fills WHERE account_id = ?", (account_id,))
+
+
+def fees_paid(store: Store, account_id: int) -> Decimal:
+    """Trading fees booked to the account (a positive amount)."""
+    rows = store.tuples(
+        "SELECT amount FROM ledger_entries WHERE account_id = ? AND kind = 'FEE'", (account_id,)
+    )
+    return -sum((Decimal(a) for (a,) in rows), ZERO)
+
+
 def latest_snapshot(store: Store, account_id: int) -> dict | None:
     return _decode(
         store.query_one(

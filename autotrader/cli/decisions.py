@@ -172,6 +172,35 @@ def list_runs(
     out.print(table("Decision runs", columns, body))
 
 
+@app.command("memory")
+def memory(
+    ctx: typer.Context,
+    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="Only this policy id.")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=10_000, help="Experiments per clone.")
+    ] = 20,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What the Planner learned: each policy's Beta posterior and the experiments behind it.
+
+    Example: autotrader decisions memory --clone-id 42 --policy trend_macd
+    """
+    from dataclasses import asdict
+
+    from autotrader.cli.decisions_render import render_memory
+    from autotrader.decisions.memory import memory_view
+
+    views = memory_view(
+        open_store(ctx, db, readonly=True), clone_id=clone_id, policy_id=policy, limit=limit
+    )
+    if as_json:
+        print_json([asdict(v) for v in views])
+        return
+    render_memory(views)
+
+
 @app.command("show")
 def show(
     ctx: typer.Context,

@@ -191,6 +191,28 @@ def clone_experiments(store: Store, clone_id: int) -> list[dict]:
     )
 
 
+def recent_experiments(
+    store: Store, *, clone_id: int | None = None, policy_id: str | None = None, limit: int = 50
+) -> list[dict]:
+    """Experiments newest first, with the action each took (optionally one clone's, one
+    policy's)."""
+    sql, params = (
+        "SELECT e.id, e.clone_id, e.run_id, e.policy_id, e.symbol, a.action, e.outcome,"
+        " e.position_id, e.detail, e.created_at"
+        " FROM experiments e JOIN decision_actions a ON a.id = e.action_id WHERE 1 = 1",
+        [],
+    )
+    for column, value in (("e.clone_id", clone_id), ("e.policy_id", policy_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return store.query(sql + " ORDER BY e.id DESC LIMIT ?", [*params, limit])
+
+
+def clones_with_experiments(store: Store) -> list[int]:
+    return [cid for (cid,) in store.tuples("SELECT DISTINCT clone_id FROM experiments ORDER BY 1")]
+
+
 # -- model health (safe mode) --------------------------------------------------------------------
 
 

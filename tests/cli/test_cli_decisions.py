@@ -221,14 +221,41 @@ def test_a_clone_without_a_pipeline_is_a_note_not_a_crash(cli, db):
     assert "0 runs" in result.stdout
 
 
-def test_run_once_with_an_llm_pipeline_but_no_model_configured_holds_with_the_reason(cli, db):
+def test_run_once_with_an_llm_pipeline_but_no_model_configured_fails_and_holds_with_the_reason(
+    cli, db
+):
     store = open_test_store(Path(db))
     save_pipeline(store, replay_clock(), pipeline_graph(engine="llm", symbols=("BTC",)))
     store.close()
 
-    result = ok(run(cli, db, "decisions", "run-once", "--clone-id", "42", "--json"))
+    result = run(cli, db, "decisions", "run-once", "--clone-id", "42", "--json")
 
+    assert result.exit_code == 1  # a failed run: a cron pass says so
     data = json.loads(result.stdout.split("\n", 1)[1])
     [run_] = data["runs"]
+    assert run_["status"] == "failed"
     assert run_["actions"][0]["action"] == "HOLD"
     assert "no API key" in run_["error"]
+
+
+def test_memory_shows_each_policys_posterior_and_the_experiments_behind_it(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42", "--force"))
+    recorded = query(db, "SELECT id, policy_id FROM experiments ORDER BY id DESC")
+    assert recorded, "the rules engine tags its intents with a policy"
+    policy = recorded[0]["policy_id"]
+
+    [memory] = json.loads(ok(run(cli, db, "decisions", "memory", "--json")).stdout)
+    by_policy = ("decisions", "memory", "--clone-id", "42", "--policy", policy, "--json")
+    [only] = json.loads(ok(run(cli, db, *by_policy)).stdout)
+
+    assert memory["clone_id"] == CLONE_ID
+    assert [e["id"] for e in memory["experiments"]] == [r["id"] for r in recorded]
+    assert [p["policy_id"] for p in memory["posteriors"]] == sorted(
+        {r["policy_id"] for r in recorded}
+    )
+    assert all(p["alpha"] >= 1 and p["beta"] >= 1 for p in memory["posteriors"])
+    assert [p["policy_id"] for p in only["posteriors"]] == [policy]
+    assert {e["policy_id"] for e in only["experiments"]} == {policy}
+    table = ok(run(cli, db, "decisions", "memory", "--clone-id", "42")).stdout
+    assert "policy posteriors" in table
+    assert policy in table

@@ -209,6 +209,15 @@ def recent_experiments(
     return store.query(sql + " ORDER BY e.id DESC LIMIT ?", [*params, limit])
 
 
+def policy_outcomes(store: Store) -> list[dict]:
+    """Per experiment: ``policy_id, clone_id, account_id, action, outcome, position_id``, in
+    order (the ledger's per-policy leaderboard)."""
+    return store.query(
+        "SELECT e.policy_id, e.clone_id, e.account_id, a.action, e.outcome, e.position_id"
+        " FROM experiments e JOIN decision_actions a ON a.id = e.action_id ORDER BY e.id"
+    )
+
+
 def clones_with_experiments(store: Store) -> list[int]:
     return [cid for (cid,) in store.tuples("SELECT DISTINCT clone_id FROM experiments ORDER BY 1")]
 

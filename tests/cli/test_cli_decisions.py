@@ -259,3 +259,34 @@ def test_memory_shows_each_policys_posterior_and_the_experiments_behind_it(cli, 
     table = ok(run(cli, db, "decisions", "memory", "--clone-id", "42")).stdout
     assert "policy posteriors" in table
     assert policy in table
+
+
+def test_the_leaderboard_by_policy_scores_each_policys_closed_trades(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42", "--force"))
+    opened = query(
+        db,
+        "SELECT e.policy_id, e.position_id FROM experiments e JOIN decision_actions a"
+        " ON a.id = e.action_id WHERE a.action = 'OPEN' AND e.outcome = 'executed'",
+    )
+    assert opened, "the rules pipeline opens a position on the bundled data"
+    ok(run(cli, db, "prop", "admin", "close-all", "--account", "1", "--reason", "score it"))
+    nets = {
+        r["position_id"]: r["net"]
+        for r in query(
+            db,
+            "SELECT position_id, SUM(CAST(amount AS REAL)) AS net FROM ledger_entries"
+            " WHERE position_id IS NOT NULL GROUP BY position_id",
+        )
+    }
+
+    rows = json.loads(ok(run(cli, db, "ledger", "leaderboard", "--by", "policy", "--json")).stdout)
+
+    by_policy = {r["policy"]: r for r in rows}
+    for policy in {o["policy_id"] for o in opened}:
+        mine = [o["position_id"] for o in opened if o["policy_id"] == policy]
+        row = by_policy[policy]
+        assert (row["opened"], row["trades"], row["open_now"]) == (len(mine), len(mine), 0)
+        assert float(row["pnl"]) == pytest.approx(sum(nets[p] for p in mine))
+        assert row["clone_ids"] == [CLONE_ID]
+    table = ok(run(cli, db, "ledger", "leaderboard", "--by", "policy")).stdout
+    assert "Leaderboard by policy, sorted by pnl" in table

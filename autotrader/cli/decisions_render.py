@@ -36,6 +36,9 @@ def render_story(story: dict) -> None:
             f"tokens, {inv['latency_ms']} ms, ${inv['cost_usd']}"
             + (f", {inv['error']}" if inv["error"] else "")
         )
+        for message in inv.get("messages") or []:
+            text = " ".join(message["content"].split())
+            out.print(f"  {inv['role']} prompt ({message['role']}): {text[:600]}", markup=False)
         if inv["raw_text"]:
             out.print(f"  model output: {inv['raw_text'][:600]}", markup=False)
     for action in story["actions"]:

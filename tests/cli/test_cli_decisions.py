@@ -176,6 +176,10 @@ def test_show_of_an_llm_run_includes_the_prompt_and_the_model_output(
     assert "→ executed: BUY 0.01 BTC" in text
     prompt_file = next((Path(tmp_path) / "home" / "data").rglob(f"*{llm['prompt_artifact']}*"))
     assert "BTC" in prompt_file.read_text()
+    assert "trader prompt (system): You are the Trader" in text  # from the call's own artifact
+    story = json.loads(ok(run(cli, db, "decisions", "show", str(llm["id"]), "--json")).stdout)
+    [invocation] = story["invocations"]
+    assert [m["role"] for m in invocation["messages"]] == ["system", "user"]
 
 
 # -- workers ----------------------------------------------------------------------------------

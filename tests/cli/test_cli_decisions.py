@@ -294,3 +294,24 @@ def test_the_leaderboard_by_policy_scores_each_policys_closed_trades(cli, db):
         assert row["clone_ids"] == [CLONE_ID]
     table = ok(run(cli, db, "ledger", "leaderboard", "--by", "policy")).stdout
     assert "Leaderboard by policy, sorted by pnl" in table
+
+
+def test_a_clone_in_safe_mode_shows_in_decisions_list_and_workers_status(cli, db, monkeypatch):
+    monkeypatch.setenv("AUTOTRADER_DECISION_SAFE_MODE_FAILURES", "1")
+    store = open_test_store(Path(db))
+    save_pipeline(store, replay_clock(), pipeline_graph(engine="llm", symbols=("BTC",)))
+    store.close()
+    run(cli, db, "decisions", "run-once", "--clone-id", "42")  # no model configured: fails
+
+    listed = ok(run(cli, db, "decisions", "list", "--clone-id", "42")).stdout
+    [run_] = json.loads(ok(run(cli, db, "decisions", "list", "--json")).stdout)
+    status = json.loads(ok(run(cli, db, "workers", "status", "--json")).stdout)
+    table = ok(run(cli, db, "workers", "status")).stdout
+
+    assert "failed (safe mode)" in listed
+    assert (run_["status"], run_["safe_mode"]) == ("failed", 1)
+    [clone] = status["safe_mode"]
+    assert (clone["clone_id"], clone["consecutive_failures"]) == (CLONE_ID, 1)
+    assert "no API key" in clone["last_error"]
+    assert {"jobs", "workers"} <= status.keys()
+    assert "Clones in safe mode" in table

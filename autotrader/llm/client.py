@@ -379,10 +379,11 @@ class ModelClient:
         if not self.config.api_key and not request.base_url:
             why = "no API key: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
             return WireReply("failed", error=why), 0
-        sdk = self._client(request.base_url)
-        self._local.sent = 1
-        started = time.monotonic()
+        started = None
         try:
+            sdk = self._client(request.base_url)
+            self._local.sent = 1
+            started = time.monotonic()
             reply = send(sdk, request.wire)
         except Exception as exc:  # every SDK/transport failure becomes a recorded status
             line = describe_error(
@@ -392,7 +393,7 @@ class ModelClient:
                 base_url=request.base_url,
             )
             reply = WireReply("failed", error=line)
-        return reply, _elapsed_ms(started)
+        return reply, 0 if started is None else _elapsed_ms(started)
 
     def _client(self, base_url: str | None) -> Any:
         if self._injected_sdk is not None:

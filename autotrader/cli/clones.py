@@ -237,13 +237,15 @@ def models_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
             m["provider"],
             m["api_model"],
             m["api"],
+            m["base_url_setting"],
             m["strength"],
             m["input_usd_per_mtok"],
             m["output_usd_per_mtok"],
         )
         for m in models
     ]
-    columns = ["name", "provider", "api model", "api", "strength", "$/1M in", "$/1M out"]
+    columns = ["name", "provider", "api model", "api", "base URL", "strength"]
+    columns += ["$/1M in", "$/1M out"]
     out.print(table("Models", columns, body))
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autotrader.cli._context import clock, open_store
+from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_job
 from autotrader.cli._options import (
     DbOption,
@@ -156,7 +156,7 @@ def list_runs(
             r["strategy_id"],
             r["symbol"],
             r["engine"],
-            r["status"],
+            f"{r['status']} (safe mode)" if r["safe_mode"] else r["status"],
             iso_utc(r["due_at"]),
             r["duration_ms"],
             r["error"] or r["skip_reason"] or "",
@@ -178,6 +178,35 @@ def list_runs(
     out.print(table("Decision runs", columns, body))
 
 
+@app.command("memory")
+def memory(
+    ctx: typer.Context,
+    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="Only this policy id.")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=10_000, help="Experiments per clone.")
+    ] = 20,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What the Planner learned: each policy's Beta posterior and the experiments behind it.
+
+    Example: autotrader decisions memory --clone-id 42 --policy trend_macd
+    """
+    from dataclasses import asdict
+
+    from autotrader.cli.decisions_render import render_memory
+    from autotrader.decisions.memory import memory_view
+
+    views = memory_view(
+        open_store(ctx, db, readonly=True), clone_id=clone_id, policy_id=policy, limit=limit
+    )
+    if as_json:
+        print_json([asdict(v) for v in views])
+        return
+    render_memory(views)
+
+
 @app.command("show")
 def show(
     ctx: typer.Context,
@@ -189,10 +218,13 @@ def show(
 
     Example: autotrader decisions show 12
     """
+    from autotrader.artifacts.index import artifact_store_from_settings
     from autotrader.cli.decisions_render import render_story
     from autotrader.decisions.story import run_story
 
-    story = run_story(open_store(ctx, db, readonly=True), run_id)
+    store = open_store(ctx, db, readonly=True)
+    artifacts = artifact_store_from_settings(settings_for(ctx, db), store, clock(ctx))
+    story = run_story(store, run_id, artifacts=artifacts)
     if as_json:
         print_json(story)
         return

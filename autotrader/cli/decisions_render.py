@@ -37,6 +37,9 @@ def render_story(story: dict) -> None:
             f"tokens, {inv['latency_ms']} ms, ${inv['cost_usd']}"
             + (f", {inv['error']}" if inv["error"] else "")
         )
+        for message in inv.get("messages") or []:
+            text = " ".join(message["content"].split())
+            out.print(f"  {inv['role']} prompt ({message['role']}): {text[:600]}", markup=False)
         if inv["raw_text"]:
             say(f"  model output: {inv['raw_text'][:600]}")
     for action in story["actions"]:
@@ -61,3 +64,40 @@ def render_story(story: dict) -> None:
                 else ""
             )
         )
+
+
+def render_memory(views: list) -> None:
+    """Per clone: the posteriors table (the Planner's view), then its latest experiments."""
+    if not views:
+        say("no experiments yet: a policy's outcomes are remembered once an intent names it")
+        return
+    for view in views:
+        rows = [
+            (
+                p.policy_id,
+                p.trades,
+                p.wins,
+                f"{p.mean_return:+.4%}",
+                f"Beta({p.alpha:g}, {p.beta:g})",
+                f"{p.alpha / (p.alpha + p.beta):.2f}",
+            )
+            for p in view.posteriors
+        ]
+        columns = ["policy", "closed trades", "wins", "mean return", "posterior", "mean win rate"]
+        out.print(table(f"Clone {view.clone_id}: policy posteriors", columns, rows))
+        rows = [
+            (
+                e["id"],
+                e["run_id"],
+                e["policy_id"],
+                e["symbol"],
+                e["action"],
+                e["outcome"],
+                e["position_id"] or "",
+                e["detail"] or "",
+                iso_utc(e["created_at"]),
+            )
+            for e in view.experiments
+        ]
+        columns = ["id", "run", "policy", "asset", "action", "outcome", "position", "code", "at"]
+        out.print(table(f"Clone {view.clone_id}: latest experiments", columns, rows))

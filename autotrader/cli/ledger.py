@@ -251,22 +251,37 @@ def leaderboard(
         str | None, typer.Option("--kind", help="Only sandbox, audition or race accounts.")
     ] = None,
     by: Annotated[
-        str, typer.Option("--by", help="One row per account, clone, model or variant.")
+        str, typer.Option("--by", help="One row per account, clone, model, variant or policy.")
     ] = "account",
-    sort: Annotated[str, typer.Option("--sort", help="Column to sort by.")] = "return_pct",
+    sort: Annotated[
+        str | None,
+        typer.Option("--sort", help="Column to sort by (return_pct; pnl --by policy)."),
+    ] = None,
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first.")] = False,
     limit: Annotated[int | None, count_option("--limit", "Top N rows.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Return, PnL, drawdown, Sharpe/Sortino, win rate, profit factor, fees, model cost and
-    model cost per point of return.
+    model cost per point of return; --by policy: each policy id's trades across clones.
 
     Example: autotrader ledger leaderboard --by model --sort cost_per_return_point --asc
     """
     from autotrader.ledger.leaderboard import leaderboard as build
     from autotrader.prop.vocabulary import AccountKind
 
+    if by == "policy":
+        from autotrader.core.errors import InvalidInputError
+        from autotrader.ledger.policies import policy_leaderboard
+
+        if kind is not None:
+            raise InvalidInputError("--kind goes with account groupings, not --by policy")
+        sort = sort or "pnl"
+        store = open_store(ctx, db, readonly=True)
+        rows = policy_leaderboard(store, sort=sort, ascending=ascending)
+        render.policy_leaderboard(rows[:limit] if limit else rows, sort=sort, as_json=as_json)
+        return
+    sort = sort or "return_pct"
     rows = build(
         open_store(ctx, db, readonly=True),
         now_ms=clock(ctx).now_ms(),

@@ -21,6 +21,7 @@ from autotrader.core.clock import iso_utc
 if TYPE_CHECKING:
     from autotrader.ledger.leaderboard import LeaderRow
     from autotrader.ledger.nav import NavPoint
+    from autotrader.ledger.policies import PolicyRow
     from autotrader.ledger.queries import KindTotal, LedgerPage, TradesReport
     from autotrader.ledger.trace import FillChain, Trace
     from autotrader.ledger.verify import VerifyReport
@@ -217,7 +218,7 @@ def _percent(value: Decimal | None) -> Text | str:
     return styled(text, "green" if value > 0 else "red" if value < 0 else "")
 
 
-def _right(grid, first: int, last: int):
+def _right(grid, first: int, last: int | None):
     for column in grid.columns[first:last]:
         column.justify = "right"
     return grid
@@ -371,6 +372,36 @@ def nav(points: list[NavPoint], *, by: str, as_json: bool) -> None:
     out.print(
         _right(table(f"Net asset value by {by}", [by, "time", "NAV", "accounts"], body), 2, 4)
     )
+
+
+def policy_leaderboard(rows: list[PolicyRow], *, sort: str, as_json: bool) -> None:
+    if as_json:
+        print_json([asdict(r) for r in rows])
+        return
+    if not rows:
+        say("no policy has acted yet: an intent names its policy_id")
+        return
+    columns = ["#", "policy", "clones", "opened", "open", "rejected", "trades", "win", "pf"]
+    columns += ["pnl", "mean return"]
+    body = [
+        (
+            rank,
+            r.policy,
+            ", ".join(map(str, r.clone_ids)),
+            r.opened,
+            r.open_now,
+            r.rejected,
+            r.trades,
+            "" if r.win_rate is None else f"{r.win_rate:.0%}",
+            ratio(r.profit_factor),
+            signed(r.pnl.quantize(Decimal("0.01"))),
+            _percent(r.mean_return_pct),
+        )
+        for rank, r in enumerate(rows, 1)
+    ]
+    grid = _right(table(f"Leaderboard by policy, sorted by {sort}", columns, body), 3, None)
+    grid.columns[0].justify = "right"
+    out.print(grid)
 
 
 def leaderboard(rows: list[LeaderRow], *, by: str, sort: str, as_json: bool) -> None:

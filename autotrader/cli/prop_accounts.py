@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +23,7 @@ from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
     from autotrader.prop.accounts import AccountState
+    from autotrader.prop.final import FinalResult
 
 app = typer.Typer(help="Open, list and inspect prop accounts.", no_args_is_help=True)
 
@@ -61,6 +63,28 @@ def create(
     require_stop: Annotated[
         bool, typer.Option("--require-stop", help="OPENs need a stop.")
     ] = False,
+    min_confidence: Annotated[
+        Decimal | None,
+        decimal_option("--min-confidence", "OPENs below it are rejected (0.6).", positive=True),
+    ] = None,
+    max_position_risk: Annotated[
+        Decimal | None,
+        decimal_option(
+            "--max-position-risk", "Equity one position may lose at its stop.", positive=True
+        ),
+    ] = None,
+    max_portfolio_risk: Annotated[
+        Decimal | None,
+        decimal_option(
+            "--max-portfolio-risk", "Equity all positions may lose at stops.", positive=True
+        ),
+    ] = None,
+    default_stop_pct: Annotated[
+        Decimal | None,
+        decimal_option(
+            "--default-stop-pct", "Stop for an OPEN without one (0.3 = 30%).", positive=True
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -88,6 +112,10 @@ def create(
         "allowed_symbols": parse_symbols(allowed_symbols, name="--allowed-symbols") or None,
         "margin_mode": margin_mode,
         "require_stop": require_stop or None,
+        "min_confidence": min_confidence,
+        "max_position_risk": max_position_risk,
+        "max_portfolio_risk": max_portfolio_risk,
+        "default_stop_pct": default_stop_pct,
     }
     try:
         rules = AccountRules(**{k: v for k, v in given.items() if v is not None})
@@ -157,16 +185,17 @@ def show(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Balance, equity, margin, drawdown, limits and open positions of one account.
+    """Balance, equity, margin, drawdown, limits and open positions of one account; for a
+    finalized one, its final result.
 
     Example: autotrader prop accounts show 1 --json
     """
     from autotrader.prop.accounts import account_state
+    from autotrader.prop.final import final_result
 
-    render_account(
-        account_state(open_store(ctx, db, readonly=True), account_id, clock(ctx).now_ms()),
-        as_json=as_json,
-    )
+    store = open_store(ctx, db, readonly=True)
+    state = account_state(store, account_id, clock(ctx).now_ms())
+    render_account(state, as_json=as_json, final=final_result(store, state.account))
 
 
 def _summary(state: AccountState) -> dict:
@@ -209,8 +238,10 @@ def _summary(state: AccountState) -> dict:
     }
 
 
-def render_account(state: AccountState, *, as_json: bool) -> None:
+def render_account(state: AccountState, *, as_json: bool, final: FinalResult | None = None) -> None:
     data = _summary(state)
+    if final is not None:
+        data["final"] = asdict(final)
     if as_json:
         print_json(data)
         return
@@ -227,6 +258,16 @@ def render_account(state: AccountState, *, as_json: bool) -> None:
         ("drawdown", f"{state.drawdown:.2%} (peak {state.peak_equity:,.2f})"),
     ]
     facts += [(f"rule {k}", str(v)) for k, v in data["rules"].items()]
+    if final is not None:
+        from autotrader.core.clock import iso_utc
+
+        facts += [
+            ("finalized", iso_utc(final.finalized_at)),
+            ("final equity", f"{final.equity:,.2f} (balance {final.balance:,.2f})"),
+            ("return", f"{final.return_fraction:+.2%}"),
+            ("max drawdown", f"{final.max_drawdown:.2%}"),
+            ("trades", f"{final.trades} fills, {final.fees:,.2f} fees"),
+        ]
     out.print(table(f"Prop account {data['id']}", ["", ""], facts))
     if state.positions:
         columns = [

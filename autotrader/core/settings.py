@@ -188,10 +188,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OPENAI_BASE_URL", "AUTOTRADER_OPENAI_BASE_URL"),
         description="Base URL of an OpenAI-compatible server (OpenRouter, Ollama, vLLM).",
     )
+    ollama_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OLLAMA_BASE_URL", "AUTOTRADER_OLLAMA_BASE_URL"),
+        description="Base URL of the Ollama server of the registry's ollama models "
+        "(default: OPENAI_BASE_URL).",
+    )
+    vllm_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("VLLM_BASE_URL", "AUTOTRADER_VLLM_BASE_URL"),
+        description="Base URL of the vLLM server of the registry's vllm models "
+        "(default: OPENAI_BASE_URL).",
+    )
 
-    llm_api: Literal["responses", "chat"] = Field(
-        default="responses",
-        description="OpenAI Responses API, or Chat Completions for OpenAI-compatible servers.",
+    llm_api: Literal["responses", "chat"] | None = Field(
+        default=None,
+        description="Force every model call onto one API (default: each model's API in the "
+        "registry; responses for a model it does not list).",
     )
     model_planner: str | None = Field(
         default=None, description="Model for the Planner (default: the clone's model)."
@@ -206,6 +219,24 @@ class Settings(BaseSettings):
     llm_max_output_tokens: int = Field(
         default=800, ge=16, le=32_000, description="Cap on tokens a model may answer with."
     )
+    llm_temperature_planner: float = Field(
+        default=0.5, ge=0, le=2, description="The Planner's sampling temperature."
+    )
+    llm_temperature_trader: float = Field(
+        default=0.5, ge=0, le=2, description="The Trader's sampling temperature."
+    )
+    llm_temperature_judge: float = Field(
+        default=0.5, ge=0, le=2, description="The Judge's sampling temperature."
+    )
+    llm_max_output_tokens_planner: int = Field(
+        default=200, ge=16, le=32_000, description="The Planner's answer cap (tokens)."
+    )
+    llm_max_output_tokens_trader: int = Field(
+        default=200, ge=16, le=32_000, description="The Trader's answer cap (tokens)."
+    )
+    llm_max_output_tokens_judge: int = Field(
+        default=120, ge=16, le=32_000, description="The Judge's answer cap (tokens)."
+    )
     llm_timeout: float = Field(default=60.0, ge=0.1, le=600, description="One model call (s).")
     llm_retries: int = Field(
         default=2, ge=0, le=10, description="Retries after a 429/5xx/timeout (with back-off)."
@@ -213,6 +244,13 @@ class Settings(BaseSettings):
     llm_cache: Literal["on", "off"] = Field(
         default="on",
         description="Reuse a stored response for an identical (model, API, schema, prompt).",
+    )
+    decision_safe_mode_failures: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Consecutive failed model runs that put a clone in safe mode (holds only) "
+        "until a call succeeds.",
     )
     decision_concurrency: int = Field(
         default=8, ge=1, le=64, description="Due decision runs evaluated at once."
@@ -522,7 +560,7 @@ class Settings(BaseSettings):
     def model_configured(self) -> bool:
         """Whether a model can be called: an API key, or the base URL of a local server."""
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
-        return bool(key or self.openai_base_url)
+        return bool(key or self.openai_base_url or self.ollama_base_url or self.vllm_base_url)
 
     @property
     def db_path(self) -> Path:

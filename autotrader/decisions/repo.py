@@ -231,3 +231,69 @@ def clone_experiments(store: Store, clone_id: int) -> list[dict]:
         """,
         (clone_id,),
     )
+
+
+def recent_experiments(
+    store: Store, *, clone_id: int | None = None, policy_id: str | None = None, limit: int = 50
+) -> list[dict]:
+    """Experiments newest first, with the action each took (optionally one clone's, one
+    policy's)."""
+    sql, params = (
+        "SELECT e.id, e.clone_id, e.run_id, e.policy_id, e.symbol, a.action, e.outcome,"
+        " e.position_id, e.detail, e.created_at"
+        " FROM experiments e JOIN decision_actions a ON a.id = e.action_id WHERE 1 = 1",
+        [],
+    )
+    for column, value in (("e.clone_id", clone_id), ("e.policy_id", policy_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return store.query(sql + " ORDER BY e.id DESC LIMIT ?", [*params, limit])
+
+
+def policy_outcomes(store: Store) -> list[dict]:
+    """Per experiment: ``policy_id, clone_id, account_id, action, outcome, position_id``, in
+    order (the ledger's per-policy leaderboard)."""
+    return store.query(
+        "SELECT e.policy_id, e.clone_id, e.account_id, a.action, e.outcome, e.position_id"
+        " FROM experiments e JOIN decision_actions a ON a.id = e.action_id ORDER BY e.id"
+    )
+
+
+def clones_with_experiments(store: Store) -> list[int]:
+    return [cid for (cid,) in store.tuples("SELECT DISTINCT clone_id FROM experiments ORDER BY 1")]
+
+
+# -- model health (safe mode) --------------------------------------------------------------------
+
+
+def model_health(store: Store, clone_id: int) -> dict | None:
+    return store.query_one("SELECT * FROM clone_model_health WHERE clone_id = ?", (clone_id,))
+
+
+def put_model_health(
+    store: Store,
+    clone_id: int,
+    *,
+    consecutive_failures: int,
+    safe_mode_since: int | None,
+    last_error: str | None,
+    now_ms: int,
+) -> None:
+    store.upsert(
+        "clone_model_health",
+        {
+            "clone_id": clone_id,
+            "consecutive_failures": consecutive_failures,
+            "safe_mode_since": safe_mode_since,
+            "last_error": last_error,
+            "updated_at": now_ms,
+        },
+        key=("clone_id",),
+    )
+
+
+def clones_in_safe_mode(store: Store) -> list[dict]:
+    return store.query(
+        "SELECT * FROM clone_model_health WHERE safe_mode_since IS NOT NULL ORDER BY clone_id"
+    )

@@ -22,14 +22,14 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autotrader.clones.plan import EngineName
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import TemporaryError
-from autotrader.decisions import repo
+from autotrader.decisions import repo, safe_mode
 from autotrader.decisions.audit import RunArtifacts
 from autotrader.decisions.claims import HeldRuns, recover_abandoned
 from autotrader.decisions.engines.base import DecisionRequest, Engine, EngineResult
@@ -55,6 +55,7 @@ class RunOutcome:
     actions: list[dict] = field(default_factory=list)
     error: str | None = None
     notes: str = ""
+    safe_mode: bool = False  # the clone was in safe mode when the run finished (holds only)
 
 
 @dataclass
@@ -72,6 +73,12 @@ class TickOutcome:
             f"{len(self.scheduled.skipped)} skipped), {executed} fills, {rejected} rejected, "
             f"{failed} failed" + (f", {self.recovered} recovered" if self.recovered else "")
         )
+
+    @property
+    def all_failed(self) -> bool:
+        """Runs were decided and every one failed (a revoked key, a dead server): the tick
+        counts toward the worker's breaker."""
+        return bool(self.runs) and all(r.status == RunStatus.FAILED for r in self.runs)
 
 
 class DecisionRunner:
@@ -91,6 +98,7 @@ class DecisionRunner:
         max_attempts: int = 3,
         batch: int = 200,
         artifacts: Any = None,
+        safe_mode_after: int = 3,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -105,6 +113,7 @@ class DecisionRunner:
         self.max_attempts = max_attempts
         self.batch = batch
         self.artifacts = artifacts
+        self.safe_mode_after = safe_mode_after  # consecutive model failures → safe mode
         self._audit = RunArtifacts(artifacts, store)  # threads use ``self._audit.on(theirs)``
         self._held = HeldRuns(store, worker_id)
 
@@ -330,12 +339,18 @@ class DecisionRunner:
             run["id"],
             run["symbol"],
             run["engine"],
-            RunStatus.SUCCEEDED,
+            RunStatus.FAILED if result.failed else RunStatus.SUCCEEDED,
             error=result.error,
             notes=result.notes,
         )
         now = self.clock.now_ms()
         with self.store.atomic():
+            in_safe_mode = safe_mode.settle(
+                self.store, run["clone_id"], result, now_ms=now, threshold=self.safe_mode_after
+            )
+            if in_safe_mode:
+                result = held_in_safe_mode(result, run["symbol"])
+                outcome.safe_mode = True
             acted: set[str] = set()
             for seq, intent in enumerate(result.intents):
                 action = self._act(run, seq, intent, acted, now)
@@ -360,6 +375,7 @@ class DecisionRunner:
                 notes=result.notes[:500] or None,
                 plan=result.plan,
                 verdict=result.verdict,
+                safe_mode=int(in_safe_mode),
                 **keys,
             )
         return outcome
@@ -458,6 +474,14 @@ def _record_tool_call(store: Store, invocation_id: int, intent, action: dict, no
         now_ms=now,
         action_id=action["action_id"],
     )
+
+
+def held_in_safe_mode(result: EngineResult, symbol: str) -> EngineResult:
+    """``result`` with its intents replaced by one HOLD that says why (unless it only holds)."""
+    if all(i.action is Action.HOLD for i in result.intents):
+        return result
+    held = hold_result(symbol, "safe mode: held after consecutive model failures")
+    return replace(result, intents=held.intents, notes=f"{held.notes}; {result.notes}".rstrip("; "))
 
 
 def _next_ready(window: list[tuple[dict, Future | None]]) -> int | None:

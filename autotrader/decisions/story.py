@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+from typing import Any
 
 from autotrader.core.db import Store
-from autotrader.core.errors import NotFoundError
+from autotrader.core.errors import AutotraderError, NotFoundError
 from autotrader.decisions import repo
 from autotrader.llm import repo as llm_repo
 from autotrader.prop import repo as prop_repo
+
+log = logging.getLogger("autotrader.decisions")
 
 # What `decisions show` tells of each model invocation, in this order.
 _INVOCATION_COLUMNS = (
@@ -29,8 +33,11 @@ _INVOCATION_COLUMNS = (
 )
 
 
-def run_story(store: Store, run_id: int) -> dict:
-    """Run, actions with gate results and fills, model invocations, artifact keys."""
+def run_story(store: Store, run_id: int, *, artifacts: Any = None) -> dict:
+    """Run, actions with gate results and fills, model invocations, artifact keys. With
+    ``artifacts`` (the artifact store), each invocation also carries the ``messages`` it sent
+    — each role's exact prompt — read from its request artifact (None when it has none or the
+    artifact cannot be read)."""
     run = repo.get_run(store, run_id)
     if run is None:
         raise NotFoundError(
@@ -53,4 +60,17 @@ def run_story(store: Store, run_id: int) -> dict:
         {column: row[column] for column in _INVOCATION_COLUMNS}
         for row in llm_repo.invocations_for_run(store, run_id)
     ]
+    if artifacts is not None:
+        for invocation in invocations:
+            invocation["messages"] = _messages(artifacts, invocation["request_artifact"])
     return {"run": run, "actions": actions, "invocations": invocations}
+
+
+def _messages(artifacts: Any, key: str | None) -> list[dict] | None:
+    if key is None:
+        return None
+    try:
+        return artifacts.get_json(key)["messages"]
+    except (AutotraderError, KeyError, TypeError):  # gone from the backend, or not a request
+        log.warning("request artifact %s could not be read", key, exc_info=True)
+        return None

@@ -11,6 +11,7 @@ from autotrader.market.view import execution_price
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import require_account
 from autotrader.prop.booking import book_system_close, plan_full_close
+from autotrader.prop.final import take_final_snapshot
 from autotrader.prop.gates import Precision
 from autotrader.prop.vocabulary import AccountStatus, IntentOrigin, LedgerKind
 
@@ -56,6 +57,8 @@ def admin_action(
         new_status = _STATUS_AFTER.get(action)
         if new_status:
             prop_repo.set_account_status(store, account_id, new_status, reason=reason, now_ms=now)
+        if action == "finalize":
+            take_final_snapshot(store, account_id, now)
     return f"account {account_id}: {action} done ({closed} positions closed)"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import NotFoundError
-from autotrader.core.money import ZERO
+from autotrader.core.money import ZERO, to_text
 from autotrader.market import repo as market_repo
 from autotrader.market.models import AssetInfo
 from autotrader.market.view import ExecutionPrice, execution_price
@@ -325,7 +325,7 @@ class PropDesk:
             account_id=account["id"],
             intent_id=intent_id,
             fill=decision.fill,
-            exit_plan=intent.exit_plan,
+            exit_plan=_with_default_stop(intent.exit_plan, decision.fill.default_stop),
             asset=market.asset(intent.symbol),
             rules=account["rules"],
             idempotency_key=fill_key,
@@ -391,3 +391,10 @@ class PropDesk:
             replayed=True,
             fill=fill,
         )
+
+
+def _with_default_stop(plan: ExitPlan | None, stop: Decimal | None) -> ExitPlan | None:
+    """The OPEN's exit plan with the stop the rules applied to it, if they did."""
+    if stop is None:
+        return plan
+    return ExitPlan.model_validate({**(plan.model_dump() if plan else {}), "stop": to_text(stop)})

@@ -154,6 +154,7 @@ class PlannedFill:
     adds_to_position: bool = False
     closes_position: bool = False
     gross_pnl: Decimal = _ZERO
+    default_stop: Decimal | None = None  # the rules' default stop, applied to an OPEN without one
 
 
 @dataclass(frozen=True, slots=True)

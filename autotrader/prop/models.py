@@ -358,6 +358,22 @@ class AccountRules(BaseModel):
     slippage_bps: Decimal = Field(Decimal(5), ge=0, le=500, description="Against the trader.")
     require_stop: bool = False
     max_price_age_s: int = Field(300, ge=1, le=86_400, description="Older prices are stale.")
+    # The seeds' trade_limits and risk_controls; None leaves each gate off.
+    min_confidence: _Fraction | None = Field(
+        None, description="An OPEN whose confidence is below this (or missing) is rejected."
+    )
+    max_position_risk: _Fraction | None = Field(
+        None,
+        description="Most of equity one position may lose at its stop (no stop: its margin).",
+    )
+    max_portfolio_risk: _Fraction | None = Field(
+        None, description="Most of equity all open positions together may lose at their stops."
+    )
+    default_stop_pct: _Fraction | None = Field(
+        None,
+        description="Without require_stop, an OPEN without a stop gets one this far from its "
+        "fill (0.3 = 30%).",
+    )
 
     @field_validator(
         "max_position_notional",
@@ -365,6 +381,10 @@ class AccountRules(BaseModel):
         "taker_fee",
         "maker_fee",
         "slippage_bps",
+        "min_confidence",
+        "max_position_risk",
+        "max_portfolio_risk",
+        "default_stop_pct",
         mode="before",
     )
     @classmethod

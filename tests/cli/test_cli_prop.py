@@ -229,6 +229,26 @@ def test_close_all_and_finalize_flatten_the_account_with_trigger_admin(cli, db):
     one_line_error(again, "finalized")
 
 
+def test_a_finalized_account_shows_its_final_result_from_a_final_snapshot(cli, db):
+    account = create(cli, db)
+    ok_json(order(cli, db, account, "--side", "long", "--qty", "30", "--json"))
+
+    done = run(cli, db, "prop", "admin", "finalize", "--account", str(account), "--reason", "end")
+
+    assert done.exit_code == 0, done.stderr
+    [snapshot] = query(db, "SELECT * FROM account_snapshots")
+    assert (snapshot["open_positions"], snapshot["margin_used"]) == (0, "0")
+    final = ok_json(run(cli, db, "prop", "accounts", "show", str(account), "--json"))["final"]
+    fees = -sum(D(r["amount"]) for r in query(db, "SELECT amount FROM ledger_entries"
+                                                  " WHERE kind = 'FEE'"))  # fmt: skip
+    assert D(final["equity"]) == D(final["balance"]) == D(snapshot["equity"])
+    assert D(final["return_fraction"]) == (D(final["equity"]) - D(10_000)) / D(10_000) < 0
+    assert (final["trades"], D(final["fees"])) == (2, fees)
+    assert D(final["max_drawdown"]) == D(snapshot["drawdown"])
+    table = run(cli, db, "prop", "accounts", "show", str(account))
+    assert "final equity" in table.stdout
+
+
 # -- hostile input -------------------------------------------------------------------------------
 
 

@@ -90,6 +90,21 @@ def test_breaker_trips_after_consecutive_failures_and_reports_degraded(store, cl
     assert _heartbeat(store)["consecutive_failures"] == 4
 
 
+def test_a_tick_reporting_failed_work_counts_toward_the_breaker_without_raising(store, clock):
+    worker, sleep = _worker(
+        store, clock, lambda ctx: TickReport(summary="2 runs, 2 failed", failed=True),
+        breaker_failures=2, max_interval=300,
+    )  # fmt: skip
+
+    summary = worker.run(max_ticks=3, handle_signals=False)
+
+    assert summary.failures == 3
+    assert worker.status == "degraded"
+    assert sleep.delays[-1] == 300
+    runs = store.query("SELECT status, error FROM action_runs")
+    assert runs == [{"status": "failed", "error": "2 runs, 2 failed"}] * 3
+
+
 def test_a_success_resets_the_back_off(store, clock):
     outcomes = iter([TemporaryError("x"), TemporaryError("y"), None, None])
 

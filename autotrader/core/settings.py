@@ -353,22 +353,31 @@ class Settings(BaseSettings):
         default=2, ge=2, le=1000, description="Fewer entrants at the launch cancel a race."
     )
     arena_race_balance: Decimal = Field(
-        default=Decimal(10_000), gt=0, le=Decimal("1e9"), description="A race account's balance."
+        default=Decimal(10_000), ge=1, le=Decimal("1e9"), description="A race account's balance."
     )
     arena_race_max_leverage: int = Field(
         default=5, ge=1, le=100, description="Highest leverage in a standard race."
     )
     arena_race_max_drawdown: Decimal = Field(
-        default=Decimal("0.25"), gt=0, le=1, description="Drawdown (fraction) freezing a racer."
+        default=Decimal("0.25"),
+        ge=Decimal("0.01"),
+        le=1,
+        description="Drawdown (fraction) freezing a racer.",
     )
     arena_race_symbols: str = Field(
         default="BTC,ETH", description="Symbols a race account may trade; empty: any."
     )
     arena_rake_share: Decimal = Field(
-        default=Decimal("0.05"), ge=0, lt=1, description="The protocol's share of a race's pool."
+        default=Decimal("0.05"),
+        ge=0,
+        le=Decimal("0.99"),
+        description="The protocol's share of a race's pool.",
     )
     arena_creator_share: Decimal = Field(
-        default=Decimal("0.10"), ge=0, lt=1, description="The top finishers' owners' share."
+        default=Decimal("0.10"),
+        ge=0,
+        le=Decimal("0.99"),
+        description="The top finishers' owners' share.",
     )
     arena_payout_weights: str = Field(
         default="0.6,0.25,0.15",
@@ -378,13 +387,24 @@ class Settings(BaseSettings):
         default="0.5,0.3,0.2", description="Creator pool share of each top finisher (1st, ...)."
     )
     arena_ticket_min_usdc: Decimal = Field(
-        default=Decimal(1), gt=0, le=1_000_000, decimal_places=6, description="Smallest ticket."
+        default=Decimal(1),
+        ge=Decimal("0.000001"),
+        le=1_000_000,
+        decimal_places=6,
+        description="Smallest ticket.",
     )
     arena_ticket_max_usdc: Decimal = Field(
-        default=Decimal(10_000), gt=0, le=1_000_000, decimal_places=6, description="Largest ticket."
+        default=Decimal(10_000),
+        ge=Decimal("0.000001"),
+        le=1_000_000,
+        decimal_places=6,
+        description="Largest ticket.",
     )
     arena_ticket_expiry_hours: float = Field(
-        default=1.0, gt=0, le=720, description="A pending ticket expires after this (or at start)."
+        default=1.0,
+        ge=0.01,
+        le=720,
+        description="A pending ticket expires after this (or at start).",
     )
     arena_strike_bottom: int = Field(
         default=1, ge=0, le=1000, description="Finishers in a race's bottom N get a strike."

@@ -17,6 +17,7 @@ from autotrader.decisions import migrations as decisions_migrations
 from autotrader.desk import migrations as desk_migrations
 from autotrader.ledger import migrations as ledger_migrations
 from autotrader.lifecycle import migrations as lifecycle_migrations
+from autotrader.live import migrations as live_migrations
 from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
 from autotrader.prop import migrations as prop_migrations
@@ -34,4 +35,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     desk_migrations.migrations,
     lifecycle_migrations.migrations,
     alerts_migrations.migrations,
+    live_migrations.migrations,
 )

@@ -50,22 +50,42 @@ def create(
     require_stop: Annotated[
         bool, typer.Option("--require-stop", help="OPENs need a stop.")
     ] = False,
+    venue: Annotated[
+        str,
+        typer.Option("--venue", help="paper, hyperliquid-testnet or hyperliquid (real money)."),
+    ] = "paper",
+    deposit_cap: Annotated[
+        str | None,
+        typer.Option(
+            "--deposit-cap",
+            help="Most open notional + pending orders may reach, USDC (live venues; default "
+            "AUTOTRADER_DEPOSIT_CAP_USDC, required for hyperliquid).",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a prop account: a bounded paper trading run for one clone.
+    """Open a prop account: a bounded trading run for one clone, on paper or on a venue.
 
     Example: autotrader prop accounts create --clone-id 42 --kind sandbox --balance 10000
+    Example: autotrader prop accounts create --clone-id 42 --balance 500 --venue hyperliquid
+    --deposit-cap 500
     """
     from pydantic import ValidationError
 
+    from autotrader.cli._context import settings_for
     from autotrader.clones.accounts import open_clone_account
     from autotrader.core.errors import InvalidInputError
     from autotrader.core.money import to_decimal
     from autotrader.prop.accounts import account_state
     from autotrader.prop.models import AccountKind, AccountRules, validation_summary
+    from autotrader.prop.vocabulary import Venue
 
     split_csv(kind, name="--kind", allowed=tuple(AccountKind))
+    split_csv(venue, name="--venue", allowed=tuple(Venue))
+    cap = _decimal(deposit_cap, "--deposit-cap")
+    if cap is None and Venue(venue).is_live:
+        cap = settings_for(ctx, db).deposit_cap_usdc
     given = {
         "max_leverage": max_leverage,
         "slippage_bps": _decimal(slippage_bps, "--slippage-bps"),
@@ -91,6 +111,8 @@ def create(
         kind=kind,
         starting_balance=to_decimal(balance, field="--balance"),
         rules=rules,
+        venue=venue,
+        deposit_cap=cap,
     )
     render_account(account_state(store, account_id, clock(ctx).now_ms()), as_json=as_json)
 
@@ -163,6 +185,8 @@ def _summary(state: AccountState) -> dict:
         "id": a["id"],
         "clone_id": a["clone_id"],
         "kind": a["kind"],
+        "venue": a["venue"],
+        "deposit_cap": a["deposit_cap"],
         "status": a["status"],
         "status_reason": a["status_reason"],
         "quote": a["quote"],
@@ -203,7 +227,7 @@ def render_account(state: AccountState, *, as_json: bool) -> None:
         print_json(data)
         return
     facts = [
-        ("account", f"{data['id']} (clone {data['clone_id']}, {data['kind']})"),
+        ("account", f"{data['id']} (clone {data['clone_id']}, {data['kind']}, {data['venue']})"),
         (
             "status",
             data["status"] + (f" — {data['status_reason']}" if data["status_reason"] else ""),
@@ -214,6 +238,8 @@ def render_account(state: AccountState, *, as_json: bool) -> None:
         ("unrealized PnL", f"{state.unrealized_pnl:+,.2f}"),
         ("drawdown", f"{state.drawdown:.2%} (peak {state.peak_equity:,.2f})"),
     ]
+    if data["deposit_cap"] is not None:
+        facts.append(("deposit cap", f"{data['deposit_cap']:,.2f} {data['quote']}"))
     facts += [(f"rule {k}", str(v)) for k, v in data["rules"].items()]
     out.print(table(f"Prop account {data['id']}", ["", ""], facts))
     if state.positions:

@@ -19,7 +19,7 @@ from typing import Any
 
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
-from autotrader.core.errors import NotFoundError
+from autotrader.core.errors import NotFoundError, OperationalError
 from autotrader.core.money import ZERO
 from autotrader.market import repo as market_repo
 from autotrader.market.models import AssetInfo
@@ -36,6 +36,8 @@ from autotrader.prop.gates import (
     evaluate_intent,
 )
 from autotrader.prop.models import AccountStatus, Action, ExitPlan, Side, TradeIntent
+from autotrader.prop.venue import ExecutionVenue
+from autotrader.prop.vocabulary import Venue
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def account_view(
         ZERO,
     )
     opening = action is None or action is Action.OPEN
+    cap = account.get("deposit_cap")
     return AccountView(
         id=account["id"],
         status=AccountStatus(account["status"]),
@@ -160,7 +163,15 @@ def account_view(
         positions={r["symbol"]: position_view(r) for r in rows},
         trades_today=_trades_today(store, account, now_ms) if opening else 0,
         cooldowns=prop_repo.cooldowns(store, account["id"], now_ms) if opening else {},
+        deposit_cap=cap,
+        open_notional=_open_notional(store, rows, now_ms, market) if cap is not None else ZERO,
     )
+
+
+def _open_notional(
+    store: Store, rows: list[dict], now_ms: int, market: MarketSnapshot | None
+) -> Decimal:
+    return sum((pnl.notional(r["qty"], mark_price(store, r, now_ms, market)) for r in rows), ZERO)
 
 
 def _trades_today(store: Store, account: dict, now_ms: int) -> int:
@@ -170,12 +181,20 @@ def _trades_today(store: Store, account: dict, now_ms: int) -> int:
 
 
 class PropDesk:
-    """Gates and paper fills for prop accounts, over one store."""
+    """Gates and fills for prop accounts, over one store: paper fills here, a live account's
+    through ``venue`` (without one, a live account's accepted fill is refused, never papered)."""
 
-    def __init__(self, store: Store, clock: Clock, precision: Precision) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        precision: Precision,
+        venue: ExecutionVenue | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.precision = precision
+        self.venue = venue
 
     def submit(
         self,
@@ -248,6 +267,8 @@ class PropDesk:
             raise NotFoundError(f"prop account {account_id} does not exist")
         now = market.now_ms
         decision = self._evaluate(market, account, intent, acted)
+        if decision.accepted and decision.fill is not None and not dry_run:
+            decision = self._execute(account, decision, origin, now)
         results = [
             {"gate": r.gate, "code": r.code, "passed": r.passed, "reason": r.reason}
             for r in decision.results
@@ -310,6 +331,24 @@ class PropDesk:
             trigger="MANUAL" if not decision.fill.is_open else None,
             decision_run_id=origin.decision_run_id,
         )
+
+    def _execute(
+        self, account: dict, decision: GateDecision, origin: _Origin, now_ms: int
+    ) -> GateDecision:
+        """A live account's accepted fill goes to the exchange; its answer is the last result."""
+        venue = Venue(account["venue"])
+        if not venue.is_live:
+            return decision
+        if self.venue is None:
+            raise OperationalError(
+                f"prop account {account['id']} trades on {venue}, and this process has no live "
+                "venue: run it through a command or worker that builds one (autotrader.live)"
+            )
+        assert decision.fill is not None
+        outcome = self.venue.execute(
+            account, decision.fill, idempotency_key=origin.idempotency_key, now_ms=now_ms
+        )
+        return GateDecision(results=(*decision.results, outcome.result), fill=outcome.fill)
 
     def _evaluate(
         self, market: MarketSnapshot, account: dict, intent: TradeIntent, acted: frozenset[str]

@@ -228,3 +228,14 @@ def m005_hot_path_indexes(db: Database) -> None:
         "CREATE INDEX idx_positions_cooldown ON positions (account_id, cooldown_until)"
         " WHERE cooldown_until IS NOT NULL"
     )
+
+
+@migrations()
+def m006_account_venue(db: Database) -> None:
+    # Every existing account traded on paper; a live account's cap is the most its open
+    # notional plus pending orders may ever reach (NULL: no cap, refused for the real venue).
+    db.execute(
+        "ALTER TABLE prop_accounts ADD COLUMN venue TEXT NOT NULL DEFAULT 'paper'"
+        " CHECK (venue IN ('paper', 'hyperliquid-testnet', 'hyperliquid'))"
+    )
+    db.execute("ALTER TABLE prop_accounts ADD COLUMN deposit_cap TEXT")

@@ -1,0 +1,43 @@
+"""Tables of live execution: every order sent to (or stopped before) an exchange.
+
+``live_orders`` is the venue's own audit: one row per client order id (``cloid``, derived from
+the intent's idempotency key), with the exchange's order id, what filled at what price and
+fee, and the exchange's message for a refusal. The ledger itself stays prop's: a live fill is
+booked there like a paper one.
+"""
+
+from __future__ import annotations
+
+from autotrader.core._sqlite_utils import Database, Migrations
+
+migrations = Migrations("live")
+
+
+@migrations()
+def m001_orders(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE live_orders (
+            id INTEGER PRIMARY KEY,
+            cloid TEXT NOT NULL UNIQUE,
+            account_id INTEGER NOT NULL REFERENCES prop_accounts (id),
+            venue TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            purpose TEXT NOT NULL CHECK (purpose IN ('ENTRY', 'EXIT', 'FLATTEN')),
+            side TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+            qty TEXT NOT NULL,
+            limit_price TEXT NOT NULL,
+            reduce_only INTEGER NOT NULL CHECK (reduce_only IN (0, 1)),
+            outcome TEXT NOT NULL
+                CHECK (outcome IN ('FILLED', 'PARTIAL', 'UNFILLED', 'REFUSED', 'BLOCKED')),
+            exchange_oid TEXT,
+            filled_qty TEXT NOT NULL,
+            avg_price TEXT,
+            fee TEXT NOT NULL,
+            message TEXT,
+            idempotency_key TEXT,
+            created_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX idx_live_orders_account ON live_orders (account_id, created_at)")

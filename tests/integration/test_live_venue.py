@@ -280,3 +280,16 @@ def test_a_timeout_with_the_order_not_on_the_exchange_is_temporary(store, clock,
     with pytest.raises(TemporaryError):
         desk.submit(account, open_btc(), idempotency_key="down")
     assert store.scalar("SELECT COUNT(*) FROM prop_intents") == 0
+
+
+def test_mark_to_market_never_paper_closes_a_live_position(desk, store, clock, exchange):
+    from autotrader.prop.mtm import MarkToMarket
+
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan={"stop": "59000"}), idempotency_key="stopped")
+    clock.advance(ms=2 * MINUTE)
+    seed_prices(store, clock, "BTC", [58000.0], T0 // MINUTE * MINUTE)  # through the stop
+    MarkToMarket(store, clock, precision(store, clock)).run()
+    [position] = prop_repo.open_positions(store, account)
+    assert position["status"] == "OPEN"
+    assert store.scalar("SELECT COUNT(*) FROM prop_fills") == 1

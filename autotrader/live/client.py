@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import ccxt
 
-from autotrader.core.errors import TemporaryError
+from autotrader.core.errors import ConfigError, TemporaryError
 from autotrader.live.errors import ExchangeRefusal, SubmitUncertain
 from autotrader.live.models import (
     AccountSnapshot,
@@ -156,6 +156,27 @@ class HyperliquidTrader:
         self._read("cancel", lambda: self._exchange.cancel_order(oid, self.market_symbol(symbol)))
 
     # -- the wallet ----------------------------------------------------------------------------
+
+    def signer_approved(self) -> str:
+        """Why the key may sign for the wallet: it is the wallet's own key, or an agent the
+        wallet approved (``extraAgents``). Raises ``ConfigError`` otherwise."""
+        signer = ccxt.Exchange.eth_get_address_from_private_key(self._exchange.privateKey).lower()
+        if signer == self.wallet.lower():
+            return "the key is the wallet's own"
+        agents = self._read(
+            "extraAgents",
+            lambda: self._exchange.publicPostInfo({"type": "extraAgents", "user": self.wallet}),
+        )
+        for agent in agents if isinstance(agents, list) else []:
+            if str(agent.get("address", "")).lower() == signer:
+                return f"the key is the approved agent {agent.get('name') or signer}"
+        raise ConfigError(
+            [
+                f"AUTOTRADER_LIVE_PRIVATE_KEY signs as {signer}, which is neither the wallet nor "
+                "an agent it approved: orders would be refused"
+            ],
+            header="live credentials",
+        )
 
     def snapshot(self) -> AccountSnapshot:
         """Account value, total open notional and positions (``clearinghouseState``)."""

@@ -31,8 +31,8 @@ def trader(settings: Settings, venue: Venue) -> HyperliquidTrader:
     wallet, key = settings.live_wallet_address, settings.live_private_key
     if wallet is None or key is None:
         raise ConfigError(
-            f"the {venue} venue needs AUTOTRADER_LIVE_WALLET_ADDRESS and "
-            "AUTOTRADER_LIVE_PRIVATE_KEY"
+            [f"set AUTOTRADER_LIVE_WALLET_ADDRESS and AUTOTRADER_LIVE_PRIVATE_KEY for {venue}"],
+            header="live credentials",
         )
     testnet = venue is Venue.HYPERLIQUID_TESTNET
     return HyperliquidTrader(
@@ -72,3 +72,14 @@ def prop_desk(settings: Settings, store: Store, clock: Clock) -> PropDesk:
     from autotrader.prop.factory import precision
 
     return PropDesk(store, clock, precision(store, clock), venue=live_venue(settings, store))
+
+
+def reconcile_all(settings: Settings, store: Store, clock: Clock) -> list:
+    """Reconcile every live venue that has accounts (the others need no credentials)."""
+    from autotrader.live.reconcile import live_accounts, reconcile
+    from autotrader.prop.factory import precision
+
+    venues = [v for v in Venue if v.is_live and live_accounts(store, v)]
+    return [
+        reconcile(store, clock, v, trader(settings, v), precision(store, clock)) for v in venues
+    ]

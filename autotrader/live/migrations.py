@@ -41,3 +41,24 @@ def m001_orders(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_live_orders_account ON live_orders (account_id, created_at)")
+
+
+@migrations()
+def m002_drift_events(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE live_drift_events (
+            id INTEGER PRIMARY KEY,
+            venue TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN
+                ('UNKNOWN_POSITION', 'SIZE_MISMATCH', 'MISSING_POSITION', 'UNKNOWN_ORDER')),
+            symbol TEXT,
+            exchange_value TEXT,
+            store_value TEXT,
+            detail TEXT NOT NULL,
+            froze INTEGER NOT NULL CHECK (froze IN (0, 1)),
+            created_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX idx_live_drift_venue ON live_drift_events (venue, created_at)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from autotrader.live.vocabulary import OrderOutcome, OrderPurpose
+from autotrader.live.vocabulary import DriftKind, OrderOutcome, OrderPurpose
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,15 @@ class AccountSnapshot:
     account_value: Decimal
     total_notional: Decimal
     positions: tuple[ExchangePosition, ...]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One difference reconciliation found between a venue's wallet and the store."""
+
+    venue: str
+    kind: DriftKind
+    symbol: str | None
+    exchange_value: str | None
+    store_value: str | None
+    detail: str

@@ -86,42 +86,12 @@ class LiveVenue:
             return _refused("exchange_rejected", f"{venue} refused the order: {execution.refusal}")
         if not execution.fills:
             return _refused("exchange_unfilled", f"nothing filled at {to_text(order.limit_price)}")
-        booked = self._executed_fill(account["id"], fill, execution)
+        booked = executed_fill(self.store, account["id"], fill, execution)
         reason = (
             f"{venue} filled {to_text(booked.qty)} of {to_text(fill.qty)} {fill.symbol} at "
             f"{to_text(booked.fill_price)}, fee {format_money(booked.fee, places=6)}"
         )
         return VenueOutcome(GateResult(VENUE_GATE, VENUE_GATE, True, reason), booked)
-
-    def _executed_fill(self, account_id: int, planned: PlannedFill, done: Execution) -> PlannedFill:
-        """The planned fill re-priced by what the exchange did (qty, average price, fees)."""
-        qty, price = done.filled_qty, done.avg_price
-        assert price is not None
-        notional = pnl.notional(qty, price)
-        if planned.is_open:
-            margin, gross, closes = (
-                pnl.initial_margin(notional, planned.leverage),
-                Decimal(0),
-                False,
-            )
-        else:
-            position = {p["symbol"]: p for p in prop_repo.open_positions(self.store, account_id)}[
-                planned.symbol
-            ]
-            margin = position["margin"] * qty / position["qty"]
-            gross = pnl.gross_pnl(planned.side, qty, position["entry_price"], price)
-            closes = qty == position["qty"]
-        return replace(
-            planned,
-            qty=qty,
-            fill_price=price,
-            notional=notional,
-            fee=done.fee,
-            fee_rate=done.fee / notional if notional else planned.fee_rate,
-            margin=margin,
-            gross_pnl=gross,
-            closes_position=closes,
-        )
 
     def _blocked(
         self, order: OrderRequest, venue: Venue, now_ms: int, code: str, message: str
@@ -139,27 +109,67 @@ class LiveVenue:
         blocked: bool = False,
     ) -> None:
         live_repo.record_order(
-            self.store,
-            OrderRecord(
-                cloid=order.cloid,
-                account_id=order.account_id,
-                venue=venue.value,
-                symbol=order.symbol,
-                purpose=order.purpose,
-                side=order.side,
-                qty=order.qty,
-                limit_price=order.limit_price,
-                reduce_only=order.reduce_only,
-                outcome=_outcome(order, execution, blocked),
-                exchange_oid=execution.exchange_oid,
-                filled_qty=execution.filled_qty,
-                avg_price=execution.avg_price,
-                fee=execution.fee,
-                message=execution.refusal,
-                idempotency_key=order.idempotency_key,
-                created_at=now_ms,
-            ),
+            self.store, order_record(order, venue, execution, now_ms, blocked=blocked)
         )
+
+
+def executed_fill(
+    store: Store, account_id: int, planned: PlannedFill, done: Execution
+) -> PlannedFill:
+    """The planned fill re-priced by what the exchange did (qty, average price, fees)."""
+    qty, price = done.filled_qty, done.avg_price
+    assert price is not None
+    notional = pnl.notional(qty, price)
+    if planned.is_open:
+        margin, gross, closes = pnl.initial_margin(notional, planned.leverage), Decimal(0), False
+    else:
+        position = {p["symbol"]: p for p in prop_repo.open_positions(store, account_id)}[
+            planned.symbol
+        ]
+        margin = position["margin"] * qty / position["qty"]
+        gross = pnl.gross_pnl(planned.side, qty, position["entry_price"], price)
+        closes = qty == position["qty"]
+    return replace(
+        planned,
+        qty=qty,
+        fill_price=price,
+        notional=notional,
+        fee=done.fee,
+        fee_rate=done.fee / notional if notional else planned.fee_rate,
+        margin=margin,
+        gross_pnl=gross,
+        closes_position=closes,
+    )
+
+
+def order_record(
+    order: OrderRequest,
+    venue: Venue,
+    execution: Execution,
+    now_ms: int,
+    *,
+    blocked: bool = False,
+) -> OrderRecord:
+    """The ``live_orders`` row of one order and what became of it."""
+    return OrderRecord(
+        cloid=order.cloid,
+        account_id=order.account_id,
+        venue=venue.value,
+        symbol=order.symbol,
+        purpose=order.purpose,
+        side=order.side,
+        qty=order.qty,
+        limit_price=order.limit_price,
+        reduce_only=order.reduce_only,
+        outcome=_outcome(order, execution, blocked),
+        exchange_oid=execution.exchange_oid,
+        filled_qty=execution.filled_qty,
+        avg_price=execution.avg_price,
+        fee=execution.fee,
+        message=execution.refusal,
+        idempotency_key=order.idempotency_key,
+        created_at=now_ms,
+    )
 
 
 def _outcome(order: OrderRequest, execution: Execution, blocked: bool) -> OrderOutcome:

@@ -21,3 +21,18 @@ class OrderOutcome(StrEnum):
     UNFILLED = "UNFILLED"  # accepted, nothing filled (IOC found no liquidity at the limit)
     REFUSED = "REFUSED"  # the exchange refused it, with its message
     BLOCKED = "BLOCKED"  # never sent: the deposit cap or a halt stopped it here
+
+
+class DriftKind(StrEnum):
+    """A difference between the exchange and the store, found by reconciliation."""
+
+    UNKNOWN_POSITION = "UNKNOWN_POSITION"  # the exchange holds what the store does not know
+    SIZE_MISMATCH = "SIZE_MISMATCH"  # both hold it, in different sizes
+    MISSING_POSITION = "MISSING_POSITION"  # the store holds it, the exchange no longer does
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"  # an order rests on the exchange that we never sent
+
+    @property
+    def freezes(self) -> bool:
+        """Whether this drift freezes the venue's accounts: never trade on top of unknown
+        state. A position the exchange closed (a trigger, a liquidation) is recorded only."""
+        return self is not DriftKind.MISSING_POSITION

@@ -9,7 +9,8 @@ client needs:
   malformed one gets a 422), so a test fails when ccxt or we send something Hyperliquid would
   refuse.
 - ``POST /info`` for the wallet: ``orderStatus`` (by exchange id or cloid), ``openOrders`` /
-  ``frontendOpenOrders``, ``userFills`` / ``userFillsByTime`` and ``clearinghouseState``.
+  ``frontendOpenOrders``, ``userFills`` / ``userFillsByTime``, ``clearinghouseState`` and
+  ``extraAgents`` (the API wallets it approved, :meth:`approve_agent`).
 
 The book is a single price per coin (:meth:`set_price`): an order that crosses it fills there,
 up to the coin's available liquidity (:meth:`set_liquidity`, for partial fills); taker fees are
@@ -123,6 +124,7 @@ class FakeHyperliquidExchange(FakeHyperliquid):
         self._prices: dict[str, Decimal] = {}
         self._liquidity: dict[str, Decimal] = {}
         self._refusals: list[str] = []
+        self._agents: list[dict[str, Any]] = []
         self._stalls: list[float] = []
         self._next_oid = 1000
         self._next_tid = 1
@@ -153,6 +155,11 @@ class FakeHyperliquidExchange(FakeHyperliquid):
         """Accept (and fill) the next order, then wait ``seconds`` before answering."""
         with self._lock:
             self._stalls.append(seconds)
+
+    def approve_agent(self, address: str, name: str = "autotrader") -> None:
+        """The wallet approves ``address`` as an API (agent) wallet that may sign for it."""
+        with self._lock:
+            self._agents.append({"name": name, "address": address.lower(), "validUntil": 2**53})
 
     def open_position(self, coin: str, szi: str, entry_px: str) -> None:
         """A position the store knows nothing of (opened on the exchange's own UI, say)."""
@@ -374,6 +381,7 @@ class FakeHyperliquidExchange(FakeHyperliquid):
             "userFills": self._user_fills,
             "userFillsByTime": self._user_fills,
             "clearinghouseState": self._clearinghouse,
+            "extraAgents": lambda body: list(self._agents),
         }
         handler = handlers.get(str(request_type))
         if handler is None:

@@ -121,6 +121,35 @@ class HyperliquidTrader:
             raise ExchangeRefusal(f"unexpected answer: {json.dumps(info)[:200]}")
         return Execution(str(oid), self.fills_of(str(oid)))
 
+    def place_trigger(
+        self,
+        symbol: str,
+        side: str,
+        qty: Decimal,
+        trigger_price: Decimal,
+        *,
+        stop: bool,
+        cloid: str,
+    ) -> str:
+        """Rest a reduce-only market trigger order (a stop or a target); its exchange id.
+
+        Raises :class:`ExchangeRefusal`, or :class:`SubmitUncertain` when no answer came.
+        """
+        level = "stopLossPrice" if stop else "takeProfitPrice"
+        params = {level: str(trigger_price), "reduceOnly": True, "clientOrderId": cloid}
+        try:
+            created = self._exchange.create_order(
+                self.market_symbol(symbol), "market", side, str(qty), str(trigger_price), params
+            )
+        except ccxt.NetworkError as exc:
+            raise SubmitUncertain(_brief(exc)) from exc
+        except ccxt.BaseError as exc:
+            raise ExchangeRefusal(_exchange_message(exc)) from exc
+        oid = ((created.get("info") or {}).get("resting") or {}).get("oid")
+        if oid is None:
+            raise ExchangeRefusal(f"unexpected answer: {json.dumps(created.get('info'))[:200]}")
+        return str(oid)
+
     def find(self, symbol: str, cloid: str) -> Execution | None:
         """The order with this client order id and its fills, or None when the exchange has none."""
         try:
@@ -152,8 +181,17 @@ class HyperliquidTrader:
         rows = self._read("openOrders", lambda: self._exchange.fetch_open_orders())
         return [row["info"] for row in rows]
 
-    def cancel(self, symbol: str, oid: str) -> None:
-        self._read("cancel", lambda: self._exchange.cancel_order(oid, self.market_symbol(symbol)))
+    def cancel(self, symbol: str, oid: str) -> bool:
+        """Cancel a resting order; False when it no longer rests (filled or cancelled)."""
+        try:
+            self._read(
+                "cancel", lambda: self._exchange.cancel_order(oid, self.market_symbol(symbol))
+            )
+        except TemporaryError as exc:
+            if isinstance(exc.__cause__, ccxt.NetworkError):
+                raise
+            return False  # the exchange says it is not there to cancel
+        return True
 
     # -- the wallet ----------------------------------------------------------------------------
 

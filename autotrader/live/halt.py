@@ -80,7 +80,9 @@ def halt(
         ours = None
         if account_id is not None:
             ours = live_repo.account_cloids(store, account_id)
-        report.cancelled += _cancel_resting(traders(venue), ours)
+        cancelled = _cancel_resting(traders(venue), ours)
+        live_repo.cancel_protections(store, cancelled, now_ms=clock.now_ms())
+        report.cancelled += len(cancelled)
     for account in accounts:
         if flatten:
             _flatten(store, clock, precision, traders(Venue(account["venue"])), account, report)
@@ -96,12 +98,11 @@ def halt(
     return report
 
 
-def _cancel_resting(trader: HyperliquidTrader, only: set[str] | None) -> int:
+def _cancel_resting(trader: HyperliquidTrader, only: set[str] | None) -> list[str]:
+    """Cancel the wallet's resting orders (those of ``only`` cloids); the cancelled cloids."""
     resting = trader.open_orders()
     chosen = [o for o in resting if only is None or o.get("cloid") in only]
-    for order in chosen:
-        trader.cancel(order["coin"], str(order["oid"]))
-    return len(chosen)
+    return [o.get("cloid") or "" for o in chosen if trader.cancel(o["coin"], str(o["oid"]))]
 
 
 def _flatten(

@@ -62,3 +62,30 @@ def m002_drift_events(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_live_drift_venue ON live_drift_events (venue, created_at)")
+
+
+@migrations()
+def m003_protective_orders(db: Database) -> None:
+    # An exit plan's stop and target, kept on the exchange as reduce-only trigger orders: their
+    # ids and trigger prices, so they are moved with the plan and cancelled with the position.
+    db.execute(
+        """
+        CREATE TABLE live_protective_orders (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES prop_accounts (id),
+            position_id INTEGER NOT NULL REFERENCES positions (id),
+            kind TEXT NOT NULL CHECK (kind IN ('STOP', 'TARGET')),
+            cloid TEXT NOT NULL UNIQUE,
+            exchange_oid TEXT,
+            trigger_price TEXT NOT NULL,
+            qty TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'CANCELLED', 'FILLED', 'REFUSED')),
+            message TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute(
+        "CREATE INDEX idx_live_protective_position ON live_protective_orders (position_id, status)"
+    )

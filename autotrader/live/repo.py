@@ -54,11 +54,15 @@ def orders(store: Store, account_id: int, *, limit: int = 50) -> list[dict]:
 
 
 def known_cloids(store: Store, cloids: list[str]) -> set[str]:
-    """Which of ``cloids`` we sent (a row in ``live_orders``)."""
+    """Which of ``cloids`` we sent (an order or a protective trigger order)."""
     if not cloids:
         return set()
     marks = ", ".join("?" * len(cloids))
-    rows = store.query(f"SELECT cloid FROM live_orders WHERE cloid IN ({marks})", cloids)
+    rows = store.query(
+        f"SELECT cloid FROM live_orders WHERE cloid IN ({marks})"
+        f" UNION SELECT cloid FROM live_protective_orders WHERE cloid IN ({marks})",
+        [*cloids, *cloids],
+    )
     return {r["cloid"] for r in rows}
 
 
@@ -87,6 +91,73 @@ def drift_events(store: Store, *, venue: str | None = None, limit: int = 50) -> 
 
 
 def account_cloids(store: Store, account_id: int) -> set[str]:
-    """Every client order id sent for the account."""
-    rows = store.query("SELECT cloid FROM live_orders WHERE account_id = ?", (account_id,))
+    """Every client order id sent for the account (orders and protective trigger orders)."""
+    rows = store.query(
+        "SELECT cloid FROM live_orders WHERE account_id = ?"
+        " UNION SELECT cloid FROM live_protective_orders WHERE account_id = ?",
+        (account_id, account_id),
+    )
     return {r["cloid"] for r in rows}
+
+
+def insert_protection(
+    store: Store,
+    *,
+    account_id: int,
+    position_id: int,
+    kind: str,
+    cloid: str,
+    exchange_oid: str | None,
+    trigger_price: Decimal,
+    qty: Decimal,
+    status: str,
+    message: str | None,
+    now_ms: int,
+) -> None:
+    store.insert(
+        "live_protective_orders",
+        {
+            "account_id": account_id,
+            "position_id": position_id,
+            "kind": kind,
+            "cloid": cloid,
+            "exchange_oid": exchange_oid,
+            "trigger_price": to_text(trigger_price),
+            "qty": to_text(qty),
+            "status": status,
+            "message": message,
+            "created_at": now_ms,
+            "updated_at": now_ms,
+        },
+    )
+
+
+def active_protections(store: Store, position_id: int) -> list[dict]:
+    """The position's trigger orders resting on the exchange (money as Decimal)."""
+    rows = store.query(
+        "SELECT * FROM live_protective_orders WHERE position_id = ? AND status = 'ACTIVE'"
+        " ORDER BY id",
+        (position_id,),
+    )
+    for row in rows:
+        row["trigger_price"], row["qty"] = Decimal(row["trigger_price"]), Decimal(row["qty"])
+    return rows
+
+
+def end_protection(store: Store, protection_id: int, status: str, *, now_ms: int) -> None:
+    store.execute(
+        "UPDATE live_protective_orders SET status = ?, updated_at = ? WHERE id = ?",
+        (status, now_ms, protection_id),
+    )
+
+
+def cancel_protections(store: Store, cloids: list[str], *, now_ms: int) -> None:
+    """Mark the active protective orders among ``cloids`` cancelled (a halt cancelled them)."""
+    if not cloids:
+        return
+    marks = ", ".join("?" * len(cloids))
+    store.execute(
+        "UPDATE live_protective_orders SET status = 'CANCELLED', updated_at = ?"
+        f" WHERE status = 'ACTIVE' AND cloid IN ({marks})",
+        [now_ms, *cloids],
+    )

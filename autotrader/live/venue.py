@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from autotrader.core.db import Store
 from autotrader.core.money import format_money, to_text
+from autotrader.live import protection
 from autotrader.live import repo as live_repo
 from autotrader.live.cap import effective_cap
 from autotrader.live.errors import DepositCapExceeded, ExchangeRefusal, LiveHalted
@@ -92,6 +93,9 @@ class LiveVenue:
             f"{to_text(booked.fill_price)}, fee {format_money(booked.fee, places=6)}"
         )
         return VenueOutcome(GateResult(VENUE_GATE, VENUE_GATE, True, reason), booked)
+
+    def protect(self, account: dict, position_id: int, *, now_ms: int) -> None:
+        protection.sync(self.store, self.traders(Venue(account["venue"])), position_id, now_ms)
 
     def _blocked(
         self, order: OrderRequest, venue: Venue, now_ms: int, code: str, message: str

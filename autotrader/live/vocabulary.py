@@ -36,3 +36,17 @@ class DriftKind(StrEnum):
         """Whether this drift freezes the venue's accounts: never trade on top of unknown
         state. A position the exchange closed (a trigger, a liquidation) is recorded only."""
         return self is not DriftKind.MISSING_POSITION
+
+
+class ProtectionKind(StrEnum):
+    """An exit-plan level kept on the exchange as a reduce-only trigger order."""
+
+    STOP = "STOP"
+    TARGET = "TARGET"
+
+
+class ProtectionStatus(StrEnum):
+    ACTIVE = "ACTIVE"  # resting on the exchange
+    CANCELLED = "CANCELLED"  # moved, or the position closed
+    FILLED = "FILLED"  # the exchange triggered it: the position was closed there
+    REFUSED = "REFUSED"  # the exchange refused to place it (the position is unprotected there)

@@ -315,10 +315,11 @@ class PropDesk:
     ) -> Booked | None:
         """Do what an accepted intent asks: book its fill, or replace the exit plan."""
         if intent.action is Action.UPDATE_EXIT_PLAN:
-            self._update_exit_plan(account["id"], intent, market.now_ms)
+            position_id = self._update_exit_plan(account["id"], intent, market.now_ms)
+            self._protect(account, position_id, market.now_ms)
         if decision.fill is None:
             return None
-        return book_fill(
+        booked = book_fill(
             self.store,
             account_id=account["id"],
             intent_id=intent_id,
@@ -331,6 +332,13 @@ class PropDesk:
             trigger="MANUAL" if not decision.fill.is_open else None,
             decision_run_id=origin.decision_run_id,
         )
+        self._protect(account, booked.position_id, market.now_ms)
+        return booked
+
+    def _protect(self, account: dict, position_id: int, now_ms: int) -> None:
+        """A live position's stop and target follow it on the exchange."""
+        if Venue(account["venue"]).is_live and self.venue is not None:
+            self.venue.protect(account, position_id, now_ms=now_ms)
 
     def _execute(
         self, account: dict, decision: GateDecision, origin: _Origin, now_ms: int
@@ -367,7 +375,7 @@ class PropDesk:
         )
         return evaluate_intent(ctx)
 
-    def _update_exit_plan(self, account_id: int, intent: TradeIntent, now: int) -> None:
+    def _update_exit_plan(self, account_id: int, intent: TradeIntent, now: int) -> int:
         position = {p["symbol"]: p for p in prop_repo.open_positions(self.store, account_id)}[
             intent.symbol
         ]
@@ -381,6 +389,7 @@ class PropDesk:
         }
         columns |= exit_plan_columns(intent.exit_plan)
         prop_repo.update_position(self.store, position["id"], updated_at=now, **columns)
+        return position["id"]
 
     def _replay(self, row: dict) -> Submission:
         import json

@@ -32,3 +32,8 @@ class ExecutionVenue(Protocol):
     ) -> VenueOutcome:
         """Send ``fill`` as an order for ``account`` and return what the exchange did."""
         ...
+
+    def protect(self, account: dict, position_id: int, *, now_ms: int) -> None:
+        """Make the exchange's stop and target orders match the position's exit plan and size
+        (called after every fill and exit-plan change of a live position)."""
+        ...

@@ -66,11 +66,15 @@ def make_trader(url: str, *, timeout_ms: int = 2_000) -> HyperliquidTrader:
 
 
 @pytest.fixture
-def desk(store, clock, exchange, halt) -> PropDesk:
+def trader(exchange) -> HyperliquidTrader:
+    return make_trader(exchange.url)
+
+
+@pytest.fixture
+def desk(store, clock, trader, halt) -> PropDesk:
     clock.set(T0)
     ensure_registry(store, clock)
     seed_prices(store, clock, "BTC", [60000.0], T0 // MINUTE * MINUTE - MINUTE)
-    trader = make_trader(exchange.url)
     venue = LiveVenue(store, lambda _venue: trader, global_cap=None, halted=halt)
     return PropDesk(store, clock, precision(store, clock), venue=venue)
 
@@ -293,3 +297,68 @@ def test_mark_to_market_never_paper_closes_a_live_position(desk, store, clock, e
     [position] = prop_repo.open_positions(store, account)
     assert position["status"] == "OPEN"
     assert store.scalar("SELECT COUNT(*) FROM prop_fills") == 1
+
+
+# -- exchange-side protection ---------------------------------------------------------------
+
+
+def protections(store) -> list[tuple[str, D, str]]:
+    rows = store.query("SELECT kind, trigger_price, status FROM live_protective_orders ORDER BY id")
+    return [(r["kind"], D(r["trigger_price"]), r["status"]) for r in rows]
+
+
+def triggers(exchange) -> list[tuple[str | None, D | None, bool]]:
+    return [(o.tpsl, o.trigger_px, o.reduce_only) for o in exchange.open_orders()]
+
+
+PLAN = {"stop": "59000", "target": "63000"}
+
+
+def test_stop_and_target_rest_on_the_exchange_as_reduce_only_triggers(desk, store, clock, exchange):
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan=PLAN), idempotency_key="protected")
+    assert sorted(triggers(exchange)) == [("sl", D(59000), True), ("tp", D(63000), True)]
+    assert all(o.orig_sz == D("0.01") for o in exchange.open_orders())
+    assert protections(store) == [("STOP", D(59000), "ACTIVE"), ("TARGET", D(63000), "ACTIVE")]
+
+
+def test_a_new_exit_plan_moves_the_triggers_on_the_exchange(desk, store, clock, exchange):
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan=PLAN), idempotency_key="move-1")
+    moved = parse_intent(
+        {"action": "UPDATE_EXIT_PLAN", "symbol": "BTC", "exit_plan": {"stop": "59500"}}
+    )
+    sub = desk.submit(account, moved, idempotency_key="move-2")
+    assert sub.accepted, sub.reason
+    assert triggers(exchange) == [("sl", D(59500), True)]
+    assert [p[2] for p in protections(store)] == ["CANCELLED", "CANCELLED", "ACTIVE"]
+
+
+def test_a_close_cancels_the_triggers(desk, store, clock, exchange):
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan=PLAN), idempotency_key="close-1")
+    desk.submit(account, parse_intent({"action": "CLOSE", "symbol": "BTC"}), idempotency_key="c2")
+    assert exchange.open_orders() == []
+    assert [p[2] for p in protections(store)] == ["CANCELLED", "CANCELLED"]
+
+
+def test_a_stop_hit_on_the_exchange_is_booked_from_the_exchanges_fills(
+    desk, store, clock, exchange, trader
+):
+    from autotrader.live.reconcile import reconcile
+
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan=PLAN), idempotency_key="stop-hit")
+    exchange.set_price("BTC", "58900")  # through the stop: the exchange closes the position
+    assert exchange.position("BTC") == 0
+    result = reconcile(store, clock, Venue.HYPERLIQUID_TESTNET, trader, precision(store, clock))
+    assert result.drifts == []
+    assert len(result.exits) == 1
+    [closed] = store.query("SELECT * FROM positions")
+    assert (closed["status"], closed["close_trigger"]) == ("CLOSED", "STOP")
+    stop_fill = exchange.fills[-1]
+    [exit_fill] = store.query("SELECT * FROM prop_fills WHERE side = 'SELL'")
+    assert D(exit_fill["price"]) == D(stop_fill["px"])
+    assert D(exit_fill["fee"]) == D(stop_fill["fee"])
+    assert exchange.open_orders() == []  # the target went with it
+    assert [p[2] for p in protections(store)] == ["FILLED", "CANCELLED"]

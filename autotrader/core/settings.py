@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     )
     mode: Literal["paper", "testnet", "real"] = Field(
         default="paper",
-        description="Execution mode. Only paper is implemented; testnet/real are reserved.",
+        description="Reserved. Live trading is chosen per account (`prop accounts create "
+        "--venue`), not by this mode.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level."
@@ -550,8 +551,8 @@ def check_settings(settings: Settings) -> list[str]:
     problems: list[str] = []
     if settings.mode != "paper":
         problems.append(
-            f"AUTOTRADER_MODE: {settings.mode!r} is reserved for a later live adapter; "
-            "only 'paper' runs today"
+            f"AUTOTRADER_MODE: {settings.mode!r} is reserved; live trading is chosen per "
+            "account (`prop accounts create --venue`)"
         )
     if settings.worker_max_interval < settings.worker_interval:
         problems.append(

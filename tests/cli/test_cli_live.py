@@ -158,6 +158,9 @@ def test_an_unknown_position_on_the_exchange_freezes_the_account(cli, db, exchan
     assert (drift["kind"], drift["symbol"], drift["froze"]) == ("UNKNOWN_POSITION", "ETH", 1)
     [shown] = status["accounts"]
     assert shown["status"] == "frozen"
+    human = run(cli, db, "live", "status")
+    assert human.exit_code == 0
+    assert "UNKNOWN_POSITION" in human.stdout
     refused = run(
         cli, db, "prop", "order", "--account", str(account), "--symbol", "BTC", "--side", "long",
         "--qty", "0.001",

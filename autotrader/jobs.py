@@ -107,6 +107,13 @@ JOBS = JobRegistry(
             commands=("arena races run-once", "arena races worker"),
         ),
         JobSpec(
+            name="live-reconcile",
+            summary="live venues: exchange positions and orders vs the store; drift freezes",
+            interval=300.0,
+            builder="autotrader.live.jobs:reconcile_job",
+            commands=("live reconcile",),
+        ),
+        JobSpec(
             name="alerts",
             summary="fills, exits, frozen accounts, unhealthy workers → apprise channels",
             interval=30.0,

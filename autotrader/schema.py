@@ -18,6 +18,7 @@ from autotrader.decisions import migrations as decisions_migrations
 from autotrader.desk import migrations as desk_migrations
 from autotrader.ledger import migrations as ledger_migrations
 from autotrader.lifecycle import migrations as lifecycle_migrations
+from autotrader.live import migrations as live_migrations
 from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
 from autotrader.prop import migrations as prop_migrations
@@ -36,4 +37,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     lifecycle_migrations.migrations,
     alerts_migrations.migrations,
     arena_migrations.migrations,
+    live_migrations.migrations,
 )

@@ -25,6 +25,7 @@ from autotrader.cli import desk as desk_cli
 from autotrader.cli import ingest as ingest_cli
 from autotrader.cli import ledger as ledger_cli
 from autotrader.cli import lifecycle as lifecycle_cli
+from autotrader.cli import live as live_cli
 from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import CliState, state
@@ -140,6 +141,7 @@ app.add_typer(lifecycle_cli.app, name="lifecycle")
 app.add_typer(arena_cli.app, name="arena")
 app.command("serve")(serve_command)
 app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(live_cli.app, name="live")
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autotrader.cli import prop_accounts
-from autotrader.cli._context import clock, open_store
+from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_job
 from autotrader.cli._options import (
     DbOption,
@@ -89,12 +89,13 @@ def _text(value: Decimal | None) -> str | None:
 def _submit(
     ctx: typer.Context, db, account: int, intent_data: dict, key: str | None, as_json: bool
 ) -> None:
-    from autotrader.bootstrap import prop_desk
+    from autotrader.live.factory import prop_desk
     from autotrader.prop.models import parse_intent
 
     intent = parse_intent({k: v for k, v in intent_data.items() if v is not None})
     store = open_store(ctx, db)
-    submission = prop_desk(store, clock(ctx)).submit(account, intent, idempotency_key=key)
+    desk = prop_desk(settings_for(ctx, db), store, clock(ctx))
+    submission = desk.submit(account, intent, idempotency_key=key)
     render_submission(submission, as_json=as_json)
     if not submission.accepted:
         raise typer.Exit(1)

@@ -85,21 +85,42 @@ def create(
             "--default-stop-pct", "Stop for an OPEN without one (0.3 = 30%).", positive=True
         ),
     ] = None,
+    venue: Annotated[
+        str,
+        typer.Option("--venue", help="paper, hyperliquid-testnet or hyperliquid (real money)."),
+    ] = "paper",
+    deposit_cap: Annotated[
+        Decimal | None,
+        decimal_option(
+            "--deposit-cap",
+            "Most open notional + pending orders may reach, USDC (live venues; default "
+            "AUTOTRADER_DEPOSIT_CAP_USDC, required for hyperliquid).",
+            positive=True,
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a prop account: a bounded paper trading run for one clone.
+    """Open a prop account: a bounded trading run for one clone, on paper or on a venue.
 
     Example: autotrader prop accounts create --clone-id 42 --kind sandbox --balance 10000
+    Example: autotrader prop accounts create --clone-id 42 --balance 500 --venue hyperliquid
+    --deposit-cap 500
     """
     from pydantic import ValidationError
 
+    from autotrader.cli._context import settings_for
     from autotrader.clones.accounts import open_clone_account
     from autotrader.core.errors import InvalidInputError
     from autotrader.prop.accounts import account_state
     from autotrader.prop.models import AccountKind, AccountRules, validation_summary
+    from autotrader.prop.vocabulary import Venue
 
     kind = choice(kind, name="--kind", allowed=AccountKind)
+    venue = choice(venue, name="--venue", allowed=Venue)
+    cap = deposit_cap
+    if cap is None and Venue(venue).is_live:
+        cap = settings_for(ctx, db).deposit_cap_usdc
     given = {
         "max_leverage": max_leverage,
         "slippage_bps": slippage_bps,
@@ -129,6 +150,8 @@ def create(
         kind=kind,
         starting_balance=balance,
         rules=rules,
+        venue=venue,
+        deposit_cap=cap,
     )
     render_account(account_state(store, account_id, clock(ctx).now_ms()), as_json=as_json)
 
@@ -204,6 +227,8 @@ def _summary(state: AccountState) -> dict:
         "id": a["id"],
         "clone_id": a["clone_id"],
         "kind": a["kind"],
+        "venue": a["venue"],
+        "deposit_cap": a["deposit_cap"],
         "status": a["status"],
         "status_reason": a["status_reason"],
         "quote": a["quote"],
@@ -246,7 +271,7 @@ def render_account(state: AccountState, *, as_json: bool, final: FinalResult | N
         print_json(data)
         return
     facts = [
-        ("account", f"{data['id']} (clone {data['clone_id']}, {data['kind']})"),
+        ("account", f"{data['id']} (clone {data['clone_id']}, {data['kind']}, {data['venue']})"),
         (
             "status",
             data["status"] + (f" — {data['status_reason']}" if data["status_reason"] else ""),
@@ -257,6 +282,8 @@ def render_account(state: AccountState, *, as_json: bool, final: FinalResult | N
         ("unrealized PnL", f"{state.unrealized_pnl:+,.2f}"),
         ("drawdown", f"{state.drawdown:.2%} (peak {state.peak_equity:,.2f})"),
     ]
+    if data["deposit_cap"] is not None:
+        facts.append(("deposit cap", f"{data['deposit_cap']:,.2f} {data['quote']}"))
     facts += [(f"rule {k}", str(v)) for k, v in data["rules"].items()]
     if final is not None:
         from autotrader.core.clock import iso_utc

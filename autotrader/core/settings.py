@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     )
     mode: Literal["paper", "testnet", "real"] = Field(
         default="paper",
-        description="Execution mode. Only paper is implemented; testnet/real are reserved.",
+        description="Reserved. Live trading is chosen per account (`prop accounts create "
+        "--venue`), not by this mode.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level."
@@ -175,6 +176,32 @@ class Settings(BaseSettings):
         ge=1,
         le=604_800,
         description="Price channels lagging more than this (s) are stale.",
+    )
+
+    # -- live execution (accounts on the hyperliquid-testnet and hyperliquid venues) -----------
+    hyperliquid_testnet_url: str = Field(
+        default="https://api.hyperliquid-testnet.xyz",
+        description="Hyperliquid testnet API base URL (the hyperliquid-testnet venue).",
+    )
+    live_wallet_address: SecretStr | None = Field(
+        default=None, description="Wallet address live accounts trade for (0x…, secret)."
+    )
+    live_private_key: SecretStr | None = Field(
+        default=None, description="Private key of the API/agent wallet that signs live orders."
+    )
+    deposit_cap_usdc: Decimal | None = Field(
+        default=None,
+        ge=1,
+        le=Decimal("1e9"),
+        description="Most a live account's open notional plus pending orders may reach (USDC).",
+    )
+    live_halt: bool = Field(
+        default=False, description="Stop every live order submission (protective cancels go on)."
+    )
+    live_halt_file: Path | None = Field(
+        default=None,
+        description="While this file exists no live order is sent (default: live.halt in the "
+        "data dir).",
     )
 
     # -- model provider (used by the llm and committee engines) ------------------------------
@@ -587,12 +614,23 @@ class Settings(BaseSettings):
         """The effective store path."""
         return self.db if self.db is not None else self.data_dir / "autotrader.db"
 
+    @property
+    def halt_path(self) -> Path:
+        """The file whose presence halts every live submission (`autotrader live halt`)."""
+        return self.live_halt_file or self.data_dir / "live.halt"
+
     def secret_values(self) -> list[str]:
         """Every secret in clear text, for the log redaction filter (never printed): the API key,
-        the server's token, every alert URL and any credential embedded in a URL setting."""
+        the server's token, the live wallet's key and address, every alert URL and any
+        credential embedded in a URL setting."""
         from autotrader.core.secrets import credentials_in
 
-        secrets = [self.openai_api_key, self.server_token]
+        secrets = [
+            self.openai_api_key,
+            self.server_token,
+            self.live_private_key,
+            self.live_wallet_address,
+        ]
         found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         # Every alert URL carries its channel's credentials (a bot token, a webhook key); an
         # entry's `EVENTS=` prefix is not part of what a log line would show.
@@ -741,8 +779,8 @@ def check_settings(settings: Settings) -> list[str]:
     problems: list[str] = []
     if settings.mode != "paper":
         problems.append(
-            f"AUTOTRADER_MODE: {settings.mode!r} is reserved for a later live adapter; "
-            "only 'paper' runs today"
+            f"AUTOTRADER_MODE: {settings.mode!r} is reserved; live trading is chosen per "
+            "account (`prop accounts create --venue`)"
         )
     if settings.worker_max_interval < settings.worker_interval:
         problems.append(

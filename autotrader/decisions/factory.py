@@ -117,14 +117,14 @@ def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id
     from autotrader.artifacts.index import artifact_store_from_settings
     from autotrader.decisions.requests import RequestBuilder
     from autotrader.decisions.runner import DecisionRunner
-    from autotrader.prop.factory import prop_desk
+    from autotrader.live.factory import prop_desk
 
     artifacts = artifact_store_from_settings(settings, store, clock)
     return DecisionRunner(
         store,
         clock,
         engines=engines(settings, store, clock, blobs=artifacts.backend),
-        desk=prop_desk(store, clock),
+        desk=prop_desk(settings, store, clock),
         build_request=RequestBuilder(clock),
         open_thread_store=store.sibling,
         worker_id=worker_id,

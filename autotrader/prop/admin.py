@@ -13,7 +13,7 @@ from autotrader.prop.accounts import require_account
 from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.final import take_final_snapshot
 from autotrader.prop.gates import Precision
-from autotrader.prop.vocabulary import AccountStatus, IntentOrigin, LedgerKind
+from autotrader.prop.vocabulary import AccountStatus, IntentOrigin, LedgerKind, Venue
 
 _ACTIVE, _FROZEN, _LIQUIDATED = AccountStatus.ACTIVE, AccountStatus.FROZEN, AccountStatus.LIQUIDATED
 _ALLOWED_FROM = {
@@ -66,6 +66,13 @@ def _close_all(store: Store, account: dict, precision: Precision, reason: str, n
     """Close every open position at the latest price, trigger ADMIN (gates bypassed: an admin
     may flatten a frozen account)."""
     positions = prop_repo.open_positions(store, account["id"])
+    venue = Venue(account["venue"])
+    if positions and venue.is_live:
+        # A close booked here would be a fill that never happened on the exchange.
+        raise ConflictError(
+            f"account {account['id']} trades on {venue}: close its positions on the exchange "
+            f"with `autotrader live halt --account {account['id']} --flatten`"
+        )
     for position in positions:
         latest = execution_price(store, position["symbol"], now)
         reference = (

@@ -21,7 +21,7 @@ from typing import Any
 
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
-from autotrader.core.errors import NotFoundError
+from autotrader.core.errors import NotFoundError, OperationalError
 from autotrader.core.money import ZERO, to_text
 from autotrader.market import repo as market_repo
 from autotrader.market.models import AssetInfo
@@ -39,7 +39,8 @@ from autotrader.prop.gates import (
 )
 from autotrader.prop.idempotency import caller_key, require_same_intent, unkeyed_fill_key
 from autotrader.prop.models import AccountStatus, Action, ExitPlan, Side, TradeIntent
-from autotrader.prop.vocabulary import IntentOrigin
+from autotrader.prop.venue import ExecutionVenue
+from autotrader.prop.vocabulary import IntentOrigin, Venue
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def account_view(
         ZERO,
     )
     opening = action is None or action is Action.OPEN
+    cap = account.get("deposit_cap")
     return AccountView(
         id=account["id"],
         status=AccountStatus(account["status"]),
@@ -170,7 +172,15 @@ def account_view(
         positions={r["symbol"]: position_view(r) for r in rows},
         trades_today=_trades_today(store, account, now_ms) if opening else 0,
         cooldowns=prop_repo.cooldowns(store, account["id"], now_ms) if opening else {},
+        deposit_cap=cap,
+        open_notional=_open_notional(store, rows, now_ms, market) if cap is not None else ZERO,
     )
+
+
+def _open_notional(
+    store: Store, rows: list[dict], now_ms: int, market: MarketSnapshot | None
+) -> Decimal:
+    return sum((pnl.notional(r["qty"], mark_price(store, r, now_ms, market)) for r in rows), ZERO)
 
 
 def _trades_today(store: Store, account: dict, now_ms: int) -> int:
@@ -180,12 +190,20 @@ def _trades_today(store: Store, account: dict, now_ms: int) -> int:
 
 
 class PropDesk:
-    """Gates and paper fills for prop accounts, over one store."""
+    """Gates and fills for prop accounts, over one store: paper fills here, a live account's
+    through ``venue`` (without one, a live account's accepted fill is refused, never papered)."""
 
-    def __init__(self, store: Store, clock: Clock, precision: Precision) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        precision: Precision,
+        venue: ExecutionVenue | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.precision = precision
+        self.venue = venue
 
     def submit(
         self,
@@ -269,6 +287,8 @@ class PropDesk:
             raise NotFoundError(f"prop account {account_id} does not exist")
         now = market.now_ms
         decision = self._evaluate(market, account, intent, acted)
+        if decision.accepted and decision.fill is not None and not dry_run:
+            decision = self._execute(account, decision, origin, now)
         results = [
             {"gate": r.gate, "code": r.code, "passed": r.passed, "reason": r.reason}
             for r in decision.results
@@ -317,10 +337,11 @@ class PropDesk:
     ) -> Booked | None:
         """Do what an accepted intent asks: book its fill, or replace the exit plan."""
         if intent.action is Action.UPDATE_EXIT_PLAN:
-            self._update_exit_plan(account["id"], intent, market.now_ms)
+            position_id = self._update_exit_plan(account["id"], intent, market.now_ms)
+            self._protect(account, position_id, market.now_ms)
         if decision.fill is None:
             return None
-        return book_fill(
+        booked = book_fill(
             self.store,
             account_id=account["id"],
             intent_id=intent_id,
@@ -333,6 +354,31 @@ class PropDesk:
             trigger="MANUAL" if not decision.fill.is_open else None,
             decision_run_id=origin.decision_run_id,
         )
+        self._protect(account, booked.position_id, market.now_ms)
+        return booked
+
+    def _protect(self, account: dict, position_id: int, now_ms: int) -> None:
+        """A live position's stop and target follow it on the exchange."""
+        if Venue(account["venue"]).is_live and self.venue is not None:
+            self.venue.protect(account, position_id, now_ms=now_ms)
+
+    def _execute(
+        self, account: dict, decision: GateDecision, origin: _Origin, now_ms: int
+    ) -> GateDecision:
+        """A live account's accepted fill goes to the exchange; its answer is the last result."""
+        venue = Venue(account["venue"])
+        if not venue.is_live:
+            return decision
+        if self.venue is None:
+            raise OperationalError(
+                f"prop account {account['id']} trades on {venue}, and this process has no live "
+                "venue: run it through a command or worker that builds one (autotrader.live)"
+            )
+        assert decision.fill is not None
+        outcome = self.venue.execute(
+            account, decision.fill, idempotency_key=origin.idempotency_key, now_ms=now_ms
+        )
+        return GateDecision(results=(*decision.results, outcome.result), fill=outcome.fill)
 
     def _evaluate(
         self, market: MarketSnapshot, account: dict, intent: TradeIntent, acted: frozenset[str]
@@ -351,7 +397,7 @@ class PropDesk:
         )
         return evaluate_intent(ctx)
 
-    def _update_exit_plan(self, account_id: int, intent: TradeIntent, now: int) -> None:
+    def _update_exit_plan(self, account_id: int, intent: TradeIntent, now: int) -> int:
         position = {p["symbol"]: p for p in prop_repo.open_positions(self.store, account_id)}[
             intent.symbol
         ]
@@ -365,6 +411,7 @@ class PropDesk:
         }
         columns |= exit_plan_columns(intent.exit_plan)
         prop_repo.update_position(self.store, position["id"], updated_at=now, **columns)
+        return position["id"]
 
     def _replay(self, row: dict) -> Submission:
         import json

@@ -21,6 +21,7 @@ confidence                below_min_confidence (``min_confidence``; a missing on
 size                      qty_below_step, below_min_notional, no_price (fill rounds to 0)
 leverage                  leverage_above_account_max, leverage_above_market_max
 position_notional         position_notional_above_max
+deposit_cap               deposit_cap_exceeded
 no_flip                   opposite_position_open
 open_positions            max_open_positions
 daily_trades              max_daily_trades
@@ -265,6 +266,21 @@ def _position_notional(ctx: GateContext, w: _Work) -> GateResult:
             f"position value {_usd(total)} would exceed the max {_usd(limit)}",
         )
     return _ok(gate, f"position value {_usd(total)} within {_usd(limit)}")
+
+
+def _deposit_cap(ctx: GateContext, w: _Work) -> GateResult:
+    gate, cap = "deposit_cap", ctx.account.deposit_cap
+    if cap is None:
+        return _ok(gate, "no deposit cap")
+    # Exposure, not margin: leverage must not let a live account hold more than its cap.
+    total = ctx.account.open_notional + pnl.notional(w.qty, w.fill_price)
+    if total > cap:
+        return _fail(
+            gate,
+            "deposit_cap_exceeded",
+            f"open notional {_usd(total)} would exceed the deposit cap {_usd(cap)}",
+        )
+    return _ok(gate, f"open notional {_usd(total)} within the deposit cap {_usd(cap)}")
 
 
 def _no_flip(ctx: GateContext, w: _Work) -> GateResult:
@@ -514,6 +530,7 @@ _PIPELINES: dict[Action, tuple[Gate, ...]] = {
         _size,
         _leverage,
         _position_notional,
+        _deposit_cap,
         _no_flip,
         _open_positions,
         _daily_trades,

@@ -255,3 +255,14 @@ def m006_scope_caller_keys(db: Database) -> None:
     ):
         for row_id, key in db.execute(rows).fetchall():
             db.execute(f"UPDATE {table} SET idempotency_key = ? WHERE id = ?", (key, row_id))
+
+
+@migrations()
+def m007_account_venue(db: Database) -> None:
+    # Every existing account traded on paper; a live account's cap is the most its open
+    # notional plus pending orders may ever reach (NULL: no cap, refused for the real venue).
+    db.execute(
+        "ALTER TABLE prop_accounts ADD COLUMN venue TEXT NOT NULL DEFAULT 'paper'"
+        " CHECK (venue IN ('paper', 'hyperliquid-testnet', 'hyperliquid'))"
+    )
+    db.execute("ALTER TABLE prop_accounts ADD COLUMN deposit_cap TEXT")

@@ -36,7 +36,7 @@ from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.execution import MarketSnapshot
 from autotrader.prop.gates import Precision
 from autotrader.prop.models import AccountStatus, CloseTrigger, Side
-from autotrader.prop.vocabulary import MARKED_STATUSES, IntentOrigin
+from autotrader.prop.vocabulary import MARKED_STATUSES, IntentOrigin, Venue
 
 log = logging.getLogger("autotrader.prop.mtm")
 
@@ -204,10 +204,13 @@ class MarkToMarket:
 
     def _account(self, account: dict, market: _PassMarket, report: MtmReport) -> None:
         now = market.now_ms
+        # A live account's stops and liquidations happen on the exchange: a close booked here
+        # would be a fill that never happened there.
+        paper = not Venue(account["venue"]).is_live
         for position in prop_repo.open_positions(self.store, account["id"]):
             since = position["last_mark_at"] or position["opened_at"]
             bars = market.bars_since(position["symbol"], since)
-            exit_ = find_exit(position, bars, now)
+            exit_ = find_exit(position, bars, now) if paper else None
             if exit_ is not None:
                 # Funding hours the position was still held at are owed before it goes.
                 self._funding(account, position, market, report, until_ms=exit_.at_ms)

@@ -17,6 +17,7 @@ from autotrader.prop.vocabulary import ENDED_STATUSES
 
 _MONEY = {
     "starting_balance",
+    "deposit_cap",
     "peak_equity",
     "qty",
     "max_qty",
@@ -90,12 +91,16 @@ def insert_account(
     starting_balance: Decimal,
     rules: AccountRules,
     now_ms: int,
+    venue: str = "paper",
+    deposit_cap: Decimal | None = None,
 ) -> int:
     return store.insert(
         "prop_accounts",
         {
             "clone_id": clone_id,
             "kind": str(kind),
+            "venue": str(venue),
+            "deposit_cap": _text(deposit_cap),
             "starting_balance": to_text(starting_balance),
             "status": AccountStatus.ACTIVE.value,
             "rules": json.dumps(rules.model_dump(mode="json"), sort_keys=True),

@@ -41,6 +41,22 @@ class AccountKind(StrEnum):
     RACE = "race"
 
 
+class Venue(StrEnum):
+    """Where an account's orders are filled: on paper here, or on an exchange (live)."""
+
+    PAPER = "paper"
+    HYPERLIQUID_TESTNET = "hyperliquid-testnet"
+    HYPERLIQUID = "hyperliquid"  # real money
+
+    @property
+    def is_live(self) -> bool:
+        return self is not Venue.PAPER
+
+    @property
+    def is_real(self) -> bool:
+        return self is Venue.HYPERLIQUID
+
+
 class AccountStatus(StrEnum):
     ACTIVE = "active"
     FROZEN = "frozen"

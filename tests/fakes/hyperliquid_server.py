@@ -205,6 +205,10 @@ class FakeHyperliquid:
             time.sleep(delay)
         if failure is not None:
             return failure, b"injected failure"
+        return self._route(path, request_type, body)
+
+    def _route(self, path: str, request_type: Any, body: Any) -> tuple[int, Any]:
+        """Answer one request that no injected failure or delay took (subclasses add routes)."""
         if path.rstrip("/") != "/info":
             return 404, b"not found"
         if request_type in _STATIC_TYPES:

@@ -95,19 +95,22 @@ def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id
     another worker while this one still holds them).
     """
     from autotrader.artifacts.index import artifact_store_from_settings
+    from autotrader.clones.plan_cache import CompiledPlans
     from autotrader.decisions.requests import RequestBuilder
     from autotrader.decisions.runner import DecisionRunner
     from autotrader.prop.factory import prop_desk
 
+    plans = CompiledPlans()
     return DecisionRunner(
         store,
         clock,
         engines=engines(settings, store, clock),
         desk=prop_desk(store, clock),
-        build_request=RequestBuilder(clock),
+        build_request=RequestBuilder(clock, plans=plans),
         open_thread_store=store.sibling,
         worker_id=worker_id,
         concurrency=settings.decision_concurrency,
         batch=max(_MIN_CLAIM_BATCH, 2 * settings.decision_concurrency),
         artifacts=artifact_store_from_settings(settings, store, clock),
+        plans=plans,
     )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autotrader.clones.plan import EngineName
+from autotrader.clones.plan_cache import CompiledPlans
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.decisions import repo
@@ -81,6 +82,7 @@ class DecisionRunner:
         max_attempts: int = 3,
         batch: int = 200,
         artifacts: Any = None,
+        plans: CompiledPlans | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -94,6 +96,8 @@ class DecisionRunner:
         self.max_attempts = max_attempts
         self.batch = batch
         self.artifacts = artifacts
+        # Shared with the request builder: one compiled plan per pipeline version, every tick.
+        self.plans = plans if plans is not None else CompiledPlans()
         self._audit = RunArtifacts(artifacts, store)  # threads use ``self._audit.on(theirs)``
 
     def tick(
@@ -119,6 +123,7 @@ class DecisionRunner:
                 asset=asset,
                 engine=engine,
                 dry_run=dry_run,
+                plans=self.plans,
             )
         outcome = TickOutcome(scheduled, recovered=recovered)
 

@@ -102,6 +102,15 @@ def count_assets(store: Store) -> int:
     return store.scalar("SELECT COUNT(*) FROM assets")
 
 
+def registry_stamp(store: Store) -> tuple:
+    """A value that changes whenever the registry is written (every upsert stamps
+    ``updated_at``): what a cache of results computed from the registry is keyed by."""
+    row = store.query_one(
+        "SELECT COUNT(*) AS n, MAX(updated_at) AS newest, TOTAL(updated_at) AS stamps FROM assets"
+    )
+    return (row["n"], row["newest"], row["stamps"])
+
+
 # -- candles ----------------------------------------------------------------------------------
 
 _CANDLE_UPSERT = """
@@ -344,12 +353,15 @@ def upsert_indicators(
 
 
 def indicators_between(
-    store: Store, source: str, symbol: str, timeframe: str, since_ms: int
+    store: Store, source: str, symbol: str, timeframe: str, since_ms: int, until_ms: int
 ) -> list[dict]:
+    """Indicator rows with ``since_ms <= open_time <= until_ms``, ascending. Bounded above in
+    SQL: under a replay clock the rows after ``until_ms`` are the future, and reading them to
+    drop them in Python cost 40 % of a replay."""
     return store.query(
         "SELECT * FROM indicators WHERE source = ? AND symbol = ? AND timeframe = ?"
-        " AND open_time >= ? ORDER BY open_time",
-        (source, symbol, timeframe, since_ms),
+        " AND open_time >= ? AND open_time <= ? ORDER BY open_time",
+        (source, symbol, timeframe, since_ms, until_ms),
     )
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autotrader.cli._context import clock, open_store
+from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_job
 from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, split_csv
 from autotrader.cli._render import out, print_json, say, styled, table
@@ -183,10 +183,13 @@ def show(
 
     Example: autotrader decisions show 12
     """
+    from autotrader.artifacts.index import artifact_store_from_settings
     from autotrader.cli.decisions_render import render_story
     from autotrader.decisions.story import run_story
 
-    story = run_story(open_store(ctx, db, readonly=True), run_id)
+    store = open_store(ctx, db, readonly=True)
+    artifacts = artifact_store_from_settings(settings_for(ctx, db), store, clock(ctx))
+    story = run_story(store, run_id, artifacts)
     if as_json:
         print_json(story)
         return

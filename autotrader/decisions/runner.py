@@ -139,7 +139,7 @@ class DecisionRunner:
             started = time.perf_counter()
             return [{**run, "_started": started} for run in runs]
 
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with self._audit.batch(), ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             outcome.runs.extend(self._drain(claim, pool))
         return outcome
 

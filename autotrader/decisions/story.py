@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from autotrader.core.db import Store
-from autotrader.core.errors import NotFoundError
+from autotrader.core.errors import AutotraderError, NotFoundError
 from autotrader.decisions import repo
+from autotrader.decisions.market_context import is_reference, resolve
 from autotrader.llm import repo as llm_repo
 from autotrader.prop import repo as prop_repo
+
+if TYPE_CHECKING:
+    from autotrader.artifacts.index import Artifacts
 
 # What `decisions show` tells of each model invocation, in this order.
 _INVOCATION_COLUMNS = (
@@ -29,8 +34,9 @@ _INVOCATION_COLUMNS = (
 )
 
 
-def run_story(store: Store, run_id: int) -> dict:
-    """Run, actions with gate results and fills, model invocations, artifact keys."""
+def run_story(store: Store, run_id: int, artifacts: Artifacts | None = None) -> dict:
+    """Run, actions with gate results and fills, model invocations, artifact keys, and — with
+    ``artifacts`` — the context the engine saw (:func:`run_context`)."""
     run = repo.get_run(store, run_id)
     if run is None:
         raise NotFoundError(
@@ -53,4 +59,20 @@ def run_story(store: Store, run_id: int) -> dict:
         {column: row[column] for column in _INVOCATION_COLUMNS}
         for row in llm_repo.invocations_for_run(store, run_id)
     ]
-    return {"run": run, "actions": actions, "invocations": invocations}
+    story = {"run": run, "actions": actions, "invocations": invocations}
+    if artifacts is not None:
+        story["context"] = run_context(store, artifacts, run["context_artifact"])
+    return story
+
+
+def run_context(store: Store, artifacts: Artifacts, key: str | None) -> dict | None:
+    """What the engine saw: the stored context packet of a model-backed run, the snapshot a
+    market-only run saw rebuilt from market memory (with ``verified``), None when the run
+    stored none, or ``{"problem": ...}`` when the artifact cannot be read."""
+    if not key:
+        return None
+    try:
+        context = artifacts.get_json(key)
+    except AutotraderError as exc:
+        return {"problem": str(exc)}
+    return resolve(store, context) if is_reference(context) else context

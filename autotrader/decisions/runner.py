@@ -147,6 +147,7 @@ class DecisionRunner:
         """Forget the last tick's caches (market data may have moved on) and requeue runs
         abandoned by dead workers; returns how many were requeued."""
         self._audit.start_tick()
+        self.plans.start_tick(self.store)
         start_tick = getattr(self.build_request, "start_tick", None)
         if start_tick is not None:
             start_tick()

@@ -109,7 +109,11 @@ def schedule(
     for account in prop_repo.list_accounts(store, clone_id=clone_id, status=AccountStatus.ACTIVE):
         try:
             clone = require_clone(store, account["clone_id"])
-            pipeline = plans.get(store, clone.id) if plans else compiled(store, clone.id)
+            pipeline = (
+                plans.get(store, clone.id, clone.pipeline_version)
+                if plans
+                else compiled(store, clone.id)
+            )
         except UserError as exc:
             # A missing clone or pipeline, or a stored graph the registry no longer fits: one
             # account's problem, reported, never the loop's end.

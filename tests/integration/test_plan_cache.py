@@ -31,29 +31,41 @@ def w(tmp_path, tmp_path_factory):
 def test_the_same_version_is_compiled_once(w):
     plans = CompiledPlans()
 
-    first = plans.get(w.store, CLONE_ID)
+    first = plans.get(w.store, CLONE_ID, 1)
 
-    assert plans.get(w.store, CLONE_ID) is first
-    assert plans.get(w.store, CLONE_ID, first.version) is first
+    assert plans.get(w.store, CLONE_ID, 1) is first
+    assert first == compiled(w.store, CLONE_ID, 1)
 
 
-def test_a_new_version_or_a_registry_write_compiles_afresh(w):
+def test_each_version_has_its_own_plan(w):
     plans = CompiledPlans()
-    first = plans.get(w.store, CLONE_ID)
+    first = plans.get(w.store, CLONE_ID, 1)
 
     version = save_pipeline(w.store, w.clock, pipeline_graph(symbols=("BTC",)))
-    newer = plans.get(w.store, CLONE_ID)
+    newer = plans.get(w.store, CLONE_ID, version)
+
+    assert [e.symbol for e in newer.strategies[0].universe] == ["BTC"]
+    assert plans.get(w.store, CLONE_ID, 1) is first
+
+
+def test_a_registry_write_since_the_last_tick_compiles_afresh(w):
+    plans = CompiledPlans()
+    plans.start_tick(w.store)
+    first = plans.get(w.store, CLONE_ID, 1)
+
+    plans.start_tick(w.store)
+    unchanged = plans.get(w.store, CLONE_ID, 1)
     w.clock.advance(ms=1000)
     with w.store.atomic():
         market_repo.upsert_assets(
             w.store, [market_repo.get_asset(w.store, "BTC")], now_ms=w.clock.now_ms()
         )
-    after_sync = plans.get(w.store, CLONE_ID)
+    plans.start_tick(w.store)
+    after_sync = plans.get(w.store, CLONE_ID, 1)
 
-    assert (newer.version, [e.symbol for e in newer.strategies[0].universe]) == (version, ["BTC"])
-    assert plans.get(w.store, CLONE_ID, first.version).version == first.version
-    assert after_sync is not newer
-    assert after_sync == newer
+    assert unchanged is first
+    assert after_sync is not first
+    assert after_sync == first
 
 
 def test_a_clone_without_a_pipeline_or_none_at_all_is_the_usual_error(w):
@@ -61,9 +73,9 @@ def test_a_clone_without_a_pipeline_or_none_at_all_is_the_usual_error(w):
     plans = CompiledPlans()
 
     with pytest.raises(NotFoundError, match="clone 7 has no pipeline yet"):
-        plans.get(w.store, 7)
+        plans.get(w.store, 7, None)
     with pytest.raises(NotFoundError, match="clone 12345 does not exist"):
-        plans.get(w.store, 12345)
+        plans.get(w.store, 12345, 1)
 
 
 def test_the_runner_compiles_each_version_once_across_ticks(w):

@@ -31,7 +31,7 @@ class RequestBuilder:
         self.clock = clock
         self.budget_tokens = budget_tokens
         self.plans = plans if plans is not None else CompiledPlans()
-        self._markets: dict[tuple[str, str, int], MarketSnapshot] = {}
+        self._markets: dict[tuple[str, str, int, int], MarketSnapshot] = {}
         self._lock = threading.Lock()
 
     def start_tick(self) -> None:

@@ -111,7 +111,7 @@ def schedule(
             clone = require_clone(store, account["clone_id"])
             pipeline = (
                 plans.get(store, clone.id, clone.pipeline_version)
-                if plans
+                if plans is not None
                 else compiled(store, clone.id)
             )
         except UserError as exc:

@@ -117,7 +117,7 @@ def test_indicator_reads_stop_at_their_upper_bound_in_sql(store, clock):
     _seed(store, clock, until_ms=THIS_HOUR + 2 * HOUR)
 
     rows = repo.indicators_between(
-        store, "synthetic", "BTC", "1h", THIS_HOUR - 5 * HOUR, THIS_HOUR - HOUR
+        store, "synthetic", "BTC", "1h", THIS_HOUR - 5 * HOUR, until_ms=THIS_HOUR - HOUR
     )
 
     assert [r["open_time"] for r in rows] == [THIS_HOUR - h * HOUR for h in range(5, 0, -1)]

@@ -353,16 +353,25 @@ def upsert_indicators(
 
 
 def indicators_between(
-    store: Store, source: str, symbol: str, timeframe: str, since_ms: int, until_ms: int
+    store: Store,
+    source: str,
+    symbol: str,
+    timeframe: str,
+    since_ms: int,
+    until_ms: int | None = None,
 ) -> list[dict]:
-    """Indicator rows with ``since_ms <= open_time <= until_ms``, ascending. Bounded above in
-    SQL: under a replay clock the rows after ``until_ms`` are the future, and reading them to
-    drop them in Python cost 40 % of a replay."""
-    return store.query(
+    """Indicator rows with ``since_ms <= open_time`` (and ``<= until_ms`` when given),
+    ascending. Bound it in SQL: under a replay clock the rows after the decision time are the
+    future, and reading them to drop them in Python cost 40 % of a replay."""
+    sql = (
         "SELECT * FROM indicators WHERE source = ? AND symbol = ? AND timeframe = ?"
-        " AND open_time >= ? AND open_time <= ? ORDER BY open_time",
-        (source, symbol, timeframe, since_ms, until_ms),
+        " AND open_time >= ?"
     )
+    params: list = [source, symbol, timeframe, since_ms]
+    if until_ms is not None:
+        sql += " AND open_time <= ?"
+        params.append(until_ms)
+    return store.query(sql + " ORDER BY open_time", params)
 
 
 def indicator_rows(

@@ -24,6 +24,7 @@ def render_story(story: dict) -> None:
     for key in ("prompt_hash", "context_artifact", "prompt_artifact", "response_artifact"):
         if run.get(key):
             say(f"{key}: {run[key]}")
+    _render_context(story.get("context"))
     if run.get("plan"):
         say(f"plan: {json.dumps(run['plan'], sort_keys=True)}")
     if run.get("verdict"):
@@ -101,3 +102,37 @@ def render_memory(views: list) -> None:
         ]
         columns = ["id", "run", "policy", "asset", "action", "outcome", "position", "code", "at"]
         out.print(table(f"Clone {view.clone_id}: latest experiments", columns, rows))
+
+
+_BAR_COLUMNS = (
+    "open_time", "close", "rsi14", "ema20", "sma20", "macd_hist", "bb_lower", "bb_upper",
+)  # fmt: skip
+
+
+def _render_context(context: dict | None) -> None:
+    """The market a market-only run saw (its bars, rebuilt from market memory); a context
+    packet is named by its artifact keys above and shown whole by ``--json``."""
+    if not context:
+        return
+    if "problem" in context and "market" not in context:
+        say(f"context: [red]{context['problem']}[/red]")
+        return
+    market = context.get("market")
+    if market is None:
+        return
+    how = "verified" if context.get("verified") else f"[red]{context.get('problem')}[/red]"
+    say(
+        f"context: {market['symbol']} {market['granularity']} at price {market['price']} "
+        f"({iso_utc(market['price_time']) if market['price_time'] else 'no price'}), "
+        f"bars from market memory, {how}"
+    )
+    rows = [
+        [iso_utc(bar["open_time"])] + [_number(bar.get(name)) for name in _BAR_COLUMNS[1:]]
+        for bar in market["bars"]
+    ]
+    if rows:
+        out.print(table(None, list(_BAR_COLUMNS), rows))
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.6g}"

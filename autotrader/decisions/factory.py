@@ -115,17 +115,19 @@ def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id
     another worker while this one still holds them).
     """
     from autotrader.artifacts.index import artifact_store_from_settings
+    from autotrader.clones.plan_cache import CompiledPlans
     from autotrader.decisions.requests import RequestBuilder
     from autotrader.decisions.runner import DecisionRunner
     from autotrader.live.factory import prop_desk
 
     artifacts = artifact_store_from_settings(settings, store, clock)
+    plans = CompiledPlans()
     return DecisionRunner(
         store,
         clock,
         engines=engines(settings, store, clock, blobs=artifacts.backend),
         desk=prop_desk(settings, store, clock),
-        build_request=RequestBuilder(clock),
+        build_request=RequestBuilder(clock, plans=plans),
         open_thread_store=store.sibling,
         worker_id=worker_id,
         concurrency=settings.decision_concurrency,
@@ -133,4 +135,5 @@ def decision_runner(settings: Settings, store: Store, clock: Clock, *, worker_id
         batch=max(_MIN_CLAIM_BATCH, 2 * settings.decision_concurrency),
         artifacts=artifacts,
         safe_mode_after=settings.decision_safe_mode_failures,
+        plans=plans,
     )

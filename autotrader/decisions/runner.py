@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autotrader.clones.plan import EngineName
+from autotrader.clones.plan_cache import CompiledPlans
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import TemporaryError
@@ -99,6 +100,7 @@ class DecisionRunner:
         batch: int = 200,
         artifacts: Any = None,
         safe_mode_after: int = 3,
+        plans: CompiledPlans | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -114,6 +116,8 @@ class DecisionRunner:
         self.batch = batch
         self.artifacts = artifacts
         self.safe_mode_after = safe_mode_after  # consecutive model failures → safe mode
+        # Shared with the request builder: one compiled plan per pipeline version, every tick.
+        self.plans = plans if plans is not None else CompiledPlans()
         self._audit = RunArtifacts(artifacts, store)  # threads use ``self._audit.on(theirs)``
         self._held = HeldRuns(store, worker_id)
 
@@ -140,6 +144,7 @@ class DecisionRunner:
                 asset=asset,
                 engine=engine,
                 dry_run=dry_run,
+                plans=self.plans,
             )
         outcome = TickOutcome(scheduled, recovered=recovered)
 
@@ -155,7 +160,7 @@ class DecisionRunner:
             started = time.perf_counter()
             return [{**run, "_started": started} for run in runs]
 
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with self._audit.batch(), ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             try:
                 for run in self._drain(claim, pool):
                     outcome.runs.append(run)
@@ -170,6 +175,7 @@ class DecisionRunner:
         workers; returns how many were requeued."""
         self._held.put_back()
         self._audit.start_tick()
+        self.plans.start_tick(self.store)
         start_tick = getattr(self.build_request, "start_tick", None)
         if start_tick is not None:
             start_tick()

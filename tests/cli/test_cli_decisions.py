@@ -154,6 +154,63 @@ def test_show_tells_the_whole_story_of_a_rules_run(cli, db):
         assert piece in text
 
 
+def test_a_rules_runs_context_is_a_small_reference_that_show_rebuilds_and_verifies(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42"))
+    [btc] = query(db, "SELECT * FROM decision_runs WHERE symbol = 'BTC'")
+    [artifact] = query(db, "SELECT * FROM artifacts WHERE key = ?", (btc["context_artifact"],))
+
+    story = json.loads(ok(run(cli, db, "decisions", "show", str(btc["id"]), "--json")).stdout)
+    text = ok(run(cli, db, "decisions", "show", str(btc["id"]))).stdout
+
+    assert artifact["size"] < 2_000  # a reference into market memory, not a copy of it
+    context = story["context"]
+    assert context["verified"] is True
+    assert context["strategy"] == "trend-rules"
+    market = context["market"]
+    assert (market["symbol"], market["granularity"]) == ("BTC", "1h")
+    assert len(market["bars"]) == 2  # the rules engine reads two bars: only those are built
+    assert all(bar["rsi14"] is not None and bar["macd_hist"] is not None for bar in market["bars"])
+    assert "bars from market memory, verified" in text
+    assert "rsi14" in text
+
+
+def test_show_says_when_market_memory_no_longer_holds_what_a_run_saw(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42"))
+    [btc] = query(db, "SELECT * FROM decision_runs WHERE symbol = 'BTC'")
+    first = json.loads(ok(run(cli, db, "decisions", "show", str(btc["id"]), "--json")).stdout)
+    seen = first["context"]["market"]["bars"][0]
+    store = open_test_store(Path(db))
+    try:
+        store.execute(
+            "UPDATE indicators SET rsi14 = rsi14 + 1 WHERE symbol = 'BTC' AND timeframe = '1h'"
+            " AND open_time = ?",
+            (seen["open_time"],),
+        )
+    finally:
+        store.close()
+
+    story = json.loads(ok(run(cli, db, "decisions", "show", str(btc["id"]), "--json")).stdout)
+    text = ok(run(cli, db, "decisions", "show", str(btc["id"]))).stdout
+
+    assert story["context"]["verified"] is False
+    assert "market memory changed since the decision" in story["context"]["problem"]
+    assert "market memory changed since the decision" in text
+
+
+def test_ledger_trace_of_a_rules_fill_reaches_the_runs_context(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42"))
+    [btc] = query(db, "SELECT * FROM decision_runs WHERE symbol = 'BTC'")
+    [action] = query(db, "SELECT * FROM decision_actions WHERE run_id = ?", (btc["id"],))
+
+    fill = f"fill:{action['fill_id']}"
+    data = json.loads(ok(run(cli, db, "ledger", "trace", fill, "--json")).stdout)
+
+    [traced] = data["runs"]
+    assert traced["run"]["id"] == btc["id"]
+    [context] = [a for a in traced["artifacts"] if a["key"] == btc["context_artifact"]]
+    assert context["kind"] == "context"
+
+
 @pytest.mark.slow  # over a second: a model call through the real client, then show
 def test_show_of_an_llm_run_includes_the_prompt_and_the_model_output(
     cli, db, monkeypatch, tmp_path

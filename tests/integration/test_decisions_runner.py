@@ -453,3 +453,24 @@ def test_a_run_abandoned_too_many_times_is_failed_not_retried_forever(w):
         assert run["status"] == "failed"
         assert "abandoned" in run["error"]
     assert fills(w.store) == []
+
+
+def test_a_tick_flushes_its_artifacts_together_at_its_end_not_one_per_decision(w, monkeypatch):
+    import os
+    import threading
+
+    flushed_on: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed_on.append(threading.current_thread().name)
+        real_fsync(fd)
+
+    runner = make_runner(w.store, w.clock)
+    monkeypatch.setattr(os, "fsync", fsync)
+    outcome = runner.tick(clone_id=CLONE_ID)
+
+    keys = {run["context_artifact"] for run in runs(w.store)}
+    assert len(outcome.runs) == 2
+    assert len(flushed_on) == len(keys) == 2  # one reference per (symbol, instant, strategy)
+    assert threading.main_thread().name not in flushed_on  # the end-of-tick pass, concurrent

@@ -101,7 +101,8 @@ class Engine(Protocol):
     """An engine may also declare, as class attributes read with ``getattr``: ``concurrent``
     (evaluate on the runner's thread pool: model latency), ``needs_context`` (build the context
     packet) and ``needs_memory`` (read policy posteriors and account equity). All default to
-    False: the request then carries no packet, empty posteriors and no equity."""
+    False: the request then carries no packet, empty posteriors and no equity. ``market_bars``
+    (an int, default 50) is how many bars its market snapshot holds: only those are read."""
 
     name: str
 

@@ -214,6 +214,7 @@ class RulesEngine:
     """Deterministic: the same request always gives the same result. Never raises."""
 
     name = EngineName.RULES
+    market_bars = _MIN_BARS  # it reads the last two bars: the snapshot builds no others
 
     def decide(self, request: DecisionRequest) -> EngineResult:
         symbol, market, position = request.symbol, request.market, request.position

@@ -295,7 +295,8 @@ def _parameters():
 
     def walk(command, path):
         if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
+            for name in command.list_commands(None):
+                sub = command.get_command(None, name)  # a lazy group loads here
                 if not sub.hidden:
                     yield from walk(sub, (*path, name))
         else:

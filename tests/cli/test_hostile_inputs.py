@@ -146,7 +146,8 @@ def _commands() -> list[tuple[tuple[str, ...], object]]:
 
     def walk(command, path: tuple[str, ...]) -> None:
         if hasattr(command, "commands"):  # a group (typer vendors its own click)
-            for name, sub in command.commands.items():
+            for name in command.list_commands(None):
+                sub = command.get_command(None, name)  # a lazy group loads here
                 if not sub.hidden:
                     walk(sub, (*path, name))
         else:

@@ -11,7 +11,7 @@ caller can accept that they commit (or fail) together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -169,13 +169,26 @@ def _trades_today(store: Store, account: dict, now_ms: int) -> int:
     return prop_repo.opens_since(store, account["id"], _utc_midnight(now_ms), at_most=limit)
 
 
+MarketAt = Callable[[Store, int], MarketSnapshot]
+"""Market memory as of an instant: ``MarketSnapshot`` itself (live, over the store), or a
+backtest's in-memory history, which answers the same ``price``/``asset`` questions."""
+
+
 class PropDesk:
     """Gates and paper fills for prop accounts, over one store."""
 
-    def __init__(self, store: Store, clock: Clock, precision: Precision) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        precision: Precision,
+        *,
+        market_at: MarketAt = MarketSnapshot,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.precision = precision
+        self.market_at = market_at
 
     def submit(
         self,
@@ -190,7 +203,7 @@ class PropDesk:
     ) -> Submission:
         """Gate ``intent`` and, when accepted (and not ``dry_run``), fill it — atomically."""
         with self.store.atomic():
-            market = MarketSnapshot(self.store, self.clock.now_ms())
+            market = self.market_at(self.store, self.clock.now_ms())
             return self._submit(
                 market,
                 account_id,
@@ -221,7 +234,7 @@ class PropDesk:
         if len(keys) != len(intents):
             raise ValueError("give one idempotency key (or None) per intent")
         with self.store.atomic():
-            market = MarketSnapshot(self.store, self.clock.now_ms())
+            market = self.market_at(self.store, self.clock.now_ms())
             return [
                 self._submit(
                     market, account_id, intent, _Origin(origin, key, decision_run_id), frozenset()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from autotrader.alerts import migrations as alerts_migrations
 from autotrader.arena_models import migrations as arena_models_migrations
 from autotrader.artifacts import migrations as artifacts_migrations
+from autotrader.backtest import migrations as backtest_migrations
 from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
@@ -34,4 +35,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     desk_migrations.migrations,
     lifecycle_migrations.migrations,
     alerts_migrations.migrations,
+    backtest_migrations.migrations,
 )

@@ -28,6 +28,7 @@ from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import CliState, state
 from autotrader.cli._render import fail_line
+from autotrader.cli.backtest import backtest_command
 from autotrader.cli.demo import demo_command
 from autotrader.cli.init import init_command
 from autotrader.cli.serve import serve_command
@@ -133,6 +134,7 @@ app.add_typer(clones_cli.app, name="clones")
 app.add_typer(decisions_cli.app, name="decisions")
 app.add_typer(decisions_cli.app, name="decide", hidden=True)
 app.add_typer(ledger_cli.app, name="ledger")
+app.command("backtest")(backtest_command)
 app.add_typer(arena_models_cli.app, name="arena-models")
 app.add_typer(desk_cli.app, name="desk")
 app.add_typer(lifecycle_cli.app, name="lifecycle")

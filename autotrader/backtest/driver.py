@@ -26,6 +26,7 @@ from autotrader.clones.compiler import select_candidates
 from autotrader.clones.plan import CompiledStrategy
 from autotrader.core.clock import HOUR_MS, SimulatedClock
 from autotrader.core.db import Store
+from autotrader.core.money import from_float
 from autotrader.decisions.engines.base import DecisionRequest, Engine, EngineResult
 from autotrader.decisions.engines.base import MarketSnapshot as EngineMarket
 from autotrader.decisions.engines.hold import hold_result
@@ -38,6 +39,7 @@ from autotrader.prop.models import Action
 from autotrader.prop.mtm import book_funding, close_on_exit, find_exit, take_snapshot
 from autotrader.prop.vocabulary import MARKED_STATUSES, AccountStatus
 
+from .exits import ExitWatch
 from .history import History
 
 SNAPSHOT_BARS = 50  # bars an engine's market snapshot carries, as live's request builder reads
@@ -127,6 +129,7 @@ class BacktestDriver:
             row["id"]: examined.get(row["id"], row["last_mark_at"] or row["opened_at"])
             for row in rows
         }
+        self._watches = {row["id"]: ExitWatch(row) for row in rows}
 
     def _mark_to_market(self, now: int, hour_passed: bool, stats: DriverStats) -> None:
         account = self._account
@@ -137,14 +140,20 @@ class BacktestDriver:
         for symbol, position in list(self._positions.items()):
             series = self.history.symbols[symbol].series
             since = self._examined[position["id"]]
-            bars = []
+            exit_ = None
             if series is not None:
                 lo = bisect.bisect_right(series.close_time, since)
-                hi = bisect.bisect_right(series.close_time, now)
-                bars = [series.candle(symbol, i) for i in range(lo, hi)]
+                hi = bisect.bisect_right(series.close_time, now, lo=lo)
                 if hi > lo:
                     self._examined[position["id"]] = series.close_time[hi - 1]
-            exit_ = find_exit(position, bars, now)
+                timed_out = position["time_exit"] is not None and now >= position["time_exit"]
+                # Only bars that may touch a level go to find_exit: the exact check is its.
+                if timed_out or self._watches[position["id"]].may_exit(series, lo, hi):
+                    if hi == lo and lo > 0:
+                        # Live marks every pass: a time exit without a new bar takes that mark.
+                        position["last_mark_price"] = from_float(series.close[lo - 1])
+                    bars = [series.candle(symbol, i) for i in range(lo, hi)]
+                    exit_ = find_exit(position, bars, now)
             if exit_ is not None:
                 book_funding(self.store, account, position, rate_at, now, until_ms=exit_.at_ms)
                 close_on_exit(self.store, account, position, exit_, now, self.precision)

@@ -185,19 +185,22 @@ def _source_series(store: Store, symbol: str, since_ms: int, until_ms: int) -> S
     if chosen is None:
         return None
     step = TIMEFRAME_MS[chosen.timeframe]
-    # One bar before the period too: the price at its first instant is that bar's close.
-    candles = market_repo.candles_between(
+    # Two bars before the period too: the price at its first instant is a closed bar's close.
+    rows = market_repo.candle_rows(
         store, chosen.source, symbol, chosen.timeframe, since_ms - 2 * step, until_ms - step
     )
+    if not rows:
+        return None
+    open_time, open_, high, low, close, _volume = (list(c) for c in zip(*rows, strict=True))
     return SourceSeries(
         source=chosen.source,
         timeframe=chosen.timeframe,
-        open_time=[c.open_time for c in candles],
-        close_time=[c.open_time + step for c in candles],
-        open=[c.open for c in candles],
-        high=[c.high for c in candles],
-        low=[c.low for c in candles],
-        close=[c.close for c in candles],
+        open_time=open_time,
+        close_time=[t + step for t in open_time],
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
     )
 
 
@@ -208,24 +211,20 @@ def _granularity(
     chosen = market_repo.freshest_series(store, symbol, (granularity,), until_ms=until_ms)
     if step is None or chosen is None:
         return None
-    candles = market_repo.candles_between(
-        store, chosen.source, symbol, granularity, 0, until_ms - step
-    )
-    values = indicators.compute([c.close for c in candles])
+    rows = market_repo.candle_rows(store, chosen.source, symbol, granularity, 0, until_ms - step)
+    values = indicators.compute([row[4] for row in rows])
     columns = {name: values[name].tolist() for name in INDICATOR_COLUMNS}
     bars = [
         IndicatorBar(
-            open_time=c.open_time,
-            close=c.close,
-            high=c.high,
-            low=c.low,
+            open_time=row[0],
+            close=row[4],
+            high=row[2],
+            low=row[3],
             **{name: _finite(column[i]) for name, column in columns.items()},
         )
-        for i, c in enumerate(candles)
+        for i, row in enumerate(rows)
     ]
-    return GranularitySeries(
-        bars, [c.open_time + step for c in candles], [c.volume for c in candles]
-    )
+    return GranularitySeries(bars, [row[0] + step for row in rows], [row[5] for row in rows])
 
 
 def _finite(value: float) -> float | None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from autotrader.clones.management import require_clone
 from autotrader.clones.pipelines import compiled
@@ -20,7 +21,7 @@ from autotrader.core.errors import InvalidInputError, NotFoundError
 from autotrader.core.money import to_text
 from autotrader.decisions.engines.base import Engine
 from autotrader.decisions.engines.hold import HoldEngine
-from autotrader.decisions.engines.rules import RulesEngine
+from autotrader.decisions.engines.rules import RulesEngine, RulesParams
 from autotrader.ledger.export import records
 from autotrader.ledger.queries import LedgerFilter
 from autotrader.market.view import SOURCE_TIMEFRAMES
@@ -49,6 +50,8 @@ class BacktestSpec:
     symbols: tuple[str, ...] = ()  # empty: every symbol of each clone's universe
     engine: str | None = None  # replay every strategy with this engine instead of its own
     balance: Decimal = Decimal(10_000)
+    # rules parameters replacing each rules strategy's own (a sweep's combination)
+    params: tuple[tuple[str, Any], ...] = ()
 
     def as_json(self) -> dict:
         return {
@@ -58,6 +61,7 @@ class BacktestSpec:
             "symbols": list(self.symbols),
             "engine": self.engine,
             "balance": to_text(self.balance),
+            "params": dict(self.params),
         }
 
 
@@ -100,9 +104,16 @@ def plan_backtest(source: Store, spec: BacktestSpec) -> BacktestPlan:
     clone or a period without history.
     """
     started = time.perf_counter()
-    _check(spec)
-    clones = {clone_id: _strategies(source, clone_id, spec) for clone_id in spec.clone_ids}
+    clones = check_backtest(source, spec)
     return BacktestPlan(spec, clones, _history(source, clones, spec), started)
+
+
+def check_backtest(
+    source: Store, spec: BacktestSpec
+) -> dict[int, tuple[str, tuple[CompiledStrategy, ...]]]:
+    """Check ``spec`` (not its history): each clone's model and strategies as replayed."""
+    _check(spec)
+    return {clone_id: _strategies(source, clone_id, spec) for clone_id in spec.clone_ids}
 
 
 def run_backtest(
@@ -197,6 +208,8 @@ def _strategies(
             changes["engine"] = spec.engine
         if spec.symbols:
             changes["universe"] = tuple(e for e in strategy.universe if e.symbol in spec.symbols)
+        if spec.params and (spec.engine or strategy.engine) == EngineName.RULES:
+            changes["engine_params"] = _with_params(strategy, spec.params)
         strategy = dataclasses.replace(strategy, **changes)
         if strategy.engine not in REPLAYED_ENGINES:
             raise InvalidInputError(
@@ -209,6 +222,20 @@ def _strategies(
         wanted = f" among {', '.join(spec.symbols)}" if spec.symbols else ""
         raise NotFoundError(f"clone {clone_id} has no enabled strategy trading a symbol{wanted}")
     return clone.model or "", tuple(strategies)
+
+
+def _with_params(strategy: CompiledStrategy, params: tuple[tuple[str, Any], ...]) -> dict:
+    """The strategy's rules parameters with ``params`` in place; InvalidInputError when the
+    result is not a valid parameter set (a bad value, ``rsi_low`` above ``rsi_high``, ...)."""
+    merged = {**strategy.engine_params, **dict(params)}
+    if "policy" in dict(params):
+        merged.pop("policies", None)
+    try:
+        RulesParams.parse(merged)
+    except ValueError as exc:
+        shown = ", ".join(f"{k}={v}" for k, v in params)
+        raise InvalidInputError(f"--sweep {shown}: {exc}") from None
+    return merged
 
 
 def _history(

@@ -44,6 +44,14 @@ def backtest_command(
     trades_format: Annotated[
         str, typer.Option("--trades-format", help="Trades export: csv or parquet.")
     ] = "csv",
+    sweep_params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            help="PARAM=v1,v2,…: one run per combination (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -73,9 +81,12 @@ def backtest_command(
         # The report sums the run up; a log line per exit would bury it.
         logging.getLogger("autotrader").setLevel(logging.WARNING)
     source = open_store(ctx, db, readonly=True)
+    folder = out_dir or settings_for(ctx).data_dir / "backtests"
+    if sweep_params:
+        _sweep(source, spec, sweep_params, folder, as_json=as_json)
+        return
     plan = plan_backtest(source, spec)  # every refusal comes before a file is written
     run_id = new_run_id()
-    folder = out_dir or settings_for(ctx).data_dir / "backtests"
     target = open_store(ctx, store_path(folder, run_id))
     result = run_backtest(
         plan,
@@ -90,6 +101,54 @@ def backtest_command(
     )
     reports = clone_reports(target, accounts, since_ms=spec.since_ms, until_ms=spec.until_ms)
     _render(result, reports, files, as_json=as_json)
+
+
+def _sweep(source, spec, texts: list[str], folder: Path, *, as_json: bool) -> None:
+    """Every combination in worker processes, one store each; one row per combination."""
+    import time
+
+    from autotrader.backtest.outputs import new_run_id
+    from autotrader.backtest.sweep import check, combinations, sweep
+
+    combos = combinations(texts)
+    check(source, spec, combos)  # every refusal comes before a worker starts
+    folder.mkdir(parents=True, exist_ok=True)
+    started_at_ms = round(time.time() * 1000)
+    rows = sweep(source.path, folder, spec, combos, run_id=new_run_id(),
+                 open_store=open_backtest_store, started_at_ms=started_at_ms)  # fmt: skip
+    if as_json:
+        print_json(
+            [
+                {"params": dict(r.params), "run_id": r.run_id, "store": str(r.store),
+                 "ledger_sha256": r.ledger_sha256, "clones": [_clone_json(c) for c in r.clones]}
+                for r in rows
+            ]
+        )  # fmt: skip
+        return
+    columns = ["params", "clone", "return", "sharpe", "max dd", "trades", "win", "pf", "store"]
+    body = [
+        (", ".join(f"{k}={v}" for k, v in r.params), c.clone_id, f"{c.metrics.return_pct:+.2f}%",
+         _ratio(c.metrics.sharpe), f"{c.metrics.max_drawdown_pct:.2f}%", c.metrics.trades,
+         "" if c.metrics.win_rate is None else f"{c.metrics.win_rate:.0%}",
+         _ratio(c.metrics.profit_factor), r.store.name)
+        for r in rows
+        for c in r.clones
+    ]  # fmt: skip
+    out.print(table(f"sweep of {len(rows)} combinations", columns, body))
+
+
+def _ratio(value: float | None) -> str:
+    from autotrader.cli.ledger_render import ratio
+
+    return ratio(value)
+
+
+def open_backtest_store(path: Path, readonly: bool):
+    """A store with every migration set (a sweep's workers open theirs with it, by name)."""
+    from autotrader.core.db import Store
+    from autotrader.schema import MIGRATION_SETS
+
+    return Store(path, migrations=MIGRATION_SETS, migrate=not readonly, readonly=readonly)
 
 
 def _render(

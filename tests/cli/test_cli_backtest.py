@@ -100,3 +100,51 @@ def test_refuses_bad_input_with_one_line_and_writes_nothing(cli, source, tmp_pat
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_sweep_runs_each_combination_as_its_own_backtest_would(cli, source, tmp_path):
+    from autotrader.core.clock import SimulatedClock
+    from tests.fakes.decisions import (
+        _example_params,
+        open_test_store,
+        pipeline_graph,
+        save_pipeline,
+    )
+
+    swept = backtest(cli, source, tmp_path / "sweep", "--clone-id", str(CLONE_ID), "--from", FROM,
+                     "--to", TO, "--sweep", "stop_pct=0.01,0.03", "--json")  # fmt: skip
+    assert swept.exit_code == 0, swept.output
+    rows = json.loads(swept.stdout)
+    assert [row["params"] for row in rows] == [{"stop_pct": "0.01"}, {"stop_pct": "0.03"}]
+    assert rows[0]["ledger_sha256"] != rows[1]["ledger_sha256"]
+    for row in rows:
+        # The same parameters saved in the clone's own pipeline, one ordinary backtest.
+        single = tmp_path / f"single-{row['params']['stop_pct']}.db"
+        copy_store(source, single)
+        store = open_test_store(single)
+        params = _example_params() | {"stop_pct": float(row["params"]["stop_pct"])}
+        save_pipeline(store, SimulatedClock(replay_start()), pipeline_graph(engine_params=params))
+        store.close()
+        alone = backtest(cli, single, tmp_path / "alone", "--clone-id", str(CLONE_ID), "--from",
+                         FROM, "--to", TO, "--json")  # fmt: skip
+        assert alone.exit_code == 0, alone.output
+        assert json.loads(alone.stdout)["ledger_sha256"] == row["ledger_sha256"]
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ("stop_pct", "expected PARAM=v1,v2"),
+        ("nonsense=1,2", "unknown parameter 'nonsense'"),
+        ("stop_pct=0.9", "stop_pct must be from"),
+        ("rsi_low=80", "rsi_low < rsi_exit < rsi_high"),
+    ],
+)
+def test_refuses_a_bad_sweep_before_running_anything(cli, source, tmp_path, sweep, message):
+    out = tmp_path / "runs"
+    result = backtest(cli, source, out, "--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO,
+                      "--sweep", sweep)  # fmt: skip
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -90,6 +90,13 @@ class BacktestDriver:
         self.desk = PropDesk(
             store, clock, precision, market_at=lambda _store, now: ReplayMarket(history, now)
         )
+        # What the run keeps in memory between store reads, refreshed after each change: the
+        # account row, its open positions by symbol, and per position the close time of the
+        # newest bar examined for exits and its levels as floats.
+        self._account: dict = {}
+        self._positions: dict[str, dict] = {}
+        self._examined: dict[int, int] = {}
+        self._watches: dict[int, ExitWatch] = {}
 
     def run(
         self,
@@ -124,9 +131,8 @@ class BacktestDriver:
     def _refresh_positions(self) -> None:
         rows = prop_repo.open_positions(self.store, self._account["id"])
         self._positions = {row["symbol"]: row for row in rows}
-        examined = getattr(self, "_examined", {})
         self._examined = {
-            row["id"]: examined.get(row["id"], row["last_mark_at"] or row["opened_at"])
+            row["id"]: self._examined.get(row["id"], row["last_mark_at"] or row["opened_at"])
             for row in rows
         }
         self._watches = {row["id"]: ExitWatch(row) for row in rows}

@@ -40,7 +40,7 @@ from autotrader.prop.mtm import book_funding, close_on_exit, find_exit, take_sna
 from autotrader.prop.vocabulary import MARKED_STATUSES, AccountStatus
 
 from .exits import ExitWatch
-from .history import History
+from .history import History, SourceSeries
 
 SNAPSHOT_BARS = 50  # bars an engine's market snapshot carries, as live's request builder reads
 
@@ -97,6 +97,7 @@ class BacktestDriver:
         self._positions: dict[str, dict] = {}
         self._examined: dict[int, int] = {}
         self._watches: dict[int, ExitWatch] = {}
+        self._marked: dict[int, int] = {}  # position id → the bar whose close is its mark
 
     def run(
         self,
@@ -145,32 +146,42 @@ class BacktestDriver:
         rate_at = self._rate_at
         for symbol, position in list(self._positions.items()):
             series = self.history.symbols[symbol].series
-            since = self._examined[position["id"]]
             exit_ = None
             if series is not None:
-                lo = bisect.bisect_right(series.close_time, since)
+                lo = bisect.bisect_right(series.close_time, self._examined[position["id"]])
                 hi = bisect.bisect_right(series.close_time, now, lo=lo)
                 if hi > lo:
                     self._examined[position["id"]] = series.close_time[hi - 1]
                 timed_out = position["time_exit"] is not None and now >= position["time_exit"]
                 # Only bars that may touch a level go to find_exit: the exact check is its.
                 if timed_out or self._watches[position["id"]].may_exit(series, lo, hi):
-                    if hi == lo and lo > 0:
-                        # Live marks every pass: a time exit without a new bar takes that mark.
-                        position["last_mark_price"] = from_float(series.close[lo - 1])
+                    self._sync_mark(position, series)
                     bars = [series.candle(symbol, i) for i in range(lo, hi)]
                     exit_ = find_exit(position, bars, now)
             if exit_ is not None:
+                self._sync_mark(position, series)
                 book_funding(self.store, account, position, rate_at, now, until_ms=exit_.at_ms)
                 close_on_exit(self.store, account, position, exit_, now, self.precision)
                 stats.exits += 1
                 changed = True
-            elif hour_passed:
+                continue
+            if hour_passed:
+                self._sync_mark(position, series)
                 book_funding(self.store, account, position, rate_at, now)
+            if series is not None and hi > 0:
+                self._marked[position["id"]] = hi - 1  # live's pass marks at the newest close
         if changed:
             self._refresh_positions()
         if hour_passed or changed:
             self._snapshot(now)
+
+    def _sync_mark(self, position: dict, series: SourceSeries | None) -> None:
+        """Give the cached row the mark live's last pass would have written (funding without
+        an oracle price, and a time exit without a new bar, price at it); until a pass has
+        marked it, the row keeps its fill price."""
+        index = self._marked.get(position["id"])
+        if series is not None and index is not None:
+            position["last_mark_price"] = from_float(series.close[index])
 
     def _rate_at(self, symbol: str, hour: int) -> dict | None:
         return self.history.symbols[symbol].funding_rate(hour)

@@ -23,6 +23,7 @@ from tests.fakes.decisions import (
     replay_start,
     sandbox_account,
 )
+from tests.fakes.market import seed_funding
 
 STEP = 5 * MINUTE_MS  # the bundled candles are 5m bars
 SINCE = replay_start()
@@ -42,6 +43,21 @@ _NOT_COMPARED = {
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     return market_template(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def funded(template, tmp_path_factory):
+    """The template with hourly funding observations (every other one without an oracle or
+    mark price, so a payment falls back to the position's last mark)."""
+    path = copy_store(template, tmp_path_factory.mktemp("funded") / "funded.db")
+    store = open_test_store(path)
+    for symbol, price in (("BTC", 67_000.0), ("ETH", 1_950.0)):
+        hours = range(SINCE - HOUR, UNTIL, HOUR)
+        rates = [(h + 30 * MINUTE_MS, 0.0001 * (-1) ** n, price if n % 2 else None)
+                 for n, h in enumerate(hours)]  # fmt: skip
+        seed_funding(store, symbol, rates)
+    store.close()
+    return path
 
 
 def _rows(store, table: str) -> list[dict]:
@@ -88,6 +104,20 @@ def test_the_backtest_books_what_the_live_workers_book_entry_for_entry(template,
     backtest, result = run_in_memory(template, tmp_path / "backtest")
     try:
         assert result.clones[0].stats.fills > 0, "the period must trade for parity to mean much"
+        assert result.clones[0].stats.exits > 0, "and exit on its stops or targets"
+        for table in _NOT_COMPARED:
+            assert _rows(backtest, table) == _rows(live, table), table
+    finally:
+        live.close()
+        backtest.close()
+
+
+def test_funding_is_paid_as_the_live_workers_pay_it(funded, tmp_path):
+    live = run_live(funded, tmp_path / "live")
+    backtest, _result = run_in_memory(funded, tmp_path / "backtest")
+    try:
+        paid = backtest.query("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'FUNDING'")
+        assert paid[0]["n"] > 10
         for table in _NOT_COMPARED:
             assert _rows(backtest, table) == _rows(live, table), table
     finally:

@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from autotrader.core.clock import HOUR_MS
 from autotrader.core.db import Store
 from autotrader.core.money import from_float
 from autotrader.decisions.engines.base import IndicatorBar
@@ -168,7 +169,8 @@ def load_history(
     wanted = tuple(dict.fromkeys(granularities))
     loaded = {}
     for symbol in dict.fromkeys(symbols):
-        rates = observations.funding_between(store, symbol, since_ms - 2 * 3_600_000, until_ms)
+        # The first hour paid after ``since`` takes the last rate observed in the hour before.
+        rates = observations.funding_between(store, symbol, since_ms - 2 * HOUR_MS, until_ms)
         loaded[symbol] = SymbolHistory(
             symbol=symbol,
             asset=market_repo.get_asset(store, symbol),

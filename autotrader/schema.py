@@ -11,6 +11,7 @@ from autotrader.alerts import migrations as alerts_migrations
 from autotrader.arena import migrations as arena_migrations
 from autotrader.arena_models import migrations as arena_models_migrations
 from autotrader.artifacts import migrations as artifacts_migrations
+from autotrader.backtest import migrations as backtest_migrations
 from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
@@ -38,4 +39,5 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     alerts_migrations.migrations,
     arena_migrations.migrations,
     live_migrations.migrations,
+    backtest_migrations.migrations,
 )

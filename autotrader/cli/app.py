@@ -83,6 +83,12 @@ ENTRIES = (
         "Audit the ledger: entries, trades, traces, verify, export, leaderboard, NAV, plots.",
     ),
     Entry(
+        "backtest",
+        "autotrader.cli.backtest:backtest_command",
+        "Replay clones over market memory into a new backtest store; print the report.",
+        command=True,
+    ),
+    Entry(
         "arena-models",
         "autotrader.cli.arena_models:app",
         "Model arenas: models × variants on identical accounts, ranked live.",

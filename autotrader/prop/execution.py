@@ -13,7 +13,7 @@ caller can accept that they commit (or fail) together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -189,6 +189,11 @@ def _trades_today(store: Store, account: dict, now_ms: int) -> int:
     return prop_repo.opens_since(store, account["id"], _utc_midnight(now_ms), at_most=limit)
 
 
+MarketAt = Callable[[Store, int], MarketSnapshot]
+"""Market memory as of an instant: ``MarketSnapshot`` itself (live, over the store), or a
+backtest's in-memory history, which answers the same ``price``/``asset`` questions."""
+
+
 class PropDesk:
     """Gates and fills for prop accounts, over one store: paper fills here, a live account's
     through ``venue`` (without one, a live account's accepted fill is refused, never papered)."""
@@ -199,11 +204,14 @@ class PropDesk:
         clock: Clock,
         precision: Precision,
         venue: ExecutionVenue | None = None,
+        *,
+        market_at: MarketAt = MarketSnapshot,
     ) -> None:
         self.store = store
         self.clock = clock
         self.precision = precision
         self.venue = venue
+        self.market_at = market_at
 
     def submit(
         self,
@@ -223,7 +231,7 @@ class PropDesk:
         raises ``ConflictError`` for another one.
         """
         with self.store.atomic():
-            market = MarketSnapshot(self.store, self.clock.now_ms())
+            market = self.market_at(self.store, self.clock.now_ms())
             return self._submit(
                 market,
                 account_id,
@@ -254,7 +262,7 @@ class PropDesk:
         if len(keys) != len(intents):
             raise ValueError("give one idempotency key (or None) per intent")
         with self.store.atomic():
-            market = MarketSnapshot(self.store, self.clock.now_ms())
+            market = self.market_at(self.store, self.clock.now_ms())
             return [
                 self._submit(
                     market,

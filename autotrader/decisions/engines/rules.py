@@ -210,19 +210,40 @@ _INVALIDATION = {
 # -- the engine -------------------------------------------------------------------------------
 
 
+_PARSED_KEPT = 256  # parameter objects whose parse is remembered, at most
+
+
 class RulesEngine:
     """Deterministic: the same request always gives the same result. Never raises."""
 
     name = EngineName.RULES
     market_bars = _MIN_BARS  # it reads the last two bars: the snapshot builds no others
 
+    def __init__(self) -> None:
+        # id(engine_params) → (the object, its parse or the error): a strategy's parameters
+        # are parsed once, not on every decision (a backtest decides thousands of times).
+        self._parsed: dict[int, tuple[Any, tuple[RulesParams, tuple[str, ...]] | str]] = {}
+
+    def _params(self, raw: Any) -> tuple[RulesParams, tuple[str, ...]] | str:
+        """``parse_rules_params(raw)``, or the error line when the parameters are bad."""
+        hit = self._parsed.get(id(raw))
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+        try:
+            parsed: tuple[RulesParams, tuple[str, ...]] | str = parse_rules_params(raw)
+        except ValueError as exc:
+            parsed = clip(f"bad rules parameters: {exc}", 300)
+        if len(self._parsed) >= _PARSED_KEPT:
+            self._parsed.clear()
+        self._parsed[id(raw)] = (raw, parsed)  # holding ``raw`` keeps its id from being reused
+        return parsed
+
     def decide(self, request: DecisionRequest) -> EngineResult:
         symbol, market, position = request.symbol, request.market, request.position
-        try:
-            params, ignored = parse_rules_params(request.strategy.engine_params)
-        except ValueError as exc:
-            reason = clip(f"bad rules parameters: {exc}", 300)
-            return hold_result(symbol, reason, error=reason)
+        parsed = self._params(request.strategy.engine_params)
+        if isinstance(parsed, str):
+            return hold_result(symbol, parsed, error=parsed)
+        params, ignored = parsed
         extra = f" (ignored parameters: {', '.join(ignored)})" if ignored else ""
         if market.price is None:
             return hold_result(symbol, f"missing data: no execution price for {symbol}{extra}")

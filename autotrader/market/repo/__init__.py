@@ -202,6 +202,22 @@ def bar_ranges(
     )
 
 
+def candle_rows(
+    store: Store, source: str, symbol: str, timeframe: str, since_ms: int, until_ms: int
+) -> list[tuple[int, float, float, float, float, float]]:
+    """``(open_time, open, high, low, close, volume)`` of the candles opened in
+    ``[since_ms, until_ms]``, ascending: :func:`candles_between` without a ``Candle`` per row,
+    for reads of a whole history (a backtest's months of 1m bars)."""
+    return list(
+        store.tuples(
+            "SELECT open_time, open, high, low, close, volume FROM candles"
+            " WHERE source = ? AND symbol = ? AND timeframe = ? AND open_time BETWEEN ? AND ?"
+            " ORDER BY open_time",
+            (source, symbol, timeframe, since_ms, until_ms),
+        )
+    )
+
+
 def closes(
     store: Store, source: str, symbol: str, timeframe: str, *, limit: int
 ) -> tuple[list[int], list[float]]:

@@ -21,7 +21,7 @@ from autotrader.core.errors import InvalidInputError, NotFoundError
 from autotrader.core.money import to_text
 from autotrader.decisions.engines.base import Engine
 from autotrader.decisions.engines.hold import HoldEngine
-from autotrader.decisions.engines.rules import RulesEngine, RulesParams
+from autotrader.decisions.engines.rules import RulesEngine, parse_rules_params
 from autotrader.ledger.export import records
 from autotrader.ledger.queries import LedgerFilter
 from autotrader.market.view import SOURCE_TIMEFRAMES
@@ -231,7 +231,7 @@ def _with_params(strategy: CompiledStrategy, params: tuple[tuple[str, Any], ...]
     if "policy" in dict(params):
         merged.pop("policies", None)
     try:
-        RulesParams.parse(merged)
+        parse_rules_params(merged)
     except ValueError as exc:
         shown = ", ".join(f"{k}={v}" for k, v in params)
         raise InvalidInputError(f"--sweep {shown}: {exc}") from None

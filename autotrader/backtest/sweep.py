@@ -27,7 +27,8 @@ from autotrader.decisions.engines.rules import RulesParams
 from .report import CloneReport, clone_reports
 from .runs import BacktestSpec, check_backtest, plan_backtest, run_backtest
 
-SWEEPABLE = ("policy", *(f.name for f in dataclasses.fields(RulesParams) if f.name != "policies"))
+# ``policies`` (a list) is swept as ``policy``, one value per combination.
+SWEEPABLE = tuple(name for name in RulesParams.model_fields if name != "policies")
 MAX_COMBINATIONS = 1_000
 
 OpenStore = Callable[[Path, bool], Store]

@@ -3,13 +3,22 @@ store of their own, and report how they did."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from autotrader.cli._context import open_store, settings_for, state
-from autotrader.cli._options import DbOption, JsonOption, parse_time, split_csv
+from autotrader.cli._options import (
+    DbOption,
+    JsonOption,
+    choice,
+    decimal_option,
+    id_option,
+    parse_symbols,
+    parse_time,
+)
 from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
@@ -21,7 +30,7 @@ if TYPE_CHECKING:
 def backtest_command(
     ctx: typer.Context,
     clone_ids: Annotated[
-        list[int], typer.Option("--clone-id", help="A clone to replay (repeat for several).")
+        list[int], id_option("--clone-id", "A clone to replay (repeat for several).")
     ],
     since: Annotated[str, typer.Option("--from", help="First instant, ISO-8601 UTC.")],
     until: Annotated[str, typer.Option("--to", help="Last instant, ISO-8601 UTC.")],
@@ -31,7 +40,9 @@ def backtest_command(
     engine: Annotated[
         str | None, typer.Option("--engine", help="Replay every strategy with this engine.")
     ] = None,
-    balance: Annotated[str, typer.Option("--balance", help="Starting balance in USDC.")] = "10000",
+    balance: Annotated[
+        Decimal, decimal_option("--balance", "Starting balance in USDC.", positive=True)
+    ] = Decimal(10_000),
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -65,17 +76,17 @@ def backtest_command(
     from autotrader.backtest.outputs import TRADE_FORMATS, new_run_id, store_path, write_files
     from autotrader.backtest.report import clone_reports
     from autotrader.backtest.runs import BacktestSpec, plan_backtest, run_backtest
-    from autotrader.core.money import to_decimal
+    from autotrader.clones.plan import EngineName
     from autotrader.prop.precision import CcxtPrecision
 
-    split_csv(trades_format, name="--trades-format", allowed=TRADE_FORMATS)
+    trades_format = choice(trades_format, name="--trades-format", allowed=TRADE_FORMATS)
     spec = BacktestSpec(
         clone_ids=tuple(dict.fromkeys(clone_ids)),
         since_ms=parse_time(since, name="--from"),
         until_ms=parse_time(until, name="--to"),
-        symbols=tuple(s.upper() for s in split_csv(symbols, name="--symbols")),
-        engine=engine,
-        balance=to_decimal(balance, field="--balance"),
+        symbols=tuple(parse_symbols(symbols, name="--symbols")),
+        engine=choice(engine, name="--engine", allowed=EngineName),
+        balance=balance,
     )
     if not state(ctx).debug:
         # The report sums the run up; a log line per exit would bury it.

@@ -172,11 +172,11 @@ def write(
     a row is read. Another package's exports (the arena's payouts) pass a ``schema`` of their
     own, in the same column types.
     """
-    schema = schema or SCHEMAS[what]
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format must be one of {', '.join(FORMATS)}")
-    if what not in SCHEMAS:
+    if schema is None and what not in SCHEMAS:  # a schema of its own names its own rows
         raise InvalidInputError(f"--what must be one of {', '.join(WHATS)}")
+    schema = schema or SCHEMAS[what]
     if fmt == "parquet" and out is None:
         raise InvalidInputError("--format parquet writes a binary file: give --out PATH")
     if out is None and stream is None:

@@ -83,8 +83,6 @@ def test_writes_the_trades_as_parquet_when_asked(cli, source, tmp_path):
          "ingest import"),
         (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--engine", "llm"),
          "--engine llm"),
-        (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--balance", "-5"),
-         "--balance"),
         (("--clone-id", str(CLONE_ID), "--from", "yesterday", "--to", TO), "--from"),
         (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--symbols", "DOGE"),
          "no enabled strategy"),
@@ -100,6 +98,18 @@ def test_refuses_bad_input_with_one_line_and_writes_nothing(cli, source, tmp_pat
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("balance", ["-5", "0", "NaN", "ten"])
+def test_refuses_a_balance_that_is_not_a_positive_decimal_before_anything_runs(
+    cli, source, tmp_path, balance
+):
+    out = tmp_path / "runs"
+    result = backtest(cli, source, out, "--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO,
+                      "--balance", balance)  # fmt: skip
+    assert result.exit_code == 2
+    assert "Invalid value for '--balance'" in result.stderr
+    assert not out.exists()
 
 
 def test_a_sweep_runs_each_combination_as_its_own_backtest_would(cli, source, tmp_path):
@@ -136,7 +146,7 @@ def test_a_sweep_runs_each_combination_as_its_own_backtest_would(cli, source, tm
     [
         ("stop_pct", "expected PARAM=v1,v2"),
         ("nonsense=1,2", "unknown parameter 'nonsense'"),
-        ("stop_pct=0.9", "stop_pct must be from"),
+        ("stop_pct=0.9", "stop_pct: must be at most 0.5"),
         ("rsi_low=80", "rsi_low < rsi_exit < rsi_high"),
     ],
 )

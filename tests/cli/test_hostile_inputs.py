@@ -120,6 +120,12 @@ GOOD_FOR = {
     },
     ("arena", "tickets", "buy"): {"race": "1", "clone_id": "7", "amount": "5", "owner": "alice"},
     ("arena", "races", "worker"): {"max_ticks": "1"},
+    # The demo's bundled day (a short window keeps each case fast).
+    ("backtest",): {
+        "since": "2026-02-19T12:00:00Z",
+        "until": "2026-02-19T14:00:00Z",
+        "out_dir": "{tmp}/backtests",
+    },
 }
 # Flags a command needs to run once (cron style) or offline.
 FLAGS = {("workers", "run"): ["--once"], ("ingest", "assets", "sync"): ["--offline"]}
@@ -170,6 +176,8 @@ def _kind(command: tuple[str, ...], param) -> str | None:
         return "int"
     if annotation is float:
         return "float"
+    if annotation is Path and getattr(param.type, "file_okay", True) is False:
+        return "output-folder"  # a folder it writes into: only a file in its place is wrong
     if annotation is Path:
         writes = param.name == "out" or command == ("db", "backup")
         return "output-path" if writes else "input-path"
@@ -196,6 +204,8 @@ def _values(case_kind: str, param, salt: int) -> dict[str, str]:
         return {label: label for label in INPUT_PATHS}
     if case_kind == "output-path":
         return {label: label for label in OUTPUT_PATHS}
+    if case_kind == "output-folder":
+        return {"the-store": "the-store"}
     labels = sorted(TEXT_VALUES)
     chosen = [labels[(salt + i) % len(labels)] for i in range(TEXT_SAMPLE)]
     return {label: TEXT_VALUES[label] for label in chosen}
@@ -354,9 +364,8 @@ def test_a_hostile_value_is_refused_or_handled_safely(case, template, cli, tmp_p
     if result.exit_code == 1:
         assert len(errors) <= 1, result.stderr
     creates_a_folder = case.label == "in-a-missing-folder"  # a fine output path
-    if case.kind in ("id", "decimal", "int", "float", "input-path", "output-path") and not (
-        creates_a_folder
-    ):
+    refusable = ("id", "decimal", "int", "float", "input-path", "output-path", "output-folder")
+    if case.kind in refusable and not creates_a_folder:
         assert result.exit_code != 0, f"accepted {case.label!r}: {output}"
     if result.exit_code == 2 or (result.exit_code == 1 and errors):
         assert _contents(store) == digest, "a refused command changed the store"

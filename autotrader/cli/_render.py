@@ -60,6 +60,11 @@ def fail_line(message: str) -> None:
     err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
+def warn_line(message: str) -> None:
+    """One warning line on stderr: the command goes on, the user should know."""
+    err.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
 def human_age(seconds: float | None) -> str:
     if seconds is None:
         return "never"

@@ -173,6 +173,37 @@ def test_import_reads_every_sample_format(cli, tmp_path, db, sample) -> None:
     assert _count(db, "SELECT COUNT(*) FROM indicators WHERE timeframe = ?", (timeframe,)) == 120
 
 
+def test_import_stores_a_5m_file_as_5m_bars_without_being_told(cli, tmp_path, db) -> None:
+    path = _feather_slice(CANDLES / "binance_BTC_USDT-5m.feather", tmp_path / "btc.feather", 120)
+
+    result = cli("ingest", "import", str(path), "--symbol", "BTC", "--db", db)
+
+    assert result.exit_code == 0, result.stderr
+    assert "120 candles stored for BTC 5m, 0 rejected" in result.stdout
+    assert _count(db, "SELECT COUNT(*) FROM candles WHERE timeframe = '1m'") == 0
+
+
+def test_import_refuses_a_timeframe_the_file_does_not_have_and_stores_nothing(
+    cli, tmp_path, db
+) -> None:
+    path = _feather_slice(CANDLES / "binance_BTC_USDT-5m.feather", tmp_path / "btc.feather", 120)
+
+    result = cli("ingest", "import", str(path), "--symbol", "BTC", "--timeframe", "1m", "--db", db)
+
+    assert "btc.feather: bars are 5m apart, not 1m" in _one_error_line(result)
+    assert _count(db, "SELECT COUNT(*) FROM candles") == 0
+
+
+def test_import_warns_about_a_symbol_the_registry_does_not_know(cli, tmp_path, db) -> None:
+    path = _csv_slice(CANDLES / "binance_BTC_USDT-1h.csv", tmp_path / "btc-1h.csv", 24)
+
+    result = cli("ingest", "import", str(path), "--symbol", "DOGGO", "--db", db)
+
+    assert result.exit_code == 0, result.stderr
+    assert "warning: DOGGO is not in the asset registry" in result.stderr
+    assert "24 candles stored for DOGGO 1h" in result.stdout
+
+
 def test_import_counts_bad_rows_and_stores_the_rest(cli, tmp_path, db) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(

@@ -464,7 +464,7 @@ def test_a_file_with_a_bar_from_the_future_imports_the_rest(store, at_now, tmp_p
 
 def test_a_replay_clock_imports_history_past_its_own_time(store, at_now, tmp_path) -> None:
     """Only real time bounds the future: a replay at NOW steps through bars after it."""
-    rows = [[NOW + i * HOUR, 10, 11, 9, 10.5, 1] for i in range(48)]
+    rows = [[NOW + i * MINUTE, 10, 11, 9, 10.5, 1] for i in range(48)]
     path = tmp_path / "ahead-of-the-replay.json"
     path.write_text(json.dumps(rows))
 

@@ -518,6 +518,23 @@ def test_funding_is_stored_for_perps_only(store, ingestor, fake, at_now) -> None
     assert cursors.cursor(store, "hyperliquid", "funding", "PURR/USDC") is None
 
 
+def test_the_predicted_funding_rate_is_stored_beside_the_current_one(
+    store, ingestor, fake, at_now
+) -> None:
+    fake.predict_funding("BTC", "-0.00002")
+
+    report = ingestor.run_once(
+        sources=["hyperliquid"], symbols=["BTC", "ETH"], channels=["funding"]
+    )
+
+    assert report.failed == []
+    stored = store.query("SELECT symbol, predicted_rate FROM funding_rates ORDER BY symbol")
+    assert [(r["symbol"], r["predicted_rate"]) for r in stored] == [
+        ("BTC", -0.00002),
+        ("ETH", None),
+    ]
+
+
 # -- Polymarket and DefiLlama ---------------------------------------------------------------------
 
 

@@ -42,6 +42,7 @@ _LLAMA_METRICS: dict[str, tuple[str, ...]] = {
     "dex": ("dex_volume_",),
     "fees": ("fees_", "revenue_"),
     "stablecoins": ("supply",),
+    "open_interest": ("open_interest", "open_interest_change_"),
 }
 
 

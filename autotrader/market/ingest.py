@@ -359,6 +359,7 @@ class Ingestor:
             "dex": source.dex_overview,
             "fees": source.fees_overview,
             "stablecoins": source.stablecoins,
+            "open_interest": source.open_interest,
         }[channel]
         metrics, rejections = fetch()
         self._store_observations(

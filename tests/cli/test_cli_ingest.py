@@ -499,6 +499,7 @@ def json_server(monkeypatch: pytest.MonkeyPatch, now: int) -> Iterator[FakeJsonS
             "/protocols",
             "/overview/dexs",
             "/overview/fees",
+            "/overview/open-interest",
             "/stablecoins",
         ):
             server.route(path, examples[path]["schema_example"])
@@ -518,7 +519,15 @@ def test_run_once_polymarket_and_defillama_store_observations(cli, db, json_serv
 
     assert result.exit_code == 0, result.stderr
     results = {r["channel"]: r for r in json.loads(result.stdout)}
-    assert set(results) == {"markets", "chains", "protocols", "dex", "fees", "stablecoins"}
+    assert set(results) == {
+        "markets",
+        "chains",
+        "protocols",
+        "dex",
+        "fees",
+        "stablecoins",
+        "open_interest",
+    }
     assert all(r["error"] is None and r["written"] > 0 for r in results.values())
     assert json_server.requests[0] == (
         "/markets",

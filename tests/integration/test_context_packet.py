@@ -467,3 +467,29 @@ def test_a_topic_read_shows_the_immediate_market_then_the_later_ones(world):
         line for line in packet.prompt.splitlines() if '"layer":"immediate"' in line
     ]
     assert '"market_id":"m-5"' in immediate_line
+
+
+def test_a_defillama_open_interest_read_shows_the_perp_dex_open_interest(world):
+    store, _, _ = world
+    with store.atomic():
+        observations.upsert_macro(
+            store,
+            [
+                MacroObservation("protocol", "hyperliquid-perps", "open_interest", START, 1.4e10),
+                MacroObservation(
+                    "protocol", "hyperliquid-perps", "open_interest_change_1d", START, 0.0362
+                ),
+                MacroObservation("protocol", "hyperliquid-perps", "fees_24h", START, 2.0e6),
+            ],
+        )
+    read_oi = ReadItem(
+        "defillama", "open_interest", "BTC", "hyperliquid-perps", 1, scope="protocol"
+    )
+
+    packet = _build(world, strategy=_strategy(read_plans={"BTC": (read_oi,)}))
+
+    (read,) = packet.data["reads"]
+    assert [(m["metric"], m["value"], m["unit"]) for m in read["metrics"]] == [
+        ("open_interest", "14000000000", "USD"),
+        ("open_interest_change_1d", "0.0362", "fraction"),
+    ]

@@ -627,6 +627,7 @@ def test_defillama_channels_store_macro_observations_and_count_a_bad_protocol(
             "/protocols": [*protocols, {"name": "Broken", "tvl": "lots"}],
             "/overview/dexs": _llama("/overview/dexs"),
             "/overview/fees": _llama("/overview/fees"),
+            "/overview/open-interest": _llama("/overview/open-interest"),
             "/stablecoins": _llama("/stablecoins"),
         }
     )
@@ -635,7 +636,7 @@ def test_defillama_channels_store_macro_observations_and_count_a_bad_protocol(
     report = Ingestor(store, at_now, defillama=source).run_once(sources=["defillama"])
 
     results = {r.channel: r for r in report.results}
-    assert set(results) == {"chains", "protocols", "dex", "fees", "stablecoins"}
+    assert set(results) == {"chains", "protocols", "dex", "fees", "stablecoins", "open_interest"}
     assert report.failed == []
     assert results["protocols"].rejection_reasons == {"tvl_not_a_number": 1}
     scopes = {
@@ -650,6 +651,10 @@ def test_defillama_channels_store_macro_observations_and_count_a_bad_protocol(
     } <= scopes
     assert ("global", "dex_volume_24h") in scopes
     assert ("global", "fees_24h") in scopes
+    assert observations.latest_macro(store, "protocol", "hyperliquid-perps") == {
+        "open_interest": (NOW, 14304709847.0),
+        "open_interest_change_1d": (NOW, 0.0362),
+    }
     assert observations.latest_macro(store, "chain", "Ethereum")["tvl"] == (
         NOW,
         65998652431.40251,
@@ -671,7 +676,7 @@ def test_a_failing_defillama_endpoint_does_not_stop_the_others(store, at_now) ->
 
     report = Ingestor(store, at_now, defillama=source).run_once(sources=["defillama"])
 
-    assert {r.channel for r in report.failed} == {"protocols", "dex", "fees"}
+    assert {r.channel for r in report.failed} == {"protocols", "dex", "fees", "open_interest"}
     assert {r.channel for r in report.results if r.written} == {"chains", "stablecoins"}
     assert "not found" in cursors.cursor(store, "defillama", "fees", "*")["last_error"]
 

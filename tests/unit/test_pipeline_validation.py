@@ -263,6 +263,14 @@ def test_an_unproduced_defillama_pair_warns():
     assert with_problem("unsupported_scope", check(data)).path == "nodes[0].sources.defillama[0]"
 
 
+def test_a_defillama_open_interest_block_validates_for_a_perp_dex():
+    data = valid()
+    data["nodes"][0]["sources"]["defillama"] = [
+        {"channel": "open_interest", "scope": "protocol", "subject": "hyperliquid-perps"}
+    ]
+    assert codes(check(data)) == codes(check(valid()))
+
+
 # -- fuzzing -------------------------------------------------------------------------------------
 
 JSON = st.recursive(

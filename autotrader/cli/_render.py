@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from autotrader.core.jsonout import dumps
+from autotrader.core.jsonout import cli_dumps
 
 # Piped output (cron logs, `| less`) gets wide tables instead of rich's 80-column default.
 _WIDTH = None if sys.stdout.isatty() else 160
@@ -20,8 +20,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` as JSON on stdout, bypassing rich markup so it stays parseable."""
-    out.print(dumps(data), markup=False, highlight=False, soft_wrap=True)
+    """Print ``data`` as JSON on stdout, bypassing rich markup so it stays parseable; decimals
+    (floats included) are strings, as the README promises."""
+    out.print(cli_dumps(data), markup=False, highlight=False, soft_wrap=True)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

@@ -274,7 +274,8 @@ def test_latest_json_shows_the_newest_candle_with_every_indicator(cli, db, ftx_i
     view = json.loads(result.stdout)
     assert (view["symbol"], view["source"], view["timeframe"]) == ("BTC", "file", "1m")
     assert view["open_time"] == iso_utc(ftx_imported - MINUTE)
-    assert view["age_s"] == 0.0
+    assert view["age_s"] == "0"
+    assert view["close"] == "46809"  # prices are decimal text, as every --json writes them
     assert view["series_bars"] == FTX_ROWS
     missing = [name for name in INDICATOR_COLUMNS if view.get(name) is None]
     assert missing == []
@@ -328,8 +329,8 @@ def test_status_json_reports_coverage_lag_and_staleness(cli, db, ftx_imported) -
         "ohlcv",
         1,
     )
-    assert file_ohlcv["coverage_pct"] == 100.0
-    assert file_ohlcv["lag_s"] == 0.0
+    assert file_ohlcv["coverage_pct"] == "100"
+    assert file_ohlcv["lag_s"] == "0"
     assert file_ohlcv["stale"] is False
     assert file_ohlcv["rows_24h"] == FTX_ROWS
     assert file_ohlcv["last_success"] == iso_utc(ftx_imported)
@@ -454,7 +455,7 @@ def test_run_once_against_hyperliquid_stores_candles_and_funding(cli, db, hyperl
         for h in json.loads(cli("ingest", "status", "--json", "--db", db).stdout)
     }
     assert status[("hyperliquid", "ohlcv")]["stale"] is False
-    assert status[("hyperliquid", "ohlcv")]["coverage_pct"] == 100.0
+    assert status[("hyperliquid", "ohlcv")]["coverage_pct"] == "100"
 
 
 @pytest.mark.slow

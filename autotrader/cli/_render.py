@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from autotrader.core.jsonout import dumps
+from autotrader.core.jsonout import cli_dumps
 from autotrader.core.safe_text import replace_unsafe
 
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -73,13 +73,14 @@ err = SafeConsole(stderr=True, soft_wrap=True)
 
 
 def to_json(data: Any) -> str:
-    """``data`` as ``--json`` writes it (``core.jsonout.dumps``: Decimals exact, unsafe
-    characters as ``\\u`` escapes)."""
-    return dumps(data)
+    """``data`` as ``--json`` writes it (``core.jsonout.cli_dumps``: Decimals exact, floats as
+    decimal text, unsafe characters as ``\\u`` escapes)."""
+    return cli_dumps(data)
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` as JSON on stdout, bypassing rich markup so it stays parseable."""
+    """Print ``data`` as JSON on stdout, bypassing rich markup so it stays parseable; decimals
+    (floats included) are strings, as the README promises."""
     out.print(to_json(data), soft_wrap=True)
 
 
@@ -126,6 +127,11 @@ def say(*parts: str | Text) -> None:
 def fail_line(message: str) -> None:
     """One line on stderr, whatever the message holds (newlines in it are shown escaped)."""
     err.print(Text(f"error: {clean(message, one_line=True)}"), soft_wrap=True)
+
+
+def warn_line(message: str) -> None:
+    """One warning line on stderr: the command goes on, the user should know."""
+    err.print(Text(f"warning: {clean(message, one_line=True)}"), soft_wrap=True)
 
 
 def human_age(seconds: float | None) -> str:

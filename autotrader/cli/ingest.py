@@ -21,7 +21,7 @@ from autotrader.cli._options import (
     parse_time,
     split_csv,
 )
-from autotrader.cli._render import human_age, out, print_json, say, styled, table
+from autotrader.cli._render import human_age, out, print_json, say, styled, table, warn_line
 from autotrader.market.models import HYPERLIQUID_CHANNELS, SOURCES, TIMEFRAME_MS
 
 if TYPE_CHECKING:
@@ -166,23 +166,33 @@ def import_file(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="CSV, JSON ([[t,o,h,l,c,v]]), feather or parquet.")],
     symbol: Annotated[str, typer.Option("--symbol", help="The asset these candles belong to.")],
-    timeframe: Annotated[str, typer.Option("--timeframe", help="1m, 5m or 1h.")] = "1m",
+    timeframe: Annotated[
+        str | None,
+        typer.Option("--timeframe", help="1m, 5m or 1h; checked against the file's bar spacing."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Import candles from a file (replay, or your own history); derives 1h and indicators.
+    The timeframe is read from the bar spacing; a --timeframe that disagrees stores nothing.
 
-    Example: autotrader ingest import btc-1m.csv --symbol BTC --timeframe 1m
+    Example: autotrader ingest import btc-5m.csv --symbol BTC
     """
     from autotrader.bootstrap import ingestor
+    from autotrader.market.registry import known_assets
 
     timeframe = choice(timeframe, name="--timeframe", allowed=TIMEFRAMES)
     symbol = parse_symbol(symbol, name="--symbol")
     store = open_store(ctx, db)
-    result, layout = ingestor(settings_for(ctx, db), store, clock(ctx)).import_file(
+    if symbol not in {asset.symbol for asset in known_assets(store)}:
+        warn_line(f"{symbol} is not in the asset registry (see `ingest assets list`); importing")
+    result, imported = ingestor(settings_for(ctx, db), store, clock(ctx)).import_file(
         path, symbol=symbol, timeframe=timeframe
     )
-    say(f"{path.name}: {layout}")
-    say(f"{result.written} candles stored for {symbol} {timeframe}, {result.rejected} rejected")
+    say(f"{path.name}: {imported.layout}")
+    say(
+        f"{result.written} candles stored for {symbol} {imported.timeframe}, "
+        f"{result.rejected} rejected"
+    )
     for reason, count in result.rejection_reasons.most_common():
         say(f"  rejected {count}× {reason}")
 

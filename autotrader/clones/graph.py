@@ -47,7 +47,7 @@ Granularity = Literal["1m", "5m", "1h"]
 Lookback = Annotated[int, Field(ge=1, le=5_000)]
 HyperliquidChannel = Literal["ohlcv", "indicators", "funding"]
 PolymarketScope = Literal["market", "event", "topic"]
-DefiLlamaChannel = Literal["tvl", "flows", "dex", "fees", "stablecoins"]
+DefiLlamaChannel = Literal["tvl", "flows", "dex", "fees", "stablecoins", "open_interest"]
 DefiLlamaScope = Literal["global", "chain", "protocol", "stablecoin"]
 Prefilter = Literal["none", "volatility", "volume"]
 # The variant names as a Literal for the strict schema (derived from the enum, never listed twice).

@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     defillama_stablecoins_url: str = Field(
         default="https://stablecoins.llama.fi", description="DefiLlama stablecoins API base URL."
     )
+    defillama_open_interest_path: str = Field(
+        default="/overview/open-interest",
+        description="Path of DefiLlama's perp DEX open interest overview on its API.",
+    )
     http_timeout: float = Field(
         default=10.0, ge=0.1, le=300, description="Timeout of one market-data HTTP call (seconds)."
     )

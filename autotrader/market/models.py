@@ -19,7 +19,7 @@ SYMBOL_PATTERN = r"^[A-Z0-9/:_-]{1,32}$"
 
 SOURCES = ("hyperliquid", "polymarket", "defillama")  # the live sources ingest fetches
 HYPERLIQUID_CHANNELS = ("ohlcv", "funding")
-DEFILLAMA_CHANNELS = ("chains", "protocols", "dex", "fees", "stablecoins")
+DEFILLAMA_CHANNELS = ("chains", "protocols", "dex", "fees", "stablecoins", "open_interest")
 TIMEFRAME_MS: dict[str, int] = {"1m": MINUTE_MS, "5m": 5 * MINUTE_MS, "1h": HOUR_MS}
 # The indicators stored per bar (TA-Lib: Wilder RSI 14, Bollinger 20/2σ, SMA/EMA 20, MACD 12/26/9).
 INDICATOR_COLUMNS: tuple[str, ...] = (

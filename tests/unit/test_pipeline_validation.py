@@ -337,6 +337,14 @@ def test_the_parameters_that_validate_are_the_parameters_the_engine_runs_with():
     assert ignored == ()
 
 
+def test_a_defillama_open_interest_block_validates_for_a_perp_dex():
+    data = valid()
+    data["nodes"][0]["sources"]["defillama"] = [
+        {"channel": "open_interest", "scope": "protocol", "subject": "hyperliquid-perps"}
+    ]
+    assert codes(check(data)) == codes(check(valid()))
+
+
 # -- fuzzing -------------------------------------------------------------------------------------
 
 JSON = st.recursive(

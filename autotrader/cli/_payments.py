@@ -8,11 +8,11 @@ from __future__ import annotations
 def payment_verifier(settings, clock, name, reference, reason, amount, tx):
     """A ManualVerifier (an admin's attestation: reference and reason required) or the
     treasury's HyperliquidVerifier; one clear error for options that do not fit it."""
-    from autotrader.cli._options import split_csv
+    from autotrader.cli._options import choice
     from autotrader.core.errors import InvalidInputError
     from autotrader.lifecycle.vocabulary import VerifierName
 
-    split_csv(name, name="--verifier", allowed=tuple(VerifierName))
+    name = choice(name, name="--verifier", allowed=VerifierName)
     if name == VerifierName.HYPERLIQUID:
         if reference or reason or amount:
             raise InvalidInputError("--reference, --reason and --amount are for --verifier manual")

@@ -181,11 +181,9 @@ def list_runs(
 @app.command("memory")
 def memory(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's.")] = None,
     policy: Annotated[str | None, typer.Option("--policy", help="Only this policy id.")] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=1, max=10_000, help="Experiments per clone.")
-    ] = 20,
+    limit: Annotated[int, count_option("--limit", "Experiments per clone.", high=10_000)] = 20,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

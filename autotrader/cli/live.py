@@ -8,14 +8,21 @@ import typer
 
 from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    LoopOption,
+    MaxTicksOption,
+    id_option,
+)
 from autotrader.cli._render import out, print_json, say, table
 
 app = typer.Typer(
     help="Live venues: check credentials, status, reconcile, halt.", no_args_is_help=True
 )
 
-AccountOption = Annotated[int, typer.Option("--account", help="A live prop account's id.")]
+AccountOption = Annotated[int, id_option("--account", "A live prop account's id.")]
 
 
 def _live_account(store, account_id: int) -> dict:
@@ -71,7 +78,7 @@ def check(
 @app.command("status")
 def status(
     ctx: typer.Context,
-    account: Annotated[int | None, typer.Option("--account", help="Only this account.")] = None,
+    account: Annotated[int | None, id_option("--account", "Only this account.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -149,7 +156,7 @@ def reconcile(
 def halt(
     ctx: typer.Context,
     account: Annotated[
-        int | None, typer.Option("--account", help="Only this account (then frozen).")
+        int | None, id_option("--account", "Only this account (then frozen).")
     ] = None,
     flatten: Annotated[
         bool, typer.Option("--flatten", help="Also close every open position.")

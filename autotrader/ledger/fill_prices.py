@@ -106,6 +106,8 @@ class BarBook:
             if end < 0:
                 continue
             start = max(series.last_closed(from_ms), 0)
+            if start > end:  # opened after the fill (a stored time out of order): no bars
+                continue
             lows.append(min(series.lows[start : end + 1]))
             highs.append(max(series.highs[start : end + 1]))
         return (min(lows), max(highs)) if lows else None

@@ -315,7 +315,7 @@ def test_memory_shows_each_policys_posterior_and_the_experiments_behind_it(cli, 
     assert [p["policy_id"] for p in memory["posteriors"]] == sorted(
         {r["policy_id"] for r in recorded}
     )
-    assert all(p["alpha"] >= 1 and p["beta"] >= 1 for p in memory["posteriors"])
+    assert all(float(p["alpha"]) >= 1 and float(p["beta"]) >= 1 for p in memory["posteriors"])
     assert [p["policy_id"] for p in only["posteriors"]] == [policy]
     assert {e["policy_id"] for e in only["experiments"]} == {policy}
     table = ok(run(cli, db, "decisions", "memory", "--clone-id", "42")).stdout

@@ -40,8 +40,10 @@ def far_future_store(tmp_path_factory):
                 and (info[1].endswith("_at") or info[1] in ("time", "as_of"))
             ]
             for column in columns:
+                # OR IGNORE: a row whose own CHECK orders its times (a race ends after it
+                # starts) keeps the one edit it cannot take.
                 db.execute(
-                    f"UPDATE {table} SET {column} = ? "
+                    f"UPDATE OR IGNORE {table} SET {column} = ? "
                     f"WHERE {column} = (SELECT MAX({column}) FROM {table})",
                     (YEAR_10000_MS,),
                 )
@@ -91,7 +93,11 @@ def test_a_reader_answers_over_times_no_calendar_holds(
     result = cli(*args, "--db", str(db))
     assert "unexpected" not in result.stderr, result.stderr
     assert "Traceback" not in result.output
-    assert result.exit_code == 0, result.output
+    if args == ("ledger", "verify"):  # it answers that those times are out of range
+        assert result.exit_code == 1, result.output
+        assert "time_range" in result.output
+    else:
+        assert result.exit_code == 0, result.output
 
 
 @pytest.mark.slow

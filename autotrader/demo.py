@@ -93,18 +93,18 @@ def demo_orders(store, now_ms: int) -> list[dict]:
 
     from autotrader.market.view import execution_price
 
-    def level(symbol: str, factor: str) -> str:
+    def level(symbol: str, factor: str) -> Decimal:
         price = execution_price(store, symbol, now_ms)
         if price is None:
             raise ValueError(f"no bundled price for {symbol}")
-        return str((price.price * Decimal(factor)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return (price.price * Decimal(factor)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
     return [
         {
             "why": "A BTC long, 3x, stop 0.8 % below and target 0.8 % above:",
             "symbol": "BTC",
             "side": "long",
-            "notional": "2000",
+            "notional": Decimal(2000),
             "qty": None,
             "leverage": 3,
             "stop": level("BTC", "0.992"),
@@ -114,7 +114,7 @@ def demo_orders(store, now_ms: int) -> list[dict]:
             "why": "An ETH short, 2x, stop 1.5 % above and target 1.5 % below:",
             "symbol": "ETH",
             "side": "short",
-            "notional": "1500",
+            "notional": Decimal(1500),
             "qty": None,
             "leverage": 2,
             "stop": level("ETH", "1.015"),
@@ -124,7 +124,7 @@ def demo_orders(store, now_ms: int) -> list[dict]:
             "why": "An oversized BTC order (50,000 USD) that the position-notional gate refuses:",
             "symbol": "BTC",
             "side": "long",
-            "notional": "50000",
+            "notional": Decimal(50_000),
             "qty": None,
             "leverage": 5,
             "stop": None,

@@ -99,6 +99,21 @@ JOBS = JobRegistry(
             commands=("lifecycle fees reconcile",),
         ),
         JobSpec(
+            name="arena-races",
+            summary="tickets (pay what the treasury received, expire the stale), launch due "
+            "races, settle finished ones, Hall of Fame, archive",
+            interval=60.0,
+            builder="autotrader.arena.jobs:races_job",
+            commands=("arena races run-once", "arena races worker"),
+        ),
+        JobSpec(
+            name="live-reconcile",
+            summary="live venues: exchange positions and orders vs the store; drift freezes",
+            interval=300.0,
+            builder="autotrader.live.jobs:reconcile_job",
+            commands=("live reconcile",),
+        ),
+        JobSpec(
             name="alerts",
             summary="fills, exits, frozen accounts, unhealthy workers → apprise channels",
             interval=30.0,

@@ -8,8 +8,10 @@ set's tables.
 from __future__ import annotations
 
 from autotrader.alerts import migrations as alerts_migrations
+from autotrader.arena import migrations as arena_migrations
 from autotrader.arena_models import migrations as arena_models_migrations
 from autotrader.artifacts import migrations as artifacts_migrations
+from autotrader.backtest import migrations as backtest_migrations
 from autotrader.clones import migrations as clones_migrations
 from autotrader.core import migrations as core_migrations
 from autotrader.core._sqlite_utils import Migrations
@@ -17,6 +19,7 @@ from autotrader.decisions import migrations as decisions_migrations
 from autotrader.desk import migrations as desk_migrations
 from autotrader.ledger import migrations as ledger_migrations
 from autotrader.lifecycle import migrations as lifecycle_migrations
+from autotrader.live import migrations as live_migrations
 from autotrader.llm import migrations as llm_migrations
 from autotrader.market import migrations as market_migrations
 from autotrader.prop import migrations as prop_migrations
@@ -34,4 +37,7 @@ MIGRATION_SETS: tuple[Migrations, ...] = (
     desk_migrations.migrations,
     lifecycle_migrations.migrations,
     alerts_migrations.migrations,
+    arena_migrations.migrations,
+    live_migrations.migrations,
+    backtest_migrations.migrations,
 )

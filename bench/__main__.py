@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -42,7 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         "names", nargs="*", help=f"benchmarks to run (default all): {', '.join(available)}"
     )
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
+    parser.add_argument(
+        "--against-freqtrade",
+        metavar="VENV",
+        help="a freqtrade virtualenv: cli_help also times its --help (installs nothing)",
+    )
     args = parser.parse_args(argv)
+    if args.against_freqtrade:
+        os.environ["BENCH_FREQTRADE_VENV"] = args.against_freqtrade
     unknown = sorted(set(args.names) - set(available))
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")

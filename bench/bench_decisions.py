@@ -5,8 +5,10 @@
    market snapshot, position, memory, equity), engine, artifacts, gates, fill, records — in
    decisions/s. Ten synthetic perps are registered in the asset registry with three days of
    synthetic 5m candles (1h rollups and indicators derived); every clone has an account and one
-   pipeline over the ten assets. Same-run baseline: the rules engine's ``decide()`` alone over
-   the same runs' prebuilt requests. Target: >= 500 decisions/s.
+   pipeline over the ten assets; artifacts go to the default file store. Measured twice: the
+   first tick (every plan compiled, every position opened) and the next (a worker's steady
+   tick). Same-run baseline: the rules engine's ``decide()`` alone over the same runs' prebuilt
+   requests. Targets: >= 500 decisions/s; the steady tick >= 0.5 x ``decide()`` alone.
 2. Model latency hidden by concurrency: 100 due runs (20 with ``--quick``) of the llm engine,
    concurrency 10, against a loopback fake OpenAI server (in a process of its own, as a real
    model server would be) that answers after 200 ms, cache off, through the real SDK. Ideal:
@@ -36,6 +38,7 @@ FIVE_MINUTES = 300_000
 BARS = 3 * 24 * 12  # three days of 5m bars
 NOW = T0 + BARS * FIVE_MINUTES  # the close of the last bar
 TARGET_DECISIONS_PER_S = 500
+TARGET_RATIO = 0.5  # a steady tick's decisions/s against the engine's decide() alone
 MODEL_DELAY_S = 0.2
 CONCURRENCY = 10
 MAX_OVER_IDEAL = 1.3
@@ -186,23 +189,35 @@ def overhead(clones: int) -> list[BenchResult]:
         start = time.perf_counter()
         outcome = runner.tick(force=True)
         elapsed = time.perf_counter() - start
-        decisions = len(outcome.runs)
-        rate = decisions / elapsed
+        # A worker's steady tick: plans already compiled, the first tick's positions open.
+        start = time.perf_counter()
+        steady = runner.tick(force=True)
+        steady_elapsed = time.perf_counter() - start
         baseline = _rules_baseline(store, clock, runner)
         actions = [a["status"] for r in outcome.runs for a in r.actions]
         store.close()
-    assert decisions == clones * len(SYMBOLS), outcome.summary()
+    decisions = len(outcome.runs)
+    assert decisions == len(steady.runs) == clones * len(SYMBOLS), outcome.summary()
     fills = actions.count("executed")
     return [
         BenchResult(
-            name=f"rules decisions/s ({clones}x{len(SYMBOLS)}, {fills} fills)",
-            value=rate,
+            name=f"rules decisions/s, first tick ({clones}x{len(SYMBOLS)}, {fills} fills)",
+            value=decisions / elapsed,
             unit="decisions/s",
             baseline=baseline,
             ratio_label="vs decide() alone",
             target=f">= {TARGET_DECISIONS_PER_S}/s",
-            passed=rate >= TARGET_DECISIONS_PER_S,
-        )
+            passed=decisions / elapsed >= TARGET_DECISIONS_PER_S,
+        ),
+        BenchResult(
+            name=f"rules decisions/s, next tick ({clones}x{len(SYMBOLS)}, file artifacts)",
+            value=decisions / steady_elapsed,
+            unit="decisions/s",
+            baseline=baseline,
+            ratio_label="vs decide() alone",
+            target=f">= {TARGET_RATIO} x decide() alone",
+            passed=decisions / steady_elapsed >= TARGET_RATIO * baseline,
+        ),
     ]
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from autotrader.core.clock import HOUR_MS, MINUTE_MS, SimulatedClock
 from autotrader.core.db import Store
+from autotrader.core.worker import worker_identity
 from autotrader.desk.heartbeat import TOTAL_BUDGET_S, Heartbeat, operations
 from autotrader.desk.learning import MemoryNote, remember
 from autotrader.desk.repo import events as events_repo
@@ -31,6 +32,10 @@ from autotrader.desk.setup import init_desk
 from autotrader.desk.vocabulary import AgentId, MemoryType, StepKind
 from autotrader.schema import MIGRATION_SETS
 from bench._harness import BenchResult
+
+# The steps' claimant: this process, alive, so its steps are judged by their age (stale after 30
+# minutes), not taken back as a gone worker's.
+HUNG_WORKER = worker_identity("bench")
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 NOW = T0 + 24 * HOUR_MS
@@ -91,7 +96,7 @@ def _open_steps(store: Store, count: int) -> None:
             store,
             {"mission_id": mission, "seq": 0, "kind": StepKind.ANALYZE_SIGNAL.value,
              "status": "running" if running else "queued", "payload": {"kind": "analyze_signal"},
-             "claimed_by": "bench@host:1" if running else None, "claimed_at": claimed,
+             "claimed_by": HUNG_WORKER if running else None, "claimed_at": claimed,
              "created_at": NOW - HOUR_MS},
         )  # fmt: skip
 
@@ -126,9 +131,8 @@ def run(quick: bool) -> list[BenchResult]:
         baseline = time.perf_counter() - start
 
         backlog = store.scalar("SELECT MAX(id) FROM desk_events")
-        heartbeat = Heartbeat(
-            store, clock, operations(store, clock, watchlist=("BTC", "ETH")), worker_id="bench"
-        )
+        ops = operations(store, clock, watchlist=("BTC", "ETH"), worker_stale_after_s=300)
+        heartbeat = Heartbeat(store, clock, ops, worker_id="bench")
         start = time.perf_counter()
         report = heartbeat.beat()
         seconds = time.perf_counter() - start

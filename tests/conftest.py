@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -63,6 +64,18 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AUTOTRADER_DATA_DIR", str(home / "data"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def pristine_logging():
+    """Every in-process CLI invoke configures the ``autotrader`` logger (its level, handler and
+    propagation): after each test it is put back as Python made it, so a test that ran the CLI
+    with ``AUTOTRADER_LOG_LEVEL=ERROR`` does not hide the next test's warnings from caplog."""
+    yield
+    logger = logging.getLogger("autotrader")
+    logger.setLevel(logging.NOTSET)
+    logger.handlers.clear()
+    logger.propagate = True
 
 
 @pytest.fixture

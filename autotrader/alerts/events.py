@@ -6,10 +6,13 @@
 - accounts: an account that became frozen (a drawdown breach, or an admin) or liquidated.
 - workers: a worker that became degraded (its breaker tripped) or stale (no heartbeat).
   A state already alarming on the first tick is alerted: it is a problem now.
+- auditions: every audition passed or failed since the last one seen (the lifecycle timeline's
+  verdict events); races: every race settled since the last one seen (its finish and pool). Both
+  start, like fills, at the newest on the first tick.
 
-Reads go through the prop repo and ``core.worker_status``; each event is queued once (its key is
-unique in the outbox), with one delivery per channel that wants it. One short unit of work per
-tick, nothing sent inside it.
+Reads go through the prop, lifecycle and arena repos and ``core.worker_status``; each event is
+queued once (its key is unique in the outbox), with one delivery per channel that wants it. One
+short unit of work per tick, nothing sent inside it.
 """
 
 from __future__ import annotations
@@ -19,18 +22,26 @@ from dataclasses import dataclass
 from autotrader.alerts import repo
 from autotrader.alerts.channels import Channel, allows
 from autotrader.alerts.vocabulary import AlertEvent
+from autotrader.arena.repo import settlements as settlements_repo
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
+from autotrader.core.money import to_text
 from autotrader.core.worker_status import worker_views
+from autotrader.lifecycle.repo import timeline as timeline_repo
+from autotrader.lifecycle.vocabulary import EventKind
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.vocabulary import AccountStatus
 
-MAX_FILLS_PER_TICK = 500  # the rest wait for the next tick, in order
+MAX_FILLS_PER_TICK = 500  # the rest wait for the next tick, in order (auditions, races too)
 _EXITS = {
     "STOP": AlertEvent.EXIT_STOP,
     "TARGET": AlertEvent.EXIT_TARGET,
     "TIME": AlertEvent.EXIT_TIME,
     "LIQUIDATION": AlertEvent.EXIT_LIQUIDATION,
+}
+_VERDICTS = {
+    EventKind.AUDITION_PASSED.value: AlertEvent.AUDITION_PASSED,
+    EventKind.AUDITION_FAILED.value: AlertEvent.AUDITION_FAILED,
 }
 _ACCOUNT_EVENTS = {
     AccountStatus.FROZEN.value: AlertEvent.ACCOUNT_FROZEN,
@@ -69,7 +80,8 @@ class EventScan:
         now = self.clock.now_ms()
         queued = []
         with self.store.atomic():
-            found = [*self._fills(now), *self._accounts(now), *self._workers(now)]
+            found = [*self._fills(now), *self._accounts(now), *self._workers(now),
+                     *self._auditions(now), *self._races(now)]  # fmt: skip
             for event in found:
                 if not allows(self.events, event.event):
                     continue
@@ -100,6 +112,40 @@ class EventScan:
         if fills:
             repo.set_mark(self.store, "fills", str(fills[-1]["id"]), now_ms=now)
         return [_fill_event(f) for f in fills]
+
+    def _after_mark(self, name: str, newest, rows_after, now: int) -> list[dict]:
+        """The rows after the mark ``name`` (by id), moving the mark past them; on the first
+        tick the mark starts at the newest row (``newest()``) and nothing is news."""
+        mark = repo.get_mark(self.store, name)
+        if mark is None:
+            repo.set_mark(self.store, name, str(newest(self.store)), now_ms=now)
+            return []
+        rows = rows_after(int(mark))
+        if rows:
+            repo.set_mark(self.store, name, str(rows[-1]["id"]), now_ms=now)
+        return rows
+
+    def _auditions(self, now: int) -> list[Event]:
+        verdicts = self._after_mark(
+            "auditions",
+            timeline_repo.newest_event_id,
+            lambda after: timeline_repo.events_after(
+                self.store, after, tuple(_VERDICTS), limit=MAX_FILLS_PER_TICK
+            ),
+            now,
+        )
+        return [_audition_event(v) for v in verdicts]
+
+    def _races(self, now: int) -> list[Event]:
+        settled = self._after_mark(
+            "races",
+            settlements_repo.newest_settlement_id,
+            lambda after: settlements_repo.settlements_after(
+                self.store, after, limit=MAX_FILLS_PER_TICK
+            ),
+            now,
+        )
+        return [_race_event(s) for s in settled]
 
     def _accounts(self, now: int) -> list[Event]:
         events = []
@@ -167,3 +213,30 @@ def _fill_event(fill: dict) -> Event:
         f" fee {fill['fee']}) at {iso_utc(fill['created_at'])} — trace fill:{fill['id']}"
     )
     return Event(key=f"fill:{fill['id']}", event=event, title=title, body=body)
+
+
+def _audition_event(event: dict) -> Event:
+    verdict = _VERDICTS[event["event"]]
+    outcome = "passed" if verdict == AlertEvent.AUDITION_PASSED else "failed"
+    title = f"autotrader: clone {event['clone_id']} {outcome} its audition"
+    body = (
+        f"clone {event['clone_id']} {outcome} audition {event['audition_id']} (account"
+        f" {event['account_id']}) at {iso_utc(event['created_at'])}: {event['reason']}"
+    )
+    return Event(key=f"audition:{event['audition_id']}", event=verdict, title=title, body=body)
+
+
+def _race_event(settlement: dict) -> Event:
+    race_id, finish = settlement["race_id"], settlement["finish"]
+    placed = ", ".join(f"{n}. clone {c}" for n, c in enumerate(finish[:3], start=1))
+    body = (
+        f"race {race_id} settled at {iso_utc(settlement['settled_at'])}: {placed}"
+        f"{' …' if len(finish) > 3 else ''}; pool {to_text(settlement['pool'])} USDC"
+        f" ({settlement['tickets']} paid tickets) — payouts {to_text(settlement['payouts'])},"
+        f" royalties"
+        f" {to_text(settlement['royalties'])}, rake {to_text(settlement['rake'])} — see"
+        f" `arena races show {race_id}`"
+    )
+    title = f"autotrader: race {race_id} settled, clone {finish[0]} won"
+    return Event(key=f"race:{race_id}:settled", event=AlertEvent.RACE_SETTLED, title=title,
+                 body=body)  # fmt: skip

@@ -6,6 +6,7 @@ Migrations are never edited once released: add a new one below the last."""
 from __future__ import annotations
 
 from autotrader.core._sqlite_utils import Database, Migrations
+from autotrader.core.migrations import extend_check_values
 
 migrations = Migrations("alerts")
 
@@ -66,3 +67,9 @@ def m001_outbox(db: Database) -> None:
         ) STRICT
         """
     )
+
+
+@migrations()
+def m002_audition_and_race_events(db: Database) -> None:
+    extend_check_values(db, "alert_outbox", "event", "audition.passed", "audition.failed",
+                        "race.settled")  # fmt: skip

@@ -18,6 +18,9 @@ class AlertEvent(StrEnum):
     ACCOUNT_LIQUIDATED = "account.liquidated"  # its equity reached zero
     WORKER_DEGRADED = "worker.degraded"
     WORKER_STALE = "worker.stale"
+    AUDITION_PASSED = "audition.passed"  # a clone's audition was judged: it joins the queue
+    AUDITION_FAILED = "audition.failed"
+    RACE_SETTLED = "race.settled"  # a race's pool was paid out: its finish and settlement
     TEST = "test"
 
     @property

@@ -15,8 +15,10 @@ a trading transaction, so a slow upload never holds the database's write lock.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -125,6 +127,18 @@ class Artifacts:
     def put_text(self, text: str, *, kind: str) -> str:
         """Store ``text`` as UTF-8; return its key."""
         return self.put_bytes(text.encode("utf-8"), kind=kind, content_type=TEXT_TYPE)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make the blobs put inside the block durable together when it ends (the file
+        backend's :meth:`~autotrader.artifacts.stores.FileStore.batch`: one flush pass instead
+        of one per put); backends without batching store as usual."""
+        batch = getattr(self.backend, "batch", None)
+        if batch is None:
+            yield
+            return
+        with batch():
+            yield
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -28,9 +28,12 @@ def run_job(
     """Build the registered job ``name`` and run it once (the default) or loop it.
 
     One pass returns its report (its error propagates: exit 1). A loop returns ``None`` once
-    stopped by a signal or ``--max-ticks``; it exits 1 only on an operational error. The
-    interval is ``--interval``, else ``AUTOTRADER_WORKER_INTERVAL`` when set, else the job's own.
+    stopped by a signal or ``--max-ticks``; it exits 1 on an operational error, and when it
+    stopped while failing (no tick ever succeeded, or its last breaker-many ticks all failed:
+    ``WorkerSummary.failing``). The interval is ``--interval``, else
+    ``AUTOTRADER_WORKER_INTERVAL`` when set, else the job's own.
     """
+    from autotrader.core.errors import OperationalError
     from autotrader.core.jobs import JobEnv
     from autotrader.core.worker import Worker, WorkerConfig, worker_identity
     from autotrader.jobs import JOBS
@@ -67,4 +70,9 @@ def run_job(
         f"{spec.name}: stopped ({summary.stopped_by}) after {summary.ticks} ticks, "
         f"{summary.failures} failed; last status {summary.status}"
     )
+    if summary.failing:
+        raise OperationalError(
+            f"{spec.name}: the worker stopped while failing "
+            f"({summary.failures} of {summary.ticks} ticks failed; last: {summary.last_error})"
+        )
     return None

@@ -54,7 +54,7 @@ def log(
     from autotrader.alerts.repo import recent_deliveries
     from autotrader.core.clock import iso_utc
 
-    rows = recent_deliveries(open_store(ctx, db), limit=limit)
+    rows = recent_deliveries(open_store(ctx, db, readonly=True), limit=limit)
     if as_json:
         print_json(rows)
         return

@@ -2,7 +2,8 @@
 
 Errors are handled in one place (:class:`_Root`): our own errors become one line on stderr and
 exit 1; anything unexpected also becomes one line unless ``--debug`` asks for the traceback.
-Command modules import their services inside the command functions, so ``--help`` stays fast.
+Each command group's module is imported only when that group runs (``cli._lazy``), and command
+modules import their services inside the command functions, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -11,30 +12,117 @@ import os
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from autotrader import __version__
-from autotrader.cli import alerts as alerts_cli
-from autotrader.cli import arena_models as arena_models_cli
-from autotrader.cli import clones as clones_cli
-from autotrader.cli import config as config_cli
-from autotrader.cli import db as db_cli
-from autotrader.cli import decisions as decisions_cli
-from autotrader.cli import desk as desk_cli
-from autotrader.cli import ingest as ingest_cli
-from autotrader.cli import ledger as ledger_cli
-from autotrader.cli import lifecycle as lifecycle_cli
-from autotrader.cli import prop as prop_cli
-from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import CliState, state
+from autotrader.cli._lazy import Entry, LazyGroup
 from autotrader.cli._render import fail_line
-from autotrader.cli.demo import demo_command
-from autotrader.cli.init import init_command
-from autotrader.cli.serve import serve_command
+
+# Every top-level command, in the order the root's help lists them; each module is imported
+# only when its command runs (``cli._lazy``). A summary is its command's first help paragraph.
+ENTRIES = (
+    Entry(
+        "init",
+        "autotrader.cli.init:init_command",
+        "Create the store if it is missing and apply pending migrations. Safe to run again; a\n"
+        "damaged store, a foreign file or a store a newer autotrader migrated is refused.",
+        command=True,
+    ),
+    Entry(
+        "demo",
+        "autotrader.cli.demo:demo_command",
+        "Run the embedded default end to end: SQLite, bundled data, rules engine; no network.",
+        command=True,
+    ),
+    Entry(
+        "serve",
+        "autotrader.cli.serve:serve_command",
+        "Serve the read-only JSON API (OpenAPI at /docs) and the dashboard until interrupted.",
+        command=True,
+    ),
+    Entry(
+        "config",
+        "autotrader.cli.config:app",
+        "Show and check settings (environment, .env file, defaults).",
+    ),
+    Entry("db", "autotrader.cli.db:app", "Migrate, inspect, check and back up the SQLite store."),
+    Entry(
+        "workers",
+        "autotrader.cli.workers:app",
+        "Registered jobs, their workers, and store housekeeping.",
+    ),
+    Entry(
+        "ingest",
+        "autotrader.cli.ingest:app",
+        "Market memory: Hyperliquid, Polymarket, DefiLlama, files.",
+    ),
+    Entry(
+        "prop",
+        "autotrader.cli.prop:app",
+        "Prop accounts: manual intents, positions, mark-to-market, admin.",
+    ),
+    Entry(
+        "clones",
+        "autotrader.cli.clones:app",
+        "Clones: models, entitlements, strategy graphs, context.",
+    ),
+    Entry(
+        "decisions",
+        "autotrader.cli.decisions:app",
+        "Decision runs: context → engine → intents → gates → fills.",
+    ),
+    Entry(
+        "decide",
+        "autotrader.cli.decisions:app",
+        "Decision runs: context → engine → intents → gates → fills.",
+        hidden=True,
+    ),
+    Entry(
+        "ledger",
+        "autotrader.cli.ledger:app",
+        "Audit the ledger: entries, trades, traces, verify, export, leaderboard, NAV, plots.",
+    ),
+    Entry(
+        "backtest",
+        "autotrader.cli.backtest:backtest_command",
+        "Replay clones over market memory into a new backtest store; print the report.",
+        command=True,
+    ),
+    Entry(
+        "arena-models",
+        "autotrader.cli.arena_models:app",
+        "Model arenas: models × variants on identical accounts, ranked live.",
+    ),
+    Entry(
+        "desk",
+        "autotrader.cli.desk:app",
+        "The desk: six agents proposing, approving and running trading missions.",
+    ),
+    Entry(
+        "lifecycle",
+        "autotrader.cli.lifecycle:app",
+        "Lifecycle: audition fees, auditions, profiles, moderation, the arena.",
+    ),
+    Entry(
+        "arena", "autotrader.cli.arena:app", "Races, tickets, payouts, balances, the Hall of Fame."
+    ),
+    Entry(
+        "alerts",
+        "autotrader.cli.alerts:app",
+        "Alerts to Telegram, Discord, Slack, e-mail, ... (apprise URLs).",
+    ),
+    Entry(
+        "live",
+        "autotrader.cli.live:app",
+        "Live venues: check credentials, status, reconcile, halt.",
+    ),
+)
 
 
-class _Root(TyperGroup):
+class _Root(LazyGroup):
     """The root group: turns every error into one line and an exit code."""
+
+    entries = ENTRIES
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -120,24 +208,6 @@ def root(
         fmt=settings.log_format if settings else "auto",
         secrets=settings.secret_values() if settings else (),
     )
-
-
-app.command("init")(init_command)
-app.command("demo")(demo_command)
-app.add_typer(config_cli.app, name="config")
-app.add_typer(db_cli.app, name="db")
-app.add_typer(workers_cli.app, name="workers")
-app.add_typer(ingest_cli.app, name="ingest")
-app.add_typer(prop_cli.app, name="prop")
-app.add_typer(clones_cli.app, name="clones")
-app.add_typer(decisions_cli.app, name="decisions")
-app.add_typer(decisions_cli.app, name="decide", hidden=True)
-app.add_typer(ledger_cli.app, name="ledger")
-app.add_typer(arena_models_cli.app, name="arena-models")
-app.add_typer(desk_cli.app, name="desk")
-app.add_typer(lifecycle_cli.app, name="lifecycle")
-app.command("serve")(serve_command)
-app.add_typer(alerts_cli.app, name="alerts")
 
 
 def main() -> None:

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption, split_csv
+from autotrader.cli._options import (
+    DbOption,
+    JsonOption,
+    count_option,
+    decimal_option,
+    parse_symbols,
+    split_csv,
+)
 from autotrader.cli._render import out, print_json, say, table
 from autotrader.core.clock import iso_utc
 
@@ -32,7 +39,8 @@ def setup(
         str, typer.Option("--models", help="Registry models, comma-separated: gpt-5,llama3.1-8b.")
     ],
     balance: Annotated[
-        str, typer.Option("--balance", help="Starting balance of every account (USDC).")
+        Decimal,
+        decimal_option("--balance", "Starting balance of every account (USDC).", positive=True),
     ],
     variants: Annotated[
         str,
@@ -44,7 +52,10 @@ def setup(
     engine: Annotated[
         str, typer.Option("--engine", help="llm, committee, or rules (a stand-in for models).")
     ] = "llm",
-    cadence: Annotated[int, typer.Option("--cadence", help="Seconds between decisions.")] = 300,
+    cadence: Annotated[
+        # The range a pipeline's decision cadence allows (arena_models.grid checks it too).
+        int, count_option("--cadence", "Seconds between decisions.", low=30, high=86_400)
+    ] = 300,
     name: NameOption = "arena",
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -84,19 +95,18 @@ def status(
 
 
 def _spec(
-    models: str, balance: str, variants: str, symbols: str, engine: str, cadence: int
+    models: str, balance: Decimal, variants: str, symbols: str, engine: str, cadence: int
 ) -> ArenaSpec:
     from autotrader.arena_models.grid import ArenaSpec
     from autotrader.clones.variants import parse_variant
     from autotrader.clones.vocabulary import Variant
-    from autotrader.core.money import to_decimal
 
     chosen = split_csv(variants, name="--variants")
     return ArenaSpec(
         models=tuple(split_csv(models, name="--models")),
         variants=tuple(Variant) if chosen == ["all"] else tuple(map(parse_variant, chosen)),
-        starting_balance=to_decimal(balance, field="--balance"),
-        symbols=tuple(split_csv(symbols.upper(), name="--symbols")),
+        starting_balance=balance,
+        symbols=tuple(parse_symbols(symbols, name="--symbols")),
         engine=engine,
         cadence_s=cadence,
     )

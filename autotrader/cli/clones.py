@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from autotrader.cli import clones_pipeline
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._options import (
+    DbOption,
+    JsonOption,
+    count_option,
+    decimal_option,
+    id_argument,
+    id_option,
+    parse_symbol,
+)
 from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
@@ -27,7 +36,7 @@ owners_app = typer.Typer(
 )
 app.add_typer(owners_app, name="owners")
 
-CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
+CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
 
 
 def render_clone(clone: CloneView, *, as_json: bool) -> None:
@@ -51,9 +60,7 @@ def create(
             "clone per model and variant).",
         ),
     ] = None,
-    clone_id: Annotated[
-        int | None, typer.Option("--id", help="Pick the id (default next).")
-    ] = None,
+    clone_id: Annotated[int | None, id_option("--id", "Pick the id (default next).")] = None,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
     owner: Annotated[
@@ -124,7 +131,7 @@ def list_clones(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
 @app.command("show")
 def show(
     ctx: typer.Context,
-    clone_id: Annotated[int, typer.Argument(help="Clone id.")],
+    clone_id: Annotated[int, id_argument("Clone id.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -178,10 +185,9 @@ def context(
         str | None, typer.Option("--strategy", help="Trading prompt node id.")
     ] = None,
     account: Annotated[
-        int | None,
-        typer.Option("--account", help="Prop account (default: the clone's active one)."),
+        int | None, id_option("--account", "Prop account (default: the clone's active one).")
     ] = None,
-    budget: Annotated[int, typer.Option("--budget", min=200, help="Prompt token budget.")] = 6000,
+    budget: Annotated[int, count_option("--budget", "Prompt token budget.", low=200)] = 6000,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -196,17 +202,18 @@ def context(
         store,
         clock(ctx),
         clone_id,
-        asset.upper(),
+        parse_symbol(asset, name="--asset"),
         strategy_id=strategy,
         account_id=account,
         budget_tokens=budget,
     )
     if as_json:
         from autotrader.context.packet import packet_to_json
+        from autotrader.core.safe_text import json_text
 
-        out.print(packet_to_json(packet), markup=False, highlight=False, soft_wrap=True)
+        out.print(json_text(packet_to_json(packet)), soft_wrap=True)
         return
-    out.print(packet.prompt, markup=False, highlight=False, soft_wrap=True)
+    out.print(packet.prompt, soft_wrap=True)
     out.rule()
     trims = "; ".join(str(t) for t in packet.trimmed) or "none"
     say(
@@ -230,13 +237,15 @@ def models_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
             m["provider"],
             m["api_model"],
             m["api"],
+            m["base_url_setting"],
             m["strength"],
             m["input_usd_per_mtok"],
             m["output_usd_per_mtok"],
         )
         for m in models
     ]
-    columns = ["name", "provider", "api model", "api", "strength", "$/1M in", "$/1M out"]
+    columns = ["name", "provider", "api model", "api", "base URL", "strength"]
+    columns += ["$/1M in", "$/1M out"]
     out.print(table("Models", columns, body))
 
 
@@ -271,11 +280,15 @@ def models_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name")],
     api_model: Annotated[str, typer.Option("--api-model", help="Name the API expects.")],
-    strength: Annotated[int, typer.Option("--strength", help="Tier 0–10.")],
+    strength: Annotated[int, count_option("--strength", "Tier 0–10.", low=0)],
     provider: Annotated[str, typer.Option("--provider")] = "openai",
     api: Annotated[str, typer.Option("--api", help="responses or chat.")] = "chat",
-    input_price: Annotated[str, typer.Option("--input-usd-per-mtok")] = "0",
-    output_price: Annotated[str, typer.Option("--output-usd-per-mtok")] = "0",
+    input_price: Annotated[
+        Decimal, decimal_option("--input-usd-per-mtok", "USD per million input tokens.")
+    ] = Decimal(0),
+    output_price: Annotated[
+        Decimal, decimal_option("--output-usd-per-mtok", "USD per million output tokens.")
+    ] = Decimal(0),
     db: DbOption = None,
 ) -> None:
     """Add or update a model in the registry.
@@ -283,7 +296,6 @@ def models_add(
     Example: autotrader clones models add --name llama --api-model llama3.1:8b --strength 1
     """
     from autotrader.clones.management import add_model
-    from autotrader.core.money import to_decimal
 
     model = add_model(
         open_store(ctx, db),
@@ -293,8 +305,8 @@ def models_add(
         api_model=api_model,
         api=api,
         strength=strength,
-        input_usd_per_mtok=to_decimal(input_price, field="--input-usd-per-mtok"),
-        output_usd_per_mtok=to_decimal(output_price, field="--output-usd-per-mtok"),
+        input_usd_per_mtok=input_price,
+        output_usd_per_mtok=output_price,
     )
     say(
         f"model {model['name']} ({model['api_model']}, {model['api']}) strength {model['strength']}"
@@ -326,8 +338,12 @@ def entitlements_show(
 def entitlements_grant(
     ctx: typer.Context,
     clone_id: CloneIdOption,
-    max_model_strength: Annotated[int | None, typer.Option("--max-model-strength")] = None,
-    max_active_assets: Annotated[int | None, typer.Option("--max-active-assets")] = None,
+    max_model_strength: Annotated[
+        int | None, count_option("--max-model-strength", "Tier 0–10.", low=0)
+    ] = None,
+    max_active_assets: Annotated[
+        int | None, count_option("--max-active-assets", "1 to 1000 assets.")
+    ] = None,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     db: DbOption = None,
 ) -> None:

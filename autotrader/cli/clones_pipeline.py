@@ -8,19 +8,17 @@ from typing import Annotated
 import typer
 
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption
-from autotrader.cli._render import fail_line, out, print_json, say, table
+from autotrader.cli._options import DbOption, JsonOption, id_option
+from autotrader.cli._render import fail_line, out, print_json, say, styled, table
 
 app = typer.Typer(
     help="A clone's strategy graph: data_stream → asset_selection → trading_prompt.",
     no_args_is_help=True,
 )
 
-CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
+CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
 FileArgument = Annotated[Path, typer.Argument(help="Pipeline JSON (see examples/pipelines/).")]
-VersionOption = Annotated[
-    int | None, typer.Option("--version", help="A stored version (default latest).")
-]
+VersionOption = Annotated[int | None, id_option("--version", "A stored version (default latest).")]
 
 
 @app.command("validate")
@@ -28,7 +26,7 @@ def validate(
     ctx: typer.Context,
     path: FileArgument,
     clone_id: Annotated[
-        int | None, typer.Option("--clone-id", help="Also check this clone's entitlements.")
+        int | None, id_option("--clone-id", "Also check this clone's entitlements.")
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -139,9 +137,10 @@ def compile_pipeline(
         return
     for s in pipeline.strategies:
         say(
-            f"[bold]strategy {s.strategy_id}[/bold]: engine {s.engine}, every {s.cadence_s}s, "
+            styled(f"strategy {s.strategy_id}", "bold"),
+            f": engine {s.engine}, every {s.cadence_s}s, "
             f"{'enabled' if s.enabled else 'disabled'}, coverage {s.coverage_mode}, "
-            f"candidates ≤ {s.candidate_policy.max_candidates} ({s.candidate_policy.prefilter})"
+            f"candidates ≤ {s.candidate_policy.max_candidates} ({s.candidate_policy.prefilter})",
         )
         say("universe: " + ", ".join(f"{u.symbol} ({u.selected_by})" for u in s.universe))
         rows = [

@@ -7,9 +7,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autotrader.cli._context import clock, open_store
+from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption, split_csv
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    MaxTicksOption,
+    choice,
+    count_option,
+    id_argument,
+    id_option,
+    parse_symbol,
+)
 from autotrader.cli._render import out, print_json, say, styled, table
 from autotrader.clones.plan import EngineName
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
@@ -59,7 +69,7 @@ def render_outcome(outcome: TickOutcome, *, as_json: bool) -> None:
 @app.command("run-once")
 def run_once(
     ctx: typer.Context,
-    clone_id: Annotated[int, typer.Option("--clone-id", help="The clone to run, e.g. 42.")],
+    clone_id: Annotated[int, id_option("--clone-id", "The clone to run, e.g. 42.")],
     force: Annotated[
         bool, typer.Option("--force", help="Ignore the cadence: run every candidate now.")
     ] = False,
@@ -78,13 +88,10 @@ def run_once(
     If the clone has no active account, a sandbox account with default rules is opened (and
     you are told). Example: autotrader decisions run-once --clone-id 42 --force
     """
-    from autotrader.core.errors import InvalidInputError
     from autotrader.decisions.accounts import ensure_account
 
-    if engine is not None and engine not in ENGINES:
-        raise InvalidInputError(
-            f"--engine: unknown {engine!r} (choose one of {', '.join(ENGINES)})"
-        )
+    engine = choice(engine, name="--engine", allowed=ENGINES)
+    asset = None if asset is None else parse_symbol(asset, name="--asset")
     store = open_store(ctx, db)
     account_id, opened = ensure_account(store, clock(ctx), clone_id)
     if opened:
@@ -95,7 +102,7 @@ def run_once(
     options = {
         "clone_id": clone_id,
         "force": force,
-        "asset": asset.upper() if asset else None,
+        "asset": asset,
         "engine": engine,
         "dry_run": dry_run,
     }
@@ -124,11 +131,11 @@ def worker(
 @app.command("list")
 def list_runs(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's runs.")] = None,
     status: Annotated[
         str | None, typer.Option("--status", help="queued, running, succeeded, failed, skipped.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+    limit: Annotated[int, count_option("--limit", "At most this many runs.", high=10_000)] = 50,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -136,8 +143,7 @@ def list_runs(
     from autotrader.core.clock import iso_utc
     from autotrader.decisions.repo import list_runs as rows
 
-    if status:
-        split_csv(status, name="--status", allowed=STATUSES)
+    status = choice(status, name="--status", allowed=STATUSES)
     runs = rows(open_store(ctx, db, readonly=True), clone_id=clone_id, status=status, limit=limit)
     if as_json:
         print_json(runs)
@@ -150,7 +156,7 @@ def list_runs(
             r["strategy_id"],
             r["symbol"],
             r["engine"],
-            r["status"],
+            f"{r['status']} (safe mode)" if r["safe_mode"] else r["status"],
             iso_utc(r["due_at"]),
             r["duration_ms"],
             r["error"] or r["skip_reason"] or "",
@@ -172,10 +178,37 @@ def list_runs(
     out.print(table("Decision runs", columns, body))
 
 
+@app.command("memory")
+def memory(
+    ctx: typer.Context,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's.")] = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="Only this policy id.")] = None,
+    limit: Annotated[int, count_option("--limit", "Experiments per clone.", high=10_000)] = 20,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What the Planner learned: each policy's Beta posterior and the experiments behind it.
+
+    Example: autotrader decisions memory --clone-id 42 --policy trend_macd
+    """
+    from dataclasses import asdict
+
+    from autotrader.cli.decisions_render import render_memory
+    from autotrader.decisions.memory import memory_view
+
+    views = memory_view(
+        open_store(ctx, db, readonly=True), clone_id=clone_id, policy_id=policy, limit=limit
+    )
+    if as_json:
+        print_json([asdict(v) for v in views])
+        return
+    render_memory(views)
+
+
 @app.command("show")
 def show(
     ctx: typer.Context,
-    run_id: Annotated[int, typer.Argument(help="Decision run id.")],
+    run_id: Annotated[int, id_argument("Decision run id.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -183,10 +216,13 @@ def show(
 
     Example: autotrader decisions show 12
     """
+    from autotrader.artifacts.index import artifact_store_from_settings
     from autotrader.cli.decisions_render import render_story
     from autotrader.decisions.story import run_story
 
-    story = run_story(open_store(ctx, db, readonly=True), run_id)
+    store = open_store(ctx, db, readonly=True)
+    artifacts = artifact_store_from_settings(settings_for(ctx, db), store, clock(ctx))
+    story = run_story(store, run_id, artifacts=artifacts)
     if as_json:
         print_json(story)
         return

@@ -27,7 +27,7 @@ from autotrader.cli import prop as prop_cli
 from autotrader.cli import workers as workers_cli
 from autotrader.cli._context import open_store, settings_for, state
 from autotrader.cli._options import DbOption
-from autotrader.cli._render import out, say
+from autotrader.cli._render import out, say, styled
 from autotrader.cli.demo_desk import run_desk_day
 from autotrader.core.clock import HOUR_MS
 
@@ -57,7 +57,7 @@ _chapters = _Chapters()
 
 
 def step(title: str, *, numbered: bool = True) -> None:
-    out.rule(f"[bold]{_chapters.next()}. {title}" if numbered else f"[bold]{title}")
+    out.rule(styled(f"{_chapters.next()}. {title}" if numbered else title, "bold"))
 
 
 def move_clock(ctx: typer.Context, when_ms: int) -> None:
@@ -125,6 +125,10 @@ def demo_command(
     step("a variant grid beside it: the four personas, the rules engine standing in for models")
     _demo_grid(ctx, store, path)
 
+    from autotrader.cli.demo_arena import RaceDay, hopefuls_chapter, result_chapter
+
+    hopefuls_chapter(ctx, store, path)
+
     step("replay a day: the rules engine decides hourly, mark-to-market fires exits")
     _demo_replay(ctx, store, path, start)
 
@@ -141,7 +145,9 @@ def demo_command(
     _demo_grid_audit(ctx, path)
     from autotrader.cli.demo_lifecycle import lifecycle_chapter
 
-    lifecycle_chapter(ctx, store, path, sandbox=account, quiet=quiet)
+    race_day = RaceDay(ctx, store, path)
+    lifecycle_chapter(ctx, store, path, sandbox=account, quiet=quiet, alongside=race_day)
+    result_chapter(ctx, path, quiet=quiet)
 
     if not quiet:
         step("db status and workers", numbered=False)
@@ -176,7 +182,7 @@ def _demo_clone(ctx: typer.Context, store, path, *, quiet: bool) -> None:
     clones_pipeline.compile_pipeline(ctx, clone_id=CLONE_ID, version=None, db=path, as_json=False)
     packet = context_for(store, clock, CLONE_ID, "BTC")
     if not quiet:
-        out.print(packet.prompt, markup=False, highlight=False, soft_wrap=True)
+        out.print(packet.prompt, soft_wrap=True)
     say(
         f"context packet for BTC: ~{packet.token_estimate} tokens, "
         f"sha256 {packet.prompt_hash[:16]}…"
@@ -190,7 +196,7 @@ def _demo_manual_trades(ctx: typer.Context, store, path, start: int) -> int:
     account, _ = ensure_account(store, settings_for(ctx).clock(), CLONE_ID)
     say(f"sandbox account {account}: 10,000 USDC, default rules")
     for order in demo_orders(store, start):
-        say(f"\n[bold]{order.pop('why')}[/bold]")
+        say("\n", styled(order.pop("why"), "bold"))
         # A rejection is the point of the third order: its gate and reason are printed.
         with contextlib.suppress(typer.Exit):
             prop_cli.order(
@@ -210,8 +216,8 @@ def _demo_grid(ctx: typer.Context, store, path) -> None:
               api="chat", strength=0, input_usd_per_mtok=Decimal(0),
               output_usd_per_mtok=Decimal(0))  # fmt: skip
     say(f"model {STAND_IN!r} registered: the rules engine decides for it, no model is called")
-    arena_models.setup(ctx, models=STAND_IN, balance="10000", variants="all", symbols="BTC,ETH",
-                       engine="rules", cadence=3600, name=GRID, db=path,
+    arena_models.setup(ctx, models=STAND_IN, balance=Decimal(10000), variants="all",
+                       symbols="BTC,ETH", engine="rules", cadence=3600, name=GRID, db=path,
                        as_json=False)  # fmt: skip
 
 

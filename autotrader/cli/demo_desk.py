@@ -11,7 +11,6 @@ it. (The replayed day has no conversations: they need a model, and the demo need
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
 from autotrader.cli import desk as desk_cli
 from autotrader.cli import desk_records
@@ -50,7 +49,7 @@ def run_desk_day(ctx: typer.Context, store, path, start: int, *, quiet: bool) ->
     try:
         policies.set_policy(store, clock, "trade_limits", '{"max_daily_trades": "lots"}')
     except InvalidInputError as refused:
-        say(escape(f"an invalid policy changes nothing: {refused}"))
+        say(f"an invalid policy changes nothing: {refused}")
 
     settings = settings_for(ctx, path).model_copy(update={"ingest_symbols": "BTC,ETH"})
 
@@ -74,7 +73,7 @@ def run_desk_day(ctx: typer.Context, store, path, start: int, *, quiet: bool) ->
             seen = event["id"]
             if _narrated(event):
                 agent = event["agent_id"].upper()
-                say(escape(f"{iso_utc(event['created_at'])}  {agent}: {event['title']}"))
+                say(f"{iso_utc(event['created_at'])}  {agent}: {event['title']}")
         clock.advance(ms=STEP_MS)
     if not quiet:
         desk_records.proposals_list(ctx, status=None, agent=None, limit=12, db=path, as_json=False)
@@ -88,7 +87,7 @@ def _standup(store, clock, settings, path) -> None:
         say(
             "a morning standup needs a model: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
             f"server) and run `autotrader desk roundtables run --format morning_standup --db "
-            f"{escape(str(path))}`"
+            f"{path}`"
         )
         return
     from autotrader.cli import desk_conversations_render

@@ -16,7 +16,11 @@ from autotrader.core.clock import HOUR_MS
 AUDITION_HOURS = 24  # the last bundled day
 
 
-def lifecycle_chapter(ctx: typer.Context, store, path, *, sandbox: int, quiet: bool) -> None:
+def lifecycle_chapter(
+    ctx: typer.Context, store, path, *, sandbox: int, quiet: bool, alongside=None
+) -> None:
+    """``alongside`` (the arena's race day) opens once the audition has started and runs each
+    replayed hour after the audition's own tick."""
     st = state(ctx)
     st.settings = st.settings.model_copy(update={"audition_duration_hours": float(AUDITION_HOURS)})
 
@@ -36,7 +40,9 @@ def lifecycle_chapter(ctx: typer.Context, store, path, *, sandbox: int, quiet: b
 
     step(f"the audition: a bounded account, traded by the rules engine over {AUDITION_HOURS} h")
     lifecycle_auditions.submit(ctx, clone_id=CLONE_ID, fee=fee, db=path, as_json=False)
-    _replay_audition(ctx, store, path)
+    if alongside is not None:
+        alongside.open()
+    _replay_audition(ctx, store, path, alongside)
     lifecycle_auditions.run_once(ctx, audition=None, db=path)
 
     step(f"the promotion queue and the arena; clone {CLONE_ID}'s timeline")
@@ -71,7 +77,7 @@ def _pending_version(store) -> int:
     return next(v["id"] for v in queue(store) if v["clone_id"] == CLONE_ID)
 
 
-def _replay_audition(ctx: typer.Context, store, path) -> None:
+def _replay_audition(ctx: typer.Context, store, path, alongside) -> None:
     from autotrader.bootstrap import decision_runner, precision
     from autotrader.core.clock import SimulatedClock, iso_utc
     from autotrader.lifecycle.auditions import list_auditions
@@ -94,5 +100,7 @@ def _replay_audition(ctx: typer.Context, store, path) -> None:
                         f"{fill['qty']} @ {fill['price']}")  # fmt: skip
         if report.exits:
             say(f"{when}  mark-to-market: {report.summary()}")
+        if alongside is not None:
+            alongside.hour(runner, mtm, clock)
     move_clock(ctx, clock.now_ms())
     say(f"the audition window closed at {iso_utc(clock.now_ms())}")

@@ -6,16 +6,24 @@ memory and relationships in :mod:`autotrader.cli.desk_conversations`."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from autotrader.cli import desk_conversations, desk_records
 from autotrader.cli import desk_render as render
 from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    LoopOption,
+    MaxTicksOption,
+    choice,
+    decimal_option,
+)
 from autotrader.cli._render import print_json, say
 from autotrader.desk.vocabulary import AgentId, DeskWorker, PolicyKey
 
@@ -36,8 +44,9 @@ WORKERS = tuple(w.value for w in DeskWorker)
 def init(
     ctx: typer.Context,
     balance: Annotated[
-        str, typer.Option("--balance", help="USDC the desk's new prop account starts with.")
-    ] = "1000",
+        Decimal,
+        decimal_option("--balance", "USDC the desk's new prop account starts with.", positive=True),
+    ] = Decimal(1000),
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -45,12 +54,9 @@ def init(
 
     Example: autotrader desk init --balance 1000
     """
-    from autotrader.core.money import to_decimal
     from autotrader.desk.setup import init_desk
 
-    setup = init_desk(
-        open_store(ctx, db), clock(ctx), balance=to_decimal(balance, field="--balance")
-    )
+    setup = init_desk(open_store(ctx, db), clock(ctx), balance=balance)
     if as_json:
         print_json(asdict(setup))
         return
@@ -68,7 +74,8 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     from autotrader.desk.status import desk_status
 
     settings = settings_for(ctx, db)
-    report = desk_status(open_store(ctx, db), clock(ctx), stale_after_s=settings.worker_stale_after)
+    store = open_store(ctx, db, readonly=True)
+    report = desk_status(store, clock(ctx), stale_after_s=settings.worker_stale_after)
     if as_json:
         print_json(asdict(report))
         return
@@ -118,18 +125,17 @@ def worker(
 
     Example: autotrader desk worker trade-executor --reset
     """
-    from autotrader.core.errors import InvalidInputError
     from autotrader.desk.breaker import Breaker
 
-    if name not in WORKERS:
-        raise InvalidInputError(f"unknown desk worker {name!r} (workers: {', '.join(WORKERS)})")
-    chosen = DeskWorker(name)
+    chosen = DeskWorker(choice(name, name="NAME", allowed=WORKERS))
     if reset:
         Breaker(open_store(ctx, db), clock(ctx), chosen).reset()
         say(f"{name}: re-enabled")
     report = run_job(ctx, chosen.job, db=db, loop=not once, interval=interval, max_ticks=max_ticks)
     if report is not None:
-        say(escape(report.summary))
+        say(report.summary)
+        if report.failed:
+            raise typer.Exit(1)
 
 
 @app.command("report")
@@ -164,7 +170,7 @@ def agents_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
     """The six agents and their roles. Example: autotrader desk agents list"""
     from autotrader.desk.company import list_agents
 
-    agents = list_agents(open_store(ctx, db))
+    agents = list_agents(open_store(ctx, db, readonly=True))
     if as_json:
         print_json(agents)
         return
@@ -181,7 +187,7 @@ def agents_show(
     """
     from autotrader.desk.company import show_agent
 
-    view = show_agent(open_store(ctx, db), agent)
+    view = show_agent(open_store(ctx, db, readonly=True), agent)
     if as_json:
         print_json(asdict(view))
         return
@@ -214,7 +220,7 @@ def agents_set(
         open_store(ctx, db), clock(ctx), agent, role=role, personality=personality, tone=tone,
         quirk=quirk, voice=voice, directive=directive,
     )  # fmt: skip
-    say(f"{escape(row['name'])} updated")
+    say(f"{row['name']} updated")
 
 
 # -- policy ------------------------------------------------------------------------------------
@@ -235,7 +241,7 @@ def policy_show(
     """
     from autotrader.desk.policies import parse_key, policy_values
 
-    values = policy_values(open_store(ctx, db))
+    values = policy_values(open_store(ctx, db, readonly=True))
     if key is not None:
         values = {parse_key(key).value: values[parse_key(key).value]}
     if as_json:
@@ -260,7 +266,7 @@ def policy_set(
     from autotrader.desk.policies import set_policy
 
     stored = set_policy(open_store(ctx, db), clock(ctx), key, value)
-    say(escape(f"{key}: {json.dumps(stored, sort_keys=True)}"))
+    say(f"{key}: {json.dumps(stored, sort_keys=True)}")
 
 
 desk_conversations.register(app)  # after the commands above, so `desk --help` lists them first

@@ -9,7 +9,7 @@ import typer
 
 from autotrader.cli import desk_conversations_render as render
 from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._options import DbOption, JsonOption, choice, id_argument
 from autotrader.cli._render import print_json
 from autotrader.desk.vocabulary import AgentId, MemoryType, RoundtableFormat, RoundtableStatus
 
@@ -23,7 +23,7 @@ memory_app = typer.Typer(
 )
 
 LimitOption = Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")]
-IdArgument = Annotated[int, typer.Argument(help="Its id.")]
+IdArgument = Annotated[int, id_argument("Its id.")]
 FORMATS = ", ".join(f.value for f in RoundtableFormat)
 
 
@@ -31,17 +31,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(roundtables_app, name="roundtables")
     app.add_typer(memory_app, name="memory")
     app.command("relationships")(relationships)
-
-
-def _choice(value: str | None, allowed, name: str) -> str | None:
-    from autotrader.core.errors import InvalidInputError
-
-    if value is None:
-        return None
-    values = [member.value for member in allowed]
-    if value not in values:
-        raise InvalidInputError(f"{name}: unknown {value!r} (choose from {', '.join(values)})")
-    return value
 
 
 @roundtables_app.command("run")
@@ -59,20 +48,19 @@ def roundtables_run(
 
     Example: autotrader desk roundtables run --format morning_standup
     """
-    import os
-    import socket
-
     from autotrader.core.errors import ConfigError
+    from autotrader.core.worker import worker_identity
     from autotrader.decisions.factory import lazy_model_client
     from autotrader.desk.conversation import NEEDS_A_MODEL
     from autotrader.desk.transcripts import hold_now, transcript
 
+    format = choice(format, name="--format", allowed=RoundtableFormat)
     settings = settings_for(ctx, db)
     if not settings.model_configured:
         raise ConfigError([NEEDS_A_MODEL])
     store, now = open_store(ctx, db), clock(ctx)
     client = lazy_model_client(settings, store, now)
-    worker = f"cli@{socket.gethostname()}:{os.getpid()}"
+    worker = worker_identity("cli")  # held while this process lives
     held = hold_now(
         store, now, client, format, worker_id=worker, topic=topic, model=settings.desk_model
     )
@@ -101,8 +89,8 @@ def roundtables_list(
 
     rows = list_roundtables(
         open_store(ctx, db, readonly=True),
-        status=_choice(status, RoundtableStatus, "--status"),
-        format=_choice(format, RoundtableFormat, "--format"),
+        status=choice(status, name="--status", allowed=RoundtableStatus),
+        format=choice(format, name="--format", allowed=RoundtableFormat),
         limit=limit,
     )
     if as_json:
@@ -176,8 +164,8 @@ def memory_list(
 
     rows = list_memories(
         open_store(ctx, db, readonly=True),
-        agent_id=_choice(agent, AgentId, "--agent"),
-        memory_type=_choice(type, MemoryType, "--type"),
+        agent_id=choice(agent, name="--agent", allowed=AgentId),
+        memory_type=choice(type, name="--type", allowed=MemoryType),
         min_confidence=min_confidence,
         promoted=promoted,
         tag=tag,

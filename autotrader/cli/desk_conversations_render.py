@@ -30,9 +30,10 @@ def roundtables(rows: list[dict]) -> None:
 def transcript(story: dict) -> None:
     r = story["roundtable"]
     say(
-        f"[bold]roundtable {r['id']}[/bold] ({r['format']}, {r['status']}) at "
+        styled(f"roundtable {r['id']}", "bold"),
+        f" ({r['format']}, {r['status']}) at "
         f"{iso_utc(r['started_at'] or r['created_at'])}: {len(story['turns'])} of "
-        f"{r['turns_planned'] or '?'} turns, temperature {r['temperature']}"
+        f"{r['turns_planned'] or '?'} turns, temperature {r['temperature']}",
     )
     out.print(f"topic: {r['topic']}", markup=False)
     out.print(f"at the table: {', '.join(r['participants'])}", markup=False)
@@ -139,9 +140,10 @@ def memories(rows: list[dict]) -> None:
 def memory_story(story: dict) -> None:
     m = story["memory"]
     say(
-        f"[bold]memory {m['id']}[/bold]: {m['agent_id']}'s {m['type']}, confidence "
+        styled(f"memory {m['id']}", "bold"),
+        f": {m['agent_id']}'s {m['type']}, confidence "
         f"{m['confidence']:.2f} from {m['evidence_count']} pieces of evidence"
-        + (f", promoted {iso_utc(m['promoted_at'])}" if m["promoted_at"] else "")
+        + (f", promoted {iso_utc(m['promoted_at'])}" if m["promoted_at"] else ""),
     )
     out.print(m["content"], markup=False)
     out.print(

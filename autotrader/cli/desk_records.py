@@ -7,11 +7,18 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from autotrader.cli import desk_render as render
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._options import (
+    DbOption,
+    JsonOption,
+    choice,
+    count_option,
+    id_argument,
+    id_option,
+    parse_symbol,
+)
 from autotrader.cli._render import print_json, say
 from autotrader.desk.vocabulary import AgentId, MissionStatus, ProposalStatus
 
@@ -23,7 +30,9 @@ triggers_app = typer.Typer(help="Trigger rules: reactive and proactive.", no_arg
 reactions_app = typer.Typer(help="The reaction matrix.", no_args_is_help=True)
 
 LimitOption = Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")]
-IdArgument = Annotated[int, typer.Argument(help="Its id.")]
+IdArgument = Annotated[int, id_argument("Its id.")]
+# A week: the longest cooldown or schedule a rule may have (desk.company checks it too).
+MAX_MINUTES = 7 * 24 * 60
 
 
 def register(app: typer.Typer) -> None:
@@ -36,17 +45,6 @@ def register(app: typer.Typer) -> None:
         ("reactions", reactions_app),
     ):
         app.add_typer(group, name=name)
-
-
-def _choice(value: str | None, allowed, name: str) -> str | None:
-    from autotrader.core.errors import InvalidInputError
-
-    if value is None:
-        return None
-    values = [member.value for member in allowed]
-    if value not in values:
-        raise InvalidInputError(f"{name}: unknown {value!r} (choose from {', '.join(values)})")
-    return value
 
 
 @proposals_app.command("list")
@@ -64,9 +62,9 @@ def proposals_list(
     from autotrader.desk.repo.loop import list_proposals
 
     rows = list_proposals(
-        open_store(ctx, db),
-        status=_choice(status, ProposalStatus, "--status"),
-        agent_id=_choice(agent, AgentId, "--agent"),
+        open_store(ctx, db, readonly=True),
+        status=choice(status, name="--status", allowed=ProposalStatus),
+        agent_id=choice(agent, name="--agent", allowed=AgentId),
         limit=limit,
     )
     if as_json:
@@ -85,7 +83,7 @@ def proposals_show(
     """
     from autotrader.desk.views import proposal_story
 
-    story = proposal_story(open_store(ctx, db), proposal_id)
+    story = proposal_story(open_store(ctx, db, readonly=True), proposal_id)
     if as_json:
         print_json(story)
         return
@@ -105,9 +103,8 @@ def missions_list(
     """Missions, newest first. Example: autotrader desk missions list --status running"""
     from autotrader.desk.repo.loop import list_missions
 
-    rows = list_missions(
-        open_store(ctx, db), status=_choice(status, MissionStatus, "--status"), limit=limit
-    )
+    status = choice(status, name="--status", allowed=MissionStatus)
+    rows = list_missions(open_store(ctx, db, readonly=True), status=status, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -124,7 +121,7 @@ def missions_show(
     """
     from autotrader.desk.views import mission_story
 
-    story = mission_story(open_store(ctx, db), mission_id)
+    story = mission_story(open_store(ctx, db, readonly=True), mission_id)
     if as_json:
         print_json(story)
         return
@@ -136,7 +133,7 @@ def events_list(
     ctx: typer.Context,
     agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's.")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="signal, trade, proposal, ...")] = None,
-    mission: Annotated[int | None, typer.Option("--mission", help="Only this mission's.")] = None,
+    mission: Annotated[int | None, id_option("--mission", "Only this mission's.")] = None,
     limit: LimitOption = 50,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -145,8 +142,8 @@ def events_list(
     from autotrader.desk.repo.events import list_events
 
     rows = list_events(
-        open_store(ctx, db),
-        agent_id=_choice(agent, AgentId, "--agent"),
+        open_store(ctx, db, readonly=True),
+        agent_id=choice(agent, name="--agent", allowed=AgentId),
         kind=kind,
         mission_id=mission,
         limit=limit,
@@ -164,7 +161,7 @@ def events_show(
     """One event with its tags and references. Example: autotrader desk events show 12"""
     from autotrader.desk.views import event
 
-    row = event(open_store(ctx, db), event_id)
+    row = event(open_store(ctx, db, readonly=True), event_id)
     if as_json:
         print_json(row)
         return
@@ -182,7 +179,8 @@ def signals_list(
     """Signals, newest first. Example: autotrader desk signals list --symbol BTC"""
     from autotrader.desk.repo.learning import list_signals
 
-    rows = list_signals(open_store(ctx, db), symbol=symbol.upper() if symbol else None, limit=limit)
+    symbol = parse_symbol(symbol, name="--symbol") if symbol is not None else None
+    rows = list_signals(open_store(ctx, db, readonly=True), symbol=symbol, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -196,7 +194,7 @@ def signals_show(
     """One signal with every component of its score. Example: autotrader desk signals show 4"""
     from autotrader.desk.views import signal
 
-    row = signal(open_store(ctx, db), signal_id)
+    row = signal(open_store(ctx, db, readonly=True), signal_id)
     if as_json:
         print_json(row)
         return
@@ -207,7 +205,7 @@ EnableOption = Annotated[
     bool | None, typer.Option("--enable/--disable", help="Switch it on or off.", show_default=False)
 ]
 CooldownOption = Annotated[
-    int | None, typer.Option("--cooldown", help="Minutes between firings.", show_default=False)
+    int | None, count_option("--cooldown", "Minutes between firings.", low=0, high=MAX_MINUTES)
 ]
 
 
@@ -219,7 +217,7 @@ def triggers_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption =
     """
     from autotrader.desk.repo.config import triggers
 
-    rows = triggers(open_store(ctx, db))
+    rows = triggers(open_store(ctx, db, readonly=True))
     if as_json:
         print_json(rows)
         return
@@ -233,10 +231,16 @@ def triggers_set(
     enabled: EnableOption = None,
     cooldown: CooldownOption = None,
     interval: Annotated[
-        int | None, typer.Option("--interval", help="Proactive: minutes between runs.")
+        int | None, count_option("--interval", "Proactive: minutes between runs.", high=MAX_MINUTES)
     ] = None,
     threshold: Annotated[
-        float | None, typer.Option("--threshold", help="The number its condition compares with.")
+        float | None,
+        typer.Option(
+            "--threshold",
+            min=-1,
+            max=100,
+            help="The number its condition compares with: a fraction (-1 to 10) or a count.",
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -251,7 +255,7 @@ def triggers_set(
         interval_minutes=interval, threshold=threshold,
     )  # fmt: skip
     state = "on" if rule["enabled"] else "off"
-    say(escape(f"{rule['name']}: {state}, conditions {json.dumps(rule['conditions'])}"))
+    say(f"{rule['name']}: {state}, conditions {json.dumps(rule['conditions'])}")
 
 
 @reactions_app.command("list")
@@ -262,7 +266,7 @@ def reactions_list(ctx: typer.Context, db: DbOption = None, as_json: JsonOption 
     """
     from autotrader.desk.repo.config import patterns
 
-    rows = patterns(open_store(ctx, db))
+    rows = patterns(open_store(ctx, db, readonly=True))
     if as_json:
         print_json(rows)
         return
@@ -275,7 +279,7 @@ def reactions_set(
     name: Annotated[str, typer.Argument(help="The pattern, e.g. trade_analysis.")],
     enabled: EnableOption = None,
     probability: Annotated[
-        float | None, typer.Option("--probability", help="Chance of reacting, 0 to 1.")
+        float | None, typer.Option("--probability", min=0, max=1, help="Chance of reacting.")
     ] = None,
     cooldown: CooldownOption = None,
     db: DbOption = None,

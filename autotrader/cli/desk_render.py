@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.markup import escape
-
 from autotrader.cli._render import out, say, styled, table
 from autotrader.core.clock import iso_utc
 
@@ -31,8 +29,9 @@ def _tags(tags: list[str]) -> str:
 
 def status(report) -> None:
     say(
-        f"[bold]desk[/bold] as of {report.as_of}: clone {report.clone_id}, prop account "
-        f"{report.account_id}, equity {report.equity} USD, cash {report.cash} USD"
+        styled("desk", "bold"),
+        f" as of {report.as_of}: clone {report.clone_id}, prop account "
+        f"{report.account_id}, equity {report.equity} USD, cash {report.cash} USD",
     )
     if report.positions:
         rows = [
@@ -84,7 +83,7 @@ def agents(rows: list[dict]) -> None:
 
 def agent(view) -> None:
     a = view.agent
-    say(f"[bold]{escape(a['name'])}[/bold] ({a['id']}): {escape(a['role'])}")
+    say(styled(a["name"], "bold"), f" ({a['id']}): {a['role']}")
     for name in ("personality", "tone", "quirk", "voice", "directive"):
         out.print(f"{name}: {a[name]}", markup=False)
     rows = [
@@ -120,8 +119,8 @@ def proposals(rows: list[dict]) -> None:
 def proposal_story(story: dict) -> None:
     p = story["proposal"]
     say(
-        f"[bold]proposal {p['id']}[/bold] by {p['agent_id']} ({p['source']} "
-        f"{escape(p['source_ref'] or '')}): {p['status']}"
+        styled(f"proposal {p['id']}", "bold"),
+        f" by {p['agent_id']} ({p['source']} {p['source_ref'] or ''}): {p['status']}",
     )
     out.print(f"{p['title']}\n{p['rationale']}", markup=False)
     for step in p["steps"]:
@@ -149,8 +148,9 @@ def missions(rows: list[dict]) -> None:
 
 def _steps(mission: dict, steps: list[dict]) -> None:
     say(
-        f"[bold]mission {mission['id']}[/bold] ({mission['kind']}, {mission['status']}) from "
-        f"proposal {mission['proposal_id']}: {escape(mission['title'])}"
+        styled(f"mission {mission['id']}", "bold"),
+        f" ({mission['kind']}, {mission['status']}) from proposal {mission['proposal_id']}: "
+        f"{mission['title']}",
     )
     rows = [
         (s["seq"], s["kind"], _status(s["status"]), s["claimed_by"] or "",
@@ -184,7 +184,7 @@ def signals(rows: list[dict]) -> None:
 
 
 def record(title: str, row: dict) -> None:
-    say(f"[bold]{title}[/bold]")
+    say(styled(title, "bold"))
     for key, value in row.items():
         shown = (
             iso_utc(value) if key.endswith(("_at", "_time")) and isinstance(value, int) else value
@@ -218,7 +218,7 @@ def patterns(rows: list[dict]) -> None:
 
 
 def report(found) -> None:
-    say(f"[bold]desk report[/bold]: {found.days} days to {found.as_of} (from {found.since})")
+    say(styled("desk report", "bold"), f": {found.days} days to {found.as_of} (from {found.since})")
     rows = [
         (m.name, _value(m.value, m.unit), m.target,
          "" if m.met is None else "yes" if m.met else "no", _detail(m.detail))

@@ -15,10 +15,13 @@ from autotrader.cli._options import (
     IntervalOption,
     JsonOption,
     MaxTicksOption,
+    choice,
+    parse_symbol,
+    parse_symbols,
     parse_time,
     split_csv,
 )
-from autotrader.cli._render import human_age, out, print_json, say, styled, table
+from autotrader.cli._render import human_age, out, print_json, say, styled, table, warn_line
 from autotrader.market.models import HYPERLIQUID_CHANNELS, SOURCES, TIMEFRAME_MS
 
 if TYPE_CHECKING:
@@ -55,8 +58,7 @@ def _selection(
     settings = settings_for(ctx)
     return {
         "sources": split_csv(sources, name="--source", allowed=SOURCES) or list(SOURCES),
-        "symbols": [s.upper() for s in split_csv(symbols, name="--symbols")]
-        or settings.symbol_list,
+        "symbols": parse_symbols(symbols, name="--symbols") or settings.symbol_list,
         "channels": split_csv(channels, name="--channels", allowed=HYPERLIQUID_CHANNELS)
         or list(HYPERLIQUID_CHANNELS),
     }
@@ -164,23 +166,31 @@ def import_file(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="CSV, JSON ([[t,o,h,l,c,v]]), feather or parquet.")],
     symbol: Annotated[str, typer.Option("--symbol", help="The asset these candles belong to.")],
-    timeframe: Annotated[str, typer.Option("--timeframe", help="1m, 5m or 1h.")] = "1m",
+    timeframe: Annotated[
+        str | None,
+        typer.Option("--timeframe", help="1m, 5m or 1h; checked against the file's bar spacing."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Import candles from a file (replay, or your own history); derives 1h and indicators.
+    The timeframe is read from the bar spacing; a --timeframe that disagrees stores nothing.
 
-    Example: autotrader ingest import btc-1m.csv --symbol BTC --timeframe 1m
+    Example: autotrader ingest import btc-5m.csv --symbol BTC
     """
     from autotrader.bootstrap import ingestor
+    from autotrader.market.registry import known_assets
 
-    split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    timeframe = choice(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    symbol = parse_symbol(symbol, name="--symbol")
     store = open_store(ctx, db)
-    result, layout = ingestor(settings_for(ctx, db), store, clock(ctx)).import_file(
-        path, symbol=symbol.upper(), timeframe=timeframe
+    if symbol not in {asset.symbol for asset in known_assets(store)}:
+        warn_line(f"{symbol} is not in the asset registry (see `ingest assets list`); importing")
+    result, imported = ingestor(settings_for(ctx, db), store, clock(ctx)).import_file(
+        path, symbol=symbol, timeframe=timeframe
     )
-    say(f"{path.name}: {layout}")
+    say(f"{path.name}: {imported.layout}")
     say(
-        f"{result.written} candles stored for {symbol.upper()} {timeframe}, "
+        f"{result.written} candles stored for {symbol} {imported.timeframe}, "
         f"{result.rejected} rejected"
     )
     for reason, count in result.rejection_reasons.most_common():
@@ -216,9 +226,9 @@ def latest(
     """
     from autotrader.market.view import latest_view
 
-    if timeframe:
-        split_csv(timeframe, name="--timeframe", allowed=TIMEFRAMES)
-    view = latest_view(open_store(ctx, db, readonly=True), clock(ctx), symbol.upper(), timeframe)
+    timeframe = choice(timeframe, name="--timeframe", allowed=TIMEFRAMES)
+    symbol = parse_symbol(symbol, name="--symbol")
+    view = latest_view(open_store(ctx, db, readonly=True), clock(ctx), symbol, timeframe)
     if as_json:
         print_json(view)
         return

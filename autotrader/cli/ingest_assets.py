@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from autotrader.cli._context import clock, open_store, settings_for
-from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._options import DbOption, JsonOption, choice
 from autotrader.cli._render import out, print_json, say, table
 
 app = typer.Typer(
@@ -29,8 +29,10 @@ def list_assets(
 
     Example: autotrader ingest assets list --category Meme
     """
+    from autotrader.market.models import ASSET_KINDS
     from autotrader.market.registry import known_assets
 
+    kind = choice(kind, name="--kind", allowed=ASSET_KINDS)
     assets = known_assets(open_store(ctx, db, readonly=True))
     if kind:
         assets = [a for a in assets if a.kind == kind]

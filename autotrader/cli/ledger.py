@@ -15,7 +15,11 @@ from autotrader.cli._options import (
     DbOption,
     ForceOption,
     JsonOption,
+    choice,
+    count_option,
+    id_option,
     parse_duration,
+    parse_ids,
     parse_time,
     split_csv,
 )
@@ -28,8 +32,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-AccountOption = Annotated[int | None, typer.Option("--account", help="Only this prop account.")]
-CloneOption = Annotated[int | None, typer.Option("--clone-id", help="Only this clone's accounts.")]
+AccountOption = Annotated[int | None, id_option("--account", "Only this prop account.")]
+CloneOption = Annotated[int | None, id_option("--clone-id", "Only this clone's accounts.")]
 SymbolOption = Annotated[str | None, typer.Option("--symbol", help="Only this symbol, e.g. BTC.")]
 SinceOption = Annotated[
     str | None, typer.Option("--since", help="From this ISO-8601 UTC time (inclusive).")
@@ -52,10 +56,11 @@ def _filter(
 ) -> LedgerFilter:
     from autotrader.ledger.queries import LEDGER_KINDS, LedgerFilter
 
+    wanted = None if kinds is None else kinds.upper()
     return LedgerFilter(
         account_id=account,
         clone_id=clone_id,
-        kinds=tuple(split_csv((kinds or "").upper(), name="--kind", allowed=LEDGER_KINDS)),
+        kinds=tuple(split_csv(wanted, name="--kind", allowed=LEDGER_KINDS)),
         symbol=symbol.upper() if symbol else None,
         since_ms=parse_time(since, name="--since") if since else None,
         until_ms=parse_time(until, name="--until") if until else None,
@@ -71,8 +76,8 @@ def show(
     symbol: SymbolOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Per page.")] = 50,
-    page: Annotated[int, typer.Option("--page", min=1, help="Page number, newest first.")] = 1,
+    limit: Annotated[int, count_option("--limit", "Per page.", high=10_000)] = 50,
+    page: Annotated[int, count_option("--page", "Page number, newest first.")] = 1,
     totals: Annotated[
         bool, typer.Option(help="Per-kind totals over the whole filter (a pass over it).")
     ] = True,
@@ -104,7 +109,7 @@ def trades(
     since: SinceOption = None,
     until: UntilOption = None,
     status: Annotated[str, typer.Option("--status", help="all, open or closed.")] = "all",
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many of each.")] = 100,
+    limit: Annotated[int, count_option("--limit", "At most this many of each.")] = 100,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -115,6 +120,7 @@ def trades(
     from autotrader.ledger.queries import TradeFilter
     from autotrader.ledger.queries import trades as list_trades
 
+    status = choice(status, name="--status", allowed=("all", "open", "closed"))
     flt = _filter(account, clone_id, None, symbol, since, until)
     tf = TradeFilter(flt.account_id, flt.clone_id, flt.symbol, flt.since_ms, flt.until_ms, status)
     store = open_store(ctx, db, readonly=True)
@@ -171,14 +177,30 @@ def verify(
 ) -> None:
     """Recheck the ledger's invariants; print every violation and exit 1 if there is any.
 
-    Read-only (safe from cron). Example: autotrader ledger verify --account 1
+    Without --account it also rechecks real money: every economy balance against its entries,
+    every settled race's conservation. Read-only (safe from cron).
+    Example: autotrader ledger verify --account 1
     """
     from autotrader.ledger.verify import verify_ledger
 
-    report = verify_ledger(open_store(ctx, db, readonly=True), account_id=account)
+    store = open_store(ctx, db, readonly=True)
+    with store.read():  # one snapshot for every check
+        report = verify_ledger(store, account_id=account)
+        if account is None:
+            for name, check in _money_checks():
+                report.add_check(name, check(store))
     render.verify(report, as_json=as_json)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _money_checks():
+    """The checks of real money beside prop's synthetic ledger (the ledger imports neither
+    package, so the command runs them): the lifecycle's economy ledger and the arena's races."""
+    from autotrader.arena.verify import verify_races
+    from autotrader.lifecycle.economy import verify_economy
+
+    return [("economy", verify_economy), ("races", verify_races)]
 
 
 @app.command("export")
@@ -205,12 +227,13 @@ def export(
     """
     import sys
 
+    from autotrader.ledger.export import FORMATS, WHATS
     from autotrader.ledger.export import export as run_export
 
     result = run_export(
         open_store(ctx, db, readonly=True),
-        what=what,
-        fmt=fmt,
+        what=choice(what, name="--what", allowed=WHATS),
+        fmt=choice(fmt, name="--format", allowed=FORMATS),
         flt=_filter(account, clone_id, kind, symbol, since, until),
         now_ms=clock(ctx).now_ms(),
         out=out,
@@ -228,28 +251,41 @@ def leaderboard(
         str | None, typer.Option("--kind", help="Only sandbox, audition or race accounts.")
     ] = None,
     by: Annotated[
-        str, typer.Option("--by", help="One row per account, clone, model or variant.")
+        str, typer.Option("--by", help="One row per account, clone, model, variant or policy.")
     ] = "account",
-    sort: Annotated[str, typer.Option("--sort", help="Column to sort by.")] = "return_pct",
+    sort: Annotated[
+        str | None,
+        typer.Option("--sort", help="Column to sort by (return_pct; pnl --by policy)."),
+    ] = None,
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Top N rows.")] = None,
+    limit: Annotated[int | None, count_option("--limit", "Top N rows.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Return, PnL, drawdown, Sharpe/Sortino, win rate, profit factor, fees, model cost and
-    model cost per point of return.
+    model cost per point of return; --by policy: each policy id's trades across clones.
 
     Example: autotrader ledger leaderboard --by model --sort cost_per_return_point --asc
     """
     from autotrader.ledger.leaderboard import leaderboard as build
     from autotrader.prop.vocabulary import AccountKind
 
-    if kind is not None:
-        split_csv(kind, name="--kind", allowed=tuple(AccountKind))
+    if by == "policy":
+        from autotrader.core.errors import InvalidInputError
+        from autotrader.ledger.policies import policy_leaderboard
+
+        if kind is not None:
+            raise InvalidInputError("--kind goes with account groupings, not --by policy")
+        sort = sort or "pnl"
+        store = open_store(ctx, db, readonly=True)
+        rows = policy_leaderboard(store, sort=sort, ascending=ascending)
+        render.policy_leaderboard(rows[:limit] if limit else rows, sort=sort, as_json=as_json)
+        return
+    sort = sort or "return_pct"
     rows = build(
         open_store(ctx, db, readonly=True),
         now_ms=clock(ctx).now_ms(),
-        kind=kind,
+        kind=choice(kind, name="--kind", allowed=AccountKind),
         by=by,
         sort=sort,
         ascending=ascending,
@@ -309,9 +345,7 @@ def nav(
 @app.command("plot")
 def plot(
     ctx: typer.Context,
-    account: Annotated[
-        int | None, typer.Option("--account", help="The prop account to draw.")
-    ] = None,
+    account: Annotated[int | None, id_option("--account", "The prop account to draw.")] = None,
     compare: Annotated[
         str | None, typer.Option("--compare", help="More accounts on the chart: 2,3.")
     ] = None,
@@ -334,12 +368,14 @@ def plot(
     (or: autotrader ledger plot --by model --out models.png)
     """
     from autotrader.core.errors import InvalidInputError
+    from autotrader.ledger.groups import GROUPINGS
     from autotrader.ledger.plot import plot_equity, plot_nav
 
+    by = choice(by, name="--by", allowed=[g for g in GROUPINGS if g != "account"])
     if (account is None) == (by is None):
         raise InvalidInputError("give --account (with --compare) or --by, not both")
     if by is not None:
-        if compare:
+        if compare is not None:
             raise InvalidInputError("--compare goes with --account, not --by")
         store = open_store(ctx, db, readonly=True)
         drawn = plot_nav(store, by, out or Path(f"nav-{by}.png"), force=force)
@@ -348,13 +384,13 @@ def plot(
             f"to {drawn.path.resolve()}"
         )
         return
-    others = split_csv(compare, name="--compare")
-    if not all(o.isdigit() for o in others):
-        raise InvalidInputError("--compare takes account ids: 2,3")
+    others = parse_ids(compare, name="--compare")
     path = out or Path(f"equity-{account}.png")
     store = open_store(ctx, db, readonly=True)
-    result = plot_equity(store, account, path, compare=[int(o) for o in others], force=force)
+    result = plot_equity(store, account, path, compare=others, force=force)
+    left_out = f", {result.left_out} stored outside 2000–2100 left out" if result.left_out else ""
     render.say(
         f"wrote the equity chart of account(s) {', '.join(map(str, result.accounts))} "
-        f"({result.points} points, {result.trades} fills marked) to {result.path.resolve()}"
+        f"({result.points} points, {result.trades} fills marked{left_out}) to "
+        f"{result.path.resolve()}"
     )

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from rich.tree import Tree
 
-from autotrader.cli._render import out, print_json, say, styled, table
+from autotrader.cli._render import line, out, print_json, say, styled, table
 from autotrader.core.clock import iso_utc
 
 if TYPE_CHECKING:
     from autotrader.ledger.leaderboard import LeaderRow
     from autotrader.ledger.nav import NavPoint
+    from autotrader.ledger.policies import PolicyRow
     from autotrader.ledger.queries import KindTotal, LedgerPage, TradesReport
     from autotrader.ledger.trace import FillChain, Trace
     from autotrader.ledger.verify import VerifyReport
@@ -217,7 +218,7 @@ def _percent(value: Decimal | None) -> Text | str:
     return styled(text, "green" if value > 0 else "red" if value < 0 else "")
 
 
-def _right(grid, first: int, last: int):
+def _right(grid, first: int, last: int | None):
     for column in grid.columns[first:last]:
         column.justify = "right"
     return grid
@@ -232,11 +233,11 @@ def trace(result: Trace, *, as_json: bool, lifecycle: list[dict] | None = None) 
         return
     account = result.account or {}
     root = Tree(
-        f"[bold]trace {result.ref}[/bold]"
-        + (
+        line(
+            styled(f"trace {result.ref}", "bold"),
             f" — account {account['id']} (clone {account['clone_id']}, {account['kind']})"
             if account
-            else ""
+            else "",
         )
     )
     if result.position:
@@ -281,7 +282,7 @@ def trace(result: Trace, *, as_json: bool, lifecycle: list[dict] | None = None) 
             node.add(f"artifact {artifact['key']} — {artifact['source']}{size}{extra}")
     out.print(root)
     for note in result.notes:
-        out.print(f"note: {note}", markup=False)
+        say(f"note: {note}")
     if lifecycle is not None:
         from autotrader.cli.lifecycle_render import timeline_table
 
@@ -321,19 +322,20 @@ def _chain(node: Tree, chain: FillChain) -> None:
         + (f", run {intent['decision_run_id']}" if intent["decision_run_id"] else "")
     )
     if payload.get("hypothesis"):
-        branch.add(Text(f"hypothesis: {payload['hypothesis']}"))
+        branch.add(line(f"hypothesis: {payload['hypothesis']}"))
     for gate in intent["gate_results"] or []:
-        mark = Text("pass ", style="green") if gate.get("passed") else Text("FAIL ", style="red")
+        mark = styled("pass ", "green") if gate.get("passed") else styled("FAIL ", "red")
         code = f" [{gate.get('code')}]" if gate.get("code") != gate.get("gate") else ""
-        branch.add(mark + Text(f"{gate.get('gate')}{code}: {gate.get('reason')}"))
+        branch.add(line(mark, f"{gate.get('gate')}{code}: {gate.get('reason')}"))
 
 
 def _entry_line(entry: dict) -> Text:
     amount = Decimal(entry["amount"])
-    line = Text(f"ledger entry {entry['id']}: {entry['kind']} ")
-    line.append_text(styled(money(amount, sign=True), "green" if amount > 0 else "red"))
-    line.append(f" → balance {money(Decimal(entry['balance_after']))}")
-    return line
+    return line(
+        f"ledger entry {entry['id']}: {entry['kind']} ",
+        styled(money(amount, sign=True), "green" if amount > 0 else "red"),
+        f" → balance {money(Decimal(entry['balance_after']))}",
+    )
 
 
 # -- verify -------------------------------------------------------------------------------------
@@ -345,11 +347,13 @@ def verify(report: VerifyReport, *, as_json: bool) -> None:
         return
     for v in report.violations:
         where = f"account {v.account_id}" if v.account_id is not None else "store"
-        out.print(Text(f"[{v.check}] {where}: {v.message}", style="red"))
+        say(styled(f"[{v.check}] {where}: {v.message}", "red"))
         for row in v.rows:
             cells = ", ".join(f"{k}={row[k]}" for k in row if row[k] is not None)
-            out.print(f"    {cells}", markup=False)
-    out.print(Text(report.summary(), style="green" if report.ok else "bold red"), soft_wrap=True)
+            say(f"    {cells}")
+    for note in report.notes:
+        say(styled(f"note: {note}", "yellow"))
+    say(styled(report.summary(), "green" if report.ok else "bold red"))
 
 
 # -- leaderboard --------------------------------------------------------------------------------
@@ -368,6 +372,36 @@ def nav(points: list[NavPoint], *, by: str, as_json: bool) -> None:
     out.print(
         _right(table(f"Net asset value by {by}", [by, "time", "NAV", "accounts"], body), 2, 4)
     )
+
+
+def policy_leaderboard(rows: list[PolicyRow], *, sort: str, as_json: bool) -> None:
+    if as_json:
+        print_json([asdict(r) for r in rows])
+        return
+    if not rows:
+        say("no policy has acted yet: an intent names its policy_id")
+        return
+    columns = ["#", "policy", "clones", "opened", "open", "rejected", "trades", "win", "pf"]
+    columns += ["pnl", "mean return"]
+    body = [
+        (
+            rank,
+            r.policy,
+            ", ".join(map(str, r.clone_ids)),
+            r.opened,
+            r.open_now,
+            r.rejected,
+            r.trades,
+            "" if r.win_rate is None else f"{r.win_rate:.0%}",
+            ratio(r.profit_factor),
+            signed(r.pnl.quantize(Decimal("0.01"))),
+            _percent(r.mean_return_pct),
+        )
+        for rank, r in enumerate(rows, 1)
+    ]
+    grid = _right(table(f"Leaderboard by policy, sorted by {sort}", columns, body), 3, None)
+    grid.columns[0].justify = "right"
+    out.print(grid)
 
 
 def leaderboard(rows: list[LeaderRow], *, by: str, sort: str, as_json: bool) -> None:

@@ -10,7 +10,7 @@ import typer
 from autotrader.cli import lifecycle_arena, lifecycle_auditions, lifecycle_fees
 from autotrader.cli import lifecycle_render as render
 from autotrader.cli._context import open_store, settings_for
-from autotrader.cli._options import DbOption, JsonOption
+from autotrader.cli._options import DbOption, JsonOption, id_option
 
 app = typer.Typer(
     help="Lifecycle: audition fees, auditions, profiles, moderation, the arena.",
@@ -30,7 +30,7 @@ app.add_typer(rules_app, name="rules")
 @app.command("status")
 def status(
     ctx: typer.Context,
-    clone_id: Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")],
+    clone_id: Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -41,7 +41,7 @@ def status(
     from autotrader.clones.owners import owner_of_clone
     from autotrader.lifecycle.state import stage_of, timeline
 
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     owner_of_clone(store, clone_id)  # an unknown clone is one clear line
     render.timeline(clone_id, stage_of(store, clone_id), timeline(store, clone_id), as_json=as_json)
 

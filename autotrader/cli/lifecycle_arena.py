@@ -10,7 +10,15 @@ import typer
 from autotrader.cli import lifecycle_render as render
 from autotrader.cli._context import actor, clock, open_store, settings_for
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    MaxTicksOption,
+    choice,
+    id_argument,
+    id_option,
+)
 from autotrader.cli._render import say
 
 profiles_app = typer.Typer(
@@ -20,9 +28,9 @@ moderation_app = typer.Typer(help="Review pending profile versions.", no_args_is
 arena_app = typer.Typer(help="The arena's slots and the promotion queue.", no_args_is_help=True)
 entry_app = typer.Typer(help="Admit the promotion queue into free slots.", no_args_is_help=True)
 
-CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
+CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in the timeline).")]
-VersionArgument = Annotated[int, typer.Argument(help="The profile version's id (see queue).")]
+VersionArgument = Annotated[int, id_argument("The profile version's id (see queue).")]
 
 
 @profiles_app.command("set")
@@ -70,7 +78,7 @@ def profiles_show(
     """
     from autotrader.lifecycle.profiles import profile_of
 
-    render.profile(profile_of(open_store(ctx, db), clone_id), as_json=as_json)
+    render.profile(profile_of(open_store(ctx, db, readonly=True), clone_id), as_json=as_json)
 
 
 @moderation_app.command("queue")
@@ -78,7 +86,7 @@ def moderation_queue(ctx: typer.Context, db: DbOption = None, as_json: JsonOptio
     """Profile versions waiting for review. Example: autotrader lifecycle moderation queue"""
     from autotrader.lifecycle.moderation import queue
 
-    rows = queue(open_store(ctx, db))
+    rows = queue(open_store(ctx, db, readonly=True))
     if as_json:
         render.print_json(rows)
         return
@@ -121,8 +129,10 @@ def arena_list(
 ) -> None:
     """The arena's slots. Example: autotrader lifecycle arena list --status retired"""
     from autotrader.lifecycle.promotion import arena
+    from autotrader.lifecycle.vocabulary import SlotStatus
 
-    render.slots(arena(open_store(ctx, db), status=status), as_json=as_json)
+    status = choice(status, name="--status", allowed=SlotStatus)
+    render.slots(arena(open_store(ctx, db, readonly=True), status=status), as_json=as_json)
 
 
 @arena_app.command("queue")
@@ -130,7 +140,7 @@ def arena_queue(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = F
     """The promotion queue in admission order. Example: autotrader lifecycle arena queue"""
     from autotrader.lifecycle.promotion import queue
 
-    render.queue(queue(open_store(ctx, db)), as_json=as_json)
+    render.queue(queue(open_store(ctx, db, readonly=True)), as_json=as_json)
 
 
 @arena_app.command("show")
@@ -143,7 +153,7 @@ def arena_show(
     """
     from autotrader.lifecycle.promotion import arena_detail
 
-    detail = arena_detail(open_store(ctx, db), clone_id)
+    detail = arena_detail(open_store(ctx, db, readonly=True), clone_id)
     if as_json:
         render.print_json(detail)
         return
@@ -171,13 +181,13 @@ def arena_remove(
 def arena_retire(
     ctx: typer.Context, clone_id: CloneIdOption, reason: ReasonOption, db: DbOption = None
 ) -> None:
-    """Retire an arena clone, kept for the Hall of Fame (admin).
+    """Retire an arena clone into the Hall of Fame, its record kept as it stands (admin).
 
     Example: autotrader lifecycle arena retire --clone-id 42 --reason "season over"
     """
-    from autotrader.lifecycle.promotion import retire
+    from autotrader.arena.hall_of_fame import retire_clone
 
-    stage = retire(open_store(ctx, db), clock(ctx), clone_id, reason=reason, actor=actor())
+    stage = retire_clone(open_store(ctx, db), clock(ctx), clone_id, reason=reason, actor=actor())
     say(f"clone {clone_id} is {stage}")
 
 

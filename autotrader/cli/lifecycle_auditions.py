@@ -10,15 +10,23 @@ import typer
 from autotrader.cli import lifecycle_render as render
 from autotrader.cli._context import actor, clock, open_store, settings_for
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, MaxTicksOption
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    MaxTicksOption,
+    choice,
+    id_argument,
+    id_option,
+)
 
 app = typer.Typer(
     help="Auditions: a verified fee buys one bounded, judged prop account.", no_args_is_help=True
 )
 
-CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
+CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
 FeeOption = Annotated[
-    int | None, typer.Option("--fee", help="The verified fee to use (default: its oldest).")
+    int | None, id_option("--fee", "The verified fee to use (default: its oldest).")
 ]
 
 
@@ -73,7 +81,7 @@ def retry(
 @app.command("list")
 def list_auditions(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's.")] = None,
     status: Annotated[
         str | None, typer.Option("--status", help="running, passed or failed.")
     ] = None,
@@ -85,14 +93,17 @@ def list_auditions(
     Example: autotrader lifecycle auditions list --clone-id 42
     """
     from autotrader.lifecycle.auditions import list_auditions as rows
+    from autotrader.lifecycle.vocabulary import AuditionStatus
 
-    render.auditions(rows(open_store(ctx, db), clone_id=clone_id, status=status), as_json=as_json)
+    status = choice(status, name="--status", allowed=AuditionStatus)
+    store = open_store(ctx, db, readonly=True)
+    render.auditions(rows(store, clone_id=clone_id, status=status), as_json=as_json)
 
 
 @app.command("show")
 def show(
     ctx: typer.Context,
-    audition_id: Annotated[int, typer.Argument(help="The audition's id.")],
+    audition_id: Annotated[int, id_argument("The audition's id.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -102,7 +113,7 @@ def show(
     """
     from autotrader.lifecycle.auditions import live_state, require_audition
 
-    store = open_store(ctx, db)
+    store = open_store(ctx, db, readonly=True)
     audition = require_audition(store, audition_id)
     live = live_state(store, audition, clock(ctx).now_ms())
     render.audition(audition, live=live, as_json=as_json)
@@ -112,7 +123,7 @@ def show(
 def run_once(
     ctx: typer.Context,
     audition: Annotated[
-        int | None, typer.Option("--audition", help="Only this audition (refused if not due).")
+        int | None, id_option("--audition", "Only this audition (refused if not due).")
     ] = None,
     db: DbOption = None,
 ) -> None:

@@ -3,6 +3,7 @@ ledger they are booked in."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -10,14 +11,25 @@ import typer
 from autotrader.cli import lifecycle_render as render
 from autotrader.cli._context import actor, clock, open_store, settings_for
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
-from autotrader.cli._render import say
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    LoopOption,
+    MaxTicksOption,
+    choice,
+    decimal_option,
+    id_argument,
+    id_option,
+)
+from autotrader.cli._payments import transfer_hash
+from autotrader.cli._render import say, styled
 
 app = typer.Typer(help="Audition fees: request, verify, list, reconcile.", no_args_is_help=True)
 economy_app = typer.Typer(help="The economy ledger of real money.", no_args_is_help=True)
 
-CloneIdOption = Annotated[int, typer.Option("--clone-id", help="The clone's id, e.g. 42.")]
-FeeIdArgument = Annotated[int, typer.Argument(help="The audition fee's id.")]
+CloneIdOption = Annotated[int, id_option("--clone-id", "The clone's id, e.g. 42.")]
+FeeIdArgument = Annotated[int, id_argument("The audition fee's id.")]
 
 
 @app.command("request")
@@ -38,7 +50,7 @@ def request(
 @app.command("list")
 def list_fees(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's.")] = None,
     status: Annotated[
         str | None, typer.Option("--status", help="pending, verified or expired.")
     ] = None,
@@ -47,8 +59,11 @@ def list_fees(
 ) -> None:
     """Audition fees, oldest first. Example: autotrader lifecycle fees list --status pending"""
     from autotrader.lifecycle.fees import list_fees as rows
+    from autotrader.lifecycle.vocabulary import FeeStatus
 
-    render.fees(rows(open_store(ctx, db), clone_id=clone_id, status=status), as_json=as_json)
+    status = choice(status, name="--status", allowed=FeeStatus)
+    store = open_store(ctx, db, readonly=True)
+    render.fees(rows(store, clone_id=clone_id, status=status), as_json=as_json)
 
 
 @app.command("show")
@@ -58,7 +73,7 @@ def show(
     """A fee with every verification outcome. Example: autotrader lifecycle fees show 1"""
     from autotrader.lifecycle.fees import fee_detail
 
-    render.fee(fee_detail(open_store(ctx, db), fee_id), as_json=as_json)
+    render.fee(fee_detail(open_store(ctx, db, readonly=True), fee_id), as_json=as_json)
 
 
 @app.command("verify")
@@ -73,7 +88,8 @@ def verify(
     ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="manual: why (recorded).")] = None,
     amount: Annotated[
-        str | None, typer.Option("--amount", help="manual: USDC received (default the fee).")
+        Decimal | None,
+        decimal_option("--amount", "manual: USDC received (default the fee).", positive=True),
     ] = None,
     tx: Annotated[
         str | None, typer.Option("--tx", help="hyperliquid: the transfer's hash, if known.")
@@ -100,7 +116,7 @@ def verify(
         chosen,
         FeePolicy.from_settings(settings),
         actor=actor(),
-        transfer=_transfer(tx),
+        transfer=transfer_hash(tx),
         override_expiry=override_expiry,
     )
     render.verification(result, as_json=as_json)
@@ -109,43 +125,15 @@ def verify(
 
 
 def _verifier(settings, now, name, reference, reason, amount, tx, override_expiry):
-    from autotrader.cli._options import split_csv
+    from autotrader.cli._payments import payment_verifier
     from autotrader.core.errors import InvalidInputError
     from autotrader.lifecycle.vocabulary import VerifierName
 
-    split_csv(name, name="--verifier", allowed=tuple(VerifierName))
-    if name == VerifierName.HYPERLIQUID:
-        if reference or reason or amount or override_expiry:
-            raise InvalidInputError(
-                "--reference, --reason, --amount and --override-expiry are for --verifier manual"
-            )
-        from autotrader.bootstrap import require_treasury_verifier
-
-        return require_treasury_verifier(settings, now)
-    if tx:
-        raise InvalidInputError("--tx is for --verifier hyperliquid (manual takes --reference)")
-    if not reference or not reason:
-        raise InvalidInputError("--verifier manual needs --reference and --reason")
-    from autotrader.core.money import to_decimal
-    from autotrader.lifecycle.economy import real_amount
-    from autotrader.lifecycle.verifiers import ManualVerifier
-
-    received = (
-        real_amount(to_decimal(amount, field="--amount"), field="--amount") if amount else None
-    )
-    return ManualVerifier(now, reference=reference, reason=reason, amount=received)
-
-
-def _transfer(tx: str | None) -> str | None:
-    from autotrader.core.errors import InvalidInputError
-    from autotrader.lifecycle.verifiers import normalize_reference
-
-    if tx is None:
-        return None
-    value = normalize_reference(tx, field="--tx")
-    if not value.startswith("0x") or len(value) != 66:
-        raise InvalidInputError(f"--tx: {tx!r} is not a transaction hash (0x and 64 hex digits)")
-    return value
+    if name == VerifierName.HYPERLIQUID and (reference or reason or amount or override_expiry):
+        raise InvalidInputError(
+            "--reference, --reason, --amount and --override-expiry are for --verifier manual"
+        )
+    return payment_verifier(settings, now, name, reference, reason, amount, tx)
 
 
 @app.command("reconcile")
@@ -183,7 +171,8 @@ def economy_show(
     """
     from autotrader.lifecycle.economy import ledger_view
 
-    entries, balances, problems = ledger_view(open_store(ctx, db), holder=holder, limit=limit)
+    store = open_store(ctx, db, readonly=True)
+    entries, balances, problems = ledger_view(store, holder=holder, limit=limit)
     render.economy(entries, balances, problems, as_json=as_json)
 
 
@@ -196,12 +185,12 @@ def economy_verify(ctx: typer.Context, db: DbOption = None, as_json: JsonOption 
     from autotrader.cli._render import print_json
     from autotrader.lifecycle.economy import verify_economy
 
-    problems = verify_economy(open_store(ctx, db))
+    problems = verify_economy(open_store(ctx, db, readonly=True))
     if as_json:
         print_json({"ok": not problems, "problems": problems})
     else:
         for problem in problems:
-            say(f"[red]violation[/red] {problem}")
+            say(styled("violation", "red"), f" {problem}")
         say("economy ledger: every invariant holds" if not problems else "")
     if problems:
         raise typer.Exit(1)

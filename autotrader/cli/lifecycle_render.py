@@ -157,8 +157,8 @@ def criteria(rows: list[dict]) -> None:
 
 def decisions(report) -> None:
     for d in report.decisions:
-        verdict = "[green]PASSED[/green]" if d.passed else "[red]FAILED[/red]"
-        say(f"audition {d.audition_id} (clone {d.clone_id}): {verdict} — {d.reason}")
+        verdict = styled("PASSED", "green") if d.passed else styled("FAILED", "red")
+        say(f"audition {d.audition_id} (clone {d.clone_id}): ", verdict, f" — {d.reason}")
         criteria(
             [
                 {
@@ -277,7 +277,7 @@ def timeline(clone_id: int, stage: str, events: list[dict], *, as_json: bool) ->
     if as_json:
         print_json({"clone_id": clone_id, "stage": stage, "events": events})
         return
-    say(f"clone {clone_id} is [bold]{stage}[/bold]")
+    say(f"clone {clone_id} is ", styled(stage, "bold"))
     timeline_table(events)
 
 
@@ -326,4 +326,4 @@ def economy(entries: list[dict], balances: dict, problems: list[str], *, as_json
     columns = ["id", "booking", "holder", "kind", "USDC", "balance after", "why", "at"]
     out.print(table("Economy ledger (newest first)", columns, body))
     out.print(table("Balances", ["holder", "USDC"], [(h, _money(b)) for h, b in balances.items()]))
-    say("conservation: ok" if not problems else f"[red]{len(problems)} problems[/red]")
+    say("conservation: ok" if not problems else styled(f"{len(problems)} problems", "red"))

@@ -3,14 +3,24 @@ mark to market, and administer accounts."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from autotrader.cli import prop_accounts
-from autotrader.cli._context import clock, open_store
+from autotrader.cli._context import clock, open_store, settings_for
 from autotrader.cli._loop import run_job
-from autotrader.cli._options import DbOption, IntervalOption, JsonOption, LoopOption, MaxTicksOption
+from autotrader.cli._options import (
+    DbOption,
+    IntervalOption,
+    JsonOption,
+    LoopOption,
+    MaxTicksOption,
+    count_option,
+    decimal_option,
+    id_option,
+)
 from autotrader.cli._render import out, print_json, say, styled, table
 
 if TYPE_CHECKING:
@@ -25,7 +35,7 @@ admin_app = typer.Typer(
 )
 app.add_typer(admin_app, name="admin")
 
-AccountOption = Annotated[int, typer.Option("--account", help="Prop account id.")]
+AccountOption = Annotated[int, id_option("--account", "Prop account id.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (written to the ledger).")]
 
 
@@ -55,28 +65,37 @@ def render_submission(sub: Submission, *, as_json: bool) -> None:
     ]
     out.print(table(f"Intent {sub.intent_id}: gates", ["gate", "result", "code", "reason"], rows))
     if not sub.accepted:
-        say(f"[red]rejected[/red] ({sub.reject_code}): {sub.reason}")
+        say(styled("rejected", "red"), f" ({sub.reject_code}): {sub.reason}")
     elif sub.fill:
         f = sub.fill
         say(
-            f"[green]filled[/green] {f['side']} {f['qty']} {f['symbol']} @ {f['price']} "
-            f"(reference {f['reference_price']}, fee {f['fee']}) → position {f['position_id']}"
+            styled("filled", "green"),
+            f" {f['side']} {f['qty']} {f['symbol']} @ {f['price']} "
+            f"(reference {f['reference_price']}, fee {f['fee']}) → position {f['position_id']}",
         )
     else:
-        say("[green]accepted[/green] (nothing to fill)")
+        say(styled("accepted", "green"), " (nothing to fill)")
     if sub.replayed:
         say("(idempotency key seen before: this is the earlier outcome, nothing new was booked)")
+
+
+def _text(value: Decimal | None) -> str | None:
+    """A parsed decimal as the intent contract takes it: canonical text, as a model writes it."""
+    from autotrader.core.money import to_text
+
+    return None if value is None else to_text(value)
 
 
 def _submit(
     ctx: typer.Context, db, account: int, intent_data: dict, key: str | None, as_json: bool
 ) -> None:
-    from autotrader.bootstrap import prop_desk
+    from autotrader.live.factory import prop_desk
     from autotrader.prop.models import parse_intent
 
     intent = parse_intent({k: v for k, v in intent_data.items() if v is not None})
     store = open_store(ctx, db)
-    submission = prop_desk(store, clock(ctx)).submit(account, intent, idempotency_key=key)
+    desk = prop_desk(settings_for(ctx, db), store, clock(ctx))
+    submission = desk.submit(account, intent, idempotency_key=key)
     render_submission(submission, as_json=as_json)
     if not submission.accepted:
         raise typer.Exit(1)
@@ -88,16 +107,28 @@ def order(
     account: AccountOption,
     symbol: Annotated[str, typer.Option("--symbol", help="e.g. BTC.")],
     side: Annotated[str, typer.Option("--side", help="long or short.")],
-    notional: Annotated[str | None, typer.Option("--notional", help="Size in USD.")] = None,
-    qty: Annotated[str | None, typer.Option("--qty", help="Size in asset units.")] = None,
-    leverage: Annotated[int, typer.Option("--leverage", help="1 to the account/market max.")] = 1,
-    stop: Annotated[str | None, typer.Option("--stop", help="Stop-loss price.")] = None,
-    target: Annotated[str | None, typer.Option("--target", help="Take-profit price.")] = None,
+    notional: Annotated[
+        Decimal | None, decimal_option("--notional", "Size in USD.", positive=True)
+    ] = None,
+    qty: Annotated[
+        Decimal | None, decimal_option("--qty", "Size in asset units.", positive=True)
+    ] = None,
+    leverage: Annotated[int, count_option("--leverage", "1 to the account/market max.")] = 1,
+    stop: Annotated[
+        Decimal | None, decimal_option("--stop", "Stop-loss price.", positive=True)
+    ] = None,
+    target: Annotated[
+        Decimal | None, decimal_option("--target", "Take-profit price.", positive=True)
+    ] = None,
     time_exit: Annotated[
         str | None, typer.Option("--time-exit", help="ISO-8601 UTC close time.")
     ] = None,
     key: Annotated[
-        str | None, typer.Option("--idempotency-key", help="Retries with it fill once.")
+        str | None,
+        typer.Option(
+            "--idempotency-key",
+            help="Retries of this order with it fill once; another order under it is refused.",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -107,13 +138,13 @@ def order(
     Exits 1 when a gate rejects it. Example:
     autotrader prop order --account 1 --symbol BTC --side long --notional 500 --stop 60000
     """
-    plan = {"stop": stop, "target": target, "time_exit": time_exit}
+    plan = {"stop": _text(stop), "target": _text(target), "time_exit": time_exit}
     intent = {
         "action": "OPEN",
         "symbol": symbol,
         "side": side.upper(),
-        "qty": qty,
-        "notional_usd": notional,
+        "qty": _text(qty),
+        "notional_usd": _text(notional),
         "leverage": leverage,
         "exit_plan": {k: v for k, v in plan.items() if v is not None} or None,
     }
@@ -126,10 +157,15 @@ def close(
     account: AccountOption,
     symbol: Annotated[str, typer.Option("--symbol", help="e.g. BTC.")],
     qty: Annotated[
-        str | None, typer.Option("--qty", help="Partial close size (default all).")
+        Decimal | None,
+        decimal_option("--qty", "Partial close size (default all).", positive=True),
     ] = None,
     key: Annotated[
-        str | None, typer.Option("--idempotency-key", help="Retries with it fill once.")
+        str | None,
+        typer.Option(
+            "--idempotency-key",
+            help="Retries of this order with it fill once; another order under it is refused.",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -138,13 +174,14 @@ def close(
 
     Example: autotrader prop close --account 1 --symbol BTC --qty 0.001
     """
-    _submit(ctx, db, account, {"action": "CLOSE", "symbol": symbol, "qty": qty}, key, as_json)
+    intent = {"action": "CLOSE", "symbol": symbol, "qty": _text(qty)}
+    _submit(ctx, db, account, intent, key, as_json)
 
 
 @app.command("positions")
 def positions(
     ctx: typer.Context,
-    account: Annotated[int | None, typer.Option("--account", help="Only this account.")] = None,
+    account: Annotated[int | None, id_option("--account", "Only this account.")] = None,
     status: Annotated[str, typer.Option("--status", help="open, closed or all.")] = "open",
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -153,10 +190,10 @@ def positions(
 
     Example: autotrader prop positions --account 1 --status all --json
     """
-    from autotrader.cli._options import split_csv
+    from autotrader.cli._options import choice
     from autotrader.prop import repo as prop_repo
 
-    split_csv(status, name="--status", allowed=("open", "closed", "all"))
+    status = choice(status, name="--status", allowed=("open", "closed", "all"))
     rows = prop_repo.positions(
         open_store(ctx, db, readonly=True),
         account_id=account,
@@ -207,7 +244,7 @@ def positions(
 @app.command("mark-to-market")
 def mark_to_market(
     ctx: typer.Context,
-    account: Annotated[int | None, typer.Option("--account", help="Only this account.")] = None,
+    account: Annotated[int | None, id_option("--account", "Only this account.")] = None,
     loop: LoopOption = False,
     interval: IntervalOption = None,
     max_ticks: MaxTicksOption = None,
@@ -221,7 +258,7 @@ def mark_to_market(
         ctx,
         "mark-to-market",
         db=db,
-        options={"accounts": [account] if account else None},
+        options={"accounts": None if account is None else [account]},
         loop=loop,
         interval=interval,
         max_ticks=max_ticks,

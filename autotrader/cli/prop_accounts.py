@@ -2,44 +2,57 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from autotrader.cli._context import clock, open_store
-from autotrader.cli._options import DbOption, JsonOption, split_csv
+from autotrader.cli._options import (
+    DbOption,
+    JsonOption,
+    choice,
+    count_option,
+    decimal_option,
+    id_argument,
+    id_option,
+    parse_symbols,
+)
 from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
     from autotrader.prop.accounts import AccountState
+    from autotrader.prop.final import FinalResult
 
 app = typer.Typer(help="Open, list and inspect prop accounts.", no_args_is_help=True)
-
-
-def _decimal(value: str | None, name: str) -> Decimal | None:
-    from autotrader.core.money import to_decimal
-
-    return None if value is None else to_decimal(value, field=name)
 
 
 @app.command("create")
 def create(
     ctx: typer.Context,
-    clone_id: Annotated[int, typer.Option("--clone-id", help="The clone this account trades for.")],
-    balance: Annotated[str, typer.Option("--balance", help="Starting balance in USDC.")],
+    clone_id: Annotated[int, id_option("--clone-id", "The clone this account trades for.")],
+    balance: Annotated[
+        Decimal, decimal_option("--balance", "Starting balance in USDC.", positive=True)
+    ],
     kind: Annotated[str, typer.Option("--kind", help="sandbox, audition or race.")] = "sandbox",
-    max_leverage: Annotated[int | None, typer.Option("--max-leverage", help="Default 10.")] = None,
-    slippage_bps: Annotated[str | None, typer.Option("--slippage-bps", help="Default 5.")] = None,
-    taker_fee: Annotated[str | None, typer.Option("--taker-fee", help="Default 0.00045.")] = None,
-    maker_fee: Annotated[str | None, typer.Option("--maker-fee", help="Default 0.00015.")] = None,
+    max_leverage: Annotated[int | None, count_option("--max-leverage", "Default 10.")] = None,
+    slippage_bps: Annotated[Decimal | None, decimal_option("--slippage-bps", "Default 5.")] = None,
+    taker_fee: Annotated[Decimal | None, decimal_option("--taker-fee", "Default 0.00045.")] = None,
+    maker_fee: Annotated[Decimal | None, decimal_option("--maker-fee", "Default 0.00015.")] = None,
     max_position_notional: Annotated[
-        str | None, typer.Option("--max-position-notional", help="USD cap per position (5000).")
+        Decimal | None,
+        decimal_option("--max-position-notional", "USD cap per position (5000).", positive=True),
     ] = None,
-    max_open_positions: Annotated[int | None, typer.Option("--max-open-positions")] = None,
-    max_daily_trades: Annotated[int | None, typer.Option("--max-daily-trades")] = None,
+    max_open_positions: Annotated[
+        int | None, count_option("--max-open-positions", "Default 5.")
+    ] = None,
+    max_daily_trades: Annotated[
+        int | None, count_option("--max-daily-trades", "OPENs per UTC day (50).")
+    ] = None,
     max_drawdown: Annotated[
-        str | None, typer.Option("--max-drawdown", help="Fraction that freezes (0.2).")
+        Decimal | None,
+        decimal_option("--max-drawdown", "Fraction that freezes (0.2).", positive=True),
     ] = None,
     allowed_symbols: Annotated[
         str | None, typer.Option("--allowed-symbols", help="Comma list; default all.")
@@ -50,34 +63,80 @@ def create(
     require_stop: Annotated[
         bool, typer.Option("--require-stop", help="OPENs need a stop.")
     ] = False,
+    min_confidence: Annotated[
+        Decimal | None,
+        decimal_option("--min-confidence", "OPENs below it are rejected (0.6).", positive=True),
+    ] = None,
+    max_position_risk: Annotated[
+        Decimal | None,
+        decimal_option(
+            "--max-position-risk", "Equity one position may lose at its stop.", positive=True
+        ),
+    ] = None,
+    max_portfolio_risk: Annotated[
+        Decimal | None,
+        decimal_option(
+            "--max-portfolio-risk", "Equity all positions may lose at stops.", positive=True
+        ),
+    ] = None,
+    default_stop_pct: Annotated[
+        Decimal | None,
+        decimal_option(
+            "--default-stop-pct", "Stop for an OPEN without one (0.3 = 30%).", positive=True
+        ),
+    ] = None,
+    venue: Annotated[
+        str,
+        typer.Option("--venue", help="paper, hyperliquid-testnet or hyperliquid (real money)."),
+    ] = "paper",
+    deposit_cap: Annotated[
+        Decimal | None,
+        decimal_option(
+            "--deposit-cap",
+            "Most open notional + pending orders may reach, USDC (live venues; default "
+            "AUTOTRADER_DEPOSIT_CAP_USDC, required for hyperliquid).",
+            positive=True,
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a prop account: a bounded paper trading run for one clone.
+    """Open a prop account: a bounded trading run for one clone, on paper or on a venue.
 
     Example: autotrader prop accounts create --clone-id 42 --kind sandbox --balance 10000
+    Example: autotrader prop accounts create --clone-id 42 --balance 500 --venue hyperliquid
+    --deposit-cap 500
     """
     from pydantic import ValidationError
 
+    from autotrader.cli._context import settings_for
     from autotrader.clones.accounts import open_clone_account
     from autotrader.core.errors import InvalidInputError
-    from autotrader.core.money import to_decimal
     from autotrader.prop.accounts import account_state
     from autotrader.prop.models import AccountKind, AccountRules, validation_summary
+    from autotrader.prop.vocabulary import Venue
 
-    split_csv(kind, name="--kind", allowed=tuple(AccountKind))
+    kind = choice(kind, name="--kind", allowed=AccountKind)
+    venue = choice(venue, name="--venue", allowed=Venue)
+    cap = deposit_cap
+    if cap is None and Venue(venue).is_live:
+        cap = settings_for(ctx, db).deposit_cap_usdc
     given = {
         "max_leverage": max_leverage,
-        "slippage_bps": _decimal(slippage_bps, "--slippage-bps"),
-        "taker_fee": _decimal(taker_fee, "--taker-fee"),
-        "maker_fee": _decimal(maker_fee, "--maker-fee"),
-        "max_position_notional": _decimal(max_position_notional, "--max-position-notional"),
+        "slippage_bps": slippage_bps,
+        "taker_fee": taker_fee,
+        "maker_fee": maker_fee,
+        "max_position_notional": max_position_notional,
         "max_open_positions": max_open_positions,
         "max_daily_trades": max_daily_trades,
-        "max_drawdown": _decimal(max_drawdown, "--max-drawdown"),
-        "allowed_symbols": split_csv(allowed_symbols, name="--allowed-symbols") or None,
+        "max_drawdown": max_drawdown,
+        "allowed_symbols": parse_symbols(allowed_symbols, name="--allowed-symbols") or None,
         "margin_mode": margin_mode,
         "require_stop": require_stop or None,
+        "min_confidence": min_confidence,
+        "max_position_risk": max_position_risk,
+        "max_portfolio_risk": max_portfolio_risk,
+        "default_stop_pct": default_stop_pct,
     }
     try:
         rules = AccountRules(**{k: v for k, v in given.items() if v is not None})
@@ -89,8 +148,10 @@ def create(
         clock(ctx),
         clone_id=clone_id,
         kind=kind,
-        starting_balance=to_decimal(balance, field="--balance"),
+        starting_balance=balance,
         rules=rules,
+        venue=venue,
+        deposit_cap=cap,
     )
     render_account(account_state(store, account_id, clock(ctx).now_ms()), as_json=as_json)
 
@@ -98,7 +159,7 @@ def create(
 @app.command("list")
 def list_accounts(
     ctx: typer.Context,
-    clone_id: Annotated[int | None, typer.Option("--clone-id", help="Only this clone's.")] = None,
+    clone_id: Annotated[int | None, id_option("--clone-id", "Only this clone's.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="active, frozen, ...")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -109,7 +170,9 @@ def list_accounts(
     """
     from autotrader.prop.accounts import account_state
     from autotrader.prop.repo import list_accounts as rows
+    from autotrader.prop.vocabulary import AccountStatus
 
+    status = choice(status, name="--status", allowed=AccountStatus)
     store = open_store(ctx, db, readonly=True)
     now = clock(ctx).now_ms()
     states = [
@@ -141,20 +204,21 @@ def list_accounts(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    account_id: Annotated[int, typer.Argument(help="Account id.")],
+    account_id: Annotated[int, id_argument("Account id.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Balance, equity, margin, drawdown, limits and open positions of one account.
+    """Balance, equity, margin, drawdown, limits and open positions of one account; for a
+    finalized one, its final result.
 
     Example: autotrader prop accounts show 1 --json
     """
     from autotrader.prop.accounts import account_state
+    from autotrader.prop.final import final_result
 
-    render_account(
-        account_state(open_store(ctx, db, readonly=True), account_id, clock(ctx).now_ms()),
-        as_json=as_json,
-    )
+    store = open_store(ctx, db, readonly=True)
+    state = account_state(store, account_id, clock(ctx).now_ms())
+    render_account(state, as_json=as_json, final=final_result(store, state.account))
 
 
 def _summary(state: AccountState) -> dict:
@@ -163,6 +227,8 @@ def _summary(state: AccountState) -> dict:
         "id": a["id"],
         "clone_id": a["clone_id"],
         "kind": a["kind"],
+        "venue": a["venue"],
+        "deposit_cap": a["deposit_cap"],
         "status": a["status"],
         "status_reason": a["status_reason"],
         "quote": a["quote"],
@@ -197,13 +263,15 @@ def _summary(state: AccountState) -> dict:
     }
 
 
-def render_account(state: AccountState, *, as_json: bool) -> None:
+def render_account(state: AccountState, *, as_json: bool, final: FinalResult | None = None) -> None:
     data = _summary(state)
+    if final is not None:
+        data["final"] = asdict(final)
     if as_json:
         print_json(data)
         return
     facts = [
-        ("account", f"{data['id']} (clone {data['clone_id']}, {data['kind']})"),
+        ("account", f"{data['id']} (clone {data['clone_id']}, {data['kind']}, {data['venue']})"),
         (
             "status",
             data["status"] + (f" — {data['status_reason']}" if data["status_reason"] else ""),
@@ -214,7 +282,19 @@ def render_account(state: AccountState, *, as_json: bool) -> None:
         ("unrealized PnL", f"{state.unrealized_pnl:+,.2f}"),
         ("drawdown", f"{state.drawdown:.2%} (peak {state.peak_equity:,.2f})"),
     ]
+    if data["deposit_cap"] is not None:
+        facts.append(("deposit cap", f"{data['deposit_cap']:,.2f} {data['quote']}"))
     facts += [(f"rule {k}", str(v)) for k, v in data["rules"].items()]
+    if final is not None:
+        from autotrader.core.clock import iso_utc
+
+        facts += [
+            ("finalized", iso_utc(final.finalized_at)),
+            ("final equity", f"{final.equity:,.2f} (balance {final.balance:,.2f})"),
+            ("return", f"{final.return_fraction:+.2%}"),
+            ("max drawdown", f"{final.max_drawdown:.2%}"),
+            ("trades", f"{final.trades} fills, {final.fees:,.2f} fees"),
+        ]
     out.print(table(f"Prop account {data['id']}", ["", ""], facts))
     if state.positions:
         columns = [

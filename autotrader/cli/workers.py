@@ -26,6 +26,7 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     Example: autotrader workers status --json
     """
     from autotrader.core.worker_status import job_views, worker_views
+    from autotrader.decisions.repo import clones_in_safe_mode
     from autotrader.jobs import JOBS
 
     settings = settings_for(ctx, db)
@@ -33,8 +34,9 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     stale_after = settings.worker_stale_after
     jobs = job_views(store, now, JOBS, stale_after_s=stale_after)
     workers = worker_views(store, now, stale_after_s=stale_after)
+    safe_mode = clones_in_safe_mode(store)
     if as_json:
-        print_json({"jobs": [asdict(j) for j in jobs], "workers": workers})
+        print_json({"jobs": [asdict(j) for j in jobs], "workers": workers, "safe_mode": safe_mode})
         return
     job_rows = [
         (
@@ -67,6 +69,20 @@ def status(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     ]
     columns = ["worker", "host:pid", "status", "age", "ticks", "failures", "last error"]
     out.print(table("Workers", columns, rows))
+    if safe_mode:
+        render_safe_mode(safe_mode)
+
+
+def render_safe_mode(clones: list[dict]) -> None:
+    """Clones holding after consecutive model failures, until a call succeeds."""
+    from autotrader.core.clock import iso_utc
+
+    rows = [
+        (c["clone_id"], iso_utc(c["safe_mode_since"]), c["consecutive_failures"], c["last_error"])
+        for c in clones
+    ]
+    columns = ["clone", "since (UTC)", "failures", "last error"]
+    out.print(table("Clones in safe mode (holds only)", columns, rows))
 
 
 @app.command("run")

@@ -21,9 +21,12 @@ def open_clone_account(
     kind: AccountKind | str,
     starting_balance: Decimal,
     rules: AccountRules,
+    venue: str = "paper",
+    deposit_cap: Decimal | None = None,
 ) -> int:
     """Open an active account for ``clone_id`` with its deposit; its id. Raises
-    ``NotFoundError`` when the clone does not exist, ``InvalidInputError`` for bad amounts."""
+    ``NotFoundError`` when the clone does not exist, ``InvalidInputError`` for bad amounts (or
+    a real-venue account without a deposit cap)."""
     with store.atomic():
         require_clone(store, clone_id)
         return open_account(
@@ -33,4 +36,6 @@ def open_clone_account(
             kind=AccountKind(kind),
             starting_balance=starting_balance,
             rules=rules,
+            venue=venue,
+            deposit_cap=deposit_cap,
         )

@@ -34,6 +34,7 @@ from pydantic.alias_generators import to_camel
 from autotrader.clones.plan import CoverageMode, Engine, EngineName, Profile
 from autotrader.clones.vocabulary import Variant
 from autotrader.core.errors import InvalidInputError
+from autotrader.core.jsonload import load_json
 
 GRAPH_VERSION = 1
 LAYOUT_KEY = "layout"
@@ -46,7 +47,7 @@ Granularity = Literal["1m", "5m", "1h"]
 Lookback = Annotated[int, Field(ge=1, le=5_000)]
 HyperliquidChannel = Literal["ohlcv", "indicators", "funding"]
 PolymarketScope = Literal["market", "event", "topic"]
-DefiLlamaChannel = Literal["tvl", "flows", "dex", "fees", "stablecoins"]
+DefiLlamaChannel = Literal["tvl", "flows", "dex", "fees", "stablecoins", "open_interest"]
 DefiLlamaScope = Literal["global", "chain", "protocol", "stablecoin"]
 Prefilter = Literal["none", "volatility", "volume"]
 # The variant names as a Literal for the strict schema (derived from the enum, never listed twice).
@@ -254,12 +255,10 @@ EDGE_ADAPTER: TypeAdapter[Edge] = TypeAdapter(Edge)
 
 
 def load_document(data: Mapping[str, Any] | str | bytes) -> Any:
-    """``data`` decoded from JSON text, or ``data`` itself; InvalidInputError on bad JSON."""
+    """``data`` decoded from JSON text, or ``data`` itself; InvalidInputError on bad JSON (and
+    on nesting too deep to walk, see :mod:`autotrader.core.jsonload`)."""
     if isinstance(data, str | bytes | bytearray):
-        try:
-            return json.loads(data)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, deep nesting
-            raise InvalidInputError(f"pipeline is not valid JSON: {exc}") from None
+        return load_json(bytes(data) if isinstance(data, bytearray) else data, what="pipeline")
     return data
 
 

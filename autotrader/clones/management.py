@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "gpt-5-mini"
 DEFAULT_MAX_MODEL_STRENGTH = 2
 DEFAULT_MAX_ACTIVE_ASSETS = 10
+# No provider charges near this per million tokens; a larger price is a typo (or 1e999999).
+MAX_USD_PER_MTOK = Decimal(10_000)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 
@@ -260,8 +262,14 @@ def add_model(
         raise InvalidInputError("--api must be responses or chat")
     if not 0 <= strength <= 10:
         raise InvalidInputError("--strength must be between 0 and 10")
-    if input_usd_per_mtok < 0 or output_usd_per_mtok < 0:
-        raise InvalidInputError("prices must not be negative")
+    for flag, price in (
+        ("--input-usd-per-mtok", input_usd_per_mtok),
+        ("--output-usd-per-mtok", output_usd_per_mtok),
+    ):
+        if not price.is_finite() or not 0 <= price <= MAX_USD_PER_MTOK:
+            raise InvalidInputError(
+                f"{flag}: a price from 0 to at most {MAX_USD_PER_MTOK} USD per million tokens"
+            )
     with store.atomic():
         repo.upsert_model(
             store,

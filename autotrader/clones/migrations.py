@@ -121,3 +121,15 @@ def m004_clone_variants(db: Database) -> None:
         "CREATE UNIQUE INDEX idx_clones_model_variant ON clones (model, variant)"
         " WHERE variant IS NOT NULL AND trading_enabled = 1"
     )
+
+
+@migrations()
+def m005_local_model_servers(db: Database) -> None:
+    # The seeded Ollama and vLLM models were read from OPENAI_BASE_URL with the OpenAI models:
+    # each local server gets a setting of its own (unset, it still falls back to that one).
+    for provider, setting in (("ollama", "OLLAMA_BASE_URL"), ("vllm", "VLLM_BASE_URL")):
+        db.execute(
+            "UPDATE models SET base_url_setting = ?"
+            " WHERE provider = ? AND base_url_setting = 'OPENAI_BASE_URL'",
+            (setting, provider),
+        )

@@ -8,7 +8,6 @@ asset, which the compiler skips) are stored with the version.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,9 @@ from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
 from autotrader.market.registry import ensure_assets, known_assets
+
+# A graph with every node and prompt at its size limit fits in a few hundred kilobytes.
+MAX_PIPELINE_BYTES = 5_000_000
 
 
 class PipelineRejected(InvalidInputError):
@@ -32,17 +34,11 @@ class PipelineRejected(InvalidInputError):
 
 
 def read_pipeline_file(path: Path) -> Any:
-    """Parse a pipeline JSON file; a missing or malformed file is one clear line."""
-    if not path.is_file():
-        raise NotFoundError(f"{path}: no such file")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path}: not a UTF-8 text file") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    """Parse a pipeline JSON file; a missing, malformed, oversized or absurdly nested file is
+    one clear line."""
+    from autotrader.core.jsonload import read_json_file
+
+    return read_json_file(path, max_bytes=MAX_PIPELINE_BYTES)
 
 
 def _context(store: Store):

@@ -38,7 +38,7 @@ Profile = Literal["fast", "balanced", "deep"]
 
 HYPERLIQUID_CHANNELS = ("ohlcv", "indicators", "funding")
 POLYMARKET_SCOPES = ("market", "event", "topic")
-DEFILLAMA_CHANNELS = ("tvl", "flows", "dex", "fees", "stablecoins")
+DEFILLAMA_CHANNELS = ("tvl", "flows", "dex", "fees", "stablecoins", "open_interest")
 DEFILLAMA_SCOPES = ("global", "chain", "protocol", "stablecoin")
 GRANULARITIES = ("1m", "5m", "1h")
 
@@ -51,8 +51,9 @@ class ReadItem:
       ``granularity`` 1m | 5m | 1h; ``lookback`` bars (funding: observations).
     - polymarket: ``channel`` "markets"; ``scope`` market | event | topic; ``context_symbol`` the
       market slug, event slug or topic text; ``lookback`` how many markets at most.
-    - defillama: ``channel`` tvl | flows | dex | fees | stablecoins; ``scope`` global | chain |
-      protocol | stablecoin; ``context_symbol`` the subject ("all", "Ethereum", "aave", "USDT").
+    - defillama: ``channel`` tvl | flows | dex | fees | stablecoins | open_interest; ``scope``
+      global | chain | protocol | stablecoin; ``context_symbol`` the subject ("all",
+      "Ethereum", "aave", "USDT").
     """
 
     source: Source

@@ -23,6 +23,10 @@ Warnings
     ``empty_data_stream``, ``override_ignored``, ``override_unused``, ``no_coverage``,
     ``layout_invalid`` (malformed layout content), ``unknown_layout_node``.
 
+A trading prompt's ``engineParams`` are checked by the schema of its engine
+(:mod:`autotrader.clones.engine_params`, the one the engine parses them with), so their errors
+carry the same codes, e.g. ``out_of_range`` at ``nodes[2].engineParams.leverage``.
+
 Layout metadata only has to be an object; its content is never an error. Pure: the registry's
 assets, the taxonomy and the clone's entitlements are passed in.
 """
@@ -37,6 +41,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from autotrader.clones.compiler import ALLOWED_EDGES
+from autotrader.clones.engine_params import schema_for
 from autotrader.clones.graph import (
     EDGE_ADAPTER,
     LAYOUT_KEY,
@@ -156,6 +161,8 @@ class _Checker(RegistryChecks):
         self._layout(document)
         for index, node in self.parsed:
             getattr(self, f"_check_{node.type}")(index, node)
+            if node.type == "trading_prompt":
+                self._engine_params(index, node)
         self._compiled(allowed)
 
     def _json_values(self, document: Any) -> None:
@@ -211,6 +218,13 @@ class _Checker(RegistryChecks):
                 in_range = kind in _RANGE_ERRORS
                 code = "wrong_type" if is_type else "out_of_range" if in_range else "invalid_value"
             self.add(parts, code, message, node_id=node_id)
+
+    def _engine_params(self, i: int, node: Any) -> None:
+        """The parameters checked by the schema of the engine that will read them."""
+        try:
+            schema_for(node.engine).model_validate(node.engine_params)
+        except ValidationError as exc:
+            self._schema(exc, node.engine_params, ["nodes", i, "engineParams"], node.id)
 
     def _nodes(self, raw_nodes: list[Any]) -> None:
         for i, raw in enumerate(raw_nodes):

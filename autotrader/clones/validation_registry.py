@@ -32,6 +32,7 @@ _DEFILLAMA_SCOPES = {
     "dex": {"global", "protocol"},
     "fees": {"global", "protocol"},
     "stablecoins": {"global", "stablecoin"},
+    "open_interest": {"global", "protocol"},
 }
 
 

@@ -89,6 +89,7 @@ def account_context(store: Store, symbol: str, account_id: int, now: int) -> dic
         "cooldown_until": iso_utc(lim.cooldown_until) if lim.cooldown_until is not None else None,
         "taker_fee": to_text(lim.taker_fee),
         "slippage_bps": to_text(lim.slippage_bps),
+        **_policy_limits(lim),
     }
     fills = prop_repo.recent_fills(store, account_id, until_ms=now, limit=RECENT_FILLS)
     rejected = prop_repo.recent_rejections(store, account_id, until_ms=now, limit=RECENT_REJECTIONS)
@@ -124,3 +125,19 @@ def account_context(store: Store, symbol: str, account_id: int, now: int) -> dic
             for r in rejected
         ],
     }
+
+
+def _policy_limits(lim) -> dict:
+    """The optional trade-limit and risk-control rules, shown only when the account sets them."""
+    shown: dict = {}
+    if lim.min_confidence is not None:
+        shown["min_confidence"] = to_text(lim.min_confidence)
+    if lim.max_position_risk is not None:
+        shown["max_position_risk"] = to_text(lim.max_position_risk)
+    if lim.max_portfolio_risk is not None:
+        shown["max_portfolio_risk"] = to_text(lim.max_portfolio_risk)
+        shown["portfolio_risk"] = _usd(lim.portfolio_risk)
+        shown["portfolio_risk_left"] = _usd(lim.portfolio_risk_left)
+    if lim.default_stop_pct is not None:
+        shown["default_stop_pct"] = to_text(lim.default_stop_pct)
+    return shown

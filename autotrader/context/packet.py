@@ -25,9 +25,10 @@ from autotrader.context.tokens import SEPARATOR, Section, Trim, fit_to_budget, t
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
 from autotrader.market import repo as market_repo
-from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS, Candle
+from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS, Candle, PredictionMarket
 from autotrader.market.repo import SOURCE_PRIORITY, observations
 from autotrader.market.rollup import rollup_with_counts
+from autotrader.market.topics import markets_for_topic
 from autotrader.market.view import SOURCE_TIMEFRAMES
 
 DEFAULT_BUDGET_TOKENS = 6000
@@ -41,6 +42,7 @@ _LLAMA_METRICS: dict[str, tuple[str, ...]] = {
     "dex": ("dex_volume_",),
     "fees": ("fees_", "revenue_"),
     "stablecoins": ("supply",),
+    "open_interest": ("open_interest", "open_interest_change_"),
 }
 
 
@@ -335,18 +337,17 @@ def _funding(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, An
 def _polymarket(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
     scope = item.scope or "topic"
     base = {**base, "scope": scope}
-    found = observations.prediction_markets_for(
-        store, scope, item.context_symbol, until_ms=now, limit=max(1, item.lookback)
-    )
+    found = _layered_markets(store, scope, item.context_symbol, now, max(1, item.lookback))
     if not found:
         return _missing(base, "no matching active markets stored")
     markets = []
-    for m in found:
+    for layer, m in found:
         at, prices = observations.prediction_prices_at(store, m["market_id"], until_ms=now)
         names = [o["name"] for o in json.loads(m["outcomes"])]
         names += sorted(set(prices) - set(names))
         markets.append(
             {
+                "layer": layer,
                 "market_id": m["market_id"],
                 "slug": m["slug"],
                 "event_slug": m["event_slug"],
@@ -360,6 +361,44 @@ def _polymarket(store: Store, item: ReadItem, now: int, base: dict) -> dict[str,
             }
         )
     return {**base, "markets": markets}
+
+
+def _layered_markets(
+    store: Store, scope: str, target: str, now: int, count: int
+) -> list[tuple[str, dict]]:
+    """At most ``count`` markets in the contract's two layers: the ``immediate`` one (the open
+    market resolving soonest, looked up on its own so a quiet one is not crowded out by
+    volume), then the busiest others as ``later``, by resolution time."""
+    rows = {
+        r["market_id"]: r
+        for r in (
+            *observations.prediction_markets_for(
+                store, scope, target, until_ms=now, limit=1, soonest=True
+            ),
+            *observations.prediction_markets_for(store, scope, target, until_ms=now, limit=count),
+        )
+    }
+    view = markets_for_topic(map(_open_market, rows.values()), now_ms=now)
+    layered = [("immediate", view.immediate)] if view.immediate else []
+    layered += [("later", m) for m in view.later]
+    return [(layer, rows[m.market_id]) for layer, m in layered[:count]]
+
+
+def _open_market(row: dict) -> PredictionMarket:
+    """A stored market row as the topic split reads it (the query kept only open markets)."""
+    return PredictionMarket(
+        market_id=row["market_id"],
+        slug=row["slug"],
+        question=row["question"],
+        event_slug=row["event_slug"],
+        outcomes=(),
+        volume=row["volume"],
+        liquidity=row["liquidity"],
+        end_time=row["end_time"],
+        active=True,
+        closed=False,
+        observed_at=0,
+    )
 
 
 def _defillama(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:

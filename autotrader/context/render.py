@@ -317,7 +317,11 @@ def _polymarket(reads: list[dict], markets: list[dict]) -> str:
         for r in reads
     )
     text = "## Polymarket (prediction markets; prices are outcome probabilities 0..1)\n"
-    text += f"Reads: {wanted}."
+    text += f"Reads: {wanted}.\n"
+    text += (
+        "Layers: immediate = the open market that resolves soonest; later = the others,"
+        " by resolution time."
+    )
     return text + ("\n" + data_block("Markets", markets) if markets else "")
 
 

@@ -8,7 +8,7 @@ three.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 # Storage times are UTC epoch milliseconds. UTC days are whole in epoch time (no leap seconds).
@@ -17,6 +17,11 @@ MINUTE_MS = 60 * SECOND_MS
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 YEAR_MS = 365 * DAY_MS
+# The times this product accepts from people and models (the replay clock, exit-plan times):
+# 2000-01-01T00:00:00Z inclusive to 2100-01-01T00:00:00Z exclusive.
+MIN_TIME_MS = 946_684_800_000
+MAX_TIME_MS = 4_102_444_800_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Clock(Protocol):
@@ -54,13 +59,22 @@ class SimulatedClock:
 
 
 def iso_utc(ms: int | None) -> str:
-    """``1700000000000`` → ``'2023-11-14T22:13:20Z'`` (milliseconds kept only when non-zero)."""
+    """``1700000000000`` → ``'2023-11-14T22:13:20Z'`` (milliseconds kept only when non-zero).
+
+    Never raises, so a bad time already stored cannot break a read: a value no calendar date
+    holds (outside years 1–9999, or not a whole number) renders as ``<invalid time VALUE>``.
+    """
     if ms is None:
         return ""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    if ms % 1000:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(ms, bool) or not isinstance(ms, int):
+        return f"<invalid time {ms!r}>"
+    try:
+        moment = _EPOCH + timedelta(milliseconds=ms)
+    except OverflowError:
+        return f"<invalid time {ms}>"
+    # isoformat, not strftime: it always writes four year digits (strftime's %Y may not).
+    text = moment.isoformat(timespec="milliseconds" if ms % 1000 else "seconds")
+    return text.removesuffix("+00:00") + "Z"
 
 
 def parse_iso_utc(text: str) -> int:

@@ -543,6 +543,17 @@ class Store:
             name for (name,) in self.tuples("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
 
+    def unique_columns(self, table: str) -> set[str]:
+        """The columns of ``table`` a UNIQUE constraint or full unique index covers on its own:
+        no two of its rows can hold the same value there."""
+        found = set()
+        for index in self.query(f"PRAGMA index_list({_identifier(table)})"):
+            if index["unique"] and not index["partial"]:
+                columns = self.query(f"PRAGMA index_info({_identifier(index['name'])})")
+                if len(columns) == 1:
+                    found.add(columns[0]["name"])
+        return found
+
     def pragma(self, name: str) -> Any:
         return self.scalar(f"PRAGMA {_identifier(name)}")
 

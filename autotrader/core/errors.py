@@ -54,6 +54,13 @@ class ConfigError(UserError):
         super().__init__(f"{header}: {lines}")
 
 
+def quoted(value: object, limit: int = 40) -> str:
+    """A value the user gave, as an error message repeats it: its ``repr``, cut to about
+    ``limit`` characters (a refused value may be ten thousand characters of anything)."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 class TemporaryError(AutotraderError):
     """A retry may succeed: workers back off and retry; one-shot commands exit 1."""
 

@@ -1,13 +1,19 @@
 """JSON that keeps money exact: Decimals become their canonical text, never a float.
 
 The CLI's ``--json`` output and the HTTP API (``server``) both encode through here, so a value
-reads the same in a terminal, a script and a browser.
+reads the same in a terminal, a script and a browser. Both also write control, bidi and
+invisible characters as ``\\uXXXX`` escapes (``core.safe_text.json_text``): the same JSON, safe on
+a terminal. The CLI goes one step further (:func:`cli_dumps`): every non-integer number is
+decimal text, floats included — market memory keeps prices, volumes and indicators as floats,
+and a JSON float is read back by most tools as a binary double that no longer prints as the
+value shown.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -15,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autotrader.core.money import to_text
+from autotrader.core.safe_text import json_text
 
 
 def json_default(value: Any) -> Any:
@@ -34,9 +41,32 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def dumps(data: Any, *, indent: int | None = 2) -> str:
-    """``data`` as JSON text, Decimals as strings (``"0.10"`` stays ``"0.10"``)."""
-    return json.dumps(data, default=json_default, indent=indent, ensure_ascii=False)
+def dumps(data: Any, *, indent: int | None = 2, separators: tuple[str, str] | None = None) -> str:
+    """``data`` as JSON text, Decimals as strings (``"0.10"`` stays ``"0.10"``), unsafe
+    characters as ``\\u`` escapes."""
+    text = json.dumps(
+        data, default=json_default, indent=indent, separators=separators, ensure_ascii=False
+    )
+    return json_text(text)
+
+
+def cli_dumps(data: Any) -> str:
+    """``data`` as the CLI's ``--json`` text: :func:`dumps`, with every float as decimal text
+    (see :func:`floats_as_text`)."""
+    return dumps(floats_as_text(plain(data)))
+
+
+def floats_as_text(data: Any) -> Any:
+    """Plain JSON values with each float replaced by its shortest exact decimal text
+    (``1.25e-05`` → ``"0.0000125"``, ``100.0`` → ``"100"``) and NaN or ±inf by ``None``,
+    which JSON cannot spell. Integers (ids, counts, epoch ms) and booleans stay numbers."""
+    if isinstance(data, float):
+        return to_text(Decimal(repr(data))) if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: floats_as_text(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [floats_as_text(value) for value in data]
+    return data
 
 
 def plain(data: Any) -> Any:

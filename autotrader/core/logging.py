@@ -18,7 +18,7 @@ from typing import IO
 REDACTED = "***"
 # Key shapes that must never reach a log even when we do not know the value.
 _TOKEN_PATTERNS = (
-    re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{8,}"),  # not the tail of "desk-", "risk-"
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}"),
     re.compile(r"(?i)((?:api[_-]?key|secret|password|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
 )

@@ -32,7 +32,9 @@ def extend_check_values(db: Database, table: str, column: str, *new_values: str)
         raise RuntimeError(f"{table} has no {column} IN (...) CHECK to extend")
     values = [v.strip().strip("'") for v in match["values"].split(",") if v.strip()]
     for value in new_values:
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value):
+        # Letters, digits, '_' and the '.' of a family prefix (the alerts' ``race.settled``):
+        # nothing that could end the quoted literal it becomes.
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]*", value):
             raise ValueError(f"not a {column} value: {value!r}")
         if value not in values:
             values.append(value)

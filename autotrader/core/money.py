@@ -9,21 +9,31 @@ floats so one cannot slip in unnoticed.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from autotrader.core.errors import InvalidInputError
+from autotrader.core.errors import InvalidInputError, quoted
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+MAX_INTEGER_DIGITS = 15
+MAX_FRACTION_DIGITS = 18
+# ASCII only ([0-9], not \d, which admits every script's digits); no NaN/Infinity words.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-def to_decimal(value: str | int | Decimal, *, field: str = "value") -> Decimal:
-    """Parse ``value`` into a finite Decimal.
+def to_decimal(value: str | int | Decimal, *, field: str | None = "value") -> Decimal:
+    """Parse ``value`` into a finite Decimal with at most 15 digits before the point and 18
+    after it: every amount, price, fee and rate in this product fits, and math on it stays exact.
 
-    Accepts decimal strings (surrounding spaces and ``_`` separators allowed), ints and Decimals.
-    Raises ``InvalidInputError`` for text that is not a finite number and ``TypeError`` for floats
-    and bools: a float in a money path is a programming error, use :func:`from_float`.
+    Text is ASCII: an optional sign, digits with an optional point, an optional exponent
+    (surrounding spaces and ``_`` separators allowed). Other scripts' digits, which ``Decimal()``
+    would read (``"٥"`` is five), NaN, infinities and magnitudes such as ``1e999999`` or
+    ``1e-400`` raise ``InvalidInputError``. Floats and bools raise ``TypeError``: a float in a
+    money path is a programming error, use :func:`from_float`. Messages start with
+    ``field: `` (no prefix when ``field`` is ``None``).
     """
+    where = f"{field}: " if field else ""
     if isinstance(value, (bool, float)):
         raise TypeError(
             f"{field}: refusing {type(value).__name__} in a money path; use from_float()"
@@ -34,15 +44,33 @@ def to_decimal(value: str | int | Decimal, *, field: str = "value") -> Decimal:
         result = Decimal(value)
     elif isinstance(value, str):
         text = value.strip().replace("_", "")
-        try:
-            result = Decimal(text)
-        except InvalidOperation:
-            raise InvalidInputError(f"{field}: {value!r} is not a decimal number") from None
+        if not _DECIMAL_TEXT.fullmatch(text):
+            raise InvalidInputError(f"{where}{quoted(value)} is not a decimal number")
+        result = Decimal(text)
     else:
         raise TypeError(f"{field}: cannot read {type(value).__name__} as a decimal")
     if not result.is_finite():
-        raise InvalidInputError(f"{field}: {value!r} is not a finite number")
+        raise InvalidInputError(f"{where}{quoted(value)} is not a finite number")
+    if result and result.adjusted() >= MAX_INTEGER_DIGITS:
+        raise InvalidInputError(
+            f"{where}{quoted(value)} is too large (at most {MAX_INTEGER_DIGITS} digits before "
+            "the point)"
+        )
+    if _fraction_digits(result) > MAX_FRACTION_DIGITS:
+        raise InvalidInputError(
+            f"{where}{quoted(value)} has more than {MAX_FRACTION_DIGITS} decimal places"
+        )
     return result
+
+
+def _fraction_digits(value: Decimal) -> int:
+    """Significant digits after the point (``Decimal("1.50")`` has one), counted exactly: no
+    rounding to the context's precision on the way."""
+    if not value:
+        return 0
+    _, digits, exponent = value.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(int(exponent) + trailing_zeros))
 
 
 def from_float(value: float, *, field: str = "value") -> Decimal:

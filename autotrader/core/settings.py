@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autotrader.core.errors import ConfigError
@@ -38,6 +45,10 @@ def default_data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+# An address to bind: an IPv4 or IPv6 address or a host name, in ASCII (what getaddrinfo reads).
+HOST_PATTERN = r"^[A-Za-z0-9:.\-]{1,253}$"
+
+
 class Settings(BaseSettings):
     """Every setting of autotrader. Field docs are the help text of ``config show``."""
 
@@ -48,6 +59,7 @@ class Settings(BaseSettings):
         extra="ignore",
         validate_default=True,
         populate_by_name=True,
+        allow_inf_nan=False,
     )
 
     # -- core -------------------------------------------------------------------------------
@@ -64,7 +76,8 @@ class Settings(BaseSettings):
     )
     mode: Literal["paper", "testnet", "real"] = Field(
         default="paper",
-        description="Execution mode. Only paper is implemented; testnet/real are reserved.",
+        description="Reserved. Live trading is chosen per account (`prop accounts create "
+        "--venue`), not by this mode.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level."
@@ -80,13 +93,13 @@ class Settings(BaseSettings):
 
     # -- workers ----------------------------------------------------------------------------
     worker_interval: float = Field(
-        default=60.0, gt=0, le=86_400, description="Seconds between worker ticks."
+        default=60.0, ge=0.01, le=86_400, description="Seconds between worker ticks."
     )
     worker_jitter: float = Field(
         default=0.1, ge=0, le=1, description="Random spread of the interval, as a fraction."
     )
     worker_max_interval: float = Field(
-        default=900.0, gt=0, le=86_400, description="Longest back-off after failures (seconds)."
+        default=900.0, ge=0.01, le=86_400, description="Longest back-off after failures (seconds)."
     )
     worker_breaker_failures: int = Field(
         default=5,
@@ -95,7 +108,10 @@ class Settings(BaseSettings):
         description="Consecutive failures after which a worker reports itself degraded.",
     )
     worker_stale_after: float = Field(
-        default=300.0, gt=0, description="A heartbeat older than this (seconds) is stale."
+        default=300.0,
+        ge=1,
+        le=604_800,
+        description="A heartbeat older than this (seconds) is stale.",
     )
 
     now: str | None = Field(
@@ -119,8 +135,12 @@ class Settings(BaseSettings):
     defillama_stablecoins_url: str = Field(
         default="https://stablecoins.llama.fi", description="DefiLlama stablecoins API base URL."
     )
+    defillama_open_interest_path: str = Field(
+        default="/overview/open-interest",
+        description="Path of DefiLlama's perp DEX open interest overview on its API.",
+    )
     http_timeout: float = Field(
-        default=10.0, gt=0, le=300, description="Timeout of one market-data HTTP call (seconds)."
+        default=10.0, ge=0.1, le=300, description="Timeout of one market-data HTTP call (seconds)."
     )
     http_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a failed market-data call (with back-off)."
@@ -130,27 +150,66 @@ class Settings(BaseSettings):
         description="Symbols `ingest run-once`/`worker` fetch when --symbols is not given.",
     )
     ingest_lookback_hours: float = Field(
-        default=24.0, gt=0, le=168, description="How far back a first fetch of a symbol reaches."
+        default=24.0, ge=0.1, le=168, description="How far back a first fetch of a symbol reaches."
     )
     retention_1m_hours: float = Field(
-        default=24.0, gt=0, description="Keep this many hours of 1m/5m candles (before the clock)."
+        default=24.0,
+        ge=1,
+        le=8_760,
+        description="Keep this many hours of 1m/5m candles (before the clock).",
     )
     retention_1h_days: float = Field(
-        default=7.0, gt=0, description="Keep this many days of 1h candles (before the clock)."
+        default=7.0,
+        ge=1,
+        le=3_650,
+        description="Keep this many days of 1h candles (before the clock).",
     )
     retention_observations_days: float = Field(
-        default=7.0, gt=0, description="Keep funding, Polymarket and DefiLlama rows this long."
+        default=7.0,
+        ge=1,
+        le=3_650,
+        description="Keep funding, Polymarket and DefiLlama rows this long (days).",
     )
     ingest_slow_interval: float = Field(
         default=3600.0,
         ge=0,
+        le=604_800,
         description="`ingest worker` fetches Polymarket and DefiLlama at most this often (s).",
     )
     hyperliquid_rate_limit_ms: int = Field(
         default=200, ge=1, le=60_000, description="Spacing between Hyperliquid requests (ms)."
     )
     ingest_stale_after: float = Field(
-        default=600.0, gt=0, description="Price channels lagging more than this (s) are stale."
+        default=600.0,
+        ge=1,
+        le=604_800,
+        description="Price channels lagging more than this (s) are stale.",
+    )
+
+    # -- live execution (accounts on the hyperliquid-testnet and hyperliquid venues) -----------
+    hyperliquid_testnet_url: str = Field(
+        default="https://api.hyperliquid-testnet.xyz",
+        description="Hyperliquid testnet API base URL (the hyperliquid-testnet venue).",
+    )
+    live_wallet_address: SecretStr | None = Field(
+        default=None, description="Wallet address live accounts trade for (0x…, secret)."
+    )
+    live_private_key: SecretStr | None = Field(
+        default=None, description="Private key of the API/agent wallet that signs live orders."
+    )
+    deposit_cap_usdc: Decimal | None = Field(
+        default=None,
+        ge=1,
+        le=Decimal("1e9"),
+        description="Most a live account's open notional plus pending orders may reach (USDC).",
+    )
+    live_halt: bool = Field(
+        default=False, description="Stop every live order submission (protective cancels go on)."
+    )
+    live_halt_file: Path | None = Field(
+        default=None,
+        description="While this file exists no live order is sent (default: live.halt in the "
+        "data dir).",
     )
 
     # -- model provider (used by the llm and committee engines) ------------------------------
@@ -164,10 +223,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OPENAI_BASE_URL", "AUTOTRADER_OPENAI_BASE_URL"),
         description="Base URL of an OpenAI-compatible server (OpenRouter, Ollama, vLLM).",
     )
+    ollama_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OLLAMA_BASE_URL", "AUTOTRADER_OLLAMA_BASE_URL"),
+        description="Base URL of the Ollama server of the registry's ollama models "
+        "(default: OPENAI_BASE_URL).",
+    )
+    vllm_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("VLLM_BASE_URL", "AUTOTRADER_VLLM_BASE_URL"),
+        description="Base URL of the vLLM server of the registry's vllm models "
+        "(default: OPENAI_BASE_URL).",
+    )
 
-    llm_api: Literal["responses", "chat"] = Field(
-        default="responses",
-        description="OpenAI Responses API, or Chat Completions for OpenAI-compatible servers.",
+    llm_api: Literal["responses", "chat"] | None = Field(
+        default=None,
+        description="Force every model call onto one API (default: each model's API in the "
+        "registry; responses for a model it does not list).",
     )
     model_planner: str | None = Field(
         default=None, description="Model for the Planner (default: the clone's model)."
@@ -182,13 +254,38 @@ class Settings(BaseSettings):
     llm_max_output_tokens: int = Field(
         default=800, ge=16, le=32_000, description="Cap on tokens a model may answer with."
     )
-    llm_timeout: float = Field(default=60.0, gt=0, le=600, description="One model call (s).")
+    llm_temperature_planner: float = Field(
+        default=0.5, ge=0, le=2, description="The Planner's sampling temperature."
+    )
+    llm_temperature_trader: float = Field(
+        default=0.5, ge=0, le=2, description="The Trader's sampling temperature."
+    )
+    llm_temperature_judge: float = Field(
+        default=0.5, ge=0, le=2, description="The Judge's sampling temperature."
+    )
+    llm_max_output_tokens_planner: int = Field(
+        default=200, ge=16, le=32_000, description="The Planner's answer cap (tokens)."
+    )
+    llm_max_output_tokens_trader: int = Field(
+        default=200, ge=16, le=32_000, description="The Trader's answer cap (tokens)."
+    )
+    llm_max_output_tokens_judge: int = Field(
+        default=120, ge=16, le=32_000, description="The Judge's answer cap (tokens)."
+    )
+    llm_timeout: float = Field(default=60.0, ge=0.1, le=600, description="One model call (s).")
     llm_retries: int = Field(
         default=2, ge=0, le=10, description="Retries after a 429/5xx/timeout (with back-off)."
     )
     llm_cache: Literal["on", "off"] = Field(
         default="on",
         description="Reuse a stored response for an identical (model, API, schema, prompt).",
+    )
+    decision_safe_mode_failures: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Consecutive failed model runs that put a clone in safe mode (holds only) "
+        "until a call succeeds.",
     )
     decision_concurrency: int = Field(
         default=8, ge=1, le=64, description="Due decision runs evaluated at once."
@@ -227,10 +324,14 @@ class Settings(BaseSettings):
         "verification.",
     )
     audition_fee_usdc: Decimal = Field(
-        default=Decimal(25), gt=0, le=1_000_000, decimal_places=6, description="Audition fee, USDC."
+        default=Decimal(25),
+        ge=Decimal("0.000001"),
+        le=1_000_000,
+        decimal_places=6,
+        description="Audition fee, USDC.",
     )
     audition_fee_expiry_hours: float = Field(
-        default=24.0, gt=0, le=2160, description="A pending fee expires after this (hours)."
+        default=24.0, ge=0.1, le=2160, description="A pending fee expires after this (hours)."
     )
     audition_cooldown_hours: float = Field(
         default=24.0, ge=0, le=8760, description="Wait after a failed audition before a retry (h)."
@@ -239,19 +340,22 @@ class Settings(BaseSettings):
         default=3, ge=1, le=100, description="Auditions a clone may take in all."
     )
     audition_balance: Decimal = Field(
-        default=Decimal(10_000), gt=0, le=Decimal("1e9"), description="An audition's balance."
+        default=Decimal(10_000), ge=1, le=Decimal("1e9"), description="An audition's balance."
     )
     audition_max_leverage: int = Field(
         default=5, ge=1, le=100, description="Highest leverage in an audition."
     )
     audition_max_drawdown: Decimal = Field(
-        default=Decimal("0.15"), gt=0, le=1, description="Drawdown (fraction) that fails early."
+        default=Decimal("0.15"),
+        ge=Decimal("0.001"),
+        le=1,
+        description="Drawdown (fraction) that fails early.",
     )
     audition_symbols: str = Field(
         default="BTC,ETH", description="Symbols an audition may trade, comma-separated; empty: any."
     )
     audition_duration_hours: float = Field(
-        default=168.0, gt=0, le=8760, description="How long an audition trades (hours)."
+        default=168.0, ge=0.1, le=8760, description="How long an audition trades (hours)."
     )
     audition_min_trades: int = Field(
         default=3, ge=0, le=100_000, description="Pass criterion: closed trades at least."
@@ -277,6 +381,74 @@ class Settings(BaseSettings):
     arena_slots: int = Field(default=10, ge=0, le=100_000, description="Clones the arena holds.")
     profile_denylist: str = Field(
         default="", description="Words public profiles may not use, comma-separated (extra)."
+    )
+
+    # -- arena: races, tickets, settlement, strikes ------------------------------------------
+    arena_min_entrants: int = Field(
+        default=2, ge=2, le=1000, description="Fewer entrants at the launch cancel a race."
+    )
+    arena_race_balance: Decimal = Field(
+        default=Decimal(10_000), ge=1, le=Decimal("1e9"), description="A race account's balance."
+    )
+    arena_race_max_leverage: int = Field(
+        default=5, ge=1, le=100, description="Highest leverage in a standard race."
+    )
+    arena_race_max_drawdown: Decimal = Field(
+        default=Decimal("0.25"),
+        ge=Decimal("0.01"),
+        le=1,
+        description="Drawdown (fraction) freezing a racer.",
+    )
+    arena_race_symbols: str = Field(
+        default="BTC,ETH", description="Symbols a race account may trade; empty: any."
+    )
+    arena_rake_share: Decimal = Field(
+        default=Decimal("0.05"),
+        ge=0,
+        le=Decimal("0.99"),
+        description="The protocol's share of a race's pool.",
+    )
+    arena_creator_share: Decimal = Field(
+        default=Decimal("0.10"),
+        ge=0,
+        le=Decimal("0.99"),
+        description="The top finishers' owners' share.",
+    )
+    arena_payout_weights: str = Field(
+        default="0.6,0.25,0.15",
+        description="Distribution pool share of each paying position (1st, 2nd, ...).",
+    )
+    arena_royalty_weights: str = Field(
+        default="0.5,0.3,0.2", description="Creator pool share of each top finisher (1st, ...)."
+    )
+    arena_ticket_min_usdc: Decimal = Field(
+        default=Decimal(1),
+        ge=Decimal("0.000001"),
+        le=1_000_000,
+        decimal_places=6,
+        description="Smallest ticket.",
+    )
+    arena_ticket_max_usdc: Decimal = Field(
+        default=Decimal(10_000),
+        ge=Decimal("0.000001"),
+        le=1_000_000,
+        decimal_places=6,
+        description="Largest ticket.",
+    )
+    arena_ticket_expiry_hours: float = Field(
+        default=1.0,
+        ge=0.01,
+        le=720,
+        description="A pending ticket expires after this (or at start).",
+    )
+    arena_strike_bottom: int = Field(
+        default=1, ge=0, le=1000, description="Finishers in a race's bottom N get a strike."
+    )
+    arena_strikes_to_retire: int = Field(
+        default=3, ge=1, le=1000, description="Strikes that retire a clone from the arena."
+    )
+    arena_retention_days: float = Field(
+        default=30.0, ge=0, le=3650, description="A settled race is archived after this (days)."
     )
 
     @field_validator("db", mode="before")
@@ -313,6 +485,31 @@ class Settings(BaseSettings):
             raise ValueError(f"not symbols: {', '.join(bad)}")
         return ",".join(symbols)
 
+    @field_validator("arena_race_symbols")
+    @classmethod
+    def _valid_race_symbols(cls, value: str) -> str:
+        return cls._valid_audition_symbols(value)
+
+    @field_validator("arena_creator_share")
+    @classmethod
+    def _room_for_ticket_holders(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        rake = info.data.get("arena_rake_share")
+        if rake is not None and rake + value >= 1:
+            raise ValueError(f"with a rake of {rake}, the ticket holders would get nothing")
+        return value
+
+    @field_validator("arena_payout_weights", "arena_royalty_weights")
+    @classmethod
+    def _valid_weights(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        try:
+            weights = [Decimal(p) for p in parts]
+        except ArithmeticError:
+            raise ValueError("give positive decimals, comma-separated: 0.6,0.25,0.15") from None
+        if not weights or len(weights) > 100 or any(not w.is_finite() or w <= 0 for w in weights):
+            raise ValueError("give 1–100 positive decimals, comma-separated: 0.6,0.25,0.15")
+        return ",".join(parts)
+
     @field_validator("audition_pass_sharpe", mode="before")
     @classmethod
     def _optional_sharpe(cls, value: Any) -> Any:
@@ -321,7 +518,9 @@ class Settings(BaseSettings):
     # -- serve (HTTP API and dashboard) --------------------------------------------------------
     server_host: str = Field(
         default="127.0.0.1",
-        description="Address `autotrader serve` binds (loopback; put a reverse proxy in front).",
+        pattern=HOST_PATTERN,
+        description="Address `autotrader serve` binds (loopback; put a reverse proxy in front):"
+        " an IP address or a host name.",
     )
     server_port: int = Field(default=8000, ge=1, le=65_535, description="Port of `serve`.")
     server_token: SecretStr | None = Field(
@@ -371,9 +570,16 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_now(cls, value: str | None) -> str | None:
         if value:
-            from autotrader.core.clock import parse_iso_utc
+            from autotrader.core.clock import MAX_TIME_MS, MIN_TIME_MS, iso_utc, parse_iso_utc
 
-            parse_iso_utc(value)  # raises ValueError with the offending text
+            # The message never repeats the value: a key pasted here must not be echoed.
+            bounds = f"between {iso_utc(MIN_TIME_MS)} and {iso_utc(MAX_TIME_MS)}"
+            try:
+                when = parse_iso_utc(value)
+            except ValueError:
+                raise ValueError(f"not an ISO-8601 UTC time {bounds}") from None
+            if not MIN_TIME_MS <= when < MAX_TIME_MS:
+                raise ValueError(f"the replay clock must be {bounds}")
         return value or None
 
     @field_validator("desk_timezone")
@@ -419,7 +625,7 @@ class Settings(BaseSettings):
     def model_configured(self) -> bool:
         """Whether a model can be called: an API key, or the base URL of a local server."""
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
-        return bool(key or self.openai_base_url)
+        return bool(key or self.openai_base_url or self.ollama_base_url or self.vllm_base_url)
 
     @property
     def db_url(self) -> str | None:
@@ -436,9 +642,23 @@ class Settings(BaseSettings):
         """What ``open_store`` opens: the PostgreSQL URL or the SQLite path."""
         return self.db_url or self.db_path
 
+    @property
+    def halt_path(self) -> Path:
+        """The file whose presence halts every live submission (`autotrader live halt`)."""
+        return self.live_halt_file or self.data_dir / "live.halt"
+
     def secret_values(self) -> list[str]:
-        """Every secret in clear text, for the log redaction filter (never printed)."""
-        secrets = [self.openai_api_key, self.server_token]
+        """Every secret in clear text, for the log redaction filter (never printed): the API key,
+        the server's token, the live wallet's key and address, every alert URL and any
+        credential embedded in a URL setting."""
+        from autotrader.core.secrets import credentials_in
+
+        secrets = [
+            self.openai_api_key,
+            self.server_token,
+            self.live_private_key,
+            self.live_wallet_address,
+        ]
         found = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         if self.db_url and password(self.db_url):
             found.append(password(self.db_url))
@@ -447,6 +667,10 @@ class Settings(BaseSettings):
         if self.alert_urls is not None:
             entries = self.alert_urls.get_secret_value().split()
             found += [_EVENTS_PREFIX.sub("", entry) for entry in entries]
+        for name in Settings.model_fields:
+            value = getattr(self, name)
+            if isinstance(value, str | Path):
+                found += credentials_in(str(value))
         return found
 
 
@@ -462,26 +686,71 @@ def env_names(field_name: str) -> list[str]:
     return [f"{ENV_PREFIX}{field_name.upper()}"]
 
 
+# An input is repeated in a problem line only when it is a number: anything else may be a key
+# pasted into the wrong setting (an API key in AUTOTRADER_MODE must not reach the terminal).
+_ECHOED_INPUT = re.compile(
+    r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$|^[+-]?(?:inf|infinity|nan)$",
+    re.IGNORECASE,
+)
+
+
 def _problem_line(error: Mapping[str, Any]) -> str:
     field_name = str(error["loc"][0]) if error.get("loc") else "?"
     name = env_names(field_name)[0] if field_name in Settings.model_fields else field_name
-    message = str(error.get("msg", "invalid value"))
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     given = error.get("input")
-    if isinstance(given, (str, int, float)) and "secret" not in field_name and "key" not in name:
-        return f"{name}: {message} (got {given!r})"
+    if isinstance(given, int | float) or (
+        isinstance(given, str) and len(given) <= 32 and _ECHOED_INPUT.match(given.strip())
+    ):
+        return f"{name}: {message} (got {str(given).strip()!r})"
     return f"{name}: {message}"
 
 
 def load_settings(*, env_file: str | Path | None = DEFAULT_ENV_FILE, **overrides: Any) -> Settings:
     """Load settings; ``overrides`` (e.g. ``db=`` from ``--db``) win over everything.
 
-    Raises ``ConfigError`` listing every invalid setting, one line each.
+    Raises ``ConfigError`` listing every invalid setting, one line each, and one line for an
+    ``env_file`` that cannot be read as UTF-8 text.
     """
     clean = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(_env_file=env_file, **clean)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError([_problem_line(error) for error in exc.errors()]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{env_file}: not a UTF-8 text file (settings, one per line)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{env_file}: cannot be read ({exc.strerror or exc})"]) from None
+
+
+def setting_range(field_name: str) -> tuple[float | None, float | None]:
+    """The inclusive ``(low, high)`` bounds of a numeric setting (``None`` where unbounded)."""
+    low = high = None
+    for constraint in Settings.model_fields[field_name].metadata:
+        low = getattr(constraint, "ge", low)
+        high = getattr(constraint, "le", high)
+    return low, high
+
+
+def is_numeric(field_name: str) -> bool:
+    """Whether a setting holds a number (int, float or Decimal, optional or not)."""
+    annotation = Settings.model_fields[field_name].annotation
+    return any(annotation in (kind, kind | None) for kind in (int, float, Decimal))
+
+
+def _about(field_name: str) -> str:
+    """A setting's description, with its range for a number (``config show``'s about column)."""
+    field = Settings.model_fields[field_name]
+    about = field.description or ""
+    if is_numeric(field_name):
+        low, high = setting_range(field_name)
+        about += f" (range {low:g} to {high:g})"
+    return about
+
+
+# Settings holding a URL: checked to be http(s) URLs, shown with their credentials masked.
+URL_SETTINGS = tuple(name for name in Settings.model_fields if name.endswith("_url"))
+_HTTP_URL = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -494,12 +763,6 @@ class SettingView:
     description: str
 
 
-def _mask(secret: str) -> str:
-    if len(secret) >= 12:
-        return f"{secret[:3]}…{secret[-4:]}"
-    return "********"
-
-
 def describe_settings(
     settings: Settings,
     *,
@@ -507,13 +770,16 @@ def describe_settings(
     overridden: set[str] | frozenset[str] = frozenset(),
     environ: Mapping[str, str] | None = None,
 ) -> list[SettingView]:
-    """Every setting with its effective value (secrets masked) and where it came from."""
+    """Every setting with its effective value and where it came from. Secrets are masked, and
+    so are credentials in URLs; a URL setting holding something else is not shown at all."""
+    from autotrader.core.secrets import MASK, is_url, mask_credentials, mask_secret
+
     environ = os.environ if environ is None else environ
     file_values: dict[str, str | None] = {}
     if env_file is not None and Path(env_file).is_file():
         file_values = dict(dotenv_values(env_file))
     views: list[SettingView] = []
-    for field_name, field in Settings.model_fields.items():
+    for field_name in Settings.model_fields:
         names = env_names(field_name)
         if field_name in overridden:
             source = f"--{field_name.replace('_', '-')}"
@@ -525,16 +791,18 @@ def describe_settings(
             source = "default"
         value = getattr(settings, field_name)
         if isinstance(value, SecretStr):
-            shown = _mask(value.get_secret_value())
+            shown = mask_secret(value.get_secret_value())
         elif value is None:
             shown = ""
+        elif field_name in URL_SETTINGS and not is_url(value):
+            shown = f"{MASK} (not a URL)"
         else:
-            shown = str(value)
+            shown = mask_credentials(str(value))
         if field_name == "db" and value is None:
-            shown = f"{settings.db_path} (derived)"
+            shown = f"{mask_credentials(str(settings.db_path))} (derived)"
         elif field_name == "db" and settings.db_url:
             shown = masked(settings.db_url)
-        views.append(SettingView(names[0], shown, source, field.description or ""))
+        views.append(SettingView(names[0], shown, source, _about(field_name)))
     return views
 
 
@@ -544,12 +812,15 @@ def _sqlite_store_problems(path: Path) -> list[str]:
     existing = path.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    from autotrader.core.secrets import mask_credentials
+
+    shown, store = mask_credentials(str(existing)), mask_credentials(str(path))
     if existing.exists() and not existing.is_dir():
-        problems.append(f"AUTOTRADER_DB: {existing} is a file, not a folder")
+        problems.append(f"AUTOTRADER_DB: {shown} is a file, not a folder")
     elif not os.access(existing, os.W_OK):
-        problems.append(f"AUTOTRADER_DB: cannot write to {existing}")
+        problems.append(f"AUTOTRADER_DB: cannot write to {shown}")
     if path.exists() and path.is_dir():
-        problems.append(f"AUTOTRADER_DB: {path} is a folder, not a file")
+        problems.append(f"AUTOTRADER_DB: {store} is a folder, not a file")
     return problems
 
 
@@ -558,8 +829,8 @@ def check_settings(settings: Settings) -> list[str]:
     problems: list[str] = []
     if settings.mode != "paper":
         problems.append(
-            f"AUTOTRADER_MODE: {settings.mode!r} is reserved for a later live adapter; "
-            "only 'paper' runs today"
+            f"AUTOTRADER_MODE: {settings.mode!r} is reserved; live trading is chosen per "
+            "account (`prop accounts create --venue`)"
         )
     if settings.worker_max_interval < settings.worker_interval:
         problems.append(
@@ -570,11 +841,9 @@ def check_settings(settings: Settings) -> list[str]:
         problems += _sqlite_store_problems(settings.db_path)
     if settings.artifacts == "s3" and not settings.s3_bucket:
         problems.append("AUTOTRADER_S3_BUCKET: required when AUTOTRADER_ARTIFACTS=s3")
-    if settings.openai_base_url and not settings.openai_base_url.startswith(
-        ("http://", "https://")
-    ):
-        problems.append(
-            "OPENAI_BASE_URL: must start with http:// or https:// "
-            f"(got {settings.openai_base_url!r})"
-        )
+    for field_name in URL_SETTINGS:
+        url = getattr(settings, field_name)
+        if url is not None and not _HTTP_URL.match(url):
+            # Not echoed: what sits in a URL setting may be a pasted key.
+            problems.append(f"{env_names(field_name)[0]}: must be an http:// or https:// URL")
     return problems

@@ -12,6 +12,15 @@ What a tick's exception means to the harness:
 - ``OperationalError``: recorded, the worker stops and the error propagates (exit 1).
 - any other exception (``TemporaryError``, a bug): recorded as a failure; the loop backs off and
   tries again. ``run_once`` re-raises it after recording, so a cron run exits non-zero.
+
+A tick that handles its own errors (a desk worker counts them against its breaker and records
+them on its work) returns ``TickReport(failed=True)`` instead of raising: the harness records,
+counts and backs off from it exactly as from a raised failure, its summary as the error.
+
+How a loop ends: a worker stopped by a signal or ``max_ticks`` while *failing* — it never had a
+successful tick, or its last ``breaker_failures`` ticks all failed (it was degraded) — says so in
+its summary (``WorkerSummary.failing``), and its command exits 1, so systemd, tmux scripts and
+tests see a worker that did no work as a failure rather than a clean stop.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ class TickReport:
     summary: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     idle: bool = False  # nothing to do this time; still a success
+    failed: bool = False  # the tick's work failed, though it handled the error itself
     result: Any = None  # the service's own report, for a one-shot command to render
 
 
@@ -71,6 +81,15 @@ def worker_identity(name: str, *, host: str | None = None, pid: int | None = Non
     return f"{name}@{host or socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
+def parse_worker_identity(worker_id: str) -> tuple[str, str, int] | None:
+    """``(name, host, pid)`` of a :func:`worker_identity`, or None for an id of another shape."""
+    name, at, place = worker_id.rpartition("@")
+    host, colon, pid = place.rpartition(":")
+    if not (at and colon and name and host and pid.isdigit()):
+        return None
+    return name, host, int(pid)
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     """Timing policy of one worker. All durations in seconds."""
@@ -92,12 +111,15 @@ class WorkerConfig:
 
 @dataclass
 class WorkerSummary:
-    """How a loop ended."""
+    """How a loop ended. ``failing``: it never had a successful tick, or its last
+    ``breaker_failures`` ticks all failed; ``last_error`` is the newest failure's line."""
 
     ticks: int
     failures: int
     status: str
     stopped_by: str  # "max_ticks" | "signal" | "operational_error" | "request"
+    failing: bool = False
+    last_error: str | None = None
 
 
 class Worker:
@@ -130,6 +152,7 @@ class Worker:
         self.ticks = 0
         self.failures = 0
         self.consecutive_failures = 0
+        self.last_error: str | None = None
         self.status = STARTING
         self._signals_seen = 0
         self._looping = False
@@ -179,16 +202,8 @@ class Worker:
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            duration_ms = round((self._timer() - start) * 1000)
-            self.ticks += 1
-            self.failures += 1
-            self.consecutive_failures += 1
-            self.status = (
-                DEGRADED if self.consecutive_failures >= self.config.breaker_failures else FAILED
-            )
             error = _one_line(exc)
-            self._record_run(started_at, duration_ms, FAILED, None, error)
-            self._beat(self.status, error)
+            self._count_failure(started_at, round((self._timer() - start) * 1000), None, error)
             if isinstance(exc, AutotraderError):
                 log.warning("%s tick %d failed: %s", self.config.name, self.ticks, error)
             else:
@@ -197,6 +212,11 @@ class Worker:
                 )
             raise
         duration_ms = round((self._timer() - start) * 1000)
+        if report.failed:
+            error = " ".join(report.summary.split())[:500] or "the tick failed"
+            self._count_failure(started_at, duration_ms, report.summary, error)
+            log.warning("%s tick %d failed: %s", self.config.name, self.ticks, error)
+            return report
         self.ticks += 1
         self.consecutive_failures = 0
         self.status = HEALTHY
@@ -206,6 +226,19 @@ class Worker:
         level = logging.INFO if self._looping else logging.DEBUG
         log.log(level, "%s tick %d: %s", self.config.name, self.ticks, report.summary or "ok")
         return report
+
+    def _count_failure(
+        self, started_at: int, duration_ms: int, summary: str | None, error: str
+    ) -> None:
+        self.ticks += 1
+        self.failures += 1
+        self.consecutive_failures += 1
+        self.status = (
+            DEGRADED if self.consecutive_failures >= self.config.breaker_failures else FAILED
+        )
+        self.last_error = error
+        self._record_run(started_at, duration_ms, FAILED, summary, error)
+        self._beat(self.status, error)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -248,10 +281,10 @@ class Worker:
                 self._sleep(self.next_delay())
             if stopped_by == "request" and self._signals_seen:
                 stopped_by = "signal"
-            return WorkerSummary(self.ticks, self.failures, self.status, stopped_by)
+            return self._summary(stopped_by)
         except KeyboardInterrupt:
             stopped_by = "signal"
-            return WorkerSummary(self.ticks, self.failures, self.status, stopped_by)
+            return self._summary(stopped_by)
         finally:
             last_error = (
                 None if stopped_by != "operational_error" else "stopped on an operational error"
@@ -259,6 +292,14 @@ class Worker:
             self._beat(STOPPED, last_error)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+    def _summary(self, stopped_by: str) -> WorkerSummary:
+        failing = self.ticks > 0 and (
+            self.failures == self.ticks or self.consecutive_failures >= self.config.breaker_failures
+        )
+        return WorkerSummary(
+            self.ticks, self.failures, self.status, stopped_by, failing, self.last_error
+        )
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():

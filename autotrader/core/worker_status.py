@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING
 from autotrader.core import repo
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
+from autotrader.core.worker import STOPPED, parse_worker_identity
 
 if TYPE_CHECKING:
     from autotrader.core.jobs import JobSpec
@@ -43,7 +46,6 @@ def worker_views(store: Store, clock: Clock, *, stale_after_s: float) -> list[Wo
     views = []
     for row in rows:
         age = (now - row["last_beat_at"]) / 1000
-        limit = max(stale_after_s, 3 * row["interval_s"])
         views.append(
             WorkerView(
                 worker_id=row["worker_id"],
@@ -54,7 +56,7 @@ def worker_views(store: Store, clock: Clock, *, stale_after_s: float) -> list[Wo
                 last_beat_at=iso_utc(row["last_beat_at"]),
                 age_s=round(age, 3),
                 status=row["last_status"],
-                stale=row["last_status"] != "stopped" and age > limit,
+                stale=_stale(row, now, stale_after_s),
                 ticks=row["ticks"],
                 failures=row["failures"],
                 consecutive_failures=row["consecutive_failures"],
@@ -62,6 +64,56 @@ def worker_views(store: Store, clock: Clock, *, stale_after_s: float) -> list[Wo
             )
         )
     return views
+
+
+def _stale(row: dict, now_ms: int, stale_after_s: float) -> bool:
+    """Whether a heartbeat row is stale: not stopped, and older than the larger of
+    ``stale_after_s`` and three of its worker's intervals."""
+    limit = max(stale_after_s, 3 * row["interval_s"])
+    return row["last_status"] != STOPPED and (now_ms - row["last_beat_at"]) / 1000 > limit
+
+
+def gone_workers(
+    store: Store, worker_ids: Iterable[str], *, now_ms: int, stale_after_s: float
+) -> set[str]:
+    """The workers among ``worker_ids`` known to be gone, whose claims nobody will finish.
+
+    A worker on this host is gone when its process is (``pid`` not alive): a live process is
+    never judged by its heartbeat, whose writes a busy store may have refused. A worker on another
+    host, or with an id that names no process, is gone when its heartbeat is missing, says
+    ``stopped``, or is stale. A pid reused by another process keeps its claims until the caller's
+    time-based fallback (claims older than a stale window) recovers them.
+    """
+    ids = set(worker_ids)
+    if not ids:
+        return set()
+    beats = {row["worker_id"]: row for row in repo.heartbeats(store) if row["worker_id"] in ids}
+    here = socket.gethostname()
+    gone = set()
+    for worker_id in ids:
+        identity = parse_worker_identity(worker_id)
+        if identity is not None and identity[1] == here:
+            alive = _process_alive(identity[2])
+        else:
+            beat = beats.get(worker_id)
+            alive = (
+                beat is not None
+                and beat["last_status"] != STOPPED
+                and not _stale(beat, now_ms, stale_after_s)
+            )
+        if not alive:
+            gone.add(worker_id)
+    return gone
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 @dataclass(frozen=True)

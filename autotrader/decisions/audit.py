@@ -1,16 +1,21 @@
 """What a decision run saw and what its model said, stored as artifacts for the audit.
 
-The large payloads (the context packet or market snapshot, the prompt, the model's raw answers)
-go to the artifact store by content hash; the run row keeps their keys (``decisions show``).
+The large payloads (the context packet, the prompt, the model's raw answers) go to the artifact
+store by content hash; a market-only run's context goes there as a reference to market memory
+(``decisions.market_context``). The run row keeps their keys (``decisions show``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from autotrader.core.db import Store
-from autotrader.decisions.engines.base import DecisionRequest, EngineResult, MarketSnapshot
+from autotrader.core.errors import OperationalError
+from autotrader.decisions.engines.base import DecisionRequest, EngineResult
+from autotrader.decisions.market_context import market_reference
 from autotrader.llm import repo as llm_repo
 
 log = logging.getLogger("autotrader.decisions")
@@ -27,6 +32,23 @@ class RunArtifacts:
 
     def start_tick(self) -> None:
         self._context_keys.clear()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """A tick's block: its artifacts are flushed to disk together when it ends. A flush
+        that fails is logged (the decisions already stand), never raised."""
+        if self.artifacts is None:
+            yield
+            return
+        body_done = False
+        try:
+            with self.artifacts.batch():
+                yield
+                body_done = True
+        except OperationalError:
+            if not body_done:
+                raise  # the tick's own error: the worker must see it
+            log.warning("artifacts of this tick not flushed to disk", exc_info=True)
 
     def on(self, store: Store) -> RunArtifacts:
         """The same artifact backend over another connection: a runner thread stores its run's
@@ -68,25 +90,14 @@ class RunArtifacts:
         return keys
 
     def _market_context(self, request: DecisionRequest) -> str:
-        """The key of the context a market-only engine saw. Within a tick every run on the same
-        (symbol, bar size, instant, strategy) saw the same bytes: they are encoded and stored
-        once (content addressing would dedupe them anyway, after paying for the encoding)."""
+        """The key of the context a market-only engine saw, stored by reference to market
+        memory (:mod:`autotrader.decisions.market_context`). Within a tick every run on the
+        same (symbol, bar size, instant, strategy) saw the same rows: one reference serves them."""
         market = request.market
         memo = (market.symbol, market.granularity, request.now_ms, request.strategy.strategy_id)
         key = self._context_keys.get(memo)
         if key is None:
-            payload = {"market": market_json(market), "strategy": request.strategy.strategy_id}
-            key = self._context_keys[memo] = self.artifacts.put_json(payload, kind="context")
+            key = self._context_keys[memo] = self.artifacts.put_json(
+                market_reference(request), kind="context"
+            )
         return key
-
-
-def market_json(market: MarketSnapshot) -> dict:
-    """The snapshot as JSON-ready data: what ``dataclasses.asdict`` gives, without its deep
-    copy of every bar (which cost more than the whole decision)."""
-    return {
-        "symbol": market.symbol,
-        "price": market.price,
-        "price_time": market.price_time,
-        "granularity": market.granularity,
-        "bars": [dict(vars(bar)) for bar in market.bars],
-    }

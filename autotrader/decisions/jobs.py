@@ -27,6 +27,7 @@ class DecisionsJob:
             summary=outcome.summary(),
             counts={"runs": len(outcome.runs), "fills": fills},
             idle=not outcome.runs,
+            failed=outcome.all_failed,
             result=outcome,
         )
 

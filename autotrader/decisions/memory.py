@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from autotrader.core.db import Store
@@ -53,6 +54,35 @@ def read_posteriors(store: Store, clone_id: int) -> dict[str, Posterior]:
             policy_id, s["trades"], s["wins"], round(mean, 6), 1.0 + s["wins"], 1.0 + losses
         )
     return posteriors
+
+
+@dataclass(frozen=True)
+class CloneMemory:
+    """What one clone's Planner reads (its posteriors per policy) and the experiments behind
+    them, newest first."""
+
+    clone_id: int
+    posteriors: list[Posterior]
+    experiments: list[dict]
+
+
+def memory_view(
+    store: Store, *, clone_id: int | None = None, policy_id: str | None = None, limit: int = 50
+) -> list[CloneMemory]:
+    """Each clone's memory (one clone's with ``clone_id``; one policy's with ``policy_id``):
+    posteriors exactly as :func:`read_posteriors` gives them, and its latest ``limit``
+    experiments."""
+    clone_ids = [clone_id] if clone_id is not None else repo.clones_with_experiments(store)
+    views = []
+    for cid in clone_ids:
+        posteriors = [
+            p
+            for p in read_posteriors(store, cid).values()
+            if policy_id is None or p.policy_id == policy_id
+        ]
+        experiments = repo.recent_experiments(store, clone_id=cid, policy_id=policy_id, limit=limit)
+        views.append(CloneMemory(cid, posteriors, experiments))
+    return views
 
 
 def thompson_pick(policies: Sequence[str], posteriors: dict[str, Posterior], *, seed: str) -> str:

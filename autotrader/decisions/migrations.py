@@ -108,3 +108,21 @@ def m002_schedule_and_memory(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_experiments_clone ON experiments (clone_id, policy_id)")
+
+
+@migrations()
+def m003_model_health(db: Database) -> None:
+    # Consecutive failed model-backed runs per clone; at the safe-mode threshold the clone holds
+    # until a call succeeds. A run records whether its clone was in safe mode when it finished.
+    db.execute(
+        """
+        CREATE TABLE clone_model_health (
+            clone_id INTEGER PRIMARY KEY REFERENCES clones (id),
+            consecutive_failures INTEGER NOT NULL CHECK (consecutive_failures >= 0),
+            safe_mode_since INTEGER,               -- epoch ms; NULL: not in safe mode
+            last_error TEXT,
+            updated_at INTEGER NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("ALTER TABLE decision_runs ADD COLUMN safe_mode INTEGER NOT NULL DEFAULT 0")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from autotrader.core.db import Store
@@ -64,23 +64,65 @@ def claim_runs(
     )
 
 
+_ABANDONED = "abandoned: its worker stopped mid-run too many times"
+
+
 def recover_stale(
     store: Store, *, now_ms: int, stale_after_ms: int, max_attempts: int
 ) -> tuple[int, int]:
-    """Put runs claimed by a dead worker back in the queue (or fail them after too many tries).
+    """Put runs claimed longer than ``stale_after_ms`` ago back in the queue (or fail them after
+    too many tries): the fallback for claims whose worker cannot be judged by its heartbeat.
     Returns (requeued, failed)."""
-    cutoff = now_ms - stale_after_ms
+    return _recover(store, "claimed_at < ?", [now_ms - stale_after_ms], now_ms, max_attempts)
+
+
+def claimants(store: Store) -> list[str]:
+    """The worker ids holding running claims."""
+    return [
+        worker
+        for (worker,) in store.tuples(
+            "SELECT DISTINCT claimed_by FROM decision_runs"
+            " WHERE status = 'running' AND claimed_by IS NOT NULL"
+        )
+    ]
+
+
+def recover_claims_of(
+    store: Store, worker_ids: Iterable[str], *, now_ms: int, max_attempts: int
+) -> tuple[int, int]:
+    """Put the running claims of ``worker_ids`` (workers known to be gone) back in the queue, or
+    fail those already tried ``max_attempts`` times. Returns (requeued, failed)."""
+    ids = sorted(worker_ids)
+    if not ids:
+        return 0, 0
+    where = f"claimed_by IN ({', '.join('?' * len(ids))})"
+    return _recover(store, where, ids, now_ms, max_attempts)
+
+
+def release_runs(store: Store, worker_id: str, attempts: Mapping[int, int]) -> int:
+    """Give runs ``worker_id`` holds back to the queue, each with the attempt count given (its
+    count from before the claim). Returns how many went back."""
+    with store.atomic():
+        return store.executemany(
+            "UPDATE decision_runs SET status = 'queued', claimed_by = NULL, claimed_at = NULL,"
+            " attempts = ? WHERE id = ? AND status = 'running' AND claimed_by = ?",
+            [(count, run_id, worker_id) for run_id, count in attempts.items()],
+        )
+
+
+def _recover(
+    store: Store, where: str, params: list, now_ms: int, max_attempts: int
+) -> tuple[int, int]:
     with store.atomic():
         failed = store.execute(
-            "UPDATE decision_runs SET status = 'failed', finished_at = ?,"
-            " error = 'abandoned: its worker stopped mid-run too many times'"
-            " WHERE status = 'running' AND claimed_at < ? AND attempts >= ?",
-            (now_ms, cutoff, max_attempts),
+            "UPDATE decision_runs SET status = 'failed', finished_at = ?, error = ?"
+            f" WHERE status = 'running' AND {where} AND attempts >= ?",
+            [now_ms, _ABANDONED, *params, max_attempts],
         )
         requeued = store.execute(
             "UPDATE decision_runs SET status = 'queued', claimed_by = NULL, claimed_at = NULL"
-            " WHERE status = 'running' AND claimed_at < ?",
-            (cutoff,),
+            f" WHERE status = 'running' AND {where}",
+            params,
         )
     return requeued, failed
 
@@ -188,4 +230,70 @@ def clone_experiments(store: Store, clone_id: int) -> list[dict]:
         WHERE e.clone_id = ? ORDER BY e.id
         """,
         (clone_id,),
+    )
+
+
+def recent_experiments(
+    store: Store, *, clone_id: int | None = None, policy_id: str | None = None, limit: int = 50
+) -> list[dict]:
+    """Experiments newest first, with the action each took (optionally one clone's, one
+    policy's)."""
+    sql, params = (
+        "SELECT e.id, e.clone_id, e.run_id, e.policy_id, e.symbol, a.action, e.outcome,"
+        " e.position_id, e.detail, e.created_at"
+        " FROM experiments e JOIN decision_actions a ON a.id = e.action_id WHERE 1 = 1",
+        [],
+    )
+    for column, value in (("e.clone_id", clone_id), ("e.policy_id", policy_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return store.query(sql + " ORDER BY e.id DESC LIMIT ?", [*params, limit])
+
+
+def policy_outcomes(store: Store) -> list[dict]:
+    """Per experiment: ``policy_id, clone_id, account_id, action, outcome, position_id``, in
+    order (the ledger's per-policy leaderboard)."""
+    return store.query(
+        "SELECT e.policy_id, e.clone_id, e.account_id, a.action, e.outcome, e.position_id"
+        " FROM experiments e JOIN decision_actions a ON a.id = e.action_id ORDER BY e.id"
+    )
+
+
+def clones_with_experiments(store: Store) -> list[int]:
+    return [cid for (cid,) in store.tuples("SELECT DISTINCT clone_id FROM experiments ORDER BY 1")]
+
+
+# -- model health (safe mode) --------------------------------------------------------------------
+
+
+def model_health(store: Store, clone_id: int) -> dict | None:
+    return store.query_one("SELECT * FROM clone_model_health WHERE clone_id = ?", (clone_id,))
+
+
+def put_model_health(
+    store: Store,
+    clone_id: int,
+    *,
+    consecutive_failures: int,
+    safe_mode_since: int | None,
+    last_error: str | None,
+    now_ms: int,
+) -> None:
+    store.upsert(
+        "clone_model_health",
+        {
+            "clone_id": clone_id,
+            "consecutive_failures": consecutive_failures,
+            "safe_mode_since": safe_mode_since,
+            "last_error": last_error,
+            "updated_at": now_ms,
+        },
+        key=("clone_id",),
+    )
+
+
+def clones_in_safe_mode(store: Store) -> list[dict]:
+    return store.query(
+        "SELECT * FROM clone_model_health WHERE safe_mode_since IS NOT NULL ORDER BY clone_id"
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 
-from autotrader.clones.pipelines import compiled
+from autotrader.clones.engine_params import DEFAULT_GRANULARITY
 from autotrader.clones.plan import CompiledStrategy
+from autotrader.clones.plan_cache import CompiledPlans
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.decisions.engines.base import DecisionRequest, Engine, MarketSnapshot
@@ -16,19 +17,22 @@ from autotrader.prop.accounts import account_state
 from autotrader.prop.execution import position_view
 
 _MAX_SNAPSHOTS = 4096  # market snapshots kept within one tick, at most
+DEFAULT_BARS = 50  # bars in the snapshot of an engine that declares no ``market_bars``
 
 
 class RequestBuilder:
     """Builds ``DecisionRequest``s as of the run's claim time (a claimed batch decides on one
-    market instant). Compiled pipelines are cached per (clone, version); market snapshots per
-    (symbol, granularity, time) until the runner starts its next tick — every clone deciding
-    BTC at that instant reads the same bars."""
+    market instant). Compiled pipelines come from ``plans`` (shared with the scheduler, across
+    ticks); market snapshots are cached per (symbol, granularity, time, bars) until the runner
+    starts its next tick — every clone deciding BTC at that instant reads the same bars."""
 
-    def __init__(self, clock: Clock, *, budget_tokens: int = 6000) -> None:
+    def __init__(
+        self, clock: Clock, *, budget_tokens: int = 6000, plans: CompiledPlans | None = None
+    ) -> None:
         self.clock = clock
         self.budget_tokens = budget_tokens
-        self._pipelines: dict[tuple[int, int], tuple] = {}
-        self._markets: dict[tuple[str, str, int], MarketSnapshot] = {}
+        self.plans = plans if plans is not None else CompiledPlans()
+        self._markets: dict[tuple[str, str, int, int], MarketSnapshot] = {}
         self._lock = threading.Lock()
 
     def start_tick(self) -> None:
@@ -36,15 +40,18 @@ class RequestBuilder:
         with self._lock:
             self._markets.clear()
 
-    def market(self, store: Store, symbol: str, granularity: str, as_of: int) -> MarketSnapshot:
-        """The market snapshot of ``symbol`` as of ``as_of`` (read once per tick)."""
+    def market(
+        self, store: Store, symbol: str, granularity: str, as_of: int, bars: int = DEFAULT_BARS
+    ) -> MarketSnapshot:
+        """The market snapshot of ``symbol`` as of ``as_of`` with its last ``bars`` bars (read
+        once per tick)."""
         from autotrader.decisions.snapshot import market_snapshot
 
-        key = (symbol, granularity, as_of)
+        key = (symbol, granularity, as_of, bars)
         with self._lock:
             found = self._markets.get(key)
         if found is None:
-            found = market_snapshot(store, symbol, now_ms=as_of, granularity=granularity)
+            found = market_snapshot(store, symbol, now_ms=as_of, granularity=granularity, bars=bars)
             with self._lock:
                 if len(self._markets) >= _MAX_SNAPSHOTS:
                     self._markets.clear()
@@ -52,14 +59,8 @@ class RequestBuilder:
         return found
 
     def strategy(self, store: Store, run: dict) -> CompiledStrategy:
-        key = (run["clone_id"], run["pipeline_version"])
-        with self._lock:
-            if key not in self._pipelines:
-                self._pipelines[key] = compiled(
-                    store, run["clone_id"], run["pipeline_version"]
-                ).strategies
-            strategies = self._pipelines[key]
-        found = next((s for s in strategies if s.strategy_id == run["strategy_id"]), None)
+        pipeline = self.plans.get(store, run["clone_id"], run["pipeline_version"])
+        found = pipeline.strategy(run["strategy_id"])
         if found is None:
             raise LookupError(
                 f"strategy {run['strategy_id']!r} is not in pipeline v{run['pipeline_version']}"
@@ -69,7 +70,7 @@ class RequestBuilder:
     def __call__(self, store: Store, run: dict, engine: Engine) -> DecisionRequest:
         now = run.get("claimed_at") or self.clock.now_ms()
         strategy = self.strategy(store, run)
-        granularity = str(strategy.engine_params.get("granularity", "1h"))
+        granularity = str(strategy.engine_params.get("granularity", DEFAULT_GRANULARITY))
         open_positions = {
             p["symbol"]: p for p in prop_repo.open_positions(store, run["account_id"])
         }
@@ -95,7 +96,13 @@ class RequestBuilder:
             strategy=strategy,
             symbol=run["symbol"],
             now_ms=now,
-            market=self.market(store, run["symbol"], granularity, now),
+            market=self.market(
+                store,
+                run["symbol"],
+                granularity,
+                now,
+                getattr(engine, "market_bars", DEFAULT_BARS),
+            ),
             position=position_view(position) if position else None,
             packet=packet,
             **self._memory(store, run, engine, now),

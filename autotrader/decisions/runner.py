@@ -1,13 +1,19 @@
 """The decision loop: due runs → context → engine → intents → gates → fills.
 
-One tick: recover runs abandoned by dead workers, queue what is due, claim runs atomically,
+One tick: recover runs abandoned by dead workers (at once when the claiming worker's process or
+heartbeat is gone, after a stale window otherwise: :mod:`autotrader.decisions.claims`), queue
+what is due, claim runs atomically,
 evaluate them (model-backed engines concurrently, bounded by a setting, each on its own
 connection; claimed in a rolling window so one slow model call never serialises the tick), store
 what each run saw (:mod:`autotrader.decisions.audit`), then execute their intents through the
 prop desk one run at a time, in claim order: the run's actions, fills and final status commit
-together. Intents carry idempotency keys ``run:{id}:{seq}``, so a run re-claimed after a crash
-replays its fills instead of trading twice; a run whose actions were already recorded is closed
-from that record instead of being decided again.
+together. Intents carry idempotency keys ``run:{id}:{seq}`` (stored in the account's decision
+namespace, :mod:`autotrader.prop.idempotency`), so a run re-claimed after a crash replays its
+fills instead of trading twice; a run whose actions were already recorded is closed from that
+record instead of being decided again. A busy store (a lock timeout, ``TemporaryError``) anywhere
+in a run's path — claiming, building the request, the engine's own writes, execution — puts every
+run the tick still holds back in the queue untouched (no attempt counted, no HOLD recorded) and
+fails the tick with that error, so the worker backs off.
 """
 
 from __future__ import annotations
@@ -16,20 +22,24 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autotrader.clones.plan import EngineName
+from autotrader.clones.plan_cache import CompiledPlans
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
-from autotrader.decisions import repo
+from autotrader.core.errors import TemporaryError
+from autotrader.decisions import repo, safe_mode
 from autotrader.decisions.audit import RunArtifacts
+from autotrader.decisions.claims import HeldRuns, recover_abandoned
 from autotrader.decisions.engines.base import DecisionRequest, Engine, EngineResult
 from autotrader.decisions.engines.hold import hold_result
 from autotrader.decisions.scheduler import Scheduled, schedule
 from autotrader.decisions.vocabulary import ActionStatus, RunStatus
 from autotrader.prop.execution import PropDesk
 from autotrader.prop.models import Action
+from autotrader.prop.vocabulary import IntentOrigin
 
 log = logging.getLogger("autotrader.decisions")
 
@@ -46,6 +56,7 @@ class RunOutcome:
     actions: list[dict] = field(default_factory=list)
     error: str | None = None
     notes: str = ""
+    safe_mode: bool = False  # the clone was in safe mode when the run finished (holds only)
 
 
 @dataclass
@@ -64,6 +75,12 @@ class TickOutcome:
             f"{failed} failed" + (f", {self.recovered} recovered" if self.recovered else "")
         )
 
+    @property
+    def all_failed(self) -> bool:
+        """Runs were decided and every one failed (a revoked key, a dead server): the tick
+        counts toward the worker's breaker."""
+        return bool(self.runs) and all(r.status == RunStatus.FAILED for r in self.runs)
+
 
 class DecisionRunner:
     def __init__(
@@ -78,9 +95,12 @@ class DecisionRunner:
         worker_id: str,
         concurrency: int = 8,
         stale_after_ms: int = 600_000,
+        heartbeat_stale_after_s: float = 300.0,
         max_attempts: int = 3,
         batch: int = 200,
         artifacts: Any = None,
+        safe_mode_after: int = 3,
+        plans: CompiledPlans | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -91,10 +111,15 @@ class DecisionRunner:
         self.worker_id = worker_id
         self.concurrency = concurrency
         self.stale_after_ms = stale_after_ms
+        self.heartbeat_stale_after_s = heartbeat_stale_after_s
         self.max_attempts = max_attempts
         self.batch = batch
         self.artifacts = artifacts
+        self.safe_mode_after = safe_mode_after  # consecutive model failures → safe mode
+        # Shared with the request builder: one compiled plan per pipeline version, every tick.
+        self.plans = plans if plans is not None else CompiledPlans()
         self._audit = RunArtifacts(artifacts, store)  # threads use ``self._audit.on(theirs)``
+        self._held = HeldRuns(store, worker_id)
 
     def tick(
         self,
@@ -119,6 +144,7 @@ class DecisionRunner:
                 asset=asset,
                 engine=engine,
                 dry_run=dry_run,
+                plans=self.plans,
             )
         outcome = TickOutcome(scheduled, recovered=recovered)
 
@@ -134,24 +160,32 @@ class DecisionRunner:
             started = time.perf_counter()
             return [{**run, "_started": started} for run in runs]
 
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            outcome.runs.extend(self._drain(claim, pool))
+        with self._audit.batch(), ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            try:
+                for run in self._drain(claim, pool):
+                    outcome.runs.append(run)
+            except TemporaryError as busy:
+                pool.shutdown(cancel_futures=True)  # decisions not yet started are not needed
+                raise self._held.put_back_after(busy, finished=len(outcome.runs)) from busy
         return outcome
 
     def _begin_tick(self) -> int:
-        """Forget the last tick's caches (market data may have moved on) and requeue runs
-        abandoned by dead workers; returns how many were requeued."""
+        """Hand back runs a busy store kept from being put back last tick, forget the last
+        tick's caches (market data may have moved on) and requeue runs abandoned by dead
+        workers; returns how many were requeued."""
+        self._held.put_back()
         self._audit.start_tick()
+        self.plans.start_tick(self.store)
         start_tick = getattr(self.build_request, "start_tick", None)
         if start_tick is not None:
             start_tick()
-        requeued, _failed = repo.recover_stale(
+        return recover_abandoned(
             self.store,
             now_ms=self.clock.now_ms(),
             stale_after_ms=self.stale_after_ms,
+            heartbeat_stale_after_s=self.heartbeat_stale_after_s,
             max_attempts=self.max_attempts,
         )
-        return requeued
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -195,6 +229,8 @@ class DecisionRunner:
     ) -> Iterator[RunOutcome]:
         """Count the attempt, close runs settled by an earlier attempt (yielded), and queue the
         rest on the window — model-backed ones already submitted to the pool."""
+        for run in claimed:
+            self._held.hold(run)
         with self.store.atomic():
             for run in claimed:
                 repo.update_run(self.store, run["id"], attempts=run["attempts"] + 1)
@@ -214,6 +250,8 @@ class DecisionRunner:
         """:meth:`_decide` on a pool thread, with a connection of its own."""
         try:
             store = self.open_thread_store()
+        except TemporaryError:
+            raise
         except Exception as exc:  # e.g. too many open files: this run holds, the tick goes on
             why = f"no store connection for the engine: {type(exc).__name__}: {exc}"[:300]
             return hold_result(run["symbol"], why, error=why), {}
@@ -224,7 +262,8 @@ class DecisionRunner:
 
     def _decide(self, store: Store, run: dict, audit: RunArtifacts) -> tuple[EngineResult, dict]:
         """The engine's result for ``run`` and the artifact keys of what it saw and answered.
-        Never raises: an unknown or crashing engine is a recorded error and a HOLD."""
+        An unknown or crashing engine is a recorded error and a HOLD; only a busy store
+        (``TemporaryError``) raises, so that the run goes back to the queue instead."""
         engine = self._engine(run)
         if run["engine"] not in self.engines:
             why = f"unknown engine {run['engine']!r}; held"
@@ -233,6 +272,8 @@ class DecisionRunner:
         try:
             request = self.build_request(store, run, engine)
             result = engine.decide(request)
+        except TemporaryError:
+            raise  # a busy store is no decision: the run is decided again later
         except Exception as exc:  # an engine must never take the worker down
             log.exception("run %s: engine %s crashed", run["id"], run["engine"])
             why = f"engine crashed: {type(exc).__name__}: {exc}"[:300]
@@ -255,6 +296,7 @@ class DecisionRunner:
             now = self.clock.now_ms()
             with self.store.atomic():
                 repo.update_run(self.store, run["id"], status=RunStatus.SUCCEEDED, finished_at=now)
+            self._held.done(run["id"])
             settled[run["id"]] = RunOutcome(
                 run["id"],
                 run["symbol"],
@@ -272,9 +314,12 @@ class DecisionRunner:
         self, run: dict, result: EngineResult, keys: dict[str, str | None]
     ) -> RunOutcome:
         """:meth:`_execute`, or — when booking fails unexpectedly — the run recorded as failed
-        (its transaction rolled back) so one bad run never ends the tick for the others."""
+        (its transaction rolled back) so one bad run never ends the tick for the others. A busy
+        store is not the run's failure: it raises, and the run goes back to the queue."""
         try:
-            return self._execute(run, result, keys)
+            outcome = self._execute(run, result, keys)
+        except TemporaryError:
+            raise
         except Exception as exc:
             log.exception("run %s: execution failed", run["id"])
             error = f"execution failed: {type(exc).__name__}: {exc}"[:300]
@@ -287,9 +332,12 @@ class DecisionRunner:
                     error=error,
                     **keys,
                 )
+            self._held.done(run["id"])
             return RunOutcome(
                 run["id"], run["symbol"], run["engine"], RunStatus.FAILED, error=error
             )
+        self._held.done(run["id"])
+        return outcome
 
     def _execute(self, run: dict, result: EngineResult, keys: dict[str, str | None]) -> RunOutcome:
         started = time.perf_counter()
@@ -297,12 +345,18 @@ class DecisionRunner:
             run["id"],
             run["symbol"],
             run["engine"],
-            RunStatus.SUCCEEDED,
+            RunStatus.FAILED if result.failed else RunStatus.SUCCEEDED,
             error=result.error,
             notes=result.notes,
         )
         now = self.clock.now_ms()
         with self.store.atomic():
+            in_safe_mode = safe_mode.settle(
+                self.store, run["clone_id"], result, now_ms=now, threshold=self.safe_mode_after
+            )
+            if in_safe_mode:
+                result = held_in_safe_mode(result, run["symbol"])
+                outcome.safe_mode = True
             acted: set[str] = set()
             for seq, intent in enumerate(result.intents):
                 action = self._act(run, seq, intent, acted, now)
@@ -327,6 +381,7 @@ class DecisionRunner:
                 notes=result.notes[:500] or None,
                 plan=result.plan,
                 verdict=result.verdict,
+                safe_mode=int(in_safe_mode),
                 **keys,
             )
         return outcome
@@ -355,7 +410,7 @@ class DecisionRunner:
         sub = self.desk.submit(
             run["account_id"],
             intent,
-            origin="decision",
+            origin=IntentOrigin.DECISION,
             idempotency_key=f"run:{run['id']}:{seq}",
             decision_run_id=run["id"],
             symbols_already_acted=frozenset(acted),
@@ -425,6 +480,14 @@ def _record_tool_call(store: Store, invocation_id: int, intent, action: dict, no
         now_ms=now,
         action_id=action["action_id"],
     )
+
+
+def held_in_safe_mode(result: EngineResult, symbol: str) -> EngineResult:
+    """``result`` with its intents replaced by one HOLD that says why (unless it only holds)."""
+    if all(i.action is Action.HOLD for i in result.intents):
+        return result
+    held = hold_result(symbol, "safe mode: held after consecutive model failures")
+    return replace(result, intents=held.intents, notes=f"{held.notes}; {result.notes}".rstrip("; "))
 
 
 def _next_ready(window: list[tuple[dict, Future | None]]) -> int | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from autotrader.clones.management import entitlement_problem, require_clone
 from autotrader.clones.pipelines import compiled
 from autotrader.clones.plan import CompiledStrategy, EngineName
+from autotrader.clones.plan_cache import CompiledPlans
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import UserError
@@ -97,8 +98,10 @@ def schedule(
     asset: str | None = None,
     engine: str | None = None,
     dry_run: bool = False,
+    plans: CompiledPlans | None = None,
 ) -> Scheduled:
-    """Queue every due run (all active accounts, or one clone's) and return what happened."""
+    """Queue every due run (all active accounts, or one clone's) and return what happened.
+    Pipelines come from ``plans`` when given (compiled once per version), else are compiled."""
     from autotrader.clones.compiler import select_candidates
 
     now = clock.now_ms()
@@ -106,7 +109,11 @@ def schedule(
     for account in prop_repo.list_accounts(store, clone_id=clone_id, status=AccountStatus.ACTIVE):
         try:
             clone = require_clone(store, account["clone_id"])
-            pipeline = compiled(store, clone.id)
+            pipeline = (
+                plans.get(store, clone.id, clone.pipeline_version)
+                if plans is not None
+                else compiled(store, clone.id)
+            )
         except UserError as exc:
             # A missing clone or pipeline, or a stored graph the registry no longer fits: one
             # account's problem, reported, never the loop's end.

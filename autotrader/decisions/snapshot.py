@@ -65,8 +65,10 @@ def _bars(
     candles = candles[-count:]
     if not candles:
         return ()
-    rows = repo.indicators_between(store, source, symbol, granularity, candles[0].open_time)
-    by_time = {row["open_time"]: row for row in rows if row["open_time"] <= now_ms}
+    rows = repo.indicators_between(
+        store, source, symbol, granularity, candles[0].open_time, candles[-1].open_time
+    )
+    by_time = {row["open_time"]: row for row in rows}
     return tuple(_bar(candle, by_time.get(candle.open_time)) for candle in candles)
 
 

@@ -1,8 +1,9 @@
 """The trade-executor's steps: execute_trade, scale_position and close_position, as intents on the
 desk's prop account through the same safety gates and paper fills as every other account.
 
-Each intent carries the idempotency key ``desk-step:<step id>``: a step that somehow ran twice
-replays its first fill instead of trading again. The prop desk's transaction is a savepoint of
+Each intent carries the idempotency key ``desk-step:<step id>`` (stored in the desk account's
+namespace, :mod:`autotrader.prop.idempotency`): a step that somehow ran twice replays its first
+fill instead of trading again. The prop desk's transaction is a savepoint of
 the worker's unit of work, so a fill and its step's success commit together. A trade the prop
 gates refuse fails its step with their code and reason (an outcome, not a worker failure).
 """
@@ -21,6 +22,7 @@ from autotrader.desk.vocabulary import StepKind
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.execution import PropDesk, Submission
 from autotrader.prop.models import Action, ExitPlan, Side, TradeIntent
+from autotrader.prop.vocabulary import IntentOrigin
 
 
 class TradeExecutor:
@@ -108,7 +110,7 @@ class TradeExecutor:
         sub = self.desk.submit(
             desk_account_id(self.store),
             intent,
-            origin="desk",
+            origin=IntentOrigin.DESK,
             idempotency_key=f"desk-step:{step['id']}",
         )
         return _result(step, intent, sub, self.clock.now_ms())

@@ -7,8 +7,10 @@ evaluate_triggers                 4 s     reactive and proactive rules → propo
 process_reactions                 3 s     new events × the reaction matrix → proposals
 promote_insights                  2 s     confident, corroborated memories become permanent
 learn_from_outcomes               3 s     closed trades → outcomes → memories; portfolio row
-recover_stale_steps               2 s     steps running > 30 min → failed, missions finalized
-recover_stale_roundtables         1 s     roundtables nobody took up → failed, proposal rejected
+recover_stale_steps               2 s     gone workers' steps → queued; steps running > 30 min
+                                          → failed, missions finalized
+recover_stale_roundtables         1 s     roundtables of gone workers or nobody took up →
+                                          failed, proposal rejected
 ================================  ======  ===================================================
 
 15 s in all. An operation works in batches and stops at its budget (what is left waits for
@@ -161,8 +163,11 @@ class Heartbeat:
             log.warning("heartbeat %s: not recorded: %s", run.name, exc)
 
 
-def operations(store: Store, clock: Clock, *, watchlist: tuple[str, ...]) -> list[Operation]:
-    """The six operations over ``store``, with the seed's budgets."""
+def operations(
+    store: Store, clock: Clock, *, watchlist: tuple[str, ...], worker_stale_after_s: float
+) -> list[Operation]:
+    """The six operations over ``store``, with the seed's budgets; a worker whose heartbeat is
+    older than ``worker_stale_after_s`` is gone, and its claimed work recovered."""
 
     def triggers(should_stop: Callable[[], bool]) -> OpOutcome:
         r = evaluate_triggers(store, clock, watchlist=watchlist, should_stop=should_stop)
@@ -193,11 +198,18 @@ def operations(store: Store, clock: Clock, *, watchlist: tuple[str, ...]) -> lis
         )
 
     def stale_steps(should_stop: Callable[[], bool]) -> OpOutcome:
-        r = recover_stale_steps(store, clock, should_stop=should_stop)
-        return OpOutcome(f"{r.steps} stale steps failed, {r.missions} missions finalized")
+        r = recover_stale_steps(
+            store, clock, should_stop=should_stop, worker_stale_after_s=worker_stale_after_s
+        )
+        return OpOutcome(
+            f"{r.requeued} steps of gone workers requeued, {r.steps} stale steps failed, "
+            f"{r.missions} missions finalized"
+        )
 
     def stale_roundtables(should_stop: Callable[[], bool]) -> OpOutcome:
-        failed = recover_stale_roundtables(store, clock, should_stop=should_stop)
+        failed = recover_stale_roundtables(
+            store, clock, should_stop=should_stop, worker_stale_after_s=worker_stale_after_s
+        )
         return OpOutcome(f"{failed} stale roundtables failed")
 
     runs: dict[HeartbeatOp, Run] = {

@@ -6,6 +6,11 @@ its kinds, claimed one at a time. Each step runs with its handler in one unit of
 with its result (a fill and its step's success commit together). A handler that raises fails
 the step — the unit of work rolled back, so it changed nothing — and counts against the breaker;
 a busy store (``TemporaryError``) puts the step back in the queue and lets the harness back off.
+
+A tick whose errors went to the breaker is still a failed tick to the harness
+(``TickReport(failed=True)``: counted, backed off from, and a worker that stops while failing
+exits 1): one in which every piece of work broke, one that tripped the breaker, and every tick
+of a worker its breaker has disabled (it does no work until it is reset).
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ class StepWorker:
     def __call__(self, ctx: TickContext) -> TickReport:
         disabled = self.breaker.disabled()
         if disabled:
-            return TickReport(summary=f"{self.worker}: {disabled}", idle=True)
+            return TickReport(summary=f"{self.worker}: {disabled}", idle=True, failed=True)
         counts = {"steps": 0, "succeeded": 0, "failed": 0, "errors": 0}
         if self.watch is not None:
             try:
@@ -110,6 +115,8 @@ class StepWorker:
             summary=f"{self.worker}: {text or 'nothing to do'}",
             counts=counts,
             idle=not any(counts.values()),
+            # errors and no step reached an outcome: nothing this tick worked
+            failed=tripped or bool(counts["errors"] and not counts["succeeded"] + counts["failed"]),
         )
 
 
@@ -123,6 +130,7 @@ class HeartbeatJob:
             summary=report.summary(),
             counts={"duration_ms": report.duration_ms, "failed_ops": len(report.failed)},
             result=report,
+            failed=bool(report.failed),
         )
 
 
@@ -134,13 +142,15 @@ class InitiativeJob:
     def __call__(self, ctx: TickContext) -> TickReport:
         disabled = self.breaker.disabled()
         if disabled:
-            return TickReport(summary=f"initiative: {disabled}", idle=True)
+            return TickReport(summary=f"initiative: {disabled}", idle=True, failed=True)
         try:
             line = self.worker.run()
         except Exception as exc:
             tripped = self.breaker.failed(f"{type(exc).__name__}: {exc}")
             suffix = "; the breaker tripped: worker disabled" if tripped else ""
-            return TickReport(summary=f"initiative: {exc}{suffix}", counts={"errors": 1})
+            return TickReport(
+                summary=f"initiative: {exc}{suffix}", counts={"errors": 1}, failed=True
+            )
         if line.startswith("idle"):
             return TickReport(summary=f"initiative: {line}", idle=True)
         self.breaker.succeeded()
@@ -163,7 +173,7 @@ class RoundtableJob:
     def __call__(self, ctx: TickContext) -> TickReport:
         disabled = self.breaker.disabled()
         if disabled:
-            return TickReport(summary=f"roundtable: {disabled}", idle=True)
+            return TickReport(summary=f"roundtable: {disabled}", idle=True, failed=True)
         try:
             scheduled = self.schedule()
             held = self.runner.hold(worker_id=ctx.worker_id)
@@ -172,7 +182,9 @@ class RoundtableJob:
         except Exception as exc:
             tripped = self.breaker.failed(f"{type(exc).__name__}: {exc}")
             suffix = "; the breaker tripped: worker disabled" if tripped else ""
-            return TickReport(summary=f"roundtable: {exc}{suffix}", counts={"errors": 1})
+            return TickReport(
+                summary=f"roundtable: {exc}{suffix}", counts={"errors": 1}, failed=True
+            )
         counts = {"queued": len(scheduled.queued), "held": int(held is not None)}
         parts = [f"{len(scheduled.queued)} queued"]
         if scheduled.refused:
@@ -191,7 +203,12 @@ class RoundtableJob:
             self.breaker.succeeded()
         outcome = "lost (failed as stale)" if held.lost else f"{held.status}: {held.line}"
         parts.append(f"roundtable {held.roundtable_id} {outcome}")
-        return TickReport(summary=f"roundtable: {'; '.join(parts)}", counts=counts, result=held)
+        return TickReport(
+            summary=f"roundtable: {'; '.join(parts)}",
+            counts=counts,
+            result=held,
+            failed=held.unreachable,  # the model server could not be reached: no meeting
+        )
 
 
 # -- builders (named in autotrader/jobs.py) -----------------------------------------------------
@@ -206,7 +223,12 @@ def heartbeat_job(env: JobEnv) -> HeartbeatJob:
     from autotrader.desk.setup import desk_account_id
 
     desk_account_id(env.store)  # a desk that is not set up is one clear error, not six
-    ops = operations(env.store, env.clock, watchlist=_watchlist(env))
+    ops = operations(
+        env.store,
+        env.clock,
+        watchlist=_watchlist(env),
+        worker_stale_after_s=env.settings.worker_stale_after,
+    )
     return HeartbeatJob(Heartbeat(env.store, env.clock, ops, worker_id=env.worker_id))
 
 

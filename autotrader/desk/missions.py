@@ -2,9 +2,12 @@
 
 A mission's steps run in order: a step is claimable once every earlier step of its mission has
 succeeded, and a failed step skips the rest and fails the mission. A mission succeeds when its
-last step does. Claims are atomic (``store.claim``), so two workers never run one step; a
-step left ``running`` by a dead worker is failed by the heartbeat after 30 minutes. Every
-transition is an event, reported by the agent who does that kind of step.
+last step does. Claims are atomic (``store.claim``), so two workers never run one step. A step
+left ``running`` by a worker known to be gone (its process or heartbeat:
+:func:`~autotrader.core.worker_status.gone_workers`) goes back to the queue at the next beat —
+its unit of work rolled back with the worker, so it changed nothing; one left by a worker that
+cannot be judged is failed after 30 minutes. Every transition is an event, reported by the agent
+who does that kind of step.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from autotrader.core.clock import MINUTE_MS, Clock
 from autotrader.core.db import Store
+from autotrader.core.worker_status import gone_workers
 from autotrader.desk.events import Event, emit
 from autotrader.desk.models import ProposalDraft
 from autotrader.desk.repo import loop as repo
@@ -204,15 +208,43 @@ def _mission_event(
 class StaleReport:
     steps: int = 0
     missions: int = 0
+    requeued: int = 0  # steps of workers known to be gone, back in the queue
 
 
 def recover_stale_steps(
-    store: Store, clock: Clock, *, should_stop: Callable[[], bool], batch: int = 250
+    store: Store,
+    clock: Clock,
+    *,
+    should_stop: Callable[[], bool],
+    worker_stale_after_s: float,
+    batch: int = 250,
 ) -> StaleReport:
-    """Fail steps running for more than 30 minutes and finalize their missions, a batch per
+    """Requeue the steps of workers known to be gone (whose heartbeat is older than
+    ``worker_stale_after_s``, stopped or missing, or whose process on this host is not alive),
+    then fail steps running for more than 30 minutes and finalize their missions, a batch per
     transaction until none is left or ``should_stop()``; OBSERVER reports the deviation."""
     report = StaleReport()
     now = clock.now_ms()
+    with store.atomic():
+        gone = gone_workers(
+            store, repo.step_claimants(store), now_ms=now, stale_after_s=worker_stale_after_s
+        )
+        for step in repo.release_steps_of(store, gone):
+            kind = StepKind(step["kind"])
+            emit(
+                store,
+                Event(
+                    STEP_AGENT[kind],
+                    "step",
+                    f"step {step['id']} ({kind}) requeued: its worker is gone",
+                    ("step", kind.value, StepStatus.QUEUED.value, "recovered"),
+                    mission_id=step["mission_id"],
+                    step_id=step["id"],
+                    symbol=step["symbol"],
+                ),
+                now_ms=now,
+            )
+            report.requeued += 1
     while not should_stop():
         with store.atomic():
             stale = repo.fail_stale_steps(

@@ -8,8 +8,6 @@ exact.
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +15,7 @@ from pydantic import ValidationError
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
+from autotrader.core.jsonload import load_json
 from autotrader.desk.models import POLICY_MODELS, Policies
 from autotrader.desk.repo import config as repo
 from autotrader.desk.vocabulary import PolicyKey
@@ -73,10 +72,7 @@ def set_policy(store: Store, clock: Clock, key: str, text: str) -> dict[str, Any
 def _parse_object(text: str, policy: PolicyKey) -> dict[str, Any]:
     if len(text) > _MAX_JSON_CHARS:
         raise InvalidInputError(f"invalid {policy.value}: longer than {_MAX_JSON_CHARS} characters")
-    try:
-        data = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
-        raise InvalidInputError(f"invalid {policy.value}: not JSON ({exc})") from None
+    data = load_json(text, what=f"invalid {policy.value}", decimals=True)
     if not isinstance(data, dict):
         raise InvalidInputError(f"invalid {policy.value}: give a JSON object of fields to change")
     return data

@@ -10,8 +10,9 @@ unique, so it meets once however many workers schedule it. The topic of a conven
 is where the memory influence policy is consulted.
 
 The roundtable worker (:mod:`autotrader.desk.conversation`) holds them. The heartbeat fails those
-nobody takes up in two hours or that run for more than 30 minutes, and rejects their proposals on
-the record.
+nobody takes up in two hours, those whose worker is known to be gone (its process or heartbeat:
+:func:`~autotrader.core.worker_status.gone_workers`) at once, and those that run for more than 30
+minutes, and rejects their proposals on the record.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from autotrader.core.clock import DAY_MS, HOUR_MS, MINUTE_MS, Clock
 from autotrader.core.db import Store
+from autotrader.core.worker_status import gone_workers
 from autotrader.desk import gates
 from autotrader.desk.events import Event, emit
 from autotrader.desk.formats import Format
@@ -191,12 +193,27 @@ def reject_its_proposal(
 
 
 def recover_stale_roundtables(
-    store: Store, clock: Clock, *, should_stop: Callable[[], bool], batch: int = 100
+    store: Store,
+    clock: Clock,
+    *,
+    should_stop: Callable[[], bool],
+    worker_stale_after_s: float,
+    batch: int = 100,
 ) -> int:
-    """Fail roundtables queued for 2 hours or running for 30 minutes and reject their pending
-    proposals; how many were failed."""
+    """Fail roundtables whose worker is gone (its heartbeat older than ``worker_stale_after_s``,
+    stopped or missing, or its process on this host not alive), queued for 2 hours or running
+    for 30 minutes, and reject their pending proposals; how many were failed.
+
+    A gone worker's conversation is failed, not requeued: its turns are on the record, and a
+    rerun would speak them again."""
     now = clock.now_ms()
-    failed = 0
+    with store.atomic():
+        gone = gone_workers(
+            store, repo.roundtable_claimants(store), now_ms=now, stale_after_s=worker_stale_after_s
+        )
+        orphaned = repo.fail_roundtables_of(store, gone, now_ms=now)
+        _reject_proposals_of(store, orphaned, now)
+    failed = len(orphaned)
     while not should_stop():
         with store.atomic():
             stale = repo.fail_stale_roundtables(
@@ -206,13 +223,15 @@ def recover_stale_roundtables(
                 now_ms=now,
                 limit=batch,
             )
-            for roundtable in stale:
-                why = roundtable["error"].removeprefix("stale: ")
-                reason = f"roundtable {roundtable['id']} {why}"
-                reject_its_proposal(
-                    store, roundtable, gate="roundtable.stale", reason=reason, now=now
-                )
+            _reject_proposals_of(store, stale, now)
             failed += len(stale)
         if len(stale) < batch:
             break
     return failed
+
+
+def _reject_proposals_of(store: Store, failed: list[dict], now: int) -> None:
+    for roundtable in failed:
+        why = roundtable["error"].removeprefix("stale: ")
+        reason = f"roundtable {roundtable['id']} {why}"
+        reject_its_proposal(store, roundtable, gate="roundtable.stale", reason=reason, now=now)

@@ -162,28 +162,34 @@ def write(
     out: Path | None = None,
     stream: TextIO | None = None,
     force: bool = False,
+    schema: dict[str, str] | None = None,
 ) -> ExportResult:
-    """Write ``rows`` (normalised to ``SCHEMAS[what]``) as ``fmt`` to ``out`` or ``stream``.
+    """Write ``rows`` (normalised to ``schema``, by default ``SCHEMAS[what]``) as ``fmt`` to
+    ``out`` or ``stream``.
 
     ``stores`` are the stores the rows come from: ``out`` may be none of them (nor their side
     files), and replaces an existing file only with ``force`` — ConflictError otherwise, before
-    a row is read.
+    a row is read. Another package's exports (the arena's payouts) pass a ``schema`` of their
+    own, in the same column types.
     """
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format must be one of {', '.join(FORMATS)}")
+    if schema is None and what not in SCHEMAS:  # a schema of its own names its own rows
+        raise InvalidInputError(f"--what must be one of {', '.join(WHATS)}")
+    schema = schema or SCHEMAS[what]
     if fmt == "parquet" and out is None:
         raise InvalidInputError("--format parquet writes a binary file: give --out PATH")
     if out is None and stream is None:
         raise InvalidInputError("give --out PATH (or a stream)")
     if out is None:
-        count = _WRITERS[fmt](rows, SCHEMAS[what], stream)  # type: ignore[arg-type]
+        count = _WRITERS[fmt](rows, schema, stream)  # type: ignore[arg-type]
         return ExportResult(what, fmt, count, None)
     with output_file(out, stores=stores, force=force) as temp:
         if fmt == "parquet":
-            count = _write_parquet(rows, SCHEMAS[what], temp)
+            count = _write_parquet(rows, schema, temp)
         else:
             with temp.open("w", encoding="utf-8", newline="") as handle:
-                count = _WRITERS[fmt](rows, SCHEMAS[what], handle)
+                count = _WRITERS[fmt](rows, schema, handle)
     return ExportResult(what, fmt, count, out)
 
 
@@ -232,9 +238,11 @@ def _write_parquet(rows: Iterator[dict], schema: dict[str, str], out: Path) -> i
     return count
 
 
-def load(path: Path, fmt: str, what: str) -> list[dict[str, str | int | None]]:
+def load(
+    path: Path, fmt: str, what: str, schema: dict[str, str] | None = None
+) -> list[dict[str, str | int | None]]:
     """Read an export back, typed by its schema (the inverse of :func:`export`)."""
-    schema = SCHEMAS[what]
+    schema = schema or SCHEMAS[what]
     if fmt == "parquet":
         import pyarrow.parquet as pq
 

@@ -7,6 +7,8 @@ matplotlib is imported inside :func:`plot_equity` and drives the Agg canvas dire
 no global state, no display needed), so importing this module costs nothing. Equity comes from
 ``equity_series`` (the starting balance, then the snapshots); markers sit at the equity last
 known at each fill's time. Prices and money are converted to float here only, for drawing.
+Points and fills stored outside the product's time range (2000–2100, see ``core.clock``) are
+left off the chart and counted: they cannot be placed on a readable date axis.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from decimal import Decimal
 from itertools import accumulate
 from pathlib import Path
 
+from autotrader.core.clock import MAX_TIME_MS, MIN_TIME_MS
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.outputs import check_output, output_file
@@ -31,10 +34,15 @@ class PlotResult:
     accounts: list[int]
     points: int  # equity points drawn, all accounts
     trades: int  # fills marked on the primary account
+    left_out: int = 0  # points and fills stored at times outside 2000–2100
 
 
 def _when(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _in_range(ms: int) -> bool:
+    return MIN_TIME_MS <= ms < MAX_TIME_MS
 
 
 def plot_equity(
@@ -59,7 +67,14 @@ def plot_equity(
     check_output(out, stores=[store.path], force=force)  # before the drawing, not after it
     accounts = [account_id, *[a for a in dict.fromkeys(compare or []) if a != account_id]]
     relative = len(accounts) > 1
-    series = {a: equity_series(store, a) for a in accounts}  # raises NotFoundError
+    stored = {a: equity_series(store, a) for a in accounts}  # raises NotFoundError
+    series = {a: [p for p in points if _in_range(p[0])] for a, points in stored.items()}
+    left_out = sum(len(stored[a]) - len(series[a]) for a in accounts)
+    empty = [str(a) for a in accounts if not series[a]]
+    if empty:
+        raise InvalidInputError(
+            f"account {', '.join(empty)} has no equity point between 2000 and 2100 to draw"
+        )
 
     def scale(value: Decimal, start: Decimal) -> float:
         return float((value / start - 1) * 100) if relative and start else float(value)
@@ -85,7 +100,8 @@ def plot_equity(
                 alpha=0.2,
                 label="drawdown",
             )
-            marked = _mark_trades(store, ax, account, points, start, scale)
+            marked, skipped = _mark_trades(store, ax, account, points, start, scale)
+            left_out += skipped
     ax.set_title(
         f"Equity of account {account_id}"
         if not relative
@@ -93,7 +109,7 @@ def plot_equity(
     )
     ax.set_ylabel("return (%)" if relative else "equity (USD)")
     _save(fig, ax, store, out, force=force)
-    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked)
+    return PlotResult(out, accounts, sum(len(s) for s in series.values()), marked, left_out)
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,8 @@ def plot_nav(
     check_output(out, stores=[store.path], force=force)  # before the drawing, not after it
     curves: dict[str, list] = {}
     for point in nav_series(store, by=by, kind=kind):
-        curves.setdefault(point.group, []).append(point)
+        if _in_range(point.time):  # a time no date axis holds is left off, as in plot_equity
+            curves.setdefault(point.group, []).append(point)
     if not curves:
         raise NotFoundError("no prop accounts to draw yet")
     fig = Figure(figsize=(11, 5.5), dpi=100)
@@ -153,9 +170,11 @@ def _save(fig, ax, store: Store, out: Path, *, force: bool) -> None:
         fig.savefig(temp, format="png")
 
 
-def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> int:
-    """Opening fills as ▲ (long) / ▼ (short), closing fills as ✕, at the equity known then."""
-    fills = fills_with_position_side(store, account)
+def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) -> tuple[int, int]:
+    """Opening fills as ▲ (long) / ▼ (short), closing fills as ✕, at the equity known then.
+    Returns (fills marked, fills left out for their time)."""
+    stored = fills_with_position_side(store, account)
+    fills = [fill for fill in stored if _in_range(fill["created_at"])]
     times = [t for t, _ in points]
     groups: dict[str, tuple[list, list]] = {"open_long": ([], []), "open_short": ([], [])}
     groups["close"] = ([], [])
@@ -176,4 +195,4 @@ def _mark_trades(store: Store, ax, account: int, points, start: Decimal, scale) 
         if xs:
             marker, marker_color, label = styles[key]
             ax.scatter(xs, ys, marker=marker, color=marker_color, s=36, zorder=3, label=label)
-    return len(fills)
+    return len(fills), len(stored) - len(fills)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from autotrader.artifacts import repo as artifacts_repo
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
+from autotrader.core.ids import id_problem
 from autotrader.decisions import repo as decisions_repo
 from autotrader.ledger.queries import trace as q
 from autotrader.llm import repo as llm_repo
@@ -34,7 +35,7 @@ KINDS = {
     "run": "run",
     "decision": "run",
 }
-_REF = re.compile(r"^\s*(?:([a-z]+)\s*[:#]\s*)?(\d+)\s*$")
+_REF = re.compile(r"^\s*(?:([a-z]+)\s*[:#]\s*)?([^\s:#]+)\s*$")
 _ARTIFACT_COLUMNS = {
     "decision_runs": ("context_artifact", "prompt_artifact", "response_artifact"),
     "invocations": ("request_artifact", "response_artifact"),
@@ -78,6 +79,9 @@ def parse_ref(text: str, kind: str | None = None) -> tuple[str, int]:
     match = _REF.match(text.lower())
     if not match:
         raise InvalidInputError(f"cannot read {text!r}: give e.g. fill:12, order:7, run:3")
+    problem = id_problem(match.group(2))
+    if problem is not None:
+        raise InvalidInputError(f"cannot read {text!r}: {problem}")
     typed, number = match.group(1), int(match.group(2))
     if typed is not None and typed not in KINDS:
         raise InvalidInputError(f"unknown kind {typed!r} (one of {', '.join(sorted(KINDS))})")

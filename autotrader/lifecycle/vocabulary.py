@@ -43,6 +43,7 @@ class EventKind(StrEnum):
     PROFILE_APPROVED = "profile_approved"
     PROFILE_REJECTED = "profile_rejected"
     ADMISSION_DEFERRED = "admission_deferred"
+    STRIKE = "strike"  # the arena: a bottom finish in a race (enough of them retire the clone)
 
 
 class FeeStatus(StrEnum):
@@ -77,18 +78,25 @@ class SlotStatus(StrEnum):
 
 
 class EconomyKind(StrEnum):
-    """Kinds of real-money entries in the economy ledger (the arena adds its own with
-    ``lifecycle.migrations.extend_economy_kinds``)."""
+    """Kinds of real-money entries in the economy ledger (the arena's are added to the table
+    by its own migration, with ``lifecycle.migrations.extend_economy_kinds``)."""
 
     DEPOSIT = "DEPOSIT"  # real USDC that reached the treasury, credited to who sent it
     AUDITION_FEE = "AUDITION_FEE"  # an owner's payment of a fee, and the protocol's income
     ROUNDING = "ROUNDING"  # what rounding down to the unit left over, kept as its own row
+    # the arena
+    TICKET = "TICKET"  # an owner's payment of a ticket, into its race's pool
+    PAYOUT = "PAYOUT"  # a ticket holder's share of a settled race's distribution pool
+    ROYALTY = "ROYALTY"  # a top finisher's owner's share of the creator pool
+    RAKE = "RAKE"  # the protocol's share of a pool (and a pool nobody could claim)
+    REFUND = "REFUND"  # a paid ticket given back: its race was cancelled, its entrant scratched
 
 
 class PaymentPurpose(StrEnum):
-    """What a payment request pays for (the arena adds ticket purchases)."""
+    """What a payment request pays for."""
 
     AUDITION_FEE = "audition_fee"
+    TICKET = "ticket"  # an arena ticket (the arena's migration allows it in the tables)
 
 
 class VerifierName(StrEnum):

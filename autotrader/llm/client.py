@@ -11,7 +11,11 @@ one ``invocations`` row. The model's text is only ever parsed as data.
 Retries and back-off are the SDK's (``max_retries=config.retries``; exponential back-off with
 jitter, or the server's ``retry-after``), on 408/409/429/5xx, timeouts and connection errors; the
 ``timeout`` applies to each attempt. The API key is given to the SDK explicitly (the SDK would
-otherwise read ``OPENAI_API_KEY`` itself) and is redacted from every error line and row.
+otherwise read ``OPENAI_API_KEY`` itself). Secrets are redacted at this boundary, with the log
+filter's own rules (the key, token-shaped strings): from a reply's text and error line as they
+arrive, from a cached answer as it is read, and from what an answer parses to (JSON escapes can
+spell a key the text does not show) — so nothing downstream (invocation rows, the cache, results,
+engines, decision records, artifacts, ``decisions show``, logs) ever holds one.
 The SDK edge (both APIs' arguments and answers, error lines) lives in :mod:`autotrader.llm.wire`.
 """
 
@@ -23,7 +27,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
@@ -37,7 +41,12 @@ from autotrader.core.errors import InvalidInputError
 from autotrader.core.jsonschema import strict_json_schema
 from autotrader.core.logging import RedactionFilter
 from autotrader.llm import repo
-from autotrader.llm.structured import canonical_json, one_line, parse_structured
+from autotrader.llm.structured import (
+    StructuredOutcome,
+    canonical_json,
+    one_line,
+    parse_structured,
+)
 from autotrader.llm.wire import WireReply, WireRequest, describe_error, send
 
 logger = logging.getLogger(__name__)
@@ -53,14 +62,48 @@ _PER_MILLION = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
+class ModelRoute:
+    """How one model is reached: the name its API expects (the registry's ``llama3.1-8b`` is
+    Ollama's ``llama3.1:8b``), the API flavour it serves and its server's base URL (None: the
+    configured one)."""
+
+    api_model: str
+    api: str
+    base_url: str | None = None
+
+
+RouteFor = Callable[[str], ModelRoute | None]
+Archive = Callable[[Any, str], str]
+"""Stores a JSON payload as an artifact of a kind (``request``, ``response``); returns its key."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """One role's sampling: its temperature and its answer cap (tokens)."""
+
+    temperature: float
+    max_output_tokens: int
+
+
+# The committee's roles, by the specs (seed 002 §5.1: temperature 0.5, 120-200 output tokens).
+SAMPLED_ROLES = ("planner", "trader", "judge")
+
+
+@dataclass(frozen=True)
 class LlmConfig:
     """How the client talks to the model provider. ``api_key`` never shows in ``repr``.
+
+    ``api`` None routes each call by the model's own API (its :class:`ModelRoute`, else
+    ``responses``); a value forces every call onto that API. ``sampling`` holds per-role
+    temperature and answer cap; other roles use ``temperature`` and ``max_output_tokens``.
+    Reasoning models get no temperature (they refuse one) and the general cap, never a role's:
+    their hidden reasoning spends output tokens, and 200 would cut every answer off.
 
     ``timeout_s`` bounds each HTTP attempt; a call may take up to ``retries + 1`` attempts plus
     the SDK's back-off (0.5 s doubling, at most 8 s, or the server's ``retry-after``).
     """
 
-    api: str = "responses"
+    api: str | None = None
     api_key: str | None = field(default=None, repr=False)
     base_url: str | None = None
     temperature: float | None = 0.2
@@ -68,6 +111,7 @@ class LlmConfig:
     timeout_s: float = 60.0
     retries: int = 2
     cache_enabled: bool = True
+    sampling: Mapping[str, Sampling] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Any) -> LlmConfig:
@@ -83,6 +127,13 @@ class LlmConfig:
             timeout_s=settings.llm_timeout,
             retries=settings.llm_retries,
             cache_enabled=settings.llm_cache == "on",
+            sampling={
+                role: Sampling(
+                    getattr(settings, f"llm_temperature_{role}"),
+                    getattr(settings, f"llm_max_output_tokens_{role}"),
+                )
+                for role in SAMPLED_ROLES
+            },
         )
 
 
@@ -127,6 +178,7 @@ class _Request:
     cache_key: str
     run_id: int | None
     trace_id: str | None
+    base_url: str | None  # the server this call goes to (None: the SDK's default, OpenAI)
 
 
 class ModelClient:
@@ -135,9 +187,12 @@ class ModelClient:
     ``store`` should be a connection of its own (the decision runner's threads call ``complete``
     while other connections run transactions); this client serialises its own use of it and never
     holds a transaction open during an HTTP call. ``price_for(model)`` gives USD per 1M input and
-    output tokens; without it every call costs 0. ``api_model_for(model)`` is the name the API
-    expects for a model the caller names (the registry's ``llama3.1-8b`` is Ollama's
-    ``llama3.1:8b``); the invocation records the caller's name, the wire carries the API's.
+    output tokens; without it every call costs 0. ``route_for(model)`` says how a model the
+    caller names is reached (:class:`ModelRoute`; None: by its own name over the configured API
+    and base URL); the invocation records the caller's name, the wire carries the API's. One SDK
+    client is kept per base URL. ``archive`` stores every call's full request (the messages,
+    schema and sampling as sent) and answer as artifacts, linked from the invocation row; an
+    archive that fails costs the call its links, logged, never its answer.
     """
 
     def __init__(
@@ -147,17 +202,20 @@ class ModelClient:
         clock: Clock,
         *,
         price_for: PriceFor | None = None,
-        api_model_for: Callable[[str], str] | None = None,
+        route_for: RouteFor | None = None,
+        archive: Archive | None = None,
         openai_client: Any = None,
     ) -> None:
-        if config.api not in APIS:
+        if config.api is not None and config.api not in APIS:
             raise InvalidInputError(f"unknown model API {config.api!r}: use responses or chat")
         self.config = config
         self.store = store
         self.clock = clock
         self.price_for = price_for
-        self.api_model_for = api_model_for
-        self._sdk = openai_client
+        self.route_for = route_for
+        self.archive = archive
+        self._injected_sdk = openai_client
+        self._sdks: dict[str | None, Any] = {}  # built here, by base URL
         self._owns_sdk = openai_client is None
         self._db_lock = threading.Lock()
         self._sdk_lock = threading.Lock()
@@ -172,9 +230,10 @@ class ModelClient:
 
     def close(self) -> None:
         """Close the HTTP client this object built (an injected one is left to its owner)."""
-        if self._sdk is not None and self._owns_sdk:
-            self._sdk.close()
-            self._sdk = None
+        with self._sdk_lock:
+            sdks, self._sdks = list(self._sdks.values()), {}
+        for sdk in sdks:
+            sdk.close()
 
     # -- the one call ------------------------------------------------------------------------
 
@@ -216,14 +275,12 @@ class ModelClient:
             temperature=temperature,
         )
         caching = self.config.cache_enabled if use_cache is None else use_cache
-        started = time.monotonic()
         if caching:
-            hit = self._from_cache(request, started)
+            hit = self._from_cache(request, time.monotonic())
             if hit is not None:
                 return hit
-        self._local.attempts = 0
-        reply = self._send(request)
-        latency_ms = _elapsed_ms(started)
+        self._local.attempts = self._local.sent = 0
+        reply, latency_ms = self._send(request)
         return self._finish(request, reply, latency_ms, self._attempts(), caching=caching)
 
     # -- request building -----------------------------------------------------------------
@@ -242,7 +299,8 @@ class ModelClient:
         trace_id: str | None,
         temperature: float | None,
     ) -> _Request:
-        api = api or self.config.api
+        route = self.route_for(model) if self.route_for and model else None
+        api = api or self.config.api or (route.api if route else "responses")
         if role not in repo.ROLES:
             raise InvalidInputError(f"unknown role {role!r}: use one of {', '.join(repo.ROLES)}")
         if api not in APIS:
@@ -256,16 +314,21 @@ class ModelClient:
         except ValueError as exc:
             raise InvalidInputError(f"{schema.__name__}: {exc}") from None
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-        api_model = self.api_model_for(model) if self.api_model_for else model
-        sampling = self.config.temperature if temperature is None else temperature
+        api_model = route.api_model if route else model
+        reasoning = bool(_NO_TEMPERATURE.match(api_model))
+        role_sampling = None if reasoning else self.config.sampling.get(role)
+        if temperature is None:
+            temperature = role_sampling.temperature if role_sampling else self.config.temperature
         wire = WireRequest(
             model=api_model,
             api=api,
             messages=messages,
             schema_name=schema_name,
             strict_schema=strict,
-            temperature=None if _NO_TEMPERATURE.match(api_model) else sampling,
-            max_output_tokens=self.config.max_output_tokens,
+            temperature=None if reasoning else temperature,
+            max_output_tokens=(
+                role_sampling.max_output_tokens if role_sampling else self.config.max_output_tokens
+            ),
         )
         prompt_hash = _sha256(messages)
         schema_hash = _sha256({"name": schema_name, "schema": strict})
@@ -283,7 +346,30 @@ class ModelClient:
             ),
             run_id=run_id,
             trace_id=trace_id,
+            base_url=(route.base_url if route else None) or self.config.base_url,
         )
+
+    # -- secrets ----------------------------------------------------------------------------
+
+    def _redact(self, text: str | None) -> str | None:
+        return None if text is None else self._redactor.redact(text)
+
+    def _read(
+        self, text: str | None, schema: type[BaseModel]
+    ) -> tuple[StructuredOutcome, str | None]:
+        """``text`` (already redacted) parsed as ``schema``, and the text to keep for it.
+
+        JSON escapes (``\\u0073k-…``) can spell a secret the text does not show: then the
+        parsed object, redacted and validated again, is the answer, and its JSON the text.
+        """
+        outcome = parse_structured(text, schema)
+        if outcome.value is None:
+            return outcome, text
+        spelled = canonical_json(outcome.value)
+        clean = self._redactor.redact(spelled)
+        if clean == spelled:
+            return outcome, text
+        return parse_structured(clean, schema), clean
 
     # -- the cache ----------------------------------------------------------------------------
 
@@ -292,23 +378,26 @@ class ModelClient:
             entry = repo.cache_get(self.store, request.cache_key)
         if entry is None:
             return None
-        outcome = parse_structured(entry.raw_text, request.schema)
+        # Redacted on the way in, and again on the way out: answers cached by older versions
+        # were stored with only the key itself removed.
+        outcome, raw_text = self._read(self._redact(entry.raw_text), request.schema)
         if not outcome.ok:
             # The schema's rules changed since the answer was stored: ask the model again.
             logger.info("cached answer no longer validates (%s); calling the model", outcome.error)
             return None
         assert outcome.value is not None
         record = replace(
-            self._record(request, status="ok", raw_text=entry.raw_text, cached=True),
+            self._record(request, status="ok", raw_text=raw_text, cached=True),
             parsed_json=canonical_json(outcome.value),
             latency_ms=_elapsed_ms(started),
+            **self._archived(request, raw_text, cached=True),
         )
         invocation_id = self._write(record)
         return ModelResult(
             status="ok",
             parsed=outcome.value,
             error=None,
-            raw_text=entry.raw_text,
+            raw_text=raw_text,
             invocation_id=invocation_id,
             latency_ms=record.latency_ms,
             cached=True,
@@ -316,39 +405,54 @@ class ModelClient:
 
     # -- sending ------------------------------------------------------------------------------
 
-    def _send(self, request: _Request) -> WireReply:
-        if not self.config.api_key and not self.config.base_url:
-            return WireReply(
-                "failed",
-                error="no API key: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)",
-            )
+    def _send(self, request: _Request) -> tuple[WireReply, int]:
+        """The model's reply, its text and error line redacted (nothing past here sees a secret
+        the model or the server's error message echoed), and the call's latency (ms)."""
+        reply, latency_ms = self._call(request)
+        redacted = replace(reply, text=self._redact(reply.text), error=self._redact(reply.error))
+        return redacted, latency_ms
+
+    def _call(self, request: _Request) -> tuple[WireReply, int]:
+        """Only the HTTP exchange is timed: importing the SDK and building its client (a
+        second, once per process) is no part of a model's latency."""
+        if not self.config.api_key and not request.base_url:
+            why = "no API key: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
+            return WireReply("failed", error=why), 0
+        started = None
         try:
-            return send(self._client(), request.wire)
+            sdk = self._client(request.base_url)
+            self._local.sent = 1
+            started = time.monotonic()
+            reply = send(sdk, request.wire)
         except Exception as exc:  # every SDK/transport failure becomes a recorded status
             line = describe_error(
                 exc,
                 attempts=self._attempts() if self._owns_sdk else None,
                 timeout_s=self.config.timeout_s,
-                base_url=self.config.base_url,
+                base_url=request.base_url,
             )
-            return WireReply("failed", error=line)
+            reply = WireReply("failed", error=line)
+        return reply, 0 if started is None else _elapsed_ms(started)
 
-    def _client(self) -> Any:
+    def _client(self, base_url: str | None) -> Any:
+        if self._injected_sdk is not None:
+            return self._injected_sdk
         with self._sdk_lock:
-            if self._sdk is None:
+            sdk = self._sdks.get(base_url)
+            if sdk is None:
                 import openai
 
                 http_client = openai.DefaultHttpxClient(
                     event_hooks={"request": [self._count_attempt]}
                 )
-                self._sdk = openai.OpenAI(
+                sdk = self._sdks[base_url] = openai.OpenAI(
                     api_key=self.config.api_key or _PLACEHOLDER_KEY,
-                    base_url=self.config.base_url,
+                    base_url=base_url,
                     timeout=self.config.timeout_s,
                     max_retries=self.config.retries,
                     http_client=http_client,
                 )
-            return self._sdk
+            return sdk
 
     def _count_attempt(self, _request: Any) -> None:
         # The sync SDK sends from the calling thread, so a thread-local count is per call.
@@ -359,7 +463,7 @@ class ModelClient:
         counted = getattr(self._local, "attempts", 0)
         if self._owns_sdk or counted:
             return counted
-        return 1 if self._sdk is not None else 0
+        return getattr(self._local, "sent", 0)
 
     # -- finishing ------------------------------------------------------------------------
 
@@ -367,13 +471,14 @@ class ModelClient:
         self, request: _Request, reply: WireReply, latency_ms: int, attempts: int, *, caching: bool
     ) -> ModelResult:
         status, error, kind, parsed = reply.status, reply.error, None, None
+        raw_text = reply.text
         if status == "ok":
-            outcome = parse_structured(reply.text, request.schema)
+            outcome, raw_text = self._read(reply.text, request.schema)
             if outcome.ok:
                 parsed = outcome.value
             else:
                 status, error, kind = "invalid_output", outcome.error, outcome.kind
-        raw_text = self._scrub(reply.text)
+        # Validation messages may quote the parsed (unescaped) text: redacted once more.
         error = self._redactor.redact(one_line(error)) if error else None
         cost = self._cost(request.model, reply.input_tokens, reply.output_tokens)
         record = self._record(request, status=status, raw_text=raw_text, cached=False)
@@ -386,6 +491,7 @@ class ModelClient:
             latency_ms=latency_ms,
             cost_usd=cost,
             attempts=attempts,
+            **self._archived(request, raw_text, status=status, error=error),
         )
         entry = None
         if caching and parsed is not None and raw_text is not None:
@@ -452,6 +558,23 @@ class ModelClient:
                 repo.cache_put(self.store, entry)
         return invocation_id
 
+    def _archived(self, request: _Request, raw_text: str | None, **answer: Any) -> dict:
+        """The artifact keys of the call's request and answer (none without an archive)."""
+        if self.archive is None:
+            return {}
+        wire = request.wire
+        sent = {**wire.canonical(), "role": request.role}
+        try:
+            with self._db_lock:
+                return {
+                    "request_artifact": self.archive(sent, "request"),
+                    "response_artifact": self.archive({"raw_text": raw_text, **answer}, "response"),
+                }
+        except Exception:
+            logger.warning("%s call to %s: request not archived", request.role, wire.model,
+                           exc_info=True)  # fmt: skip
+            return {}
+
     def _cost(self, model: str, input_tokens: int, output_tokens: int) -> Decimal:
         if self.price_for is None or (input_tokens == 0 and output_tokens == 0):
             return Decimal(0)
@@ -464,13 +587,6 @@ class ModelClient:
         except (LookupError, ValueError, TypeError, ArithmeticError) as exc:
             logger.warning("no price for model %s (%s); recording cost 0", model, exc)
             return Decimal(0)
-
-    def _scrub(self, text: str | None) -> str | None:
-        # Only the literal key: the token-shaped patterns would rewrite innocent model JSON.
-        key = self.config.api_key
-        if text is None or not key:
-            return text
-        return text.replace(key, "***")
 
 
 # -- helpers ----------------------------------------------------------------------------------

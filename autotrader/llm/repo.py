@@ -54,6 +54,8 @@ class InvocationRecord:
     cost_usd: Decimal = Decimal(0)
     cached: bool = False
     attempts: int = 0
+    request_artifact: str | None = None  # keys of the full request and answer, when archived
+    response_artifact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ def insert_invocation(store: Store, record: InvocationRecord) -> int:
                 "cached": 1 if record.cached else 0,
                 "attempts": int(record.attempts),
                 "created_at": int(record.created_at),
+                "request_artifact": record.request_artifact,
+                "response_artifact": record.response_artifact,
             },
         )
 

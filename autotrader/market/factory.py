@@ -51,6 +51,7 @@ def build_ingestor(
         kwargs["defillama"] = DefiLlamaSource(
             settings.defillama_url,
             settings.defillama_stablecoins_url,
+            settings.defillama_open_interest_path,
             clock=clock,
             timeout_s=timeout,
             max_retries=retries,

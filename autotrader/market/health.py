@@ -18,6 +18,7 @@ MACRO_METRICS = {
     "dex": (("protocol", "dex_"), ("global", "dex_")),
     "fees": tuple((scope, m) for scope in ("protocol", "global") for m in ("fees_", "revenue_")),
     "stablecoins": (("stablecoin", "supply"),),
+    "open_interest": (("protocol", "open_interest"), ("global", "open_interest")),
 }
 # How old the newest point of a channel may be before it is stale (price channels use the
 # setting; these are the slower ones).

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autotrader.core.clock import HOUR_MS, Clock, SystemClock
 from autotrader.core.db import Store
@@ -35,6 +35,9 @@ from autotrader.market.models import (
 )
 from autotrader.market.repo import cursors, observations
 from autotrader.market.validation import reject_future
+
+if TYPE_CHECKING:
+    from autotrader.market.sources.files import ImportResult
 
 log = logging.getLogger("autotrader.market.ingest")
 
@@ -356,6 +359,7 @@ class Ingestor:
             "dex": source.dex_overview,
             "fees": source.fees_overview,
             "stablecoins": source.stablecoins,
+            "open_interest": source.open_interest,
         }[channel]
         metrics, rejections = fetch()
         self._store_observations(
@@ -435,18 +439,22 @@ class Ingestor:
             report.results.append(result)
         return report
 
-    def import_file(self, path: Path, *, symbol: str, timeframe: str) -> tuple[ChannelResult, str]:
-        """Import a candle file as source ``file``; returns the result and the detected layout."""
+    def import_file(
+        self, path: Path, *, symbol: str, timeframe: str | None = None
+    ) -> tuple[ChannelResult, ImportResult]:
+        """Import a candle file as source ``file``; returns the result and what the file held
+        (layout, timeframe). ``timeframe`` is checked against the file's bar spacing; a
+        mismatch raises ``InvalidInputError`` before anything is stored."""
         from autotrader.market.sources.files import read_candle_file
 
-        if timeframe not in TIMEFRAME_MS:
+        if timeframe is not None and timeframe not in TIMEFRAME_MS:
             raise InvalidInputError(f"--timeframe must be one of {', '.join(TIMEFRAME_MS)}")
         imported = read_candle_file(path, symbol=symbol, timeframe=timeframe)
         result = ChannelResult("file", "ohlcv", symbol)
         self._store_candles(
-            "file", symbol, timeframe, imported.candles, imported.rejections, result
+            "file", symbol, imported.timeframe, imported.candles, imported.rejections, result
         )
-        return result, imported.layout
+        return result, imported
 
     def store_synthetic(self, candles: list[Candle]) -> ChannelResult:
         """Store generated candles as source ``synthetic`` (tests, offline runs)."""

@@ -7,15 +7,19 @@ converted once with ``core.money.from_float``. Times are UTC epoch milliseconds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from autotrader.core.clock import HOUR_MS, MINUTE_MS
 
 Timeframe = Literal["1m", "5m", "1h"]
+AssetKind = Literal["perp", "spot"]
+ASSET_KINDS: tuple[str, ...] = get_args(AssetKind)
+# What a market symbol looks like ("BTC", "PURR/USDC", "BTC/USDC:USDC"): ASCII, upper case.
+SYMBOL_PATTERN = r"^[A-Z0-9/:_-]{1,32}$"
 
 SOURCES = ("hyperliquid", "polymarket", "defillama")  # the live sources ingest fetches
 HYPERLIQUID_CHANNELS = ("ohlcv", "funding")
-DEFILLAMA_CHANNELS = ("chains", "protocols", "dex", "fees", "stablecoins")
+DEFILLAMA_CHANNELS = ("chains", "protocols", "dex", "fees", "stablecoins", "open_interest")
 TIMEFRAME_MS: dict[str, int] = {"1m": MINUTE_MS, "5m": 5 * MINUTE_MS, "1h": HOUR_MS}
 # The indicators stored per bar (TA-Lib: Wilder RSI 14, Bollinger 20/2σ, SMA/EMA 20, MACD 12/26/9).
 INDICATOR_COLUMNS: tuple[str, ...] = (
@@ -73,7 +77,7 @@ class AssetInfo:
 
     symbol: str  # "BTC" for the BTC/USDC:USDC perp, "PURR/USDC" for spot
     ccxt_symbol: str  # "BTC/USDC:USDC"
-    kind: Literal["perp", "spot"]
+    kind: AssetKind
     base: str
     quote: str
     settle: str | None

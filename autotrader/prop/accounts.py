@@ -13,6 +13,7 @@ from autotrader.core.money import ZERO
 from autotrader.prop import pnl
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.models import AccountKind, AccountRules, Side
+from autotrader.prop.vocabulary import Venue
 
 if TYPE_CHECKING:
     from autotrader.prop.execution import MarketSnapshot
@@ -50,8 +51,14 @@ def open_account(
     kind: str,
     starting_balance: Decimal,
     rules: AccountRules,
+    venue: str = Venue.PAPER,
+    deposit_cap: Decimal | None = None,
 ) -> int:
-    """Create an active account and book its starting balance as a DEPOSIT. Returns its id."""
+    """Create an active account and book its starting balance as a DEPOSIT. Returns its id.
+
+    A live ``venue`` trades on the exchange; the real one needs a ``deposit_cap`` (the most its
+    open notional plus pending orders may reach).
+    """
     if clone_id <= 0:
         raise InvalidInputError("--clone-id must be a positive integer")
     if not ZERO < starting_balance <= MAX_STARTING_BALANCE:
@@ -59,6 +66,7 @@ def open_account(
             f"--balance must be positive and at most {MAX_STARTING_BALANCE:,.0f}"
         )
     AccountKind(kind)  # validated by the CLI too; a service is callable on its own
+    _check_venue(Venue(venue), deposit_cap)
     now = clock.now_ms()
     with store.atomic():
         account_id = prop_repo.insert_account(
@@ -68,11 +76,23 @@ def open_account(
             starting_balance=starting_balance,
             rules=rules,
             now_ms=now,
+            venue=venue,
+            deposit_cap=deposit_cap,
         )
         prop_repo.append_entry(
             store, account_id, "DEPOSIT", starting_balance, now_ms=now, reason="starting balance"
         )
     return account_id
+
+
+def _check_venue(venue: Venue, deposit_cap: Decimal | None) -> None:
+    if deposit_cap is not None and deposit_cap <= ZERO:
+        raise InvalidInputError("--deposit-cap must be positive")
+    if venue.is_real and deposit_cap is None:
+        raise InvalidInputError(
+            f"a {venue} (real money) account needs a deposit cap: pass --deposit-cap or set "
+            "AUTOTRADER_DEPOSIT_CAP_USDC"
+        )
 
 
 def require_account(store: Store, account_id: int) -> dict:

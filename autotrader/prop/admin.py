@@ -11,8 +11,9 @@ from autotrader.market.view import execution_price
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import require_account
 from autotrader.prop.booking import book_system_close, plan_full_close
+from autotrader.prop.final import take_final_snapshot
 from autotrader.prop.gates import Precision
-from autotrader.prop.vocabulary import AccountStatus, LedgerKind
+from autotrader.prop.vocabulary import AccountStatus, IntentOrigin, LedgerKind, Venue
 
 _ACTIVE, _FROZEN, _LIQUIDATED = AccountStatus.ACTIVE, AccountStatus.FROZEN, AccountStatus.LIQUIDATED
 _ALLOWED_FROM = {
@@ -44,8 +45,8 @@ def admin_action(
         raise InvalidInputError("--reason is required for admin actions (it goes in the ledger)")
     if action not in _ALLOWED_FROM:
         raise InvalidInputError(f"unknown admin action {action!r}")
-    now = clock.now_ms()
     with store.atomic():
+        now = clock.now_ms()  # under the write lock: no entry can be dated after it meanwhile
         account = require_account(store, account_id)
         if account["status"] not in _ALLOWED_FROM[action]:
             raise ConflictError(f"cannot {action} account {account_id}: it is {account['status']}")
@@ -56,6 +57,8 @@ def admin_action(
         new_status = _STATUS_AFTER.get(action)
         if new_status:
             prop_repo.set_account_status(store, account_id, new_status, reason=reason, now_ms=now)
+        if action == "finalize":
+            take_final_snapshot(store, account_id, now)
     return f"account {account_id}: {action} done ({closed} positions closed)"
 
 
@@ -63,6 +66,13 @@ def _close_all(store: Store, account: dict, precision: Precision, reason: str, n
     """Close every open position at the latest price, trigger ADMIN (gates bypassed: an admin
     may flatten a frozen account)."""
     positions = prop_repo.open_positions(store, account["id"])
+    venue = Venue(account["venue"])
+    if positions and venue.is_live:
+        # A close booked here would be a fill that never happened on the exchange.
+        raise ConflictError(
+            f"account {account['id']} trades on {venue}: close its positions on the exchange "
+            f"with `autotrader live halt --account {account['id']} --flatten`"
+        )
     for position in positions:
         latest = execution_price(store, position["symbol"], now)
         reference = (
@@ -80,7 +90,7 @@ def _close_all(store: Store, account: dict, precision: Precision, reason: str, n
             account=account,
             position=position,
             fill=fill,
-            origin="admin",
+            origin=IntentOrigin.ADMIN,
             code="admin_close",
             reason=reason,
             trigger="ADMIN",

@@ -9,15 +9,17 @@ its own entry: a FEE for each fill, the gross price PnL of a close as REALIZED_P
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from autotrader.core.db import Store
-from autotrader.core.money import ZERO
+from autotrader.core.money import ZERO, quantize_step
 from autotrader.market.models import AssetInfo
 from autotrader.prop import pnl
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.gates import PlannedFill
+from autotrader.prop.idempotency import system_close_key
 from autotrader.prop.models import AccountRules, ExitPlan, MarginMode, Side
+from autotrader.prop.vocabulary import IntentOrigin
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def book_fill(
     else:
         assert current is not None, "gates accept a CLOSE only for an open position"
         liq = _liquidation_after_close(current, fill, asset, rules, equity_hint)
-        position_id, closed = current["id"], _close(store, current, fill, trigger, liq, now_ms)
+        closed = _close(store, current, fill, trigger, liq, asset, now_ms)
+        position_id = current["id"]
     fill_id = prop_repo.insert_fill(
         store,
         account_id=account_id,
@@ -221,6 +224,12 @@ def _open(
     return current["id"]
 
 
+def on_price_tick(price: Decimal, asset: AssetInfo | None) -> Decimal:
+    """``price`` rounded half-even to the market's tick (as fills are); as is without one."""
+    tick = Decimal(asset.price_tick) if asset is not None and asset.price_tick else None
+    return quantize_step(price, tick, rounding=ROUND_HALF_EVEN) if tick else price
+
+
 def _liquidation_after_close(
     current: dict,
     fill: PlannedFill,
@@ -249,16 +258,15 @@ def _close(
     fill: PlannedFill,
     trigger: str | None,
     liquidation_price: Decimal | None,
+    asset: AssetInfo | None,
     now_ms: int,
 ) -> bool:
     remaining = current["qty"] - fill.qty
-    # The exit price is the average of every closing fill, partial closes before adds included.
-    closed_before = prop_repo.closed_qty(store, current["id"])
-    exit_price = (
-        pnl.weighted_entry(closed_before, current["exit_price"], fill.qty, fill.fill_price)
-        if closed_before > 0 and current["exit_price"] is not None
-        else fill.fill_price
-    )
+    # The exit price is the average of every closing fill, partial closes before adds included,
+    # on the market's price tick like every price stored (the fills keep the exact amounts).
+    fills = [*prop_repo.closing_fills(store, current["id"]), (fill.qty, fill.fill_price)]
+    average = sum((q * p for q, p in fills), ZERO) / sum((q for q, _ in fills), ZERO)
+    exit_price = on_price_tick(average, asset)
     closed = fill.closes_position or remaining <= 0
     values: dict = {
         "qty": ZERO if closed else remaining,
@@ -315,7 +323,7 @@ def book_system_close(
     account: dict,
     position: dict,
     fill: PlannedFill,
-    origin: str,
+    origin: IntentOrigin,
     code: str,
     reason: str,
     trigger: str,
@@ -323,10 +331,9 @@ def book_system_close(
 ) -> Booked:
     """Book a close the system decided (a trigger, an admin): its own intent row with the reason
     in place of gate results, so every fill still traces back to exactly one intent."""
-    from autotrader.prop import repo as prop_repo
     from autotrader.prop.models import Action, TradeIntent
 
-    key = f"{origin}:{position['id']}:{trigger}"
+    key = system_close_key(origin, position["id"], trigger)
     intent = TradeIntent(action=Action.CLOSE, symbol=position["symbol"], hypothesis=reason[:120])
     intent_id = prop_repo.insert_intent(
         store,

@@ -3,15 +3,17 @@
 ``PropDesk.submit`` is the one way an intent becomes a trade, for people (``prop order``),
 decision engines and the desk's own triggers alike. Everything it decides is stored: the intent,
 every gate result, and for an accepted OPEN/CLOSE the order, fill, position and ledger entries.
-A rejected intent changes nothing but the audit. Given an idempotency key it already saw, it
-returns the earlier outcome instead of trading again, so retries and racing workers fill once.
+A rejected intent changes nothing but the audit. Given an idempotency key it already saw for
+the same intent, it returns the earlier outcome instead of trading again, so retries and racing
+workers fill once; keys are scoped by account and origin (:mod:`autotrader.prop.idempotency`),
+and a key reused for another intent is a ``ConflictError``.
 ``PropDesk.submit_many`` runs several intents of one account as one transaction, where the
 caller can accept that they commit (or fail) together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,8 +21,8 @@ from typing import Any
 
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
-from autotrader.core.errors import NotFoundError
-from autotrader.core.money import ZERO
+from autotrader.core.errors import NotFoundError, OperationalError
+from autotrader.core.money import ZERO, to_text
 from autotrader.market import repo as market_repo
 from autotrader.market.models import AssetInfo
 from autotrader.market.view import ExecutionPrice, execution_price
@@ -35,16 +37,25 @@ from autotrader.prop.gates import (
     Precision,
     evaluate_intent,
 )
+from autotrader.prop.idempotency import caller_key, require_same_intent, unkeyed_fill_key
 from autotrader.prop.models import AccountStatus, Action, ExitPlan, Side, TradeIntent
+from autotrader.prop.venue import ExecutionVenue
+from autotrader.prop.vocabulary import IntentOrigin, Venue
 
 
 @dataclass(frozen=True)
 class _Origin:
-    """Where an intent came from: ``manual``, ``decision``, ... and its keys."""
+    """Where an intent came from (a caller origin), the caller's key and the decision run."""
 
-    name: str
+    name: IntentOrigin
     idempotency_key: str | None
     decision_run_id: int | None
+
+    def stored_key(self, account_id: int) -> str | None:
+        """The key as stored: scoped by account and origin (None without a key)."""
+        if not self.idempotency_key:
+            return None
+        return caller_key(self.name, account_id, self.idempotency_key)
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ def account_view(
         ZERO,
     )
     opening = action is None or action is Action.OPEN
+    cap = account.get("deposit_cap")
     return AccountView(
         id=account["id"],
         status=AccountStatus(account["status"]),
@@ -160,7 +172,15 @@ def account_view(
         positions={r["symbol"]: position_view(r) for r in rows},
         trades_today=_trades_today(store, account, now_ms) if opening else 0,
         cooldowns=prop_repo.cooldowns(store, account["id"], now_ms) if opening else {},
+        deposit_cap=cap,
+        open_notional=_open_notional(store, rows, now_ms, market) if cap is not None else ZERO,
     )
+
+
+def _open_notional(
+    store: Store, rows: list[dict], now_ms: int, market: MarketSnapshot | None
+) -> Decimal:
+    return sum((pnl.notional(r["qty"], mark_price(store, r, now_ms, market)) for r in rows), ZERO)
 
 
 def _trades_today(store: Store, account: dict, now_ms: int) -> int:
@@ -169,33 +189,54 @@ def _trades_today(store: Store, account: dict, now_ms: int) -> int:
     return prop_repo.opens_since(store, account["id"], _utc_midnight(now_ms), at_most=limit)
 
 
-class PropDesk:
-    """Gates and paper fills for prop accounts, over one store."""
+MarketAt = Callable[[Store, int], MarketSnapshot]
+"""Market memory as of an instant: ``MarketSnapshot`` itself (live, over the store), or a
+backtest's in-memory history, which answers the same ``price``/``asset`` questions."""
 
-    def __init__(self, store: Store, clock: Clock, precision: Precision) -> None:
+
+class PropDesk:
+    """Gates and fills for prop accounts, over one store: paper fills here, a live account's
+    through ``venue`` (without one, a live account's accepted fill is refused, never papered)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        precision: Precision,
+        venue: ExecutionVenue | None = None,
+        *,
+        market_at: MarketAt = MarketSnapshot,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.precision = precision
+        self.venue = venue
+        self.market_at = market_at
 
     def submit(
         self,
         account_id: int,
         intent: TradeIntent,
         *,
-        origin: str = "manual",
+        origin: IntentOrigin = IntentOrigin.MANUAL,
         idempotency_key: str | None = None,
         decision_run_id: int | None = None,
         symbols_already_acted: frozenset[str] = frozenset(),
         dry_run: bool = False,
     ) -> Submission:
-        """Gate ``intent`` and, when accepted (and not ``dry_run``), fill it — atomically."""
+        """Gate ``intent`` and, when accepted (and not ``dry_run``), fill it — atomically.
+
+        ``idempotency_key`` is the caller's: scoped by ``account_id`` and ``origin`` (a caller
+        origin: manual or decision), it replays the earlier outcome for the same intent and
+        raises ``ConflictError`` for another one.
+        """
         with self.store.atomic():
-            market = MarketSnapshot(self.store, self.clock.now_ms())
+            market = self.market_at(self.store, self.clock.now_ms())
             return self._submit(
                 market,
                 account_id,
                 intent,
-                _Origin(origin, idempotency_key, decision_run_id),
+                _Origin(IntentOrigin(origin), idempotency_key, decision_run_id),
                 symbols_already_acted,
                 dry_run,
             )
@@ -205,7 +246,7 @@ class PropDesk:
         account_id: int,
         intents: Sequence[TradeIntent],
         *,
-        origin: str = "manual",
+        origin: IntentOrigin = IntentOrigin.MANUAL,
         idempotency_keys: Sequence[str | None] | None = None,
         decision_run_id: int | None = None,
     ) -> list[Submission]:
@@ -221,10 +262,14 @@ class PropDesk:
         if len(keys) != len(intents):
             raise ValueError("give one idempotency key (or None) per intent")
         with self.store.atomic():
-            market = MarketSnapshot(self.store, self.clock.now_ms())
+            market = self.market_at(self.store, self.clock.now_ms())
             return [
                 self._submit(
-                    market, account_id, intent, _Origin(origin, key, decision_run_id), frozenset()
+                    market,
+                    account_id,
+                    intent,
+                    _Origin(IntentOrigin(origin), key, decision_run_id),
+                    frozenset(),
                 )
                 for intent, key in zip(intents, keys, strict=True)
             ]
@@ -239,15 +284,19 @@ class PropDesk:
         dry_run: bool = False,
     ) -> Submission:
         """One trading step inside the caller's transaction: replay, or gate, record, fill."""
-        if origin.idempotency_key:
-            earlier = prop_repo.intent_by_key(self.store, origin.idempotency_key)
+        key = origin.stored_key(account_id)
+        if key is not None:
+            earlier = prop_repo.intent_by_key(self.store, key)
             if earlier is not None:
+                require_same_intent(earlier, intent, origin.idempotency_key or "")
                 return self._replay(earlier)
         account = prop_repo.get_account(self.store, account_id)
         if account is None:
             raise NotFoundError(f"prop account {account_id} does not exist")
         now = market.now_ms
         decision = self._evaluate(market, account, intent, acted)
+        if decision.accepted and decision.fill is not None and not dry_run:
+            decision = self._execute(account, decision, origin, now)
         results = [
             {"gate": r.gate, "code": r.code, "passed": r.passed, "reason": r.reason}
             for r in decision.results
@@ -264,12 +313,13 @@ class PropDesk:
             accepted=decision.accepted,
             reject_code=failure.code if failure else None,
             gate_results=results,
-            idempotency_key=origin.idempotency_key,
+            idempotency_key=key,
             now_ms=now,
         )
         booked = None
         if decision.accepted and not dry_run:
-            booked = self._apply(market, account, intent, intent_id, decision, origin)
+            fill_key = key or unkeyed_fill_key(intent_id)
+            booked = self._apply(market, account, intent, intent_id, decision, origin, fill_key)
         reason = (
             failure.reason if failure else (decision.results[-1].reason if decision.results else "")
         )
@@ -291,25 +341,52 @@ class PropDesk:
         intent_id: int,
         decision: GateDecision,
         origin: _Origin,
+        fill_key: str,
     ) -> Booked | None:
         """Do what an accepted intent asks: book its fill, or replace the exit plan."""
         if intent.action is Action.UPDATE_EXIT_PLAN:
-            self._update_exit_plan(account["id"], intent, market.now_ms)
+            position_id = self._update_exit_plan(account["id"], intent, market.now_ms)
+            self._protect(account, position_id, market.now_ms)
         if decision.fill is None:
             return None
-        return book_fill(
+        booked = book_fill(
             self.store,
             account_id=account["id"],
             intent_id=intent_id,
             fill=decision.fill,
-            exit_plan=intent.exit_plan,
+            exit_plan=_with_default_stop(intent.exit_plan, decision.fill.default_stop),
             asset=market.asset(intent.symbol),
             rules=account["rules"],
-            idempotency_key=origin.idempotency_key or f"intent:{intent_id}",
+            idempotency_key=fill_key,
             now_ms=market.now_ms,
             trigger="MANUAL" if not decision.fill.is_open else None,
             decision_run_id=origin.decision_run_id,
         )
+        self._protect(account, booked.position_id, market.now_ms)
+        return booked
+
+    def _protect(self, account: dict, position_id: int, now_ms: int) -> None:
+        """A live position's stop and target follow it on the exchange."""
+        if Venue(account["venue"]).is_live and self.venue is not None:
+            self.venue.protect(account, position_id, now_ms=now_ms)
+
+    def _execute(
+        self, account: dict, decision: GateDecision, origin: _Origin, now_ms: int
+    ) -> GateDecision:
+        """A live account's accepted fill goes to the exchange; its answer is the last result."""
+        venue = Venue(account["venue"])
+        if not venue.is_live:
+            return decision
+        if self.venue is None:
+            raise OperationalError(
+                f"prop account {account['id']} trades on {venue}, and this process has no live "
+                "venue: run it through a command or worker that builds one (autotrader.live)"
+            )
+        assert decision.fill is not None
+        outcome = self.venue.execute(
+            account, decision.fill, idempotency_key=origin.idempotency_key, now_ms=now_ms
+        )
+        return GateDecision(results=(*decision.results, outcome.result), fill=outcome.fill)
 
     def _evaluate(
         self, market: MarketSnapshot, account: dict, intent: TradeIntent, acted: frozenset[str]
@@ -328,7 +405,7 @@ class PropDesk:
         )
         return evaluate_intent(ctx)
 
-    def _update_exit_plan(self, account_id: int, intent: TradeIntent, now: int) -> None:
+    def _update_exit_plan(self, account_id: int, intent: TradeIntent, now: int) -> int:
         position = {p["symbol"]: p for p in prop_repo.open_positions(self.store, account_id)}[
             intent.symbol
         ]
@@ -342,6 +419,7 @@ class PropDesk:
         }
         columns |= exit_plan_columns(intent.exit_plan)
         prop_repo.update_position(self.store, position["id"], updated_at=now, **columns)
+        return position["id"]
 
     def _replay(self, row: dict) -> Submission:
         import json
@@ -368,3 +446,10 @@ class PropDesk:
             replayed=True,
             fill=fill,
         )
+
+
+def _with_default_stop(plan: ExitPlan | None, stop: Decimal | None) -> ExitPlan | None:
+    """The OPEN's exit plan with the stop the rules applied to it, if they did."""
+    if stop is None:
+        return plan
+    return ExitPlan.model_validate({**(plan.model_dump() if plan else {}), "stop": to_text(stop)})

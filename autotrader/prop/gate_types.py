@@ -88,6 +88,8 @@ class AccountView:
     open positions, ``equity`` = balance + unrealized PnL. ``positions`` holds the *open*
     positions by symbol. ``trades_today`` counts OPEN fills booked since 00:00 UTC.
     ``cooldowns`` maps a symbol to the epoch ms before which it may not be opened.
+    ``deposit_cap`` (a live account's, or None) bounds ``open_notional`` — every open
+    position's qty at its mark — plus what an OPEN adds.
     """
 
     id: int
@@ -99,6 +101,8 @@ class AccountView:
     positions: Mapping[str, PositionView] = field(default_factory=dict)
     trades_today: int = 0
     cooldowns: Mapping[str, int] = field(default_factory=dict)
+    deposit_cap: Decimal | None = None
+    open_notional: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", AccountStatus(self.status))
@@ -154,6 +158,7 @@ class PlannedFill:
     adds_to_position: bool = False
     closes_position: bool = False
     gross_pnl: Decimal = _ZERO
+    default_stop: Decimal | None = None  # the rules' default stop, applied to an OPEN without one
 
 
 @dataclass(frozen=True, slots=True)

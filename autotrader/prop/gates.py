@@ -13,19 +13,25 @@ gate (= code on pass)     failure codes
 account_active            account_not_active
 symbol_tradable           unknown_symbol, symbol_inactive, symbol_not_allowed (OPEN only)
 one_action_per_symbol     duplicate_symbol_action
+position_open             (CLOSE, UPDATE_EXIT_PLAN: see below, checked before the price)
 price_fresh               no_price, stale_price, future_price
 *OPEN*
 side_given                missing_side
+confidence                below_min_confidence (``min_confidence``; a missing one is below)
 size                      qty_below_step, below_min_notional, no_price (fill rounds to 0)
 leverage                  leverage_above_account_max, leverage_above_market_max
 position_notional         position_notional_above_max
+deposit_cap               deposit_cap_exceeded
 no_flip                   opposite_position_open
 open_positions            max_open_positions
 daily_trades              max_daily_trades
 margin                    insufficient_margin
-stop_required             missing_stop
+stop_required             missing_stop (else ``default_stop_pct`` applies a stop, said so)
 exit_plan_sides           stop_wrong_side, target_wrong_side, invalidation_wrong_side,
                           time_exit_past, stop_beyond_liquidation (OPEN)
+risk_at_stop              position_risk_above_max, portfolio_risk_above_max (loss at the
+                          stop, no stop: the margin, against ``max_position_risk`` and
+                          ``max_portfolio_risk`` × equity)
 cooldown                  cooldown_active
 *CLOSE*
 position_open             no_open_position, position_closing, side_mismatch
@@ -62,10 +68,18 @@ from autotrader.prop.gate_types import (  # noqa: F401 - re-exported: the gates'
     Precision,
     StepPrecision,
 )
-from autotrader.prop.limits import free_margin, market_max_leverage
+from autotrader.prop.limits import (
+    default_stop,
+    free_margin,
+    market_max_leverage,
+    portfolio_risk,
+    position_risk,
+    risk_at_stop,
+)
 from autotrader.prop.models import (
     AccountStatus,
     Action,
+    ExitPlan,
     MarginMode,
     Side,
 )
@@ -84,6 +98,8 @@ class _Work:
     notional: Decimal = _ZERO
     fee: Decimal = _ZERO
     margin: Decimal = _ZERO
+    stop: Decimal | None = None  # the stop the position will have (an OPEN's risk is to it)
+    default_stop: Decimal | None = None  # applied by the rules to an OPEN without a stop
 
 
 Gate = Callable[[GateContext, _Work], GateResult]
@@ -173,6 +189,19 @@ def _price_fresh(ctx: GateContext, w: _Work) -> GateResult:
 # -- OPEN ----------------------------------------------------------------------------------------
 
 
+def _confidence(ctx: GateContext, w: _Work) -> GateResult:
+    gate, minimum = "confidence", ctx.account.rules.min_confidence
+    if minimum is None:
+        return _ok(gate, "no minimum confidence")
+    given = ctx.intent.confidence
+    if given is None:
+        return _fail(gate, "below_min_confidence", f"no confidence given, min {_t(minimum)}")
+    # The model's float, read as the decimal it prints as: 0.6 is 0.6, not 0.59999...
+    if Decimal(repr(given)) < minimum:
+        return _fail(gate, "below_min_confidence", f"confidence {given} is below {_t(minimum)}")
+    return _ok(gate, f"confidence {given} at or above {_t(minimum)}")
+
+
 def _side_given(ctx: GateContext, w: _Work) -> GateResult:
     if ctx.intent.side is None:
         return _fail("side_given", "missing_side", "OPEN needs side LONG or SHORT")
@@ -239,6 +268,21 @@ def _position_notional(ctx: GateContext, w: _Work) -> GateResult:
     return _ok(gate, f"position value {_usd(total)} within {_usd(limit)}")
 
 
+def _deposit_cap(ctx: GateContext, w: _Work) -> GateResult:
+    gate, cap = "deposit_cap", ctx.account.deposit_cap
+    if cap is None:
+        return _ok(gate, "no deposit cap")
+    # Exposure, not margin: leverage must not let a live account hold more than its cap.
+    total = ctx.account.open_notional + pnl.notional(w.qty, w.fill_price)
+    if total > cap:
+        return _fail(
+            gate,
+            "deposit_cap_exceeded",
+            f"open notional {_usd(total)} would exceed the deposit cap {_usd(cap)}",
+        )
+    return _ok(gate, f"open notional {_usd(total)} within the deposit cap {_usd(cap)}")
+
+
 def _no_flip(ctx: GateContext, w: _Work) -> GateResult:
     if w.position is not None and w.position.side is not w.side:
         return _fail(
@@ -277,16 +321,27 @@ def _margin(ctx: GateContext, w: _Work) -> GateResult:
 
 
 def _stop_required(ctx: GateContext, w: _Work) -> GateResult:
-    plan = ctx.intent.exit_plan
+    plan, rules = ctx.intent.exit_plan, ctx.account.rules
     if plan is None and ctx.intent.action is Action.OPEN and w.position is not None:
         plan = w.position.exit_plan  # adding to a position keeps its plan
-    if ctx.account.rules.require_stop and (plan is None or plan.stop is None):
+    w.stop = plan.stop_decimal if plan is not None else None
+    if rules.require_stop and w.stop is None:
         return _fail("stop_required", "missing_stop", "this account requires a stop")
+    pct = rules.default_stop_pct
+    if w.stop is None and pct is not None and ctx.intent.action is Action.OPEN:
+        assert w.side is not None
+        assert ctx.asset is not None
+        w.stop = w.default_stop = ctx.precision.price(
+            ctx.asset.symbol, default_stop(w.side, w.fill_price, pct)
+        )
+        return _ok("stop_required", f"default stop {_t(w.stop)} applied ({_t(pct)} from the fill)")
     return _ok("stop_required", "stop present or not required")
 
 
 def _exit_plan_sides(ctx: GateContext, w: _Work) -> GateResult:
     gate, plan, side = "exit_plan_sides", ctx.intent.exit_plan, w.side
+    if plan is None and w.default_stop is not None:
+        plan = ExitPlan(stop=_t(w.default_stop))  # a default stop must not outlive liquidation
     if plan is None:
         return _ok(gate, "no new exit plan")
     assert side is not None
@@ -343,6 +398,35 @@ def _liquidation_after_open(ctx: GateContext, w: _Work) -> Decimal | None:
         rules.margin_mode,
         account_value=ctx.account.equity if rules.margin_mode is MarginMode.CROSS else None,
     )
+
+
+def _risk_at_stop(ctx: GateContext, w: _Work) -> GateResult:
+    """This OPEN's loss at its stop (no stop: its margin), added to the position's and to every
+    open position's, as fractions of equity."""
+    gate, rules, account = "risk_at_stop", ctx.account.rules, ctx.account
+    if rules.max_position_risk is None and rules.max_portfolio_risk is None:
+        return _ok(gate, "no risk limits")
+    assert w.side is not None
+    added = risk_at_stop(w.side, w.qty, w.fill_price, w.stop, w.margin)
+    equity = max(account.equity, _ZERO)
+    same_side = w.position if w.position is not None and w.position.side is w.side else None
+    held = position_risk(same_side) if same_side is not None else _ZERO
+    if rules.max_position_risk is not None and held + added > rules.max_position_risk * equity:
+        return _fail(
+            gate,
+            "position_risk_above_max",
+            f"the position would lose {_usd(held + added)} at its stop, max "
+            f"{_usd(rules.max_position_risk * equity)} ({_t(rules.max_position_risk)} of equity)",
+        )
+    total = portfolio_risk(account) + added
+    if rules.max_portfolio_risk is not None and total > rules.max_portfolio_risk * equity:
+        return _fail(
+            gate,
+            "portfolio_risk_above_max",
+            f"open positions would lose {_usd(total)} at their stops, max "
+            f"{_usd(rules.max_portfolio_risk * equity)} ({_t(rules.max_portfolio_risk)} of equity)",
+        )
+    return _ok(gate, f"{_usd(added)} at risk to the stop, {_usd(total)} across positions")
 
 
 def _cooldown(ctx: GateContext, w: _Work) -> GateResult:
@@ -428,6 +512,7 @@ def _planned_fill(ctx: GateContext, w: _Work) -> PlannedFill:
         adds_to_position=is_open and position is not None,
         closes_position=closes,
         gross_pnl=gross,
+        default_stop=w.default_stop,
     )
 
 
@@ -441,19 +526,29 @@ _PIPELINES: dict[Action, tuple[Gate, ...]] = {
     Action.OPEN: (
         *_COMMON,
         _side_given,
+        _confidence,
         _size,
         _leverage,
         _position_notional,
+        _deposit_cap,
         _no_flip,
         _open_positions,
         _daily_trades,
         _margin,
         _stop_required,
         _exit_plan_sides,
+        _risk_at_stop,
         _cooldown,
     ),
-    Action.CLOSE: (*_COMMON, _position_open, _close_size),
-    Action.UPDATE_EXIT_PLAN: (*_COMMON, _position_open, _stop_required, _exit_plan_sides),
+    # Whether there is a position to act on is said before anything about its price.
+    Action.CLOSE: (*_COMMON[:-1], _position_open, _price_fresh, _close_size),
+    Action.UPDATE_EXIT_PLAN: (
+        *_COMMON[:-1],
+        _position_open,
+        _price_fresh,
+        _stop_required,
+        _exit_plan_sides,
+    ),
 }
 GATE_ORDER: dict[Action, tuple[str, ...]] = {
     action: tuple(g.__name__.lstrip("_") for g in gates) for action, gates in _PIPELINES.items()

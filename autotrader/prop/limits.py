@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from autotrader.market.models import AssetInfo
 from autotrader.prop import pnl
-from autotrader.prop.gate_types import AccountView
+from autotrader.prop.gate_types import AccountView, PositionView
+from autotrader.prop.models import Side
 
 _ZERO = Decimal(0)
 
@@ -24,6 +25,32 @@ def market_max_leverage(asset: AssetInfo | None) -> int | None:
     if asset is None or asset.kind == "spot":
         return 1
     return asset.max_leverage
+
+
+def risk_at_stop(
+    side: Side, qty: Decimal, price: Decimal, stop: Decimal | None, margin: Decimal
+) -> Decimal:
+    """What a position of ``qty`` from ``price`` loses if it stops out at ``stop`` (a stop on
+    the profit side risks nothing); without a stop, everything it can lose: its margin."""
+    if stop is None:
+        return margin
+    return max(_ZERO, side.sign * (price - stop)) * qty
+
+
+def position_risk(position: PositionView) -> Decimal:
+    plan = position.exit_plan
+    stop = plan.stop_decimal if plan is not None else None
+    return risk_at_stop(position.side, position.qty, position.entry_price, stop, position.margin)
+
+
+def portfolio_risk(account: AccountView) -> Decimal:
+    """What every open position together loses at its stop (USD, from its entry)."""
+    return sum((position_risk(p) for p in account.positions.values()), _ZERO)
+
+
+def default_stop(side: Side, fill_price: Decimal, pct: Decimal) -> Decimal:
+    """The stop ``pct`` away from the fill on the losing side (unquantized)."""
+    return fill_price * (1 - side.sign * pct)
 
 
 def free_margin(account: AccountView) -> Decimal:
@@ -50,6 +77,12 @@ class SymbolLimits:
     cooldown_until: int | None  # epoch ms; no new OPEN before it
     taker_fee: Decimal
     slippage_bps: Decimal
+    equity: Decimal
+    portfolio_risk: Decimal  # what the open positions lose at their stops
+    min_confidence: Decimal | None = None
+    max_position_risk: Decimal | None = None  # fractions of equity
+    max_portfolio_risk: Decimal | None = None
+    default_stop_pct: Decimal | None = None
 
     @property
     def positions_left(self) -> int:
@@ -66,6 +99,13 @@ class SymbolLimits:
     @property
     def symbol_notional_left(self) -> Decimal:
         return max(_ZERO, self.max_position_notional - self.symbol_position_notional)
+
+    @property
+    def portfolio_risk_left(self) -> Decimal | None:
+        """USD more the open positions may lose at their stops (None: no portfolio limit)."""
+        if self.max_portfolio_risk is None:
+            return None
+        return max(_ZERO, self.max_portfolio_risk * max(self.equity, _ZERO) - self.portfolio_risk)
 
 
 def symbol_limits(
@@ -91,4 +131,10 @@ def symbol_limits(
         cooldown_until=account.cooldowns.get(symbol),
         taker_fee=rules.taker_fee,
         slippage_bps=rules.slippage_bps,
+        equity=account.equity,
+        portfolio_risk=portfolio_risk(account),
+        min_confidence=rules.min_confidence,
+        max_position_risk=rules.max_position_risk,
+        max_portfolio_risk=rules.max_portfolio_risk,
+        default_stop_pct=rules.default_stop_pct,
     )

@@ -228,3 +228,41 @@ def m005_hot_path_indexes(db: Database) -> None:
         "CREATE INDEX idx_positions_cooldown ON positions (account_id, cooldown_until)"
         " WHERE cooldown_until IS NOT NULL"
     )
+
+
+@migrations()
+def m006_scope_caller_keys(db: Database) -> None:
+    # Callers' idempotency keys move into their account's and origin's namespace
+    # (autotrader.prop.idempotency): until now "trigger:7:STOP" typed by hand took the key a stop
+    # needed, and "run:1:0" the key of another account's decision run. A fill of a keyed intent
+    # carries its intent's key, so both tables move. The new key is the old one behind a prefix,
+    # hence longer: rewriting the longest keys first, no row ever collides with a key that is
+    # still to be rewritten (two rows never map to the same new key).
+    scoped = "i.origin || ':' || i.account_id || ':' || i.idempotency_key"
+    caller = "i.origin IN ('manual', 'decision', 'desk') AND i.idempotency_key IS NOT NULL"
+    for table, rows in (
+        (
+            "prop_fills",
+            f"SELECT f.id, {scoped} FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
+            f" JOIN prop_intents i ON i.id = o.intent_id WHERE {caller}"
+            " AND f.idempotency_key = i.idempotency_key ORDER BY length(f.idempotency_key) DESC",
+        ),
+        (
+            "prop_intents",
+            f"SELECT i.id, {scoped} FROM prop_intents i WHERE {caller}"
+            " ORDER BY length(i.idempotency_key) DESC",
+        ),
+    ):
+        for row_id, key in db.execute(rows).fetchall():
+            db.execute(f"UPDATE {table} SET idempotency_key = ? WHERE id = ?", (key, row_id))
+
+
+@migrations()
+def m007_account_venue(db: Database) -> None:
+    # Every existing account traded on paper; a live account's cap is the most its open
+    # notional plus pending orders may ever reach (NULL: no cap, refused for the real venue).
+    db.execute(
+        "ALTER TABLE prop_accounts ADD COLUMN venue TEXT NOT NULL DEFAULT 'paper'"
+        " CHECK (venue IN ('paper', 'hyperliquid-testnet', 'hyperliquid'))"
+    )
+    db.execute("ALTER TABLE prop_accounts ADD COLUMN deposit_cap TEXT")

@@ -27,9 +27,10 @@ from pydantic import (
     model_validator,
 )
 
-from autotrader.core.clock import iso_utc, parse_iso_utc
+from autotrader.core.clock import MAX_TIME_MS, MIN_TIME_MS, iso_utc, parse_iso_utc
 from autotrader.core.errors import InvalidInputError
 from autotrader.core.jsonschema import strict_json_schema
+from autotrader.market.models import SYMBOL_PATTERN
 from autotrader.prop.vocabulary import (  # noqa: F401 - re-exported: the contract's vocabulary
     AccountKind,
     AccountStatus,
@@ -45,9 +46,6 @@ MAX_AMOUNT = Decimal("1e12")  # no quantity, notional or price in this product c
 # Plain decimal text: ASCII digits only ([0-9], not \d, which would admit other scripts' digits),
 # at most 13 integer and 18 fractional digits, so Decimal math on it stays exact.
 DECIMAL_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,18})?$"
-SYMBOL_PATTERN = r"^[A-Z0-9/:_-]{1,32}$"
-_MIN_TIME_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
-_MAX_TIME_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 _MAX_PAYLOAD_CHARS = 100_000
 _MAX_LISTED_ERRORS = 8
 _PATTERN_HINTS = {
@@ -89,7 +87,7 @@ def _iso_time(value: str | None) -> str | None:
         ms = parse_iso_utc(value)
     except (ValueError, OverflowError):
         raise ValueError("must be an ISO-8601 UTC time such as 2025-01-31T12:00:00Z") from None
-    if not _MIN_TIME_MS <= ms < _MAX_TIME_MS:
+    if not MIN_TIME_MS <= ms < MAX_TIME_MS:
         raise ValueError("must be between 2000 and 2100")
     return iso_utc(ms)
 
@@ -360,6 +358,22 @@ class AccountRules(BaseModel):
     slippage_bps: Decimal = Field(Decimal(5), ge=0, le=500, description="Against the trader.")
     require_stop: bool = False
     max_price_age_s: int = Field(300, ge=1, le=86_400, description="Older prices are stale.")
+    # The seeds' trade_limits and risk_controls; None leaves each gate off.
+    min_confidence: _Fraction | None = Field(
+        None, description="An OPEN whose confidence is below this (or missing) is rejected."
+    )
+    max_position_risk: _Fraction | None = Field(
+        None,
+        description="Most of equity one position may lose at its stop (no stop: its margin).",
+    )
+    max_portfolio_risk: _Fraction | None = Field(
+        None, description="Most of equity all open positions together may lose at their stops."
+    )
+    default_stop_pct: _Fraction | None = Field(
+        None,
+        description="Without require_stop, an OPEN without a stop gets one this far from its "
+        "fill (0.3 = 30%).",
+    )
 
     @field_validator(
         "max_position_notional",
@@ -367,6 +381,10 @@ class AccountRules(BaseModel):
         "taker_fee",
         "maker_fee",
         "slippage_bps",
+        "min_confidence",
+        "max_position_risk",
+        "max_portfolio_risk",
+        "default_stop_pct",
         mode="before",
     )
     @classmethod

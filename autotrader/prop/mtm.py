@@ -19,6 +19,7 @@ changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -36,7 +37,7 @@ from autotrader.prop.booking import book_system_close, plan_full_close
 from autotrader.prop.execution import MarketSnapshot
 from autotrader.prop.gates import Precision
 from autotrader.prop.models import AccountStatus, CloseTrigger, Side
-from autotrader.prop.vocabulary import MARKED_STATUSES
+from autotrader.prop.vocabulary import MARKED_STATUSES, IntentOrigin, Venue
 
 log = logging.getLogger("autotrader.prop.mtm")
 
@@ -112,9 +113,15 @@ class _PassMarket:
         twice."""
         key = (symbol, hour)
         if key not in self._funding:
-            rates = observations.funding_between(self.store, symbol, hour - HOUR_MS, hour - 1)
+            rates = observations.funding_between(self.store, symbol, *funding_window(hour))
             self._funding[key] = rates[-1] if rates else None
         return self._funding[key]
+
+
+def funding_window(hour: int) -> tuple[int, int]:
+    """The observation times ``[since, until]`` (ms, inclusive) whose last rate is paid at
+    ``hour``: an observation on the hour itself belongs to the next one."""
+    return hour - HOUR_MS, hour - 1
 
 
 def find_exit(position: dict, bars: list[Candle], now_ms: int) -> _Exit | None:
@@ -194,25 +201,39 @@ class MarkToMarket:
                 account = prop_repo.get_account(self.store, account_id)
                 if account is None or account["status"] not in MARKED_STATUSES:
                     continue
+                if (prop_repo.last_entry_at(self.store, account_id) or 0) > market.now_ms:
+                    # Booked after this pass read the clock (a trade, a newer pass): marking it
+                    # as of that earlier instant would date entries before the ones it has.
+                    continue
                 self._account(account, market, report)
             report.accounts += 1
         return report
 
     def _account(self, account: dict, market: _PassMarket, report: MtmReport) -> None:
         now = market.now_ms
+        # A live account's stops and liquidations happen on the exchange: a close booked here
+        # would be a fill that never happened there.
+        paper = not Venue(account["venue"]).is_live
         for position in prop_repo.open_positions(self.store, account["id"]):
             since = position["last_mark_at"] or position["opened_at"]
             bars = market.bars_since(position["symbol"], since)
-            exit_ = find_exit(position, bars, now)
+            exit_ = find_exit(position, bars, now) if paper else None
             if exit_ is not None:
                 # Funding hours the position was still held at are owed before it goes.
-                self._funding(account, position, market, report, until_ms=exit_.at_ms)
-                self._close(account, position, exit_, now)
+                report.funding_payments += book_funding(
+                    self.store, account, position, market.funding, now, until_ms=exit_.at_ms
+                )
+                close_on_exit(self.store, account, position, exit_, now, self.precision)
                 report.exits[exit_.trigger.value] = report.exits.get(exit_.trigger.value, 0) + 1
                 continue
-            self._funding(account, position, market, report)
+            report.funding_payments += book_funding(
+                self.store, account, position, market.funding, now
+            )
             self._mark(position, bars, market, report)
-        self._snapshot(account, market, report)
+        written, stopped = take_snapshot(self.store, account, market.prices, now)
+        report.snapshots += int(written)
+        if stopped:
+            report.frozen.append(account["id"])
 
     def _mark(
         self, position: dict, bars: list[Candle], market: _PassMarket, report: MtmReport
@@ -237,143 +258,164 @@ class MarkToMarket:
             updated_at=market.now_ms,
         )
 
-    def _close(self, account: dict, position: dict, exit_: _Exit, now: int) -> None:
-        liquidation = exit_.trigger is CloseTrigger.LIQUIDATION
-        fill = plan_full_close(
-            position,
-            exit_.price,
-            account["rules"],
-            self.precision,
-            slippage_bps=ZERO if liquidation else account["rules"].slippage_bps,
-        )
-        booked = book_system_close(
-            self.store,
-            account=account,
-            position=position,
-            fill=fill,
-            origin="trigger",
-            code=exit_.trigger.value.lower(),
-            reason=exit_.detail,
-            trigger=exit_.trigger.value,
-            now_ms=now,
-        )
-        if liquidation:
-            # Isolated margin is forfeited whole: what the price move did not take, the
-            # liquidation does (the maintenance margin left at the liquidation price).
-            forfeited = prop_repo.ledger_amount(position["margin"] + fill.gross_pnl)
-            if forfeited > 0:
+
+def close_on_exit(
+    store: Store, account: dict, position: dict, exit_: _Exit, now: int, precision: Precision
+) -> None:
+    """Close ``position`` whole at the exit's price (no slippage for a liquidation, which
+    also forfeits what is left of its isolated margin) as the system's own intent."""
+    liquidation = exit_.trigger is CloseTrigger.LIQUIDATION
+    fill = plan_full_close(
+        position,
+        exit_.price,
+        account["rules"],
+        precision,
+        slippage_bps=ZERO if liquidation else account["rules"].slippage_bps,
+    )
+    booked = book_system_close(
+        store,
+        account=account,
+        position=position,
+        fill=fill,
+        origin=IntentOrigin.TRIGGER,
+        code=exit_.trigger.value.lower(),
+        reason=exit_.detail,
+        trigger=exit_.trigger.value,
+        now_ms=now,
+    )
+    if liquidation:
+        # Isolated margin is forfeited whole: what the price move did not take, the
+        # liquidation does (the maintenance margin left at the liquidation price).
+        forfeited = prop_repo.ledger_amount(position["margin"] + fill.gross_pnl)
+        if forfeited > 0:
+            prop_repo.append_entry(
+                store,
+                account["id"],
+                "LIQUIDATION",
+                -forfeited,
+                now_ms=now,
+                symbol=position["symbol"],
+                position_id=position["id"],
+                fill_id=booked.fill_id,
+                order_id=booked.order_id,
+                reason=exit_.detail,
+                idempotency_key=f"liquidation:{position['id']}",
+            )
+    log.info(
+        "account %s: %s %s closed by %s at %s",
+        account["id"],
+        position["side"],
+        position["symbol"],
+        exit_.trigger.value,
+        fill.fill_price,
+    )
+
+
+def book_funding(
+    store: Store,
+    account: dict,
+    position: dict,
+    rate_at: Callable[[str, int], dict | None],
+    now: int,
+    *,
+    until_ms: int | None = None,
+) -> int:
+    """Book every hourly funding payment due since the position was last funded, up to
+    ``until_ms`` (default ``now``; an exit's time for a position closing in this pass).
+
+    ``rate_at(symbol, hour)`` is the funding observation paid at ``hour`` (or None). Updates
+    ``position`` (``funding_paid``, ``funded_until``) in place, so a caller holding the row
+    can pass it again, and returns how many payments it booked.
+    """
+    payments = 0
+    until = now if until_ms is None else min(until_ms, now)
+    funded_until = position["funded_until"] or position["opened_at"]
+    hour = (funded_until // HOUR_MS + 1) * HOUR_MS
+    side = Side(position["side"])
+    while hour <= until:
+        rate = rate_at(position["symbol"], hour)
+        if rate is not None:
+            price = rate["oracle_price"] or rate["mark_price"]
+            oracle = (
+                from_float(price)
+                if price
+                else (position["last_mark_price"] or position["entry_price"])
+            )
+            amount = prop_repo.ledger_amount(
+                pnl.funding_payment(side, position["qty"], oracle, from_float(rate["rate"]))
+            )
+            key = f"funding:{position['id']}:{hour}"
+            if amount and not prop_repo.ledger_key_exists(store, key):
                 prop_repo.append_entry(
-                    self.store,
+                    store,
                     account["id"],
-                    "LIQUIDATION",
-                    -forfeited,
+                    "FUNDING",
+                    amount,
                     now_ms=now,
                     symbol=position["symbol"],
                     position_id=position["id"],
-                    fill_id=booked.fill_id,
-                    order_id=booked.order_id,
-                    reason=exit_.detail,
-                    idempotency_key=f"liquidation:{position['id']}",
+                    idempotency_key=key,
+                    reason=f"funding {iso_utc(hour)} rate {rate['rate']}",
                 )
-        log.info(
-            "account %s: %s %s closed by %s at %s",
+                position["funding_paid"] += amount
+                payments += 1
+        prop_repo.update_position(
+            store,
+            position["id"],
+            funded_until=hour,
+            funding_paid=position["funding_paid"],
+            updated_at=now,
+        )
+        position["funded_until"] = hour
+        hour += HOUR_MS
+    return payments
+
+
+def take_snapshot(
+    store: Store, account: dict, prices: MarketSnapshot, now: int
+) -> tuple[bool, bool]:
+    """Snapshot the account for the current minute, raise its peak equity, and freeze (or
+    liquidate) an active account past its drawdown limit (or at zero equity).
+
+    Returns ``(written, stopped)``: whether a new snapshot row was written, and whether this
+    call froze or liquidated the account.
+    """
+    state = account_state(store, account["id"], now, market=prices, account=account)
+    minute = now // MINUTE_MS * MINUTE_MS
+    written = prop_repo.insert_snapshot(
+        store,
+        {
+            "account_id": account["id"],
+            "time": minute,
+            "balance": state.balance,
+            "cash": state.cash,
+            "margin_used": state.margin_used,
+            "unrealized_pnl": state.unrealized_pnl,
+            "equity": state.equity,
+            "peak_equity": state.peak_equity,
+            "drawdown": state.drawdown,
+            "open_positions": len(state.positions),
+            "last_ledger_id": prop_repo.last_ledger_id(store, account["id"]),
+        },
+    )
+    if state.peak_equity > account["peak_equity"]:
+        prop_repo.set_peak_equity(store, account["id"], state.peak_equity, now_ms=now)
+    limit = account["rules"].max_drawdown
+    if account["status"] != AccountStatus.ACTIVE:
+        return written, False  # already stopped; freezing again would overwrite the reason
+    if state.equity <= 0:
+        prop_repo.set_account_status(
+            store,
             account["id"],
-            position["side"],
-            position["symbol"],
-            exit_.trigger.value,
-            fill.fill_price,
+            AccountStatus.LIQUIDATED,
+            reason="equity reached zero",
+            now_ms=now,
         )
-
-    def _funding(
-        self,
-        account: dict,
-        position: dict,
-        market: _PassMarket,
-        report: MtmReport,
-        *,
-        until_ms: int | None = None,
-    ) -> None:
-        """Book every hourly funding payment due since the position was last funded, up to
-        ``until_ms`` (default now; an exit's time for a position closing in this pass)."""
-        now = market.now_ms
-        until = now if until_ms is None else min(until_ms, now)
-        funded_until = position["funded_until"] or position["opened_at"]
-        hour = (funded_until // HOUR_MS + 1) * HOUR_MS
-        side = Side(position["side"])
-        while hour <= until:
-            rate = market.funding(position["symbol"], hour)
-            if rate is not None:
-                price = rate["oracle_price"] or rate["mark_price"]
-                oracle = (
-                    from_float(price)
-                    if price
-                    else (position["last_mark_price"] or position["entry_price"])
-                )
-                amount = prop_repo.ledger_amount(
-                    pnl.funding_payment(side, position["qty"], oracle, from_float(rate["rate"]))
-                )
-                key = f"funding:{position['id']}:{hour}"
-                if amount and not prop_repo.ledger_key_exists(self.store, key):
-                    prop_repo.append_entry(
-                        self.store,
-                        account["id"],
-                        "FUNDING",
-                        amount,
-                        now_ms=now,
-                        symbol=position["symbol"],
-                        position_id=position["id"],
-                        idempotency_key=key,
-                        reason=f"funding {iso_utc(hour)} rate {rate['rate']}",
-                    )
-                    position["funding_paid"] += amount
-                    report.funding_payments += 1
-            prop_repo.update_position(
-                self.store,
-                position["id"],
-                funded_until=hour,
-                funding_paid=position["funding_paid"],
-                updated_at=now,
-            )
-            hour += HOUR_MS
-
-    def _snapshot(self, account: dict, market: _PassMarket, report: MtmReport) -> None:
-        now = market.now_ms
-        state = account_state(self.store, account["id"], now, market=market.prices, account=account)
-        minute = now // MINUTE_MS * MINUTE_MS
-        written = prop_repo.insert_snapshot(
-            self.store,
-            {
-                "account_id": account["id"],
-                "time": minute,
-                "balance": state.balance,
-                "cash": state.cash,
-                "margin_used": state.margin_used,
-                "unrealized_pnl": state.unrealized_pnl,
-                "equity": state.equity,
-                "peak_equity": state.peak_equity,
-                "drawdown": state.drawdown,
-                "open_positions": len(state.positions),
-                "last_ledger_id": prop_repo.last_ledger_id(self.store, account["id"]),
-            },
+        return written, True
+    if state.drawdown >= limit:
+        reason = f"max drawdown breached: {state.drawdown:.2%} ≥ {limit:.2%}"
+        prop_repo.set_account_status(
+            store, account["id"], AccountStatus.FROZEN, reason=reason, now_ms=now
         )
-        report.snapshots += int(written)
-        if state.peak_equity > account["peak_equity"]:
-            prop_repo.set_peak_equity(self.store, account["id"], state.peak_equity, now_ms=now)
-        limit = account["rules"].max_drawdown
-        if account["status"] != AccountStatus.ACTIVE:
-            return  # already stopped; freezing again would overwrite the reason
-        if state.equity <= 0:
-            prop_repo.set_account_status(
-                self.store,
-                account["id"],
-                AccountStatus.LIQUIDATED,
-                reason="equity reached zero",
-                now_ms=now,
-            )
-            report.frozen.append(account["id"])
-        elif state.drawdown >= limit:
-            reason = f"max drawdown breached: {state.drawdown:.2%} ≥ {limit:.2%}"
-            prop_repo.set_account_status(
-                self.store, account["id"], AccountStatus.FROZEN, reason=reason, now_ms=now
-            )
-            report.frozen.append(account["id"])
+        return written, True
+    return written, False

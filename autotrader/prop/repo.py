@@ -17,6 +17,7 @@ from autotrader.prop.vocabulary import ENDED_STATUSES
 
 _MONEY = {
     "starting_balance",
+    "deposit_cap",
     "peak_equity",
     "qty",
     "max_qty",
@@ -90,12 +91,16 @@ def insert_account(
     starting_balance: Decimal,
     rules: AccountRules,
     now_ms: int,
+    venue: str = "paper",
+    deposit_cap: Decimal | None = None,
 ) -> int:
     return store.insert(
         "prop_accounts",
         {
             "clone_id": clone_id,
             "kind": str(kind),
+            "venue": str(venue),
+            "deposit_cap": _text(deposit_cap),
             "starting_balance": to_text(starting_balance),
             "status": AccountStatus.ACTIVE.value,
             "rules": json.dumps(rules.model_dump(mode="json"), sort_keys=True),
@@ -212,6 +217,14 @@ def ledger_key_exists(store: Store, key: str) -> bool:
     return found is not None
 
 
+def last_entry_at(store: Store, account_id: int) -> int | None:
+    """The time of the account's newest ledger entry (None before its deposit)."""
+    return store.scalar(
+        "SELECT created_at FROM ledger_entries WHERE account_id = ? ORDER BY id DESC LIMIT 1",
+        (account_id,),
+    )
+
+
 def last_ledger_id(store: Store, account_id: int) -> int | None:
     return store.scalar("SELECT MAX(id) FROM ledger_entries WHERE account_id = ?", (account_id,))
 
@@ -242,7 +255,7 @@ def insert_intent(
         "prop_intents",
         {
             "account_id": account_id,
-            "origin": origin,
+            "origin": str(origin),
             "decision_run_id": decision_run_id,
             "symbol": symbol,
             "action": str(action),
@@ -319,14 +332,14 @@ def last_fill_id(store: Store, position_id: int) -> int | None:
     return store.scalar("SELECT MAX(id) FROM prop_fills WHERE position_id = ?", (position_id,))
 
 
-def closed_qty(store: Store, position_id: int) -> Decimal:
-    """Quantity closed so far by the position's CLOSE fills (asset units)."""
+def closing_fills(store: Store, position_id: int) -> list[tuple[Decimal, Decimal]]:
+    """``(qty, price)`` of every CLOSE fill of the position so far."""
     rows = store.tuples(
-        "SELECT f.qty FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
+        "SELECT f.qty, f.price FROM prop_fills f JOIN prop_orders o ON o.id = f.order_id"
         " WHERE f.position_id = ? AND o.purpose = 'CLOSE'",
         (position_id,),
     )
-    return sum((Decimal(qty) for (qty,) in rows), ZERO)
+    return [(Decimal(qty), Decimal(price)) for qty, price in rows]
 
 
 def opens_since(store: Store, account_id: int, since_ms: int, *, at_most: int | None = None) -> int:
@@ -485,6 +498,32 @@ def insert_snapshot(store: Store, values: dict[str, Any]) -> bool:
     """Insert a snapshot unless one exists for (account, time). Returns True when written."""
     row = {k: to_text(v) if isinstance(v, Decimal) else v for k, v in values.items()}
     return store.insert_or_ignore("account_snapshots", row) is not None
+
+
+def put_snapshot(store: Store, values: dict[str, Any]) -> None:
+    """Write a snapshot, replacing one taken earlier for the same (account, time)."""
+    row = {k: to_text(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+    store.upsert("account_snapshots", row, key=("account_id", "time"))
+
+
+def max_snapshot_drawdown(store: Store, account_id: int) -> Decimal:
+    """The deepest drawdown any snapshot of the account recorded (0 without one)."""
+    rows = store.tuples(
+        "SELECT drawdown FROM account_snapshots WHERE account_id = ?", (account_id,)
+    )
+    return max((Decimal(d) for (d,) in rows), default=ZERO)
+
+
+def fill_count(store: Store, account_id: int) -> int:
+    return store.scalar("SELECT COUNT(*) FROM prop_fills WHERE account_id = ?", (account_id,))
+
+
+def fees_paid(store: Store, account_id: int) -> Decimal:
+    """Trading fees booked to the account (a positive amount)."""
+    rows = store.tuples(
+        "SELECT amount FROM ledger_entries WHERE account_id = ? AND kind = 'FEE'", (account_id,)
+    )
+    return -sum((Decimal(a) for (a,) in rows), ZERO)
 
 
 def latest_snapshot(store: Store, account_id: int) -> dict | None:

@@ -41,6 +41,22 @@ class AccountKind(StrEnum):
     RACE = "race"
 
 
+class Venue(StrEnum):
+    """Where an account's orders are filled: on paper here, or on an exchange (live)."""
+
+    PAPER = "paper"
+    HYPERLIQUID_TESTNET = "hyperliquid-testnet"
+    HYPERLIQUID = "hyperliquid"  # real money
+
+    @property
+    def is_live(self) -> bool:
+        return self is not Venue.PAPER
+
+    @property
+    def is_real(self) -> bool:
+        return self is Venue.HYPERLIQUID
+
+
 class AccountStatus(StrEnum):
     ACTIVE = "active"
     FROZEN = "frozen"
@@ -66,6 +82,17 @@ class CloseTrigger(StrEnum):
     TIME = "TIME"
     LIQUIDATION = "LIQUIDATION"
     ADMIN = "ADMIN"
+
+
+class IntentOrigin(StrEnum):
+    """Who submitted an intent: a person, a decision run, the desk's agents, or the system
+    itself (an exit-plan trigger of mark-to-market, an admin close)."""
+
+    MANUAL = "manual"
+    DECISION = "decision"
+    DESK = "desk"
+    TRIGGER = "trigger"
+    ADMIN = "admin"
 
 
 class LedgerKind(StrEnum):

@@ -2,19 +2,18 @@
 
 Stored times are epoch milliseconds in columns named ``*_at`` (``created_at``, ``opened_at``) or
 ``time``/``open_time``; the API shows every such integer as ISO text. Durations (``holding_ms``,
-``latency_ms``) stay numbers. Decimals go through the CLI's encoder (``core.jsonout``), so the
-API and ``--json`` agree on every digit.
+``latency_ms``) stay numbers. Values go through the CLI's encoder (``core.jsonout``), so the
+API and ``--json`` agree on every digit and escape the same characters.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import JSONResponse
 
 from autotrader.core.clock import iso_utc
-from autotrader.core.jsonout import plain
+from autotrader.core.jsonout import dumps, plain
 
 _TIME_KEYS = frozenset(
     {"time", "open_time", "bucket", "as_of_ms", "time_exit", "cooldown_until", "funded_until"}
@@ -42,7 +41,8 @@ def _times(value: Any, key: str | None) -> Any:
 
 class ApiResponse(JSONResponse):
     """A JSON response encoded by :func:`api_value` (FastAPI's own encoder would turn a
-    Decimal into a float)."""
+    Decimal into a float), written by ``core.jsonout.dumps`` as ``--json`` is: control, bidi and
+    invisible characters as ``\\u`` escapes."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(api_value(content), ensure_ascii=False, separators=(",", ":")).encode()
+        return dumps(api_value(content), indent=None, separators=(",", ":")).encode()

@@ -12,7 +12,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from autotrader.core.errors import (
     AutotraderError,
@@ -21,6 +21,7 @@ from autotrader.core.errors import (
     NotFoundError,
     TemporaryError,
 )
+from autotrader.server.encoding import ApiResponse
 from autotrader.server.pages._render import page
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def _error(
 ) -> Response:
     """JSON for the API, an HTML page for a dashboard page."""
     if request.url.path.startswith(("/api/", "/static/", "/openapi")):
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
+        return ApiResponse({"error": message}, status_code=status, headers=headers)
     response = page(request, "error.html", f"Error {status}", message=message)
     response.status_code = status
     if headers:

@@ -106,24 +106,45 @@ def test_a_cell_another_clone_holds_refuses_the_whole_arena_naming_that_clone(cl
     [
         (("--models", "gpt-5-mini,nope"), "unknown model 'nope'"),
         (("--variants", "Apex,Yolo"), "unknown variant 'Yolo'"),
-        (("--balance", "-5"), "--balance"),
         (("--engine", "magic"), "--engine must be one of"),
-        (("--cadence", "5"), "--cadence must be from 30 to 86400 seconds"),
         (("--symbols", "BTC,NOPE"), "unknown symbol 'NOPE'"),
+        (("--symbols", "BTC,\x1b[2J"), "is not a symbol"),
     ],
 )
 def test_bad_input_is_one_line_and_makes_nothing(cli, db, args, message):
-    base = {"--models": "gpt-5-mini", "--balance": "10000"}
-    options = dict(zip(args[::2], args[1::2], strict=True))
-    flat = [x for pair in {**base, **options}.items() for x in pair]
-
-    result = cli("arena-models", "setup", *flat, "--db", db)
+    result = setup_with(cli, db, args)
 
     assert result.exit_code == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     # Refused before the store is touched, or inside the transaction that rolled back.
     assert not Path(db).exists() or rows(db, "SELECT COUNT(*) FROM clones") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--balance", "-5"),
+        ("--balance", "0"),
+        ("--balance", "NaN"),
+        ("--balance", "1e999999"),
+        ("--cadence", "5"),
+        ("--cadence", "86401"),
+    ],
+)
+def test_refuses_a_number_out_of_range_as_a_usage_error(cli, db, args):
+    result = setup_with(cli, db, args)
+
+    assert result.exit_code == 2
+    assert args[0] in result.stderr
+    assert not Path(db).exists()  # refused before anything runs
+
+
+def setup_with(cli, db, args):
+    base = {"--models": "gpt-5-mini", "--balance": "10000"}
+    options = dict(zip(args[::2], args[1::2], strict=True))
+    flat = [x for pair in {**base, **options}.items() for x in pair]
+    return cli("arena-models", "setup", *flat, "--db", db)
 
 
 def test_status_lists_every_member_by_model_and_ranks_the_models(cli, db):

@@ -176,6 +176,57 @@ def test_a_malformed_file_is_one_line(cli, db, tmp_path):
     assert "invalid JSON at line 1" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"leverage": 1000},
+        {"notional_usd": "1e309"},
+        {"policy": "martingale"},
+        {"rsi_low": 80, "rsi_high": 70},
+        {"stop_pct": -0.02},
+    ],
+)
+def test_engine_parameters_that_would_fail_every_run_are_refused_at_save(
+    cli, db, clone, tmp_path, params
+):
+    data = _example("btc-eth-rules.json")
+    prompt = next(n for n in data["nodes"] if n["type"] == "trading_prompt")
+    prompt["engineParams"] = params
+    path = _write(tmp_path, data)
+    checked = cli("clones", "pipeline", "validate", path, "--db", db)
+    assert checked.exit_code == 1
+    assert "error: trend-rules nodes[2].engineParams" in checked.stdout
+    assert "0 errors" not in checked.stdout
+    saved = cli("clones", "pipeline", "set", path, "--clone-id", "42", "--db", db)
+    assert saved.exit_code == 1
+    assert "error: trend-rules (nodes[2].engineParams" in saved.stderr
+    assert (
+        cli(
+            "clones", "pipeline", "history", "--clone-id", "42", "--db", db, "--json"
+        ).stdout.strip()
+        == "[]"
+    )
+
+
+@pytest.mark.parametrize("command", ["validate", "set"])
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_a_deeply_nested_file_is_one_line(cli, db, clone, tmp_path, command, depth):
+    path = tmp_path / "deep.json"
+    path.write_text('{"version": 1, "nodes": ' + "[" * depth + "]" * depth + "}")
+    result = cli("clones", "pipeline", command, str(path), "--clone-id", "42", "--db", db)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "nested deeper than 64 levels" in result.stderr
+
+
+def test_a_deeply_nested_document_given_as_text_is_a_located_problem():
+    from autotrader.clones.validation import validate_pipeline
+
+    problems = validate_pipeline("[" * 100_000 + "]" * 100_000, assets=[], taxonomy=None)
+    assert [(p.code, p.path) for p in problems] == [("invalid_json", "")]
+    assert "nested deeper than 64 levels" in problems[0].reason
+
+
 def test_saving_more_active_assets_than_the_capacity_is_refused(cli, db, clone, tmp_path):
     assert (
         cli(

@@ -90,7 +90,8 @@ def test_run_once_prints_each_assets_action_gate_outcome_and_fill(cli, db):
     for run_ in by_asset.values():
         [action] = run_["actions"]
         assert (action["action"], action["status"]) == ("OPEN", "executed")
-        assert action["fill"]["idempotency_key"] == f"run:{run_['run_id']}:0"
+        fill = action["fill"]
+        assert fill["idempotency_key"] == f"decision:{fill['account_id']}:run:{run_['run_id']}:0"
     assert data["summary"].startswith("2 runs (2 newly due, 0 skipped), 2 fills")
 
 
@@ -153,6 +154,63 @@ def test_show_tells_the_whole_story_of_a_rules_run(cli, db):
         assert piece in text
 
 
+def test_a_rules_runs_context_is_a_small_reference_that_show_rebuilds_and_verifies(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42"))
+    [btc] = query(db, "SELECT * FROM decision_runs WHERE symbol = 'BTC'")
+    [artifact] = query(db, "SELECT * FROM artifacts WHERE key = ?", (btc["context_artifact"],))
+
+    story = json.loads(ok(run(cli, db, "decisions", "show", str(btc["id"]), "--json")).stdout)
+    text = ok(run(cli, db, "decisions", "show", str(btc["id"]))).stdout
+
+    assert artifact["size"] < 2_000  # a reference into market memory, not a copy of it
+    context = story["context"]
+    assert context["verified"] is True
+    assert context["strategy"] == "trend-rules"
+    market = context["market"]
+    assert (market["symbol"], market["granularity"]) == ("BTC", "1h")
+    assert len(market["bars"]) == 2  # the rules engine reads two bars: only those are built
+    assert all(bar["rsi14"] is not None and bar["macd_hist"] is not None for bar in market["bars"])
+    assert "bars from market memory, verified" in text
+    assert "rsi14" in text
+
+
+def test_show_says_when_market_memory_no_longer_holds_what_a_run_saw(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42"))
+    [btc] = query(db, "SELECT * FROM decision_runs WHERE symbol = 'BTC'")
+    first = json.loads(ok(run(cli, db, "decisions", "show", str(btc["id"]), "--json")).stdout)
+    seen = first["context"]["market"]["bars"][0]
+    store = open_test_store(Path(db))
+    try:
+        store.execute(
+            "UPDATE indicators SET rsi14 = rsi14 + 1 WHERE symbol = 'BTC' AND timeframe = '1h'"
+            " AND open_time = ?",
+            (seen["open_time"],),
+        )
+    finally:
+        store.close()
+
+    story = json.loads(ok(run(cli, db, "decisions", "show", str(btc["id"]), "--json")).stdout)
+    text = ok(run(cli, db, "decisions", "show", str(btc["id"]))).stdout
+
+    assert story["context"]["verified"] is False
+    assert "market memory changed since the decision" in story["context"]["problem"]
+    assert "market memory changed since the decision" in text
+
+
+def test_ledger_trace_of_a_rules_fill_reaches_the_runs_context(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42"))
+    [btc] = query(db, "SELECT * FROM decision_runs WHERE symbol = 'BTC'")
+    [action] = query(db, "SELECT * FROM decision_actions WHERE run_id = ?", (btc["id"],))
+
+    fill = f"fill:{action['fill_id']}"
+    data = json.loads(ok(run(cli, db, "ledger", "trace", fill, "--json")).stdout)
+
+    [traced] = data["runs"]
+    assert traced["run"]["id"] == btc["id"]
+    [context] = [a for a in traced["artifacts"] if a["key"] == btc["context_artifact"]]
+    assert context["kind"] == "context"
+
+
 @pytest.mark.slow  # over a second: a model call through the real client, then show
 def test_show_of_an_llm_run_includes_the_prompt_and_the_model_output(
     cli, db, monkeypatch, tmp_path
@@ -176,6 +234,10 @@ def test_show_of_an_llm_run_includes_the_prompt_and_the_model_output(
     assert "→ executed: BUY 0.01 BTC" in text
     prompt_file = next((Path(tmp_path) / "home" / "data").rglob(f"*{llm['prompt_artifact']}*"))
     assert "BTC" in prompt_file.read_text()
+    assert "trader prompt (system): You are the Trader" in text  # from the call's own artifact
+    story = json.loads(ok(run(cli, db, "decisions", "show", str(llm["id"]), "--json")).stdout)
+    [invocation] = story["invocations"]
+    assert [m["role"] for m in invocation["messages"]] == ["system", "user"]
 
 
 # -- workers ----------------------------------------------------------------------------------
@@ -221,14 +283,93 @@ def test_a_clone_without_a_pipeline_is_a_note_not_a_crash(cli, db):
     assert "0 runs" in result.stdout
 
 
-def test_run_once_with_an_llm_pipeline_but_no_model_configured_holds_with_the_reason(cli, db):
+def test_run_once_with_an_llm_pipeline_but_no_model_configured_fails_and_holds_with_the_reason(
+    cli, db
+):
     store = open_test_store(Path(db))
     save_pipeline(store, replay_clock(), pipeline_graph(engine="llm", symbols=("BTC",)))
     store.close()
 
-    result = ok(run(cli, db, "decisions", "run-once", "--clone-id", "42", "--json"))
+    result = run(cli, db, "decisions", "run-once", "--clone-id", "42", "--json")
 
+    assert result.exit_code == 1  # a failed run: a cron pass says so
     data = json.loads(result.stdout.split("\n", 1)[1])
     [run_] = data["runs"]
+    assert run_["status"] == "failed"
     assert run_["actions"][0]["action"] == "HOLD"
     assert "no API key" in run_["error"]
+
+
+def test_memory_shows_each_policys_posterior_and_the_experiments_behind_it(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42", "--force"))
+    recorded = query(db, "SELECT id, policy_id FROM experiments ORDER BY id DESC")
+    assert recorded, "the rules engine tags its intents with a policy"
+    policy = recorded[0]["policy_id"]
+
+    [memory] = json.loads(ok(run(cli, db, "decisions", "memory", "--json")).stdout)
+    by_policy = ("decisions", "memory", "--clone-id", "42", "--policy", policy, "--json")
+    [only] = json.loads(ok(run(cli, db, *by_policy)).stdout)
+
+    assert memory["clone_id"] == CLONE_ID
+    assert [e["id"] for e in memory["experiments"]] == [r["id"] for r in recorded]
+    assert [p["policy_id"] for p in memory["posteriors"]] == sorted(
+        {r["policy_id"] for r in recorded}
+    )
+    assert all(float(p["alpha"]) >= 1 and float(p["beta"]) >= 1 for p in memory["posteriors"])
+    assert [p["policy_id"] for p in only["posteriors"]] == [policy]
+    assert {e["policy_id"] for e in only["experiments"]} == {policy}
+    table = ok(run(cli, db, "decisions", "memory", "--clone-id", "42")).stdout
+    assert "policy posteriors" in table
+    assert policy in table
+
+
+def test_the_leaderboard_by_policy_scores_each_policys_closed_trades(cli, db):
+    ok(run(cli, db, "decisions", "run-once", "--clone-id", "42", "--force"))
+    opened = query(
+        db,
+        "SELECT e.policy_id, e.position_id FROM experiments e JOIN decision_actions a"
+        " ON a.id = e.action_id WHERE a.action = 'OPEN' AND e.outcome = 'executed'",
+    )
+    assert opened, "the rules pipeline opens a position on the bundled data"
+    ok(run(cli, db, "prop", "admin", "close-all", "--account", "1", "--reason", "score it"))
+    nets = {
+        r["position_id"]: r["net"]
+        for r in query(
+            db,
+            "SELECT position_id, SUM(CAST(amount AS REAL)) AS net FROM ledger_entries"
+            " WHERE position_id IS NOT NULL GROUP BY position_id",
+        )
+    }
+
+    rows = json.loads(ok(run(cli, db, "ledger", "leaderboard", "--by", "policy", "--json")).stdout)
+
+    by_policy = {r["policy"]: r for r in rows}
+    for policy in {o["policy_id"] for o in opened}:
+        mine = [o["position_id"] for o in opened if o["policy_id"] == policy]
+        row = by_policy[policy]
+        assert (row["opened"], row["trades"], row["open_now"]) == (len(mine), len(mine), 0)
+        assert float(row["pnl"]) == pytest.approx(sum(nets[p] for p in mine))
+        assert row["clone_ids"] == [CLONE_ID]
+    table = ok(run(cli, db, "ledger", "leaderboard", "--by", "policy")).stdout
+    assert "Leaderboard by policy, sorted by pnl" in table
+
+
+def test_a_clone_in_safe_mode_shows_in_decisions_list_and_workers_status(cli, db, monkeypatch):
+    monkeypatch.setenv("AUTOTRADER_DECISION_SAFE_MODE_FAILURES", "1")
+    store = open_test_store(Path(db))
+    save_pipeline(store, replay_clock(), pipeline_graph(engine="llm", symbols=("BTC",)))
+    store.close()
+    run(cli, db, "decisions", "run-once", "--clone-id", "42")  # no model configured: fails
+
+    listed = ok(run(cli, db, "decisions", "list", "--clone-id", "42")).stdout
+    [run_] = json.loads(ok(run(cli, db, "decisions", "list", "--json")).stdout)
+    status = json.loads(ok(run(cli, db, "workers", "status", "--json")).stdout)
+    table = ok(run(cli, db, "workers", "status")).stdout
+
+    assert "failed (safe mode)" in listed
+    assert (run_["status"], run_["safe_mode"]) == ("failed", 1)
+    [clone] = status["safe_mode"]
+    assert (clone["clone_id"], clone["consecutive_failures"]) == (CLONE_ID, 1)
+    assert "no API key" in clone["last_error"]
+    assert {"jobs", "workers"} <= status.keys()
+    assert "Clones in safe mode" in table

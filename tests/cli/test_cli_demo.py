@@ -57,7 +57,7 @@ def test_demo_continues_with_the_audition_of_clone_42(cli, tmp_path):
     path = tmp_path / "demo.db"
     result = cli("demo", "--db", str(path), "--quiet")
     assert result.exit_code == 0, result.stderr
-    assert "audition fee 1 verified" in result.stdout
+    assert "verified: clone 42 may audition once" in result.stdout
     assert "Pass criteria" in result.stdout
     with sqlite3.connect(path) as conn:
         (status,) = conn.execute("SELECT status FROM auditions WHERE clone_id = 42").fetchone()
@@ -66,6 +66,28 @@ def test_demo_continues_with_the_audition_of_clone_42(cli, tmp_path):
     assert status in ("passed", "failed")
     assert stage == ("arena" if status == "passed" else "failed")
     assert kinds == {"sandbox", "audition"}
+
+
+@pytest.mark.slow
+def test_demo_ends_with_a_race_among_arena_clones_settled_and_conserved(cli, tmp_path):
+    path = tmp_path / "demo.db"
+    result = cli("demo", "--db", str(path), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    race = result.stdout.split("the arena's first race", 1)[1]
+    assert "race 1 launched: a fresh race account per entrant" in race
+    assert "Σ rows 80.5 = pool 80.5: conserved" in race
+    assert "ledger OK" in race
+    with sqlite3.connect(path) as conn:
+        (status,) = conn.execute("SELECT status FROM arena_races WHERE id = 1").fetchone()
+        entrants = conn.execute(
+            "SELECT e.clone_id, a.kind FROM arena_entrants e"
+            " JOIN prop_accounts a ON a.id = e.account_id WHERE e.race_id = 1"
+        ).fetchall()
+        tickets = conn.execute("SELECT COUNT(*) FROM arena_tickets WHERE status = 'paid'")
+        (paid,) = tickets.fetchone()
+    assert status == "settled"
+    assert sorted(entrants) == [(7, "race"), (8, "race")]
+    assert paid == 4
 
 
 @pytest.mark.slow

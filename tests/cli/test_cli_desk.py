@@ -40,6 +40,29 @@ def test_init_sets_the_desk_up_once(cli, db):
     assert "(already open); seeded nothing new" in again.stdout
 
 
+def test_a_desk_worker_its_breaker_disabled_exits_1_once_or_looping(cli, desk):
+    from autotrader.core.clock import SimulatedClock
+    from autotrader.desk.breaker import Breaker
+    from autotrader.desk.vocabulary import DeskWorker
+
+    store = open_test_store(Path(desk))
+    breaker = Breaker(store, SimulatedClock(replay_start()), DeskWorker.RISK_CALCULATOR)
+    for _ in range(3):
+        breaker.failed("RuntimeError: boom")
+    store.close()
+
+    once = cli("desk", "worker", "risk-calculator", "--once", "--db", desk)
+    assert once.exit_code == 1
+    assert "disabled since" in once.stdout
+    looped = cli(
+        "desk", "worker", "risk-calculator", "--max-ticks", "2", "--interval", "0.01",
+        "--db", desk,
+    )  # fmt: skip
+    assert looped.exit_code == 1
+    last = looped.stderr.splitlines()[-1]
+    assert last.startswith("error: desk-risk-calculator: the worker stopped while failing (2 of 2")
+
+
 @pytest.mark.parametrize(
     "command",
     [("status",), ("agents", "list"), ("heartbeat",), ("worker", "signal-analyzer", "--once")],
@@ -83,7 +106,8 @@ def test_agents_are_editable_data(cli, desk):
     assert result.exit_code == 0, result.stderr
     shown = json.loads(cli("desk", "agents", "show", "sage", "--json", "--db", desk).stdout)
     assert shown["agent"]["tone"] == "Where is the stop?"
-    assert shown["relationships"][0] == {"other": "atlas", "affinity": 0.8, "total_interactions": 0}
+    atlas = {"other": "atlas", "affinity": "0.8", "total_interactions": 0}
+    assert shown["relationships"][0] == atlas
     assert cli("desk", "agents", "show", "nobody", "--db", desk).exit_code == 1
     assert cli("desk", "agents", "set", "sage", "--db", desk).exit_code == 1
 
@@ -145,13 +169,12 @@ def test_status_shows_a_worker_its_breaker_disabled_and_reset_re_enables_it(cli,
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("worker", "bogus", "--once"), "unknown desk worker 'bogus'"),
+        (("worker", "bogus", "--once"), "NAME: 'bogus' is not one of trade-executor"),
         (("triggers", "set", "nope", "--disable"), "no trigger rule 'nope'"),
         (("triggers", "set", "trade_big_win", "--interval", "5"), "is reactive"),
         (("triggers", "set", "proactive_system_health", "--threshold", "1"), "no threshold"),
-        (("reactions", "set", "trade_analysis", "--probability", "2"), "--probability: 0 to 1"),
         (("reactions", "set", "trade_analysis"), "nothing to change"),
-        (("proposals", "list", "--status", "maybe"), "--status: unknown 'maybe'"),
+        (("proposals", "list", "--status", "maybe"), "--status: 'maybe' is not one of pending"),
     ],
 )
 def test_refuses_bad_input_in_one_line(cli, desk, args, message):
@@ -161,17 +184,37 @@ def test_refuses_bad_input_in_one_line(cli, desk, args, message):
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("reactions", "set", "trade_analysis", "--probability", "2"),
+        ("reactions", "set", "trade_analysis", "--probability", "nan"),
+        ("triggers", "set", "signal_high_confidence", "--cooldown", "10081"),
+        ("triggers", "set", "proactive_system_health", "--interval", "0"),
+        ("events", "list", "--mission", "9223372036854775808"),
+        ("proposals", "show", "0"),
+        ("init", "--balance", "0"),
+    ],
+)
+def test_refuses_a_number_out_of_range_before_anything_runs(cli, desk, args):
+    before = Path(desk).read_bytes()
+    result = cli("desk", *args, "--db", desk)
+    assert result.exit_code == 2
+    assert "Invalid value for" in result.stderr
+    assert Path(desk).read_bytes() == before
+
+
 def test_triggers_and_reactions_are_listed_and_set(cli, desk):
     result = cli("desk", "triggers", "set", "signal_high_confidence", "--threshold", "0.85",
                  "--cooldown", "20", "--db", desk)  # fmt: skip
     assert result.exit_code == 0, result.stderr
     rules = json.loads(cli("desk", "triggers", "list", "--json", "--db", desk).stdout)
     rule = next(r for r in rules if r["name"] == "signal_high_confidence")
-    assert (rule["conditions"], rule["cooldown_minutes"]) == ({"confidence_above": 0.85}, 20)
+    assert (rule["conditions"], rule["cooldown_minutes"]) == ({"confidence_above": "0.85"}, 20)
     assert len(rules) == 12
     cli("desk", "reactions", "set", "trade_analysis", "--probability", "1", "--db", desk)
     patterns = json.loads(cli("desk", "reactions", "list", "--json", "--db", desk).stdout)
-    assert next(p for p in patterns if p["name"] == "trade_analysis")["probability"] == 1.0
+    assert next(p for p in patterns if p["name"] == "trade_analysis")["probability"] == "1"
     assert "Reaction matrix" in cli("desk", "reactions", "list", "--db", desk).stdout
 
 

@@ -173,6 +173,37 @@ def test_import_reads_every_sample_format(cli, tmp_path, db, sample) -> None:
     assert _count(db, "SELECT COUNT(*) FROM indicators WHERE timeframe = ?", (timeframe,)) == 120
 
 
+def test_import_stores_a_5m_file_as_5m_bars_without_being_told(cli, tmp_path, db) -> None:
+    path = _feather_slice(CANDLES / "binance_BTC_USDT-5m.feather", tmp_path / "btc.feather", 120)
+
+    result = cli("ingest", "import", str(path), "--symbol", "BTC", "--db", db)
+
+    assert result.exit_code == 0, result.stderr
+    assert "120 candles stored for BTC 5m, 0 rejected" in result.stdout
+    assert _count(db, "SELECT COUNT(*) FROM candles WHERE timeframe = '1m'") == 0
+
+
+def test_import_refuses_a_timeframe_the_file_does_not_have_and_stores_nothing(
+    cli, tmp_path, db
+) -> None:
+    path = _feather_slice(CANDLES / "binance_BTC_USDT-5m.feather", tmp_path / "btc.feather", 120)
+
+    result = cli("ingest", "import", str(path), "--symbol", "BTC", "--timeframe", "1m", "--db", db)
+
+    assert "btc.feather: bars are 5m apart, not 1m" in _one_error_line(result)
+    assert _count(db, "SELECT COUNT(*) FROM candles") == 0
+
+
+def test_import_warns_about_a_symbol_the_registry_does_not_know(cli, tmp_path, db) -> None:
+    path = _csv_slice(CANDLES / "binance_BTC_USDT-1h.csv", tmp_path / "btc-1h.csv", 24)
+
+    result = cli("ingest", "import", str(path), "--symbol", "DOGGO", "--db", db)
+
+    assert result.exit_code == 0, result.stderr
+    assert "warning: DOGGO is not in the asset registry" in result.stderr
+    assert "24 candles stored for DOGGO 1h" in result.stdout
+
+
 def test_import_counts_bad_rows_and_stores_the_rest(cli, tmp_path, db) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(
@@ -202,7 +233,7 @@ def test_import_counts_bad_rows_and_stores_the_rest(cli, tmp_path, db) -> None:
         ),
         ("notes.txt", "just some notes\n", "unknown file type '.txt'; expected .csv"),
         ("garbage.csv", "hello world\nthis is not a table\n", "no timestamp column"),
-        ("broken.json", "{not json", "cannot read as json"),
+        ("broken.json", "{not json", "broken.json: invalid JSON at line 1 column 2"),
         ("empty.csv", "", "expected a table of candles"),
     ],
 )
@@ -215,6 +246,16 @@ def test_a_hostile_import_file_fails_with_one_line_naming_what_was_expected(
     result = cli("ingest", "import", str(path), "--symbol", "BTC", "--db", db)
 
     assert expected in _one_error_line(result)
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_a_deeply_nested_json_file_fails_with_one_line(cli, tmp_path, db, depth) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * depth + "]" * depth)
+
+    result = cli("ingest", "import", str(path), "--symbol", "BTC", "--db", db)
+
+    assert "nested deeper than 64 levels" in _one_error_line(result)
 
 
 def test_importing_a_missing_file_fails_with_one_line(cli, tmp_path, db) -> None:
@@ -243,7 +284,8 @@ def test_latest_json_shows_the_newest_candle_with_every_indicator(cli, db, ftx_i
     view = json.loads(result.stdout)
     assert (view["symbol"], view["source"], view["timeframe"]) == ("BTC", "file", "1m")
     assert view["open_time"] == iso_utc(ftx_imported - MINUTE)
-    assert view["age_s"] == 0.0
+    assert view["age_s"] == "0"
+    assert view["close"] == "46809"  # prices are decimal text, as every --json writes them
     assert view["series_bars"] == FTX_ROWS
     missing = [name for name in INDICATOR_COLUMNS if view.get(name) is None]
     assert missing == []
@@ -297,8 +339,8 @@ def test_status_json_reports_coverage_lag_and_staleness(cli, db, ftx_imported) -
         "ohlcv",
         1,
     )
-    assert file_ohlcv["coverage_pct"] == 100.0
-    assert file_ohlcv["lag_s"] == 0.0
+    assert file_ohlcv["coverage_pct"] == "100"
+    assert file_ohlcv["lag_s"] == "0"
     assert file_ohlcv["stale"] is False
     assert file_ohlcv["rows_24h"] == FTX_ROWS
     assert file_ohlcv["last_success"] == iso_utc(ftx_imported)
@@ -423,7 +465,7 @@ def test_run_once_against_hyperliquid_stores_candles_and_funding(cli, db, hyperl
         for h in json.loads(cli("ingest", "status", "--json", "--db", db).stdout)
     }
     assert status[("hyperliquid", "ohlcv")]["stale"] is False
-    assert status[("hyperliquid", "ohlcv")]["coverage_pct"] == 100.0
+    assert status[("hyperliquid", "ohlcv")]["coverage_pct"] == "100"
 
 
 @pytest.mark.slow
@@ -468,6 +510,7 @@ def json_server(monkeypatch: pytest.MonkeyPatch, now: int) -> Iterator[FakeJsonS
             "/protocols",
             "/overview/dexs",
             "/overview/fees",
+            "/overview/open-interest",
             "/stablecoins",
         ):
             server.route(path, examples[path]["schema_example"])
@@ -487,7 +530,15 @@ def test_run_once_polymarket_and_defillama_store_observations(cli, db, json_serv
 
     assert result.exit_code == 0, result.stderr
     results = {r["channel"]: r for r in json.loads(result.stdout)}
-    assert set(results) == {"markets", "chains", "protocols", "dex", "fees", "stablecoins"}
+    assert set(results) == {
+        "markets",
+        "chains",
+        "protocols",
+        "dex",
+        "fees",
+        "stablecoins",
+        "open_interest",
+    }
     assert all(r["error"] is None and r["written"] > 0 for r in results.values())
     assert json_server.requests[0] == (
         "/markets",
@@ -624,15 +675,18 @@ def test_worker_runs_the_requested_number_of_ticks(cli, db, hyperliquid) -> None
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("import", "x.csv", "--symbol", "BTC", "--timeframe", "7m"), "--timeframe: unknown 7m"),
-        (("run-once", "--source", "nope"), "--source: unknown nope"),
-        (("run-once", "--channels", "trades"), "--channels: unknown trades"),
+        (
+            ("import", "x.csv", "--symbol", "BTC", "--timeframe", "7m"),
+            "--timeframe: '7m' is not one of 1m, 5m, 1h",
+        ),
+        (("run-once", "--source", "nope"), "--source: unknown 'nope'"),
+        (("run-once", "--channels", "trades"), "--channels: unknown 'trades'"),
         (("backfill", "--since", "yesterday"), "--since: 'yesterday' is not an ISO-8601 time"),
         (
             ("backfill", "--since", "2024-01-02T00:00Z", "--until", "2024-01-01T00:00Z"),
             "--until must be after --since",
         ),
-        (("latest", "--symbol", "BTC", "--timeframe", "4h"), "--timeframe: unknown 4h"),
+        (("latest", "--symbol", "BTC", "--timeframe", "4h"), "--timeframe: '4h' is not one of"),
     ],
 )
 def test_bad_flags_fail_with_one_line(cli, db, args, expected) -> None:

@@ -193,6 +193,19 @@ def test_verify_exits_1_and_prints_every_violation_with_its_rows(ledger, db):
     assert data["violations"]
 
 
+def test_verify_notes_fills_it_could_not_check_and_still_passes(ledger, db):
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        conn.execute("DELETE FROM candles WHERE symbol = 'ETH'")
+    result = ledger("verify", "--db", str(db))
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("note: fill_price: 3 fill(s) of ETH not checked")
+    assert lines[-1].startswith("ledger OK")
+    data = json.loads(ledger("verify", "--db", str(db), "--json").stdout)
+    assert data["ok"] is True
+    assert data["notes"] == [lines[0].removeprefix("note: ")]
+
+
 def test_verify_of_a_missing_store_fails_without_creating_it(ledger, tmp_path, monkeypatch):
     missing = tmp_path / "nope.db"
     result = ledger("verify", "--db", str(missing))

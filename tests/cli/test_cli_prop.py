@@ -151,6 +151,15 @@ def test_an_idempotency_key_replays_instead_of_filling_twice(cli, db):
     assert query(db, "SELECT COUNT(*) AS n FROM prop_fills") == [{"n": 1}]
 
 
+def test_refuses_an_idempotency_key_reused_for_another_order(cli, db):
+    account = create(cli, db)
+    key = ("--idempotency-key", "manual-1", "--json")
+    ok_json(order(cli, db, account, "--side", "long", "--qty", "30", *key))
+    refused = order(cli, db, account, "--side", "short", "--qty", "30", *key)
+    one_line_error(refused, "'manual-1'", "differs in side")
+    assert query(db, "SELECT COUNT(*) AS n FROM prop_fills") == [{"n": 1}]
+
+
 # -- mark-to-market ------------------------------------------------------------------------------
 
 
@@ -220,22 +229,54 @@ def test_close_all_and_finalize_flatten_the_account_with_trigger_admin(cli, db):
     one_line_error(again, "finalized")
 
 
+def test_a_finalized_account_shows_its_final_result_from_a_final_snapshot(cli, db):
+    account = create(cli, db)
+    ok_json(order(cli, db, account, "--side", "long", "--qty", "30", "--json"))
+
+    done = run(cli, db, "prop", "admin", "finalize", "--account", str(account), "--reason", "end")
+
+    assert done.exit_code == 0, done.stderr
+    [snapshot] = query(db, "SELECT * FROM account_snapshots")
+    assert (snapshot["open_positions"], snapshot["margin_used"]) == (0, "0")
+    final = ok_json(run(cli, db, "prop", "accounts", "show", str(account), "--json"))["final"]
+    fees = -sum(D(r["amount"]) for r in query(db, "SELECT amount FROM ledger_entries"
+                                                  " WHERE kind = 'FEE'"))  # fmt: skip
+    assert D(final["equity"]) == D(final["balance"]) == D(snapshot["equity"])
+    assert D(final["return_fraction"]) == (D(final["equity"]) - D(10_000)) / D(10_000) < 0
+    assert (final["trades"], D(final["fees"])) == (2, fees)
+    assert D(final["max_drawdown"]) == D(snapshot["drawdown"])
+    table = run(cli, db, "prop", "accounts", "show", str(account))
+    assert "final equity" in table.stdout
+
+
 # -- hostile input -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("--balance", "-5"), ("--balance",)),
-        (("--balance", "abc"), ("--balance",)),
         (("--balance", "100", "--taker-fee", "0.5"), ("taker_fee",)),
         (("--balance", "100", "--kind", "casino"), ("--kind",)),
-        (("--balance", "100", "--slippage-bps", "NaN"), ("--slippage-bps",)),
     ],
 )
 def test_hostile_account_flags_fail_in_one_line(cli, db, args, words):
     result = run(cli, db, "prop", "accounts", "create", "--clone-id", "42", *args)
     one_line_error(result, *words)
+    assert query(db, "SELECT COUNT(*) AS n FROM prop_accounts") == [{"n": 0}]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--balance", "-5"),
+        ("--balance", "abc"),
+        ("--balance", "100", "--slippage-bps", "NaN"),
+    ],
+)
+def test_a_hostile_decimal_flag_is_a_usage_error_naming_it(cli, db, args):
+    result = run(cli, db, "prop", "accounts", "create", "--clone-id", "42", *args)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{args[-2]}'" in result.stderr
     assert query(db, "SELECT COUNT(*) AS n FROM prop_accounts") == [{"n": 0}]
 
 

@@ -69,3 +69,33 @@ def test_the_log_redaction_knows_the_server_token_and_every_alert_url():
     assert "token-123456789" in secrets
     assert "json://host/a" in secrets
     assert "tgram://1:SECRET/2" in secrets  # without its events prefix
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("\x1b[2J", "is not an IP address or a host name"),
+        ("x" * 10_000, "is not an IP address or a host name"),
+        ("1e999999", "cannot serve on '1e999999'"),  # no such name: uvicorn exited 3
+    ],
+)
+def test_refuses_a_host_it_cannot_bind_in_one_line_and_creates_no_store(
+    cli, tmp_path, host, message
+):
+    db = tmp_path / "s.db"
+
+    result = cli("serve", "--host", host, "--db", str(db))
+
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert not db.exists()
+
+
+def test_refuses_a_server_host_setting_that_is_not_an_address(cli, monkeypatch):
+    monkeypatch.setenv("AUTOTRADER_SERVER_HOST", "local host")
+
+    result = cli("config", "check")
+
+    assert result.exit_code == 1
+    assert "AUTOTRADER_SERVER_HOST" in result.stdout + result.stderr

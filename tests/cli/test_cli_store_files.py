@@ -268,7 +268,23 @@ def test_a_read_only_command_on_a_fresh_store_writes_nothing(cli, db, command):
 
 
 @pytest.mark.parametrize(
-    "command", [["ledger", "show"], ["clones", "list"], ["workers", "status"], ["db", "status"]]
+    "command",
+    [
+        ["ledger", "show"],
+        ["clones", "list"],
+        ["workers", "status"],
+        ["db", "status"],
+        ["desk", "status"],
+        ["desk", "agents", "list"],
+        ["desk", "proposals", "list"],
+        ["desk", "memory", "list"],
+        ["lifecycle", "status", "--clone-id", "42"],
+        ["lifecycle", "fees", "list"],
+        ["lifecycle", "economy", "verify"],
+        ["lifecycle", "arena", "list"],
+        ["alerts", "log"],
+    ],
+    ids=" ".join,
 )
 def test_a_read_only_command_on_a_missing_store_says_how_to_create_it(cli, tmp_path, command):
     path = tmp_path / "missing.db"
@@ -369,6 +385,39 @@ READ_ONLY_COMMANDS = [
     ["workers", "status"],
     ["db", "status"],
     ["db", "check"],
+    ["desk", "status"],
+    ["desk", "report"],
+    ["desk", "agents", "list"],
+    ["desk", "agents", "show", "sage"],
+    ["desk", "policy", "show"],
+    ["desk", "proposals", "list"],
+    ["desk", "proposals", "show", "1"],
+    ["desk", "missions", "list"],
+    ["desk", "missions", "show", "1"],
+    ["desk", "events", "list"],
+    ["desk", "events", "show", "1"],
+    ["desk", "signals", "list", "--symbol", "BTC"],
+    ["desk", "signals", "show", "1"],
+    ["desk", "triggers", "list"],
+    ["desk", "reactions", "list"],
+    ["desk", "roundtables", "list"],
+    ["desk", "roundtables", "formats"],
+    ["desk", "memory", "list"],
+    ["desk", "memory", "show", "1"],
+    ["desk", "relationships"],
+    ["lifecycle", "status", "--clone-id", "42"],
+    ["lifecycle", "fees", "list"],
+    ["lifecycle", "fees", "show", "1"],
+    ["lifecycle", "auditions", "list"],
+    ["lifecycle", "auditions", "show", "1"],
+    ["lifecycle", "profiles", "show", "--clone-id", "42"],
+    ["lifecycle", "moderation", "queue"],
+    ["lifecycle", "arena", "list"],
+    ["lifecycle", "arena", "queue"],
+    ["lifecycle", "arena", "show", "--clone-id", "42"],
+    ["lifecycle", "economy", "show"],
+    ["lifecycle", "economy", "verify"],
+    ["alerts", "log"],
 ]
 
 

@@ -1,9 +1,11 @@
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 
 import pytest
 
@@ -53,10 +55,36 @@ def test_workers_run_runs_any_registered_job_once_and_status_shows_its_last_tick
 def test_workers_run_loops_a_job_until_max_ticks(cli, tmp_path):
     db = str(tmp_path / "s.db")
     result = cli(
-        "workers", "run", "housekeeping", "--interval", "0.01", "--max-ticks", "2", "--db", db
+        "workers", "run", "housekeeping", "--interval", "0.01", "--max-ticks", "2", "--db", str(db)
     )
     assert result.exit_code == 0, result.stderr
     assert "housekeeping: stopped (max_ticks) after 2 ticks, 0 failed" in result.stdout
+
+
+def test_a_worker_whose_every_tick_failed_exits_1_with_its_last_error(cli, tmp_path, monkeypatch):
+    db = tmp_path / "s.db"
+    open_store(load_settings(), path=db).close()
+    monkeypatch.setenv("AUTOTRADER_DB_BUSY_TIMEOUT_MS", "1")
+    with closing(sqlite3.connect(db, isolation_level=None)) as other_process:
+        other_process.execute("BEGIN IMMEDIATE")  # holds the write lock throughout
+        result = cli(
+            "workers",
+            "run",
+            "housekeeping",
+            "--interval",
+            "0.01",
+            "--max-ticks",
+            "2",
+            "--db",
+            str(db),
+        )
+        other_process.execute("ROLLBACK")
+    assert result.exit_code == 1
+    assert "housekeeping: stopped (max_ticks) after 2 ticks, 2 failed" in result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: housekeeping: the worker stopped while failing (2 of 2")
+    assert "the database is busy" in last
+    assert "Traceback" not in result.stderr
 
 
 def test_workers_run_refuses_an_unknown_job_naming_the_registered_ones(cli, tmp_path):

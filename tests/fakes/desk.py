@@ -112,6 +112,15 @@ class Desk:
             ingestor.store_synthetic(candles)
 
 
+def desk_key(desk: Desk, step_id: int) -> str:
+    """The idempotency key a desk step's intent is stored under: the step's key in the desk
+    account's own namespace (``autotrader.prop.idempotency``)."""
+    from autotrader.prop.idempotency import caller_key
+    from autotrader.prop.vocabulary import IntentOrigin
+
+    return caller_key(IntentOrigin.DESK, desk.account_id, f"desk-step:{step_id}")
+
+
 def desk_world(template: Path, folder: Path, *, offset_ms: int = 0) -> Desk:
     """A fresh copy of ``template`` in ``folder`` with the desk set up, at the replay start
     (plus ``offset_ms``). Close its store when done."""

@@ -12,7 +12,7 @@ import sys
 import time
 
 from autotrader.core.clock import SimulatedClock, parse_iso_utc
-from autotrader.core.worker import TickContext
+from autotrader.core.worker import TickContext, worker_identity
 from autotrader.desk.executor import TradeExecutor
 from autotrader.desk.jobs import StepWorker
 from autotrader.desk.vocabulary import DeskWorker
@@ -35,7 +35,7 @@ def main(db: str, now: str) -> None:
     clock = SimulatedClock(parse_iso_utc(now))
     executor = TradeExecutor(store, clock, _HangingDesk(prop_desk(store, clock)))
     worker = StepWorker(store, clock, DeskWorker.TRADE_EXECUTOR, executor.handlers(), batch=1)
-    worker(TickContext(store, clock, "stuck@test:1", 1, lambda: False))
+    worker(TickContext(store, clock, worker_identity("trade-executor"), 1, lambda: False))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ ccxt sends every public Hyperliquid call as ``POST {urls.api.public}/info`` with
 whose ``type`` selects the query. This server answers the types ccxt needs to load markets and
 read funding (``meta``, ``metaAndAssetCtxs``, ``spotMeta``, ``spotMetaAndAssetCtxs``,
 ``perpDexs``, ``allMids``) from a fixture file of real payloads in tests/data/ccxt/,
+``predictedFundings`` from the documented example answer there plus the coins a test predicts
+(:meth:`FakeHyperliquid.predict_funding`, in the same shape),
 ``candleSnapshot`` from candle series the test seeds, and ``userNonFundingLedgerUpdates`` (an
 address's deposits, withdrawals and transfers, for the treasury's payment verifier) from rows the
 test adds — real rows from tests/data/ccxt/ and transfers built by :func:`transfer_row`. Tests can
@@ -30,6 +32,7 @@ from tests.fakes._loopback import Loopback, QuietHandler
 
 FIXTURE_NAME = "hyperliquid_info_fixtures.json"
 LEDGER_FIXTURE = "hyperliquid_user_non_funding_ledger_updates.json"
+PREDICTED_FIXTURE = "hyperliquid_predicted_fundings.json"
 HYPERLIQUID_MAX_CANDLES = 5000  # the real API never returns more per candleSnapshot request
 INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000}
 _STATIC_TYPES = ("meta", "metaAndAssetCtxs", "spotMeta", "spotMetaAndAssetCtxs", "perpDexs")
@@ -50,6 +53,12 @@ def real_ledger_updates() -> list[dict[str, Any]]:
     a deposit — none of them a transfer to anyone (tests/data/ccxt/)."""
     data = json.loads((TEST_DATA / "ccxt" / LEDGER_FIXTURE).read_text(encoding="utf-8"))
     return data["userNonFundingLedgerUpdates"]
+
+
+def documented_predicted_fundings() -> list[Any]:
+    """The ``predictedFundings`` example answer of Hyperliquid's docs (AVAX on three venues)."""
+    data = json.loads((TEST_DATA / "ccxt" / PREDICTED_FIXTURE).read_text(encoding="utf-8"))
+    return data["predictedFundings"]
 
 
 def transfer_row(
@@ -135,6 +144,7 @@ class FakeHyperliquid:
         self._fixtures = load_info_fixtures()
         self._candles: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._ledger: dict[str, list[Any]] = {}
+        self._predicted: list[Any] = documented_predicted_fundings()
         self._lock = threading.Lock()
         self._failures: list[tuple[int, str | None]] = []  # (status, only this type or any)
         self._odd_answers: dict[str, list[Any]] = {}  # request type → 200 bodies to send first
@@ -157,6 +167,26 @@ class FakeHyperliquid:
         malformed), newest first as Hyperliquid answers."""
         with self._lock:
             self._ledger.setdefault(user.lower(), []).extend(rows)
+
+    def predict_funding(
+        self, coin: str, rate: str, *, interval_hours: int = 1, next_ms: int = 0
+    ) -> None:
+        """Add ``coin`` to the ``predictedFundings`` answer: Binance's prediction beside it, as
+        the real answer lists other venues first, and Hyperliquid's ``rate`` per
+        ``interval_hours``."""
+        venues = [
+            ["BinPerp", {"fundingRate": "0.0001", "nextFundingTime": next_ms}],
+            [
+                "HlPerp",
+                {
+                    "fundingRate": rate,
+                    "nextFundingTime": next_ms,
+                    "fundingIntervalHours": interval_hours,
+                },
+            ],
+        ]
+        with self._lock:
+            self._predicted.append([coin, venues])
 
     def fail_next(self, n: int, status: int = 500, *, request_type: str | None = None) -> None:
         """Answer the next ``n`` requests (of ``request_type`` only, if given) with ``status``."""
@@ -205,12 +235,18 @@ class FakeHyperliquid:
             time.sleep(delay)
         if failure is not None:
             return failure, b"injected failure"
+        return self._route(path, request_type, body)
+
+    def _route(self, path: str, request_type: Any, body: Any) -> tuple[int, Any]:
+        """Answer one request that no injected failure or delay took (subclasses add routes)."""
         if path.rstrip("/") != "/info":
             return 404, b"not found"
         if request_type in _STATIC_TYPES:
             return 200, self._fixtures[request_type]
         if request_type == "allMids":
             return 200, self._fixtures["allMids"]
+        if request_type == "predictedFundings":
+            return 200, self._predicted
         if request_type == "candleSnapshot":
             return 200, self._candle_snapshot(body.get("req") or {})
         if request_type == "userNonFundingLedgerUpdates":

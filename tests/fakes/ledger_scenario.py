@@ -21,6 +21,7 @@ from pathlib import Path
 
 from autotrader.core.clock import SimulatedClock
 from autotrader.core.db import Store
+from autotrader.core.money import to_text
 from autotrader.demo import bundled_candles, demo_orders, replay_end_ms
 from autotrader.market.ingest import Ingestor
 from autotrader.market.registry import ensure_assets
@@ -88,9 +89,9 @@ def build_scenario(store: Store, clock: SimulatedClock) -> Scenario:
             "action": "OPEN",
             "symbol": order["symbol"],
             "side": order["side"].upper(),
-            "notional_usd": order["notional"],
+            "notional_usd": to_text(order["notional"]),
             "leverage": order["leverage"],
-            "exit_plan": {k: v for k, v in plan.items() if v is not None} or None,
+            "exit_plan": {k: to_text(v) for k, v in plan.items() if v is not None} or None,
         }
         desk.submit(first, parse_intent({k: v for k, v in intent.items() if v is not None}))
 

@@ -160,6 +160,57 @@ def test_file_store_leaves_no_temp_files_behind(store, clock, tmp_path: Path):
 # -- S3 against moto's server -----------------------------------------------------------------
 
 
+def _counting_fsyncs(monkeypatch) -> list[int]:
+    """Every ``os.fsync`` from now on, recorded (the real flush still happens)."""
+    import os
+
+    calls: list[int] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return calls
+
+
+def test_file_store_flushes_each_put_outside_a_batch(store, clock, tmp_path, monkeypatch):
+    artifacts = Artifacts(store, FileStore(tmp_path / "blobs"), clock)
+    fsyncs = _counting_fsyncs(monkeypatch)
+
+    artifacts.put_text("one", kind="other")
+    artifacts.put_text("two", kind="other")
+
+    assert len(fsyncs) == 2
+
+
+def test_a_batch_flushes_its_blobs_once_at_the_end_and_they_read_back_before(
+    store, clock, tmp_path, monkeypatch
+):
+    artifacts = Artifacts(store, FileStore(tmp_path / "blobs"), clock)
+    fsyncs = _counting_fsyncs(monkeypatch)
+
+    with artifacts.batch():
+        keys = [artifacts.put_text(f"payload {n}", kind="other") for n in range(5)]
+        with artifacts.batch():  # a nested block defers to the outer one
+            keys.append(artifacts.put_text("nested", kind="other"))
+        assert fsyncs == []
+        assert [artifacts.get_text(k) for k in keys[:2]] == ["payload 0", "payload 1"]
+
+    assert len(fsyncs) == 6
+    assert artifacts.get_text(keys[-1]) == "nested"
+
+
+def test_a_batch_on_a_backend_without_one_stores_as_usual(store, clock):
+    artifacts = Artifacts(store, MemoryStore(), clock)
+
+    with artifacts.batch():
+        key = artifacts.put_text("kept", kind="other")
+
+    assert artifacts.get_text(key) == "kept"
+
+
 def test_s3_stores_objects_under_the_prefix_with_the_content_type(s3: FakeS3, store, clock):
     backend = _s3_store(s3)
     key = Artifacts(store, backend, clock).put_json({"k": "v"}, kind="context")

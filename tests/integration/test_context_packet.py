@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -435,3 +436,60 @@ def test_a_replay_clock_never_reads_rows_from_its_future(world):
     assert btc_topic["markets"][0]["outcomes"][0] == {"name": "Yes", "price": "0.99"}
     assert _read(later, "tvl", "Ethereum")["metrics"][0]["value"] == "99000000000"
     assert "stale: the newest bar closed at" in _read(later, "ohlcv", "BTC", "1m")["note"]
+
+
+def test_a_topic_read_shows_the_immediate_market_then_the_later_ones(world):
+    store, _, _ = world
+    quiet_round = _market(
+        "m-5", "btc-up-or-down-2215", "Bitcoin Up or Down, 22:00-22:15?", ("bitcoin",), None, 5.0
+    )
+    ended = _market("m-6", "btc-up-or-down-2145", "Bitcoin Up or Down, 21:45-22:00?", ("bitcoin",))
+    with store.atomic():
+        observations.upsert_prediction_markets(
+            store,
+            [replace(quiet_round, end_time=NOW + 15 * MINUTE), replace(ended, end_time=NOW)],
+        )
+    small = _strategy(
+        read_plans={"BTC": (ReadItem("polymarket", "markets", "BTC", "bitcoin", 2, scope="topic"),)}
+    )
+
+    packet = _build(world, strategy=small)
+
+    (read,) = packet.data["reads"]
+    # The 15-minute round has the least volume, yet it is the one resolving next; the round
+    # that ended at the clock is no longer open.
+    assert [(m["layer"], m["market_id"]) for m in read["markets"]] == [
+        ("immediate", "m-5"),
+        ("later", "m-1"),
+    ]
+    assert "Layers: immediate = the open market that resolves soonest" in packet.prompt
+    (immediate_line,) = [
+        line for line in packet.prompt.splitlines() if '"layer":"immediate"' in line
+    ]
+    assert '"market_id":"m-5"' in immediate_line
+
+
+def test_a_defillama_open_interest_read_shows_the_perp_dex_open_interest(world):
+    store, _, _ = world
+    with store.atomic():
+        observations.upsert_macro(
+            store,
+            [
+                MacroObservation("protocol", "hyperliquid-perps", "open_interest", START, 1.4e10),
+                MacroObservation(
+                    "protocol", "hyperliquid-perps", "open_interest_change_1d", START, 0.0362
+                ),
+                MacroObservation("protocol", "hyperliquid-perps", "fees_24h", START, 2.0e6),
+            ],
+        )
+    read_oi = ReadItem(
+        "defillama", "open_interest", "BTC", "hyperliquid-perps", 1, scope="protocol"
+    )
+
+    packet = _build(world, strategy=_strategy(read_plans={"BTC": (read_oi,)}))
+
+    (read,) = packet.data["reads"]
+    assert [(m["metric"], m["value"], m["unit"]) for m in read["metrics"]] == [
+        ("open_interest", "14000000000", "USD"),
+        ("open_interest_change_1d", "0.0362", "fraction"),
+    ]

@@ -115,11 +115,14 @@ def test_concurrent_decision_workers_create_no_duplicate_runs_and_no_duplicate_f
             == []
         )
         fills = q(
-            "SELECT a.run_id, a.seq, f.idempotency_key FROM decision_actions a"
+            "SELECT a.run_id, a.seq, f.account_id, f.idempotency_key FROM decision_actions a"
             " JOIN prop_fills f ON f.id = a.fill_id ORDER BY a.run_id"
         )
         assert len(fills) == due
-        assert all(f["idempotency_key"] == f"run:{f['run_id']}:{f['seq']}" for f in fills)
+        assert all(
+            f["idempotency_key"] == f"decision:{f['account_id']}:run:{f['run_id']}:{f['seq']}"
+            for f in fills
+        )
         assert q("SELECT COUNT(*) AS n FROM prop_fills") == [{"n": due}]
         assert q("SELECT COUNT(*) AS n FROM positions WHERE status = 'OPEN'") == [{"n": due}]
         assert q("SELECT COUNT(*) AS n FROM prop_intents") == [{"n": due}]

@@ -205,7 +205,7 @@ def test_model_stats_count_runs_calls_failed_outputs_tokens_and_cost(w, fake):
 
     invs = w.store.query("SELECT * FROM invocations")
     assert stats.model == "gpt-5-mini"
-    assert (stats.runs, stats.failed_runs) == (len(runs(w.store)), 0)
+    assert (stats.runs, stats.failed_runs) == (len(runs(w.store)), 1)  # the prose answer
     assert (stats.invocations, stats.cached) == (len(invs), 0) == (2, 0)
     assert stats.failed_tool_calls == sum(i["status"] != "ok" for i in invs) == 1
     assert stats.tool_calls == count(w.store, "SELECT COUNT(*) FROM tool_calls") == 1
@@ -261,8 +261,10 @@ def test_a_malformed_or_hostile_answer_is_a_recorded_failure_and_a_hold(w, fake,
     outcome = decide(w)
 
     [run] = runs(w.store)
-    assert [r.status for r in outcome.runs] == ["succeeded"]
-    assert run["status"] == "succeeded"
+    # An answer for another symbol is a usable answer the engine refuses; the rest are none.
+    status = "succeeded" if invocation_status == "ok" else "failed"
+    assert [r.status for r in outcome.runs] == [status]
+    assert run["status"] == status
     assert run["error"]
     [action] = actions(w.store, run["id"])
     assert (action["action"], action["status"]) == ("HOLD", "hold")
@@ -293,6 +295,61 @@ def test_a_model_that_times_out_is_a_recorded_failure_and_a_hold(
     assert [i["status"] for i in invocations(made.store, run["id"])] == ["failed"]
     assert trading_rows(made.store) == 0
     made.store.close()
+
+
+def test_a_revoked_key_fails_the_run_and_the_tick_counts_toward_the_breaker(w, fake):
+    from autotrader.decisions.jobs import DecisionsJob
+
+    fake.fail(401)
+    job = DecisionsJob(make_runner(w.store, w.clock), clone_id=CLONE_ID, force=True,
+                       only_scheduled=True)  # fmt: skip
+
+    report = job(None)
+
+    [run] = runs(w.store)
+    assert run["status"] == "failed"
+    assert "authentication failed (HTTP 401)" in run["error"]
+    assert [a["status"] for a in actions(w.store, run["id"])] == ["hold"]
+    assert report.failed
+    assert report.summary.endswith("1 failed")
+
+
+def test_consecutive_model_failures_put_the_clone_in_safe_mode_until_a_call_succeeds(
+    w, fake, monkeypatch
+):
+    monkeypatch.setenv("AUTOTRADER_DECISION_SAFE_MODE_FAILURES", "2")
+    fake.fail(429, 2 * (RETRIES + 1))
+    fake.reply_json(OPEN_BTC)
+
+    first, second, recovered = decide(w), decide(w), decide(w)
+
+    assert [r.safe_mode for r in (*first.runs, *second.runs)] == [False, True]
+    assert [r["safe_mode"] for r in runs(w.store)] == [0, 1, 0]
+    assert [r.status for r in recovered.runs] == ["succeeded"]
+    assert [a["status"] for a in recovered.runs[0].actions] == ["executed"]
+    assert repo.clones_in_safe_mode(w.store) == []
+
+
+def test_a_clone_in_safe_mode_holds_even_its_rules_strategies(w, fake, monkeypatch):
+    from autotrader.decisions.engines.base import EngineResult
+    from autotrader.decisions.engines.hold import hold_result
+    from autotrader.decisions.runner import held_in_safe_mode
+    from autotrader.decisions.safe_mode import settle
+    from autotrader.prop.models import TradeIntent
+
+    failed = hold_result("BTC", "401", error="401")
+    failed.failed = True
+    with w.store.atomic():
+        assert settle(w.store, CLONE_ID, failed, now_ms=1, threshold=1)
+        rules_open = EngineResult([TradeIntent.model_validate(OPEN_BTC)])  # no model call
+        assert settle(w.store, CLONE_ID, rules_open, now_ms=2, threshold=1)
+
+    [intent] = held_in_safe_mode(rules_open, "BTC").intents
+    assert intent.action.value == "HOLD"
+    assert intent.hypothesis.startswith("safe mode")
+    [clone] = repo.clones_in_safe_mode(w.store)
+    assert (clone["clone_id"], clone["safe_mode_since"]) == (CLONE_ID, 1)
+    assert clone["last_error"] == "401"
 
 
 def test_a_schema_valid_but_absurd_size_is_a_recorded_gate_rejection_never_a_trade(w, fake):
@@ -373,6 +430,30 @@ def test_committee_routes_planner_trader_judge_by_schema_and_an_approval_execute
     trader = next(i for i in invocations(cw.store, run["id"]) if i["role"] == "trader")
     [call] = cw.store.query("SELECT * FROM tool_calls")
     assert (call["invocation_id"], call["action_id"]) == (trader["id"], action["id"])
+
+
+def test_every_committee_call_archives_its_exact_request_and_answer_for_the_audit(cw, fake):
+    from autotrader.decisions.engines.committee import JUDGE_SYSTEM, PLANNER_SYSTEM
+    from autotrader.decisions.story import run_story
+    from autotrader.ledger.trace import trace
+
+    committee(fake)
+    runner = make_runner(cw.store, cw.clock)  # memory artifacts live as long as its backend
+    runner.tick(clone_id=CLONE_ID, force=True, only_scheduled=True)
+
+    [run] = runs(cw.store)
+    artifacts = runner.artifacts
+    story = run_story(cw.store, run["id"])
+    sent = {i["role"]: artifacts.get_json(i["request_artifact"]) for i in story["invocations"]}
+    answered = {i["role"]: artifacts.get_json(i["response_artifact"]) for i in story["invocations"]}
+    body = fake.requests[0]["body"]
+    assert sent["planner"]["messages"] == body.get("input", body.get("messages"))
+    assert sent["planner"]["messages"][0]["content"] == PLANNER_SYSTEM
+    assert sent["judge"]["messages"][0]["content"] == JUDGE_SYSTEM
+    assert json.loads(answered["judge"]["raw_text"]) == APPROVE
+    [action] = actions(cw.store, run["id"])
+    keys = {a["key"] for a in trace(cw.store, "fill", action["fill_id"]).runs[0].artifacts}
+    assert {i["request_artifact"] for i in story["invocations"]} <= keys
 
 
 def test_a_judge_revision_changes_the_quantity(cw, fake):

@@ -5,10 +5,13 @@ context → intents → gates → fills, recorded in decision_runs/decision_acti
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from autotrader.clones.management import grant_entitlements, set_trading
+from autotrader.core.worker import parse_worker_identity, worker_identity
 from autotrader.decisions import repo
 from autotrader.decisions.engines.base import EngineResult
 from autotrader.decisions.scheduler import schedule
@@ -95,13 +98,14 @@ def test_rules_engine_fills_through_the_gates_and_every_action_links_intent_orde
             "SELECT * FROM prop_intents WHERE id = ?", (action["intent_id"],)
         )
         assert intent["decision_run_id"] == run["id"]
-        assert intent["idempotency_key"] == f"run:{run['id']}:0"
+        key = f"decision:{run['account_id']}:run:{run['id']}:0"  # the account's decision namespace
+        assert intent["idempotency_key"] == key
         fill = w.store.query_one("SELECT * FROM prop_fills WHERE id = ?", (action["fill_id"],))
         assert (fill["order_id"], fill["position_id"]) == (
             action["order_id"],
             action["position_id"],
         )
-        assert fill["idempotency_key"] == f"run:{run['id']}:0"
+        assert fill["idempotency_key"] == key
         position = w.store.query_one(
             "SELECT * FROM positions WHERE id = ?", (action["position_id"],)
         )
@@ -346,6 +350,93 @@ def test_a_recovered_run_replays_its_fill_by_idempotency_key_when_its_actions_we
     assert count(w.store, "SELECT COUNT(*) FROM prop_intents") == 1
 
 
+# -- claims whose worker is gone are recovered at once, whatever the clock says -----------------
+
+
+def claim_now(w, worker_id: str, *, beat: str | None = "ok", beat_age_ms: int = 0) -> list[int]:
+    """Queue the due runs and claim them as ``worker_id`` at the current (fixed) clock, with
+    its heartbeat ``beat`` written ``beat_age_ms`` ago (None: no heartbeat row at all)."""
+    from autotrader.core import repo as core_repo
+
+    with w.store.atomic():
+        queued = schedule(w.store, w.clock, clone_id=CLONE_ID).queued
+    claimed = repo.claim_runs(
+        w.store, worker_id=worker_id, now_ms=w.clock.now_ms(), run_ids=None, limit=10
+    )
+    with w.store.atomic():
+        for run in claimed:
+            repo.update_run(w.store, run["id"], attempts=1)
+        if beat is not None:
+            name, host, pid = parse_worker_identity(worker_id) or (worker_id, "?", 0)
+            core_repo.upsert_heartbeat(
+                w.store,
+                worker_id=worker_id,
+                name=name,
+                pid=pid,
+                host=host,
+                now_ms=w.clock.now_ms() - beat_age_ms,
+                interval_s=60.0,
+                status=beat,
+                error=None,
+                ticks=1,
+                failures=0,
+                consecutive_failures=0,
+            )
+    assert sorted(r["id"] for r in claimed) == sorted(queued)
+    return queued
+
+
+def _succeeded_by(w, worker_id: str) -> None:
+    for run in runs(w.store):
+        assert (run["status"], run["claimed_by"], run["attempts"]) == ("succeeded", worker_id, 2)
+
+
+def test_runs_of_a_killed_worker_on_this_host_are_recovered_at_once(w):
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # gone, as after kill -9; its heartbeat still says ok, just now
+    queued = claim_now(w, worker_identity("decisions", pid=finished.pid))
+
+    outcome = make_runner(w.store, w.clock, worker_id="survivor").tick()  # the clock stands still
+
+    assert outcome.recovered == len(queued)
+    assert sorted(r.run_id for r in outcome.runs) == sorted(queued)
+    _succeeded_by(w, "survivor")
+    assert len(fills(w.store)) == len(queued)
+
+
+@pytest.mark.parametrize(
+    ("beat", "beat_age_ms"),
+    [("stopped", 0), (None, 0), ("ok", 30 * MINUTE)],
+    ids=["stopped", "missing", "stale"],
+)
+def test_runs_of_a_worker_elsewhere_whose_heartbeat_is_gone_are_recovered_at_once(
+    w, beat, beat_age_ms
+):
+    queued = claim_now(w, "decisions@another-host:4242", beat=beat, beat_age_ms=beat_age_ms)
+
+    outcome = make_runner(w.store, w.clock, worker_id="survivor").tick()
+
+    assert outcome.recovered == len(queued)
+    _succeeded_by(w, "survivor")
+
+
+@pytest.mark.parametrize(
+    "claimant",
+    [worker_identity("decisions"), "decisions@another-host:4242"],
+    ids=["live-process-here", "fresh-heartbeat-elsewhere"],
+)
+def test_runs_of_a_live_worker_are_never_taken_over(w, claimant):
+    queued = claim_now(w, claimant, beat="ok", beat_age_ms=MINUTE)
+
+    outcome = make_runner(w.store, w.clock, worker_id="survivor").tick()
+
+    assert (outcome.recovered, outcome.runs) == (0, [])
+    assert [(r["status"], r["claimed_by"]) for r in runs(w.store)] == [("running", claimant)] * len(
+        queued
+    )
+    assert fills(w.store) == []
+
+
 def test_a_run_abandoned_too_many_times_is_failed_not_retried_forever(w):
     runner = make_runner(w.store, w.clock)
     with w.store.atomic():
@@ -362,3 +453,24 @@ def test_a_run_abandoned_too_many_times_is_failed_not_retried_forever(w):
         assert run["status"] == "failed"
         assert "abandoned" in run["error"]
     assert fills(w.store) == []
+
+
+def test_a_tick_flushes_its_artifacts_together_at_its_end_not_one_per_decision(w, monkeypatch):
+    import os
+    import threading
+
+    flushed_on: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed_on.append(threading.current_thread().name)
+        real_fsync(fd)
+
+    runner = make_runner(w.store, w.clock)
+    monkeypatch.setattr(os, "fsync", fsync)
+    outcome = runner.tick(clone_id=CLONE_ID)
+
+    keys = {run["context_artifact"] for run in runs(w.store)}
+    assert len(outcome.runs) == 2
+    assert len(flushed_on) == len(keys) == 2  # one reference per (symbol, instant, strategy)
+    assert threading.main_thread().name not in flushed_on  # the end-of-tick pass, concurrent

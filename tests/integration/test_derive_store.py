@@ -98,10 +98,10 @@ def test_imported_1h_candles_get_indicators_equal_to_talib(
         writer.writeheader()
         writer.writerows(btc_rows)
 
-    result, layout = Ingestor(store, clock).import_file(path, symbol="BTC", timeframe="1h")
+    result, imported = Ingestor(store, clock).import_file(path, symbol="BTC", timeframe="1h")
 
     assert (result.written, result.rejected) == (ROWS, 0)
-    assert "timestamp_ms" in layout
+    assert "timestamp_ms" in imported.layout
     assert [r["close"] for r in golden[:3]] == [f"{float(r['close']):.10f}" for r in btc_rows[:3]]
     _assert_indicators_match_golden(store, "file", golden)
 

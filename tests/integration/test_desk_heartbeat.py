@@ -1,11 +1,15 @@
 """The heartbeat: six isolated, budgeted operations, each recorded as an action run; stale
-steps and roundtables recovered."""
+steps and roundtables recovered, those of gone workers at once."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 
 from autotrader.core.clock import HOUR_MS, MINUTE_MS
+from autotrader.core.worker import worker_identity
 from autotrader.desk import missions
 from autotrader.desk.heartbeat import TOTAL_BUDGET_S, Heartbeat, Operation, OpOutcome, operations
 from autotrader.desk.vocabulary import HeartbeatOp, MissionStatus, StepKind, StepStatus
@@ -42,7 +46,7 @@ def test_an_operation_that_raises_does_not_stop_the_others(desk):
     def boom(should_stop):
         raise RuntimeError("the reaction matrix is on fire")
 
-    ops = operations(desk.store, desk.clock, watchlist=("BTC", "ETH"))
+    ops = operations(desk.store, desk.clock, watchlist=("BTC", "ETH"), worker_stale_after_s=300)
     ops[1] = Operation(HeartbeatOp.PROCESS_REACTIONS, 3.0, boom)
     report = Heartbeat(desk.store, desk.clock, ops, worker_id="test").beat()
 
@@ -73,8 +77,9 @@ def test_an_operation_stops_at_its_budget_and_says_so(desk):
 
 def test_a_step_running_for_more_than_thirty_minutes_is_failed_and_its_mission_finalized(desk):
     desk.beat()  # proactive rules queue analysis missions
+    hung = worker_identity("signal-analyzer")  # this process: alive, so never judged gone
     claimed = missions.claim(
-        desk.store, desk.clock, [StepKind.ANALYZE_SIGNAL], worker_id="gone@host:1", limit=5
+        desk.store, desk.clock, [StepKind.ANALYZE_SIGNAL], worker_id=hung, limit=5
     )
     assert claimed
     desk.clock.advance(ms=29 * MINUTE_MS)
@@ -86,7 +91,10 @@ def test_a_step_running_for_more_than_thirty_minutes_is_failed_and_its_mission_f
 
     assert {s["status"] for s in steps(desk, claimed)} == {StepStatus.FAILED}
     stale = next(r for r in report.runs if r.name == "recover_stale_steps")
-    assert stale.summary == f"{len(claimed)} stale steps failed, {len(claimed)} missions finalized"
+    assert stale.summary == (
+        f"0 steps of gone workers requeued, {len(claimed)} stale steps failed, "
+        f"{len(claimed)} missions finalized"
+    )
     for step in claimed:
         mission = desk.store.query_one(
             "SELECT * FROM desk_missions WHERE id = ?", (step["mission_id"],)
@@ -96,6 +104,34 @@ def test_a_step_running_for_more_than_thirty_minutes_is_failed_and_its_mission_f
     alert = desk.store.query_one("SELECT * FROM desk_events WHERE kind = 'health'")
     assert alert["agent_id"] == "observer"
     assert '"rule_violation"' in alert["tags"]
+
+
+def test_the_steps_of_a_gone_worker_are_requeued_at_the_next_beat_and_a_live_ones_kept(desk):
+    desk.beat()
+    live = worker_identity("signal-analyzer")
+    dead = worker_identity("signal-analyzer", pid=dead_pid())
+    kinds = [StepKind.ANALYZE_SIGNAL]
+    held = {
+        worker: missions.claim(desk.store, desk.clock, kinds, worker_id=worker, limit=1)
+        for worker in (live, dead)
+    }
+    assert all(held.values())
+
+    report = desk.beat()  # not a minute has passed
+
+    assert {s["status"] for s in steps(desk, held[live])} == {StepStatus.RUNNING}
+    assert [(s["status"], s["claimed_by"]) for s in steps(desk, held[dead])] == [
+        (StepStatus.QUEUED, None)
+    ]
+    stale = next(r for r in report.runs if r.name == "recover_stale_steps")
+    assert stale.summary.startswith("1 steps of gone workers requeued, 0 stale steps failed")
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (as after kill -9)."""
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    return finished.pid
 
 
 def steps(desk, claimed) -> list[dict]:
@@ -119,3 +155,25 @@ def test_a_roundtable_nobody_takes_up_is_failed_and_its_proposal_rejected(desk):
         assert proposal["status"] == "rejected"
         assert proposal["gate"] == "roundtable.stale"
     assert desk.count("SELECT COUNT(*) FROM desk_roundtables WHERE status = 'queued'") == 0
+
+
+def test_a_roundtable_whose_worker_is_gone_is_failed_at_the_next_beat_and_a_live_one_kept(desk):
+    from autotrader.desk.formats import load_format
+    from autotrader.desk.roundtables import convene
+
+    watercooler = load_format(desk.store, "watercooler")
+    live = convene(desk.store, desk.clock, watercooler, claimed_by=worker_identity("roundtable"))
+    dead = worker_identity("roundtable", pid=dead_pid())
+    orphan = convene(desk.store, desk.clock, watercooler, claimed_by=dead)
+
+    report = desk.beat()  # not a minute has passed
+
+    def row(convened) -> dict:
+        return desk.store.query_one(
+            "SELECT * FROM desk_roundtables WHERE id = ?", (convened.roundtable_id,)
+        )
+
+    assert row(live)["status"] == "running"
+    assert (row(orphan)["status"], row(orphan)["error"]) == ("failed", "stale: its worker is gone")
+    stale = next(r for r in report.runs if r.name == "recover_stale_roundtables")
+    assert stale.summary == "1 stale roundtables failed"

@@ -12,7 +12,7 @@ from autotrader.desk import company, policies
 from autotrader.desk.vocabulary import MissionStatus, ProposalStatus, StepStatus
 from autotrader.prop import repo as prop_repo
 from tests.fakes.decisions import market_template
-from tests.fakes.desk import Desk, desk_world
+from tests.fakes.desk import Desk, desk_key, desk_world
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_a_signal_becomes_a_trade_and_growth_analyses_it(desk):
     assert step["kind"] == "execute_trade"
     assert step["status"] == StepStatus.SUCCEEDED
 
-    intent = prop_repo.intent_by_key(desk.store, f"desk-step:{step['id']}")
+    intent = prop_repo.intent_by_key(desk.store, desk_key(desk, step["id"]))
     assert intent["account_id"] == desk.account_id
     assert intent["status"] == "accepted"
     position = prop_repo.get_position(desk.store, step["position_id"])

@@ -174,6 +174,7 @@ def test_a_dead_model_server_ends_it_as_unreachable_and_counts_against_the_break
     report = roundtable_job(env(desk.store, desk.clock))(ctx(desk.store, desk.clock))
 
     assert report.result.unreachable
+    assert report.failed  # to the harness: a failed tick, backed off from, exit 1 when it stops
     assert "3 bad turns in a row (last: failed: server error (HTTP 500)" in report.summary
     breaker = desk.store.query_one("SELECT * FROM desk_workers WHERE name = 'roundtable'")
     assert breaker["consecutive_failures"] == 1

@@ -277,9 +277,49 @@ def test_funding_for_btc_comes_from_meta_and_asset_ctxs(
     assert btc.mark_price == 58923.0
     assert btc.oracle_price == 58941.0
     assert btc.open_interest == pytest.approx(4860.76306)
-    assert btc.predicted_rate is None
+    assert btc.predicted_rate is None  # the documented answer predicts only AVAX
     assert btc.time == START  # the clock's minute, seconds dropped
-    assert [r["type"] for r in fake.requests] == ["metaAndAssetCtxs"]
+    assert [r["type"] for r in fake.requests] == ["metaAndAssetCtxs", "predictedFundings"]
+
+
+def test_funding_carries_hyperliquids_predicted_rate_not_another_venues(
+    source: HyperliquidSource, fake: FakeHyperliquid
+) -> None:
+    fake.predict_funding("BTC", "0.00003")
+
+    btc, eth = source.fetch_funding(["BTC", "ETH"])
+
+    assert btc.predicted_rate == pytest.approx(0.00003)  # HlPerp, not BinPerp's 0.0001
+    assert eth.predicted_rate is None
+
+
+def test_a_predicted_rate_over_several_hours_is_stored_hourly(
+    source: HyperliquidSource, fake: FakeHyperliquid
+) -> None:
+    fake.predict_funding("ETH", "0.0008", interval_hours=8)
+
+    assert source.fetch_predicted_funding()["ETH"] == pytest.approx(0.0001)
+
+
+def test_the_documented_predicted_fundings_answer_is_read(source: HyperliquidSource) -> None:
+    assert source.fetch_predicted_funding() == {"AVAX": pytest.approx(0.0000125)}
+
+
+def test_malformed_predictions_are_skipped_and_a_non_list_answer_is_temporary(
+    source: HyperliquidSource, fake: FakeHyperliquid
+) -> None:
+    odd = [
+        ["BTC", [["HlPerp", None]]],
+        ["ETH", "x"],
+        7,
+        ["SOL", [["HlPerp", {"fundingRate": "?"}]]],
+    ]
+    fake.answer_next("predictedFundings", odd)
+    assert source.fetch_predicted_funding() == {}
+
+    fake.answer_next("predictedFundings", {"coins": []})
+    with pytest.raises(TemporaryError, match="expected a list of coins, got dict"):
+        source.fetch_funding(["BTC"])
 
 
 def test_funding_for_a_spot_market_is_invalid_input(

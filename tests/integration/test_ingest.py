@@ -464,7 +464,7 @@ def test_a_file_with_a_bar_from_the_future_imports_the_rest(store, at_now, tmp_p
 
 def test_a_replay_clock_imports_history_past_its_own_time(store, at_now, tmp_path) -> None:
     """Only real time bounds the future: a replay at NOW steps through bars after it."""
-    rows = [[NOW + i * HOUR, 10, 11, 9, 10.5, 1] for i in range(48)]
+    rows = [[NOW + i * MINUTE, 10, 11, 9, 10.5, 1] for i in range(48)]
     path = tmp_path / "ahead-of-the-replay.json"
     path.write_text(json.dumps(rows))
 
@@ -516,6 +516,23 @@ def test_funding_is_stored_for_perps_only(store, ingestor, fake, at_now) -> None
     assert stored[0]["mark_price"] == 58923.0
     assert cursors.cursor(store, "hyperliquid", "funding", "BTC")["newest_time"] == NOW
     assert cursors.cursor(store, "hyperliquid", "funding", "PURR/USDC") is None
+
+
+def test_the_predicted_funding_rate_is_stored_beside_the_current_one(
+    store, ingestor, fake, at_now
+) -> None:
+    fake.predict_funding("BTC", "-0.00002")
+
+    report = ingestor.run_once(
+        sources=["hyperliquid"], symbols=["BTC", "ETH"], channels=["funding"]
+    )
+
+    assert report.failed == []
+    stored = store.query("SELECT symbol, predicted_rate FROM funding_rates ORDER BY symbol")
+    assert [(r["symbol"], r["predicted_rate"]) for r in stored] == [
+        ("BTC", -0.00002),
+        ("ETH", None),
+    ]
 
 
 # -- Polymarket and DefiLlama ---------------------------------------------------------------------
@@ -610,6 +627,7 @@ def test_defillama_channels_store_macro_observations_and_count_a_bad_protocol(
             "/protocols": [*protocols, {"name": "Broken", "tvl": "lots"}],
             "/overview/dexs": _llama("/overview/dexs"),
             "/overview/fees": _llama("/overview/fees"),
+            "/overview/open-interest": _llama("/overview/open-interest"),
             "/stablecoins": _llama("/stablecoins"),
         }
     )
@@ -618,7 +636,7 @@ def test_defillama_channels_store_macro_observations_and_count_a_bad_protocol(
     report = Ingestor(store, at_now, defillama=source).run_once(sources=["defillama"])
 
     results = {r.channel: r for r in report.results}
-    assert set(results) == {"chains", "protocols", "dex", "fees", "stablecoins"}
+    assert set(results) == {"chains", "protocols", "dex", "fees", "stablecoins", "open_interest"}
     assert report.failed == []
     assert results["protocols"].rejection_reasons == {"tvl_not_a_number": 1}
     scopes = {
@@ -633,6 +651,10 @@ def test_defillama_channels_store_macro_observations_and_count_a_bad_protocol(
     } <= scopes
     assert ("global", "dex_volume_24h") in scopes
     assert ("global", "fees_24h") in scopes
+    assert observations.latest_macro(store, "protocol", "hyperliquid-perps") == {
+        "open_interest": (NOW, 14304709847.0),
+        "open_interest_change_1d": (NOW, 0.0362),
+    }
     assert observations.latest_macro(store, "chain", "Ethereum")["tvl"] == (
         NOW,
         65998652431.40251,
@@ -654,7 +676,7 @@ def test_a_failing_defillama_endpoint_does_not_stop_the_others(store, at_now) ->
 
     report = Ingestor(store, at_now, defillama=source).run_once(sources=["defillama"])
 
-    assert {r.channel for r in report.failed} == {"protocols", "dex", "fees"}
+    assert {r.channel for r in report.failed} == {"protocols", "dex", "fees", "open_interest"}
     assert {r.channel for r in report.results if r.written} == {"chains", "stablecoins"}
     assert "not found" in cursors.cursor(store, "defillama", "fees", "*")["last_error"]
 

@@ -51,6 +51,7 @@ def test_a_clean_engine_store_passes_every_check(store):
     assert report.ok, report.violations
     assert (report.accounts, report.entries, report.fills, report.positions) == (3, 22, 7, 4)
     assert report.snapshots > 0
+    assert report.notes == []  # every fill had its bars to be checked against
     assert report.summary().startswith("ledger OK: 3 accounts, 22 entries")
     assert f"{len(CHECKS)} checks passed" in report.summary()
 
@@ -160,6 +161,33 @@ def test_catches_an_idempotency_key_used_twice(store):
     assert any("prop_fills" in v.message for v in report.violations)
 
 
+def test_catches_a_typed_key_moved_out_of_its_accounts_namespace(store):
+    (intent_id, fill_id) = next(
+        store.tuples(
+            "SELECT i.id, f.id FROM prop_intents i JOIN prop_orders o ON o.intent_id = i.id"
+            " JOIN prop_fills f ON f.order_id = o.id WHERE i.origin = 'manual'"
+            " AND i.idempotency_key IS NOT NULL ORDER BY i.id LIMIT 1"
+        )
+    )
+    planted = "trigger:99:STOP"  # the key the stop of a position 99 would need
+    tamper(
+        store,
+        f"UPDATE prop_intents SET idempotency_key = '{planted}' WHERE id = {intent_id}",
+        f"UPDATE prop_fills SET idempotency_key = '{planted}' WHERE id = {fill_id}",
+    )
+    report = verify_ledger(store)
+    assert checks(report) == {"idempotency"}
+    [violation] = report.violations
+    assert f"intent {intent_id}: key '{planted}' is outside the namespace" in violation.message
+
+
+def test_catches_a_fill_whose_key_is_not_its_intents(store):
+    tamper(store, "UPDATE prop_fills SET idempotency_key = 'someone-else' WHERE id = 1")
+    report = verify_ledger(store)
+    assert checks(report) == {"idempotency"}
+    assert "fill 1: key 'someone-else' is not its intent's 'intent:" in report.violations[0].message
+
+
 def test_catches_a_snapshot_that_disagrees_with_the_ledger(store):
     tamper(
         store,
@@ -178,6 +206,120 @@ def test_catches_a_deposit_that_is_not_the_starting_balance(store):
 def test_catches_a_position_that_is_not_the_net_of_its_fills(store):
     tamper(store, "UPDATE positions SET qty = '1' WHERE id = 4")
     assert checks(verify_ledger(store)) == {"position"}
+
+
+# -- fill prices ----------------------------------------------------------------------------------
+
+
+def test_catches_a_fill_price_outside_the_bar_it_was_filled_against(store):
+    tamper(store, "UPDATE prop_fills SET price = '70000' WHERE id = 1")  # BTC traded near 66,400
+    report = verify_ledger(store)
+    assert checks(report) == {"fill_price"}
+    [violation] = report.violations
+    assert violation.account_id == 1
+    assert violation.message.startswith("fill 1 (BUY BTC at 2026-")
+    assert "price 70000 outside the bars it was filled against" in violation.message
+
+
+def test_a_fill_price_is_checked_when_its_account_is_verified_alone(store):
+    tamper(store, "UPDATE prop_fills SET price = '70000' WHERE id = 1")
+    assert checks(verify_ledger(store, account_id=1)) == {"fill_price"}
+    assert verify_ledger(store, account_id=2).ok
+
+
+def test_catches_a_stop_fill_moved_beyond_every_bar_since_the_position_opened(store):
+    tamper(store, "UPDATE prop_fills SET price = '60000' WHERE id = 4")  # account 1's BTC stop
+    report = verify_ledger(store)
+    assert checks(report) == {"fill_price"}
+    assert report.violations[0].rows == [{"id": 4, "account_id": 1, "trigger": "STOP"}]
+
+
+def test_a_fill_without_stored_bars_is_a_note_not_a_violation(store):
+    tamper(store, "DELETE FROM candles WHERE symbol = 'ETH'")
+    report = verify_ledger(store)
+    assert report.ok, report.violations
+    assert report.notes == [
+        "fill_price: 3 fill(s) of ETH not checked: no 1m/5m bar of ETH had closed by their time"
+        " in the store"
+    ]
+
+
+# -- position state -----------------------------------------------------------------------------
+
+
+def test_catches_a_closed_position_reopened(store):
+    tamper(store, "UPDATE positions SET status = 'OPEN' WHERE id = 3")
+    report = verify_ledger(store)
+    assert checks(report) == {"position_state"}
+    assert "position 3 is OPEN, but its fills net to 0 and it closed at" in (
+        report.violations[0].message
+    )
+
+
+def test_catches_a_reopened_position_given_its_quantity_back(store):
+    tamper(
+        store,
+        "UPDATE positions SET status = 'OPEN', qty = max_qty, closed_at = NULL WHERE id = 3",
+    )
+    assert {"position", "position_state"} <= checks(verify_ledger(store))
+
+
+def test_catches_an_open_position_closed_without_a_closing_fill(store):
+    tamper(store, "UPDATE positions SET status = 'CLOSED', qty = '0' WHERE id = 4")
+    report = verify_ledger(store)
+    assert {"position", "position_state"} <= checks(report)
+    assert any("has no close time" in v.message for v in report.violations)
+
+
+# -- times --------------------------------------------------------------------------------------
+
+YEAR_10000 = 253_402_300_800_000
+
+
+@pytest.mark.parametrize(
+    ("statement", "found"),
+    [
+        (f"UPDATE ledger_entries SET created_at = {YEAR_10000} WHERE id = 22", {"time_range"}),
+        ("UPDATE ledger_entries SET created_at = -1 WHERE id = 22", {"time_range", "time_order"}),
+        (f"UPDATE account_snapshots SET time = {YEAR_10000} WHERE id = 1", {"time_range"}),
+    ],
+    ids=["entry-in-year-10000", "negative-entry-time", "snapshot-in-year-10000"],
+)
+def test_catches_times_outside_2000_to_2100(store, statement, found):
+    tamper(store, statement)
+    report = verify_ledger(store)
+    assert checks(report) == found
+    assert any("outside 2000…2100" in v.message for v in report.violations)
+
+
+def test_catches_an_intent_dated_in_year_10000(store):
+    tamper(store, f"UPDATE prop_intents SET created_at = {YEAR_10000} WHERE id = 1")
+    report = verify_ledger(store)
+    assert {"time_range", "time_order"} == checks(report)  # and now after its own fill
+    assert any(v.message.startswith("prop_intents 1: dated") for v in report.violations)
+
+
+def test_catches_an_entry_dated_before_the_entry_before_it(store):
+    tamper(store, "UPDATE ledger_entries SET created_at = 1771442400000 WHERE id = 22")
+    report = verify_ledger(store)
+    assert checks(report) == {"time_order"}
+    assert [row["id"] for row in report.violations[0].rows] == [21, 22]
+
+
+def test_catches_a_fill_dated_apart_from_its_order(store):
+    tamper(store, "UPDATE prop_fills SET created_at = created_at + 1000 WHERE id = 6")
+    report = verify_ledger(store)
+    assert checks(report) == {"time_order"}
+    messages = [v.message for v in report.violations]
+    assert any(m.startswith("fill 6 at ") and "its order is dated" in m for m in messages)
+    assert any(m.startswith("position 3 opened at") for m in messages)  # closed before it
+
+
+def test_catches_a_position_opened_before_its_first_fill(store):
+    tamper(store, "UPDATE positions SET opened_at = opened_at - 3600000 WHERE id = 4")
+    report = verify_ledger(store)
+    assert checks(report) == {"time_order"}
+    assert report.violations[0].message.startswith("position 4 opened at")
 
 
 def test_one_account_is_checked_alone(store):

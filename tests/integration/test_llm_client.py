@@ -323,6 +323,24 @@ def test_the_api_key_never_appears_in_rows_errors_logs_or_reprs(
     assert KEY not in caplog.text
 
 
+@pytest.mark.parametrize("api", APIS)
+def test_a_key_echoed_inside_a_valid_answer_is_redacted_from_what_it_parses_to(
+    api, fake, make_client, store
+):
+    client = make_client(api, cache_enabled=True)
+    fake.reply_json({**OPEN, "hypothesis": f"key {KEY}; token: abc123secret"})
+
+    result = ask(client)
+
+    assert result.ok
+    assert result.parsed.hypothesis == "key ***; token: ***"
+    [row] = rows(store)
+    assert KEY not in row["raw_text"] + row["parsed_json"]
+    assert KEY not in store.scalar("SELECT raw_text FROM response_cache")
+    again = ask(client)  # from the cache
+    assert (again.cached, again.parsed) == (True, result.parsed)
+
+
 # -- the response cache ----------------------------------------------------------------------
 
 

@@ -159,13 +159,24 @@ def test_every_member_decides_each_asset_at_its_cadence_through_its_model(arena)
     store, _, grid, fake, buckets = arena
 
     runs = q(store, "SELECT clone_id, model, status, engine FROM decision_runs")
+    variants = {m.clone_id: m.variant for m in grid.members}
 
     per_clone = defaultdict(int)
     for run in runs:
         per_clone[run["clone_id"]] += 1
     assert len(grid.members) == 12
     assert per_clone == {m.clone_id: buckets * len(SYMBOLS) for m in grid.members}
-    assert {(r["status"], r["engine"]) for r in runs} == {("succeeded", "llm")}
+    assert {r["engine"] for r in runs} == {"llm"}
+    # gamma's prose for Contrarian and Sovereign is no usable answer: those runs failed.
+    prose = {Variant.CONTRARIAN, Variant.SOVEREIGN}
+    assert {
+        (r["model"], variants[r["clone_id"]] in prose) for r in runs if r["status"] == "failed"
+    } == {("fake-gamma", True)}
+    assert all(
+        r["status"] == "succeeded"
+        for r in runs
+        if not (r["model"] == "fake-gamma" and variants[r["clone_id"]] in prose)
+    )
     assert {r["body"]["model"] for r in fake.requests} == set(MODELS.values())
     assert len(fake.requests) == len(runs)
 

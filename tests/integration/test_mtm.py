@@ -387,6 +387,29 @@ def test_hourly_funding_is_qty_times_oracle_times_rate_longs_pay_a_positive_rate
     assert pnl.funding_payment(Side(side), D(30), D(2), D("0.0001")) == -sign * D("0.006")
 
 
+def test_a_pass_older_than_an_accounts_newest_entry_leaves_it_to_a_newer_pass(
+    desk, mtm, store, clock
+):
+    from autotrader.ledger.verify import verify_ledger
+
+    account, _ = _funding_setup(desk, store, clock, "LONG")
+    seed_funding(store, "ADA", [(H0 + 50 * MINUTE, 0.0001, 2.0)])
+    clock.set(H0 + 2 * HOUR)
+    seed_prices(store, clock, "SOL", [100.0], clock.now_ms() - MINUTE)
+    sol = {"action": "OPEN", "symbol": "SOL", "side": "LONG", "qty": "1"}
+    assert desk.submit(account, parse_intent(sol)).accepted  # a trade booked at 02:00 ...
+    clock.set(H0 + HOUR + 30 * MINUTE)  # ... seen by a pass that read the clock at 01:30
+
+    mtm.run()
+
+    assert _funding_entries(store, account) == []
+    assert verify_ledger(store).ok
+    clock.set(H0 + 2 * HOUR + MINUTE)
+    mtm.run()
+    assert _funding_entries(store, account) == [-D(30) * D("2.0") * D("0.0001")]
+    assert verify_ledger(store).ok
+
+
 def test_funding_is_booked_once_per_hour_however_often_mtm_runs(desk, mtm, store, clock):
     account, pos = _funding_setup(desk, store, clock, "LONG")
     seed_funding(store, "ADA", [(H0 + 50 * MINUTE, 0.0001, 2.0)])

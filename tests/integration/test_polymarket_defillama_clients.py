@@ -229,6 +229,32 @@ def test_each_defillama_call_hits_its_path_and_host() -> None:
     assert rejections == []
 
 
+def test_open_interest_is_read_from_the_configured_path_without_charts() -> None:
+    example = llama_example("/overview/open-interest")
+    server = FakeServer(
+        {(LLAMA, "/overview/open-interest"): ok(example), (LLAMA, "/v3/perps-oi"): ok(example)}
+    )
+    moved = DefiLlamaSource(
+        open_interest_path="/v3/perps-oi",
+        clock=SimulatedClock(NOW),
+        transport=httpx.MockTransport(server),
+    )
+    with server.defillama() as source, moved:
+        default, _ = source.open_interest()
+        configured, rejections = moved.open_interest()
+
+    assert [r.url.path for r in server.requests] == ["/overview/open-interest", "/v3/perps-oi"]
+    assert server.params(0) == {
+        "excludeTotalDataChart": "true",
+        "excludeTotalDataChartBreakdown": "true",
+    }
+    assert default == configured
+    assert ("hyperliquid-perps", "open_interest", 14304709847.0) in {
+        (o.subject, o.metric, o.value) for o in default
+    }
+    assert rejections == []
+
+
 def test_defillama_retries_a_502_then_succeeds() -> None:
     server = FakeServer({(LLAMA, "/protocols"): [httpx.Response(502), ok([])]})
     assert server.defillama().protocols() == ([], [])

@@ -122,7 +122,11 @@ def test_four_processes_with_the_same_keys_fill_each_key_exactly_once(tmp_path):
     plan = _intents()
     expected = _summary(alone)
     got = _summary(shared)
-    accepted_keys = {key for key, accepted, _ in single if accepted}
+    accepted_keys = {  # as stored: in each account's manual namespace
+        f"manual:{account}:{key}"
+        for (account, key, _), (_, accepted, _) in zip(plan, single, strict=True)
+        if accepted
+    }
     assert len(accepted_keys) > len(plan) // 2  # most keys had a fill to race for
     assert got["fills_by_key"] == {key: 1 for key in accepted_keys}
     assert got["intents"] == len(plan)

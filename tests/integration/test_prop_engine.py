@@ -302,7 +302,7 @@ def test_a_partial_close_realizes_its_share_and_releases_margin_pro_rata(desk, s
     row = position(store, pid)
     assert (row["status"], row["qty"], row["margin"]) == ("CLOSED", D(0), D(0))
     assert row["realized_pnl"] == D(1) + D(20) * D("0.2")
-    assert row["exit_price"] == (D(10) * D("2.1") + D(20) * D("2.2")) / D(30)
+    assert row["exit_price"] == D("2.16667")  # (10 × 2.1 + 20 × 2.2) / 30 on the tick
     fees = (
         D(30) * D(2) * D("0.0025") + D(10) * D("2.1") * D("0.0025") + D(20) * D("2.2") * D("0.0025")
     )
@@ -422,7 +422,7 @@ def test_the_same_idempotency_key_fills_once_and_replays_the_outcome(desk, store
     assert second.fill == first.fill
     assert second.booked == first.booked
     keys = store.query("SELECT idempotency_key FROM prop_fills")
-    assert keys == [{"idempotency_key": "run-1:ADA"}]
+    assert keys == [{"idempotency_key": f"manual:{account}:run-1:ADA"}]
 
 
 def test_a_replayed_rejection_stays_rejected_without_a_new_row(desk, store, clock):
@@ -558,3 +558,30 @@ def test_batches_for_several_accounts_can_share_one_transaction(desk, store, clo
         for account in accounts:
             assert desk.submit_many(account, order)[0].accepted
     assert prop_counts(store)["prop_fills"] == 3
+
+
+def test_an_applied_default_stop_is_the_positions_stop(desk, store, clock):
+    rules = AccountRules(slippage_bps=D(0), taker_fee=D("0.0025"), default_stop_pct=D("0.3"))
+    account = new_account(store, clock, rules)
+    price_now(store, clock, "ADA", 2.0)
+
+    opened = desk.submit(account, intent(action="OPEN", symbol="ADA", side="LONG", qty="30"))
+
+    assert opened.accepted, opened.reason
+    assert position(store, opened.booked.position_id)["stop"] == D("1.4")
+    [stop_gate] = [g for g in opened.gate_results if g["gate"] == "stop_required"]
+    assert stop_gate["reason"].startswith("default stop 1.4 applied")
+
+
+def test_the_average_exit_price_after_partial_closes_is_on_the_markets_tick(desk, store, clock):
+    account = new_account(store, clock)
+    price_now(store, clock, "ADA", 2.0)
+    opened = desk.submit(account, intent(action="OPEN", symbol="ADA", side="LONG", qty="30"))
+    desk.submit(account, intent(action="CLOSE", symbol="ADA", qty="10"))
+    clock.advance(ms=MINUTE)
+    price_now(store, clock, "ADA", 2.1)
+
+    desk.submit(account, intent(action="CLOSE", symbol="ADA"))
+
+    # (10 × 2.0 + 20 × 2.1) / 30 = 2.0666…, on ADA's 0.00001 tick.
+    assert position(store, opened.booked.position_id)["exit_price"] == D("2.06667")

@@ -111,3 +111,33 @@ def test_reads_the_freshest_source_for_the_timeframe(store, clock):
 
     assert snap.bars[-1].open_time == THIS_HOUR - HOUR
     assert snap.bars[-1].close > 1_000  # the synthetic series, not the stale file at ~1.0
+
+
+def test_indicator_reads_stop_at_their_upper_bound_in_sql(store, clock):
+    _seed(store, clock, until_ms=THIS_HOUR + 2 * HOUR)
+
+    rows = repo.indicators_between(
+        store, "synthetic", "BTC", "1h", THIS_HOUR - 5 * HOUR, until_ms=THIS_HOUR - HOUR
+    )
+
+    assert [r["open_time"] for r in rows] == [THIS_HOUR - h * HOUR for h in range(5, 0, -1)]
+
+
+def test_a_request_builds_only_the_bars_its_engine_declares(store, clock):
+    from autotrader.decisions.engines.hold import HoldEngine
+    from autotrader.decisions.engines.rules import RulesEngine
+    from autotrader.decisions.requests import DEFAULT_BARS, RequestBuilder
+
+    _seed(store, clock, until_ms=THIS_HOUR + 2 * HOUR)
+    builder = RequestBuilder(clock)
+
+    def bars_for(engine) -> int:
+        declared = getattr(engine, "market_bars", DEFAULT_BARS)
+        return len(builder.market(store, "BTC", "1h", NOW, declared).bars)
+
+    class Undeclared:
+        name = "undeclared"
+
+    assert bars_for(RulesEngine()) == 2
+    assert bars_for(HoldEngine()) == 0
+    assert bars_for(Undeclared()) == DEFAULT_BARS

@@ -221,3 +221,9 @@ def test_processes_opening_a_new_file_at_once_migrate_it_exactly_once(tmp_path):
         counts = pool.map(_open_and_count, [path] * 4)
     expected = sum(len(m._migrations) for m in MIGRATION_SETS)
     assert counts == [expected] * 4
+
+
+def test_unique_columns_are_those_a_unique_constraint_covers_alone(store):
+    assert store.unique_columns("prop_fills") == {"order_id", "idempotency_key"}
+    assert store.unique_columns("positions") == set()  # its unique index is partial
+    assert store.unique_columns("candles") == set()  # its primary key spans four columns

@@ -37,3 +37,25 @@ def test_age_is_measured_by_the_given_clock():
     clock = SimulatedClock(10_000)
     assert age_seconds(clock, 4_000) == 6.0
     assert age_seconds(clock, None) is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [253_402_300_800_000, -62_135_596_800_001, 2**63 - 1, -(2**63), 10**400],
+)
+def test_iso_utc_renders_a_time_it_cannot_show_visibly_instead_of_raising(stored):
+    assert iso_utc(stored) == f"<invalid time {stored}>"
+
+
+def test_iso_utc_shows_the_edges_of_what_a_calendar_holds():
+    assert iso_utc(253_402_300_799_999) == "9999-12-31T23:59:59.999Z"
+    assert iso_utc(-62_135_596_800_000) == "0001-01-01T00:00:00Z"
+
+
+def test_the_product_time_range_is_2000_to_2100():
+    from autotrader.core.clock import MAX_TIME_MS, MIN_TIME_MS
+
+    assert (iso_utc(MIN_TIME_MS), iso_utc(MAX_TIME_MS)) == (
+        "2000-01-01T00:00:00Z",
+        "2100-01-01T00:00:00Z",
+    )

@@ -12,6 +12,7 @@ from autotrader.market.sources.defillama import (
     parse_chains,
     parse_dex_overview,
     parse_fees_overview,
+    parse_open_interest,
     parse_protocol,
     parse_protocols,
     parse_stablecoins,
@@ -87,6 +88,16 @@ def test_fees_overview_includes_revenue_when_present(examples: dict[str, Any]) -
     assert got[("protocol", "uniswap", "fees_change_1d")] == pytest.approx(0.125)
     assert got[("global", "all", "fees_24h")] == 5_000_000
     assert got[("global", "all", "revenue_24h")] == 2_000_000
+
+
+def test_open_interest_per_perp_dex_and_in_total(examples: dict[str, Any]) -> None:
+    observations, rejections = parse_open_interest(examples["/overview/open-interest"], now_ms=NOW)
+    assert rejections == []
+    assert values(observations) == {
+        ("protocol", "hyperliquid-perps", "open_interest"): 14_304_709_847,
+        ("protocol", "hyperliquid-perps", "open_interest_change_1d"): pytest.approx(0.0362),
+        ("global", "all", "open_interest"): 14_304_709_847,
+    }
 
 
 def test_stablecoin_supply_per_coin_and_total(examples: dict[str, Any]) -> None:

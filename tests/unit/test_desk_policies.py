@@ -92,7 +92,7 @@ def test_an_invalid_policy_names_every_bad_field_and_changes_nothing(store, cloc
 @pytest.mark.parametrize(
     ("key", "text", "problem"),
     [
-        ("trade_limits", "{nope", "not JSON"),
+        ("trade_limits", "{nope", "invalid JSON at line 1"),
         ("trade_limits", "[1, 2]", "give a JSON object"),
         ("yolo", "{}", "unknown policy 'yolo'"),
         ("risk_controls", '{"max_single_position_risk": 0.2}', "must not exceed"),

@@ -66,7 +66,8 @@ def _cli_commands() -> set[str]:
     def walk(command, path: tuple[str, ...]) -> set[str]:
         if hasattr(command, "commands"):  # a group (typer vendors its own click)
             found: set[str] = set()
-            for name, sub in command.commands.items():
+            for name in command.list_commands(None):
+                sub = command.get_command(None, name)  # a lazy group loads here
                 if not sub.hidden:
                     found |= walk(sub, (*path, name))
             return found

@@ -84,13 +84,39 @@ def test_ftx_csv_with_date_strings_is_read_as_utc():
     )
 
 
-def test_5m_candles_imported_as_1h_keep_only_the_rows_on_the_hour(tmp_path):
+def test_refuses_5m_candles_asked_for_as_1h(tmp_path):
     path = tmp_path / "five.feather"
     pd.read_feather(DATA / "binance_BTC_USDT-5m.feather").head(24).to_feather(path)
-    result = _read(path)
-    assert len(result.candles) == 2
-    assert {r.reason for r in result.rejections} == {"off_grid_time"}
-    assert len(result.rejections) == 22
+    with pytest.raises(InvalidInputError, match=r"^five.feather: bars are 5m apart, not 1h;"):
+        _read(path, "1h")
+
+
+def test_the_timeframe_is_read_from_the_bar_spacing_when_none_is_given():
+    result = read_candle_file(DATA / "binance_BTC_USDT-5m.feather", symbol="BTC")
+    assert result.timeframe == "5m"
+    assert {c.timeframe for c in result.candles} == {"5m"}
+    assert read_candle_file(BTC_1H_CSV, symbol="BTC").timeframe == "1h"
+
+
+def test_a_gap_and_a_stray_row_do_not_change_the_inferred_spacing(tmp_path):
+    minutes = [0, 5, 10, 15, 30, 35, 40, 41]  # a 15-minute gap, then a row off the 5m grid
+    body = "".join(f"{FIRST_HOUR + m * MINUTE},10,11,9,10,1\n" for m in minutes)
+    result = read_candle_file(_write(tmp_path, "gappy.csv", HEADER + body), symbol="BTC")
+    assert result.timeframe == "5m"
+    assert [r.reason for r in result.rejections] == ["off_grid_time"]
+
+
+def test_refuses_a_spacing_that_is_no_supported_timeframe(tmp_path):
+    body = "".join(f"{FIRST_HOUR + m * 15 * MINUTE},10,11,9,10,1\n" for m in range(4))
+    with pytest.raises(InvalidInputError, match="bars are 15 minutes apart; expected 1m, 5m, 1h"):
+        read_candle_file(_write(tmp_path, "quarter.csv", HEADER + body), symbol="BTC")
+
+
+def test_a_single_bar_needs_its_timeframe_named(tmp_path):
+    path = _write(tmp_path, "one.csv", HEADER + f"{FIRST_HOUR},10,11,9,10,1\n")
+    with pytest.raises(InvalidInputError, match="pass --timeframe"):
+        read_candle_file(path, symbol="BTC")
+    assert read_candle_file(path, symbol="BTC", timeframe="1h").timeframe == "1h"
 
 
 # --- other formats, written from the CSV ---------------------------------------------------
@@ -272,7 +298,7 @@ def test_missing_price_columns_are_named(tmp_path):
         ("empty.csv", "", "empty file"),
         ("header.csv", HEADER, "no rows"),
         ("binary.csv", "\udcff", "cannot read"),
-        ("broken.json", "[[1, 2,", "cannot read as json"),
+        ("broken.json", "[[1, 2,", "invalid JSON at line 1 column 8"),
         ("object.json", '{"candles": []}', "JSON is not a list"),
         ("mixed.json", '[[1,2,3,4,5,6], {"t": 1}]', "neither all arrays nor all objects"),
         ("junk.parquet", "not parquet at all", "cannot read as parquet"),

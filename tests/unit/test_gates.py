@@ -545,3 +545,80 @@ def test_an_accepted_open_never_breaks_a_limit(case):
     # Adding to a held position is always allowed; a new one must fit under the cap.
     assert held is not None or len(acct.positions) + 1 <= rules.max_open_positions
     assert acct.trades_today < rules.max_daily_trades
+
+
+# -- the seeds' trade limits and risk controls ------------------------------------------------
+
+
+def rules(**fields) -> AccountView:
+    return account(rules=AccountRules(**fields))
+
+
+def test_rejects_an_open_below_the_minimum_confidence_or_without_one():
+    strict = rules(min_confidence="0.6")
+    assert_rejected(decide(open_btc(confidence=0.59), acct=strict), "below_min_confidence")
+    assert_rejected(decide(open_btc(), acct=strict), "below_min_confidence")
+    assert decide(open_btc(confidence=0.6), acct=strict).accepted
+
+
+def test_a_close_needs_no_confidence():
+    strict = account(rules=AccountRules(min_confidence="0.9"), positions={"BTC": long_btc()})
+    assert decide(close_btc(), acct=strict).accepted
+
+
+def test_rejects_an_open_that_would_lose_more_than_the_single_position_risk_at_its_stop():
+    # 0.05 BTC from ~60,030 to a 56,000 stop loses ~201.5 USD: above 2% of 10,000 equity.
+    capped = rules(max_position_risk="0.02")
+    wide = open_btc(qty="0.05", exit_plan={"stop": "56000"})
+    assert_rejected(decide(wide, acct=capped), "position_risk_above_max")
+    tight = open_btc(qty="0.05", exit_plan={"stop": "59000"})  # ~51.5 USD at risk
+    assert decide(tight, acct=capped).accepted
+
+
+def test_an_open_without_a_stop_risks_its_whole_margin():
+    capped = rules(max_position_risk="0.02")  # 200 USD of 10,000
+    # 0.01 BTC at 2x locks ~300 USD of margin; with a stop it would risk ~10 USD.
+    assert_rejected(decide(open_btc(leverage=2), acct=capped), "position_risk_above_max")
+    assert decide(open_btc(leverage=2, exit_plan={"stop": "59000"}), acct=capped).accepted
+
+
+def test_rejects_an_open_that_would_take_the_portfolio_past_its_risk_at_the_stops():
+    held = long_btc(exit_plan=ExitPlan(stop="52000"))  # 0.05 × 6,000 = 300 USD at risk
+    acct = account(
+        rules=AccountRules(max_portfolio_risk="0.05"),  # 500 USD of 10,000
+        positions={"BTC": held},
+        margin_used=held.margin,
+    )
+    # 0.05 ETH from ~60,030 to 56,000 adds ~201.5 USD: ~501.5 in all; 0.04 adds ~161.2.
+    eth = {"action": "OPEN", "symbol": "ETH", "side": "LONG", "qty": "0.05",
+           "exit_plan": {"stop": "56000"}}  # fmt: skip
+    assert_rejected(decide(eth, acct=acct), "portfolio_risk_above_max")
+    assert decide({**eth, "qty": "0.04"}, acct=acct).accepted
+
+
+def test_a_default_stop_is_applied_and_said_so_when_the_intent_has_none():
+    decision = decide(open_btc(), acct=rules(default_stop_pct="0.3"))
+
+    assert decision.accepted
+    assert decision.fill is not None
+    assert decision.fill.default_stop == D(42_021)  # 30% under the 60,030 fill, on the tick
+    [stop] = [r for r in decision.results if r.gate == "stop_required"]
+    assert stop.reason.startswith("default stop 42021 applied")
+
+
+def test_no_default_stop_when_the_intent_names_one_or_the_account_requires_one():
+    own = decide(open_btc(exit_plan={"stop": "59000"}), acct=rules(default_stop_pct="0.3"))
+    required = decide(open_btc(), acct=rules(default_stop_pct="0.3", require_stop=True))
+    assert own.fill is not None
+    assert own.fill.default_stop is None
+    assert_rejected(required, "missing_stop")
+
+
+def test_a_default_stop_beyond_liquidation_is_refused():
+    lev = open_btc(leverage=10)
+    assert_rejected(decide(lev, acct=rules(default_stop_pct="0.3")), "stop_beyond_liquidation")
+
+
+def test_a_close_without_a_position_says_so_before_anything_about_the_price():
+    assert_rejected(decide(close_btc(), price=None), "no_open_position")
+    assert_rejected(decide(update_btc(stop="50000"), price=None), "no_open_position")

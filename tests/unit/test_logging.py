@@ -29,6 +29,13 @@ def test_token_shaped_strings_are_redacted_even_when_unknown():
     assert "plaintext-value" not in text
 
 
+def test_words_that_merely_contain_sk_dash_are_not_taken_for_keys():
+    log, stream = _capture()
+    log.warning("desk-risk-calculator tick 1: a risk-adjusted size; key sk-proj-ABCDEFGHIJKL")
+    message = json.loads(stream.getvalue().splitlines()[-1])["message"]
+    assert message == "desk-risk-calculator tick 1: a risk-adjusted size; key ***"
+
+
 def test_tracebacks_are_redacted_too():
     log, stream = _capture(secrets=["topsecretvalue"])
     try:

@@ -27,6 +27,41 @@ def test_rejects_text_that_is_not_a_finite_number(bad):
         to_decimal(bad, field="notional")
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "\u0665",  # Arabic-Indic five: Decimal() reads it, nobody typing money means it
+        "1\u0660\u0660",
+        "\uff15",  # fullwidth five
+        "1e999999",
+        "1e-400",
+        "9" * 16,
+        "0." + "0" * 18 + "1",
+        "Infinity",
+        "sNaN",
+        "0x10",
+        "1,000",
+        "--1",
+    ],
+)
+def test_refuses_other_scripts_and_magnitudes_no_amount_has(bad):
+    with pytest.raises(InvalidInputError, match=r"^price: "):
+        to_decimal(bad, field="price")
+
+
+def test_accepts_the_widest_plain_amounts():
+    assert to_decimal("9" * 15) == Decimal("9" * 15)
+    assert to_decimal("0." + "0" * 17 + "1") == Decimal("1e-18")
+    assert to_decimal("-2.5e3") == Decimal("-2500")
+    assert to_decimal("1E+2") == Decimal(100)
+
+
+def test_a_refused_value_is_echoed_short():
+    with pytest.raises(InvalidInputError) as caught:
+        to_decimal("x" * 10_000, field="price")
+    assert len(str(caught.value)) < 100
+
+
 @pytest.mark.parametrize("value", [0.1, True])
 def test_refuses_floats_and_bools_in_money_paths(value):
     with pytest.raises(TypeError, match="from_float"):
@@ -90,3 +125,9 @@ def test_quantized_values_are_multiples_of_the_step_and_never_larger(value, step
     assert result % step == 0
     assert result <= value
     assert value - result < step
+
+
+def test_decimal_places_are_counted_exactly_not_after_rounding():
+    with pytest.raises(InvalidInputError, match="more than 18 decimal places"):
+        to_decimal("123456789012345.0000000000000000001")
+    assert to_decimal("1.500000000000000000000000") == Decimal("1.5")

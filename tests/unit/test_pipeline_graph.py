@@ -144,7 +144,7 @@ def test_an_unknown_node_type_is_located_at_its_type():
 
 
 def test_invalid_json_text_is_one_clear_error():
-    with pytest.raises(InvalidInputError, match="not valid JSON"):
+    with pytest.raises(InvalidInputError, match=r"^pipeline: invalid JSON at line 1"):
         parse_pipeline("{nope")
 
 

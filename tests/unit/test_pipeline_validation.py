@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autotrader.clones.compiler import compile_pipeline
+from autotrader.clones.engine_params import parse_engine_params
 from autotrader.clones.graph import parse_pipeline
 from autotrader.clones.validation import Problem, errors, raise_for_errors, validate_pipeline
 from autotrader.core.errors import InvalidInputError
@@ -263,6 +264,87 @@ def test_an_unproduced_defillama_pair_warns():
     assert with_problem("unsupported_scope", check(data)).path == "nodes[0].sources.defillama[0]"
 
 
+# -- engine parameters: what validates is what runs ----------------------------------------------
+
+
+def with_engine_params(params: dict, engine: str = "rules") -> dict:
+    data = valid()
+    prompt = _node(data, "trading_prompt")
+    prompt["engine"], prompt["engineParams"] = engine, params
+    return data
+
+
+@pytest.mark.parametrize(
+    ("params", "path", "code", "reason"),
+    [
+        ({"leverage": 1000}, "leverage", "out_of_range", "less than or equal to 100"),
+        ({"leverage": True}, "leverage", "wrong_type", "valid integer"),
+        ({"notional_usd": 1e309}, "notional_usd", "invalid_value", "positive decimal string"),
+        ({"notional_usd": "0"}, "notional_usd", "invalid_value", "more than 0"),
+        ({"policy": "martingale"}, "policy", "invalid_value", "unknown policy 'martingale'"),
+        ({"policies": ["rsi_mr", "nope"]}, "policies[1]", "invalid_value", "unknown policy"),
+        ({"policies": "rsi_mr"}, "policies", "wrong_type", "valid list"),
+        ({"rsi_low": 80, "rsi_high": 70}, "", "invalid_value", "rsi_low < rsi_exit < rsi_high"),
+        ({"stop_pct": -0.02}, "stop_pct", "out_of_range", "at least 0.005"),
+        ({"target_pct": "lots"}, "target_pct", "wrong_type", "decimal"),
+        ({"cooldown_minutes": 1e300}, "cooldown_minutes", "out_of_range", "at most 10080"),
+        ({"granularity": "4h"}, "granularity", "invalid_value", "'1m', '5m' or '1h'"),
+        ({"levrage": 3}, "levrage", "unknown_field", "not permitted"),
+    ],
+)
+def test_rules_parameters_are_checked_by_the_engines_schema(params, path, code, reason):
+    problems = check(with_engine_params(params))
+    problem = with_problem(code, problems)
+    assert problem.node_id == "trend-rules"
+    assert problem.path == "nodes[2].engineParams" + (f".{path}" if path else "")
+    assert reason in problem.reason
+
+
+def test_every_bad_engine_parameter_is_reported_at_once():
+    params = {"leverage": 1000, "policy": "martingale", "stop_pct": -1, "notional_usd": 1e309}
+    found = {p.path for p in errors(check(with_engine_params(params)))}
+    assert sorted(found) == [
+        "nodes[2].engineParams.leverage",
+        "nodes[2].engineParams.notional_usd",
+        "nodes[2].engineParams.policy",
+        "nodes[2].engineParams.stop_pct",
+    ]
+
+
+@pytest.mark.parametrize("engine", ["hold", "llm", "committee"])
+def test_model_engines_read_only_the_bar_size(engine):
+    assert errors(check(with_engine_params({"granularity": "5m"}, engine))) == []
+    problem = with_problem("unknown_field", check(with_engine_params({"leverage": 2}, engine)))
+    assert problem.path == "nodes[2].engineParams.leverage"
+
+
+def test_the_parameters_that_validate_are_the_parameters_the_engine_runs_with():
+    from autotrader.decisions.engines.rules import parse_rules_params
+
+    params = {"policy": "rsi_mr", "leverage": 3, "stop_pct": 0.015, "notional_usd": 1000}
+    data = with_engine_params(params)
+    assert errors(check(data)) == []
+    assets, taxonomy = registry()
+    (strategy,) = compile_pipeline(
+        data, clone_id=1, version=1, assets=assets, taxonomy=taxonomy
+    ).strategies
+    parsed, ignored = parse_rules_params(strategy.engine_params)
+    assert (parsed.families, parsed.leverage, str(parsed.stop_pct)) == (
+        ("rsi_mean_reversion",),
+        3,
+        "0.015",
+    )
+    assert ignored == ()
+
+
+def test_a_defillama_open_interest_block_validates_for_a_perp_dex():
+    data = valid()
+    data["nodes"][0]["sources"]["defillama"] = [
+        {"channel": "open_interest", "scope": "protocol", "subject": "hyperliquid-perps"}
+    ]
+    assert codes(check(data)) == codes(check(valid()))
+
+
 # -- fuzzing -------------------------------------------------------------------------------------
 
 JSON = st.recursive(
@@ -383,6 +465,16 @@ NODES_BY_TYPE = {
             "enabled": st.booleans(),
             "decisionCadenceSec": st.integers(0, 100_000),
             "engine": st.sampled_from(["hold", "rules", "llm", "committee", "magic"]),
+            "engineParams": st.fixed_dictionaries(
+                {},
+                optional={
+                    "granularity": st.sampled_from(["1h", "5m", "4h"]),
+                    "leverage": st.integers(-1, 200) | st.booleans(),
+                    "policy": st.sampled_from(["rsi_mr", "trend_macd", "martingale"]),
+                    "stop_pct": st.floats(allow_nan=True) | st.text(max_size=4),
+                    "rsi_low": st.integers(0, 100),
+                },
+            ),
             "variant": st.sampled_from(["Apex", "Contrarian", "apex", "Nope"]),
             "coverageMode": st.sampled_from(
                 ["global", "global_with_asset_overrides", "asset_specific_only"]
@@ -441,6 +533,8 @@ def test_random_graphs_never_crash_and_error_free_ones_compile(data, capacity):
         enabled = {u.symbol for s in compiled.strategies if s.enabled for u in s.universe}
         assert len(enabled) <= capacity
         assert parse_pipeline(data) is not None
+        for strategy in compiled.strategies:  # what validated is what the engine will run
+            assert parse_engine_params(strategy.engine, strategy.engine_params)[1] == ()
 
 
 def _node(data: dict, node_type: str) -> dict:

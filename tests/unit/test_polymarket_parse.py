@@ -12,13 +12,13 @@ from autotrader.core.clock import parse_iso_utc
 from autotrader.core.errors import InvalidInputError
 from autotrader.market.models import PredictionMarket, PredictionOutcome
 from autotrader.market.sources.polymarket import (
-    markets_for_topic,
     parse_book,
     parse_event,
     parse_market,
     parse_markets,
     parse_search,
 )
+from autotrader.market.topics import markets_for_topic
 from tests.conftest import TEST_DATA
 
 DATA = TEST_DATA / "polymarket"

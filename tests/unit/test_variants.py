@@ -19,7 +19,7 @@ from autotrader.clones.variants import (
 )
 from autotrader.clones.vocabulary import Variant
 from autotrader.core.errors import InvalidInputError
-from autotrader.decisions.engines.rules import RulesParams
+from autotrader.decisions.engines.rules import parse_rules_params
 from autotrader.market.sources.hyperliquid import (
     asset_infos_from_markets,
     packaged_markets_snapshot,
@@ -65,7 +65,7 @@ def test_every_variant_has_a_preset():
 
 @pytest.mark.parametrize("variant", list(Variant))
 def test_every_presets_defaults_are_valid_rules_parameters_with_nothing_ignored(variant):
-    params, ignored = RulesParams.parse(PRESETS[variant].default_engine_params())
+    params, ignored = parse_rules_params(PRESETS[variant].default_engine_params())
 
     assert ignored == ()
     assert params.stop_pct == PRESETS[variant].exits.stop_pct
@@ -126,7 +126,7 @@ def test_the_prompts_own_engine_params_win_over_the_variants():
     assert params["policy"] == "bollinger_breakout"
     assert "policies" not in params  # one setting: the prompt's choice replaces the variant's
     assert params["stop_pct"] == 0.015  # the rest still comes from the variant
-    assert RulesParams.parse(params)[0].policies == ("bollinger_breakout",)
+    assert parse_rules_params(params)[0].families == ("bollinger_breakout",)
 
 
 def test_merging_never_changes_a_prompt_without_a_variant():

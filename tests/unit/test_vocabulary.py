@@ -9,6 +9,7 @@ import re
 import pytest
 
 from autotrader.alerts.vocabulary import AlertEvent, DeliveryStatus
+from autotrader.arena.vocabulary import EntrantStatus, PayoutKind, RaceStatus, TicketStatus
 from autotrader.clones.graph import VariantName
 from autotrader.clones.plan import Engine, EngineName
 from autotrader.clones.vocabulary import Variant
@@ -88,6 +89,10 @@ def _check_values(store, table: str, column: str) -> set[str]:
         ("lifecycle_events", "event", EventKind),
         ("lifecycle_events", "from_stage", Stage),
         ("lifecycle_events", "to_stage", Stage),
+        ("arena_races", "status", RaceStatus),
+        ("arena_entrants", "status", EntrantStatus),
+        ("arena_tickets", "status", TicketStatus),
+        ("arena_payouts", "kind", PayoutKind),
         ("alert_outbox", "event", AlertEvent),
         ("alert_deliveries", "status", DeliveryStatus),
         ("desk_roundtable_formats", "format", desk.RoundtableFormat),

@@ -3,7 +3,13 @@ import random
 import pytest
 
 from autotrader.core.errors import OperationalError, TemporaryError
-from autotrader.core.worker import TickReport, Worker, WorkerConfig
+from autotrader.core.worker import (
+    TickReport,
+    Worker,
+    WorkerConfig,
+    parse_worker_identity,
+    worker_identity,
+)
 
 
 class FakeSleep:
@@ -84,6 +90,21 @@ def test_breaker_trips_after_consecutive_failures_and_reports_degraded(store, cl
     assert _heartbeat(store)["consecutive_failures"] == 4
 
 
+def test_a_tick_reporting_failed_work_counts_toward_the_breaker_without_raising(store, clock):
+    worker, sleep = _worker(
+        store, clock, lambda ctx: TickReport(summary="2 runs, 2 failed", failed=True),
+        breaker_failures=2, max_interval=300,
+    )  # fmt: skip
+
+    summary = worker.run(max_ticks=3, handle_signals=False)
+
+    assert summary.failures == 3
+    assert worker.status == "degraded"
+    assert sleep.delays[-1] == 300
+    runs = store.query("SELECT status, error FROM action_runs")
+    assert runs == [{"status": "failed", "error": "2 runs, 2 failed"}] * 3
+
+
 def test_a_success_resets_the_back_off(store, clock):
     outcomes = iter([TemporaryError("x"), TemporaryError("y"), None, None])
 
@@ -130,6 +151,55 @@ def test_request_stop_ends_the_loop_after_the_current_tick(store, clock):
     assert summary.stopped_by == "request"
 
 
+def _scripted(*outcomes):
+    """A tick that fails (raises) or succeeds in the order given."""
+    script = iter(outcomes)
+
+    def tick(ctx):
+        outcome = next(script)
+        if outcome is not None:
+            raise outcome
+        return TickReport()
+
+    return tick
+
+
+def test_a_worker_that_never_had_a_successful_tick_ends_failing(store, clock):
+    worker, _ = _worker(store, clock, _scripted(TemporaryError("busy"), TemporaryError("busy")))
+    summary = worker.run(max_ticks=2, handle_signals=False)
+    assert (summary.stopped_by, summary.failing) == ("max_ticks", True)
+    assert summary.last_error == "TemporaryError: busy"
+
+
+def test_a_worker_whose_last_breaker_many_ticks_failed_ends_failing(store, clock):
+    ticks = _scripted(None, *[TemporaryError("down")] * 3)
+    worker, _ = _worker(store, clock, ticks, breaker_failures=3)
+    assert worker.run(max_ticks=4, handle_signals=False).failing
+
+
+def test_a_worker_with_fewer_trailing_failures_than_the_breaker_ends_healthy(store, clock):
+    ticks = _scripted(TemporaryError("down"), None, TemporaryError("down"), TemporaryError("x"))
+    worker, _ = _worker(store, clock, ticks, breaker_failures=3)
+    summary = worker.run(max_ticks=4, handle_signals=False)
+    assert (summary.failures, summary.failing) == (3, False)
+
+
+def test_a_worker_stopped_before_its_first_tick_is_not_failing(store, clock):
+    worker, _ = _worker(store, clock, _scripted())
+    worker.request_stop()
+    summary = worker.run(handle_signals=False)
+    assert (summary.ticks, summary.failing) == (0, False)
+
+
+def test_a_tick_that_reports_failed_counts_as_a_failure_and_backs_off(store, clock):
+    worker, _ = _worker(store, clock, lambda ctx: TickReport("venue down", failed=True))
+    summary = worker.run(max_ticks=2, handle_signals=False)
+    assert (summary.failures, summary.failing, summary.last_error) == (2, True, "venue down")
+    assert worker.next_delay() > worker.config.interval * 1.5  # backing off, not polling
+    runs = store.query("SELECT status, summary, error FROM action_runs ORDER BY id")
+    assert [tuple(r.values()) for r in runs] == [("failed", "venue down", "venue down")] * 2
+
+
 def test_jitter_spreads_the_interval_within_bounds(store, clock):
     worker, _ = _worker(store, clock, lambda ctx: TickReport(), jitter=0.2)
     delays = [worker.next_delay() for _ in range(200)]
@@ -154,3 +224,14 @@ def test_config_refuses_nonsense():
         WorkerConfig(name="x", interval=0)
     with pytest.raises(ValueError, match="jitter"):
         WorkerConfig(name="x", jitter=1.5)
+
+
+def test_a_worker_identity_reads_back_as_name_host_and_pid():
+    assert parse_worker_identity(worker_identity("decisions", host="h-1", pid=77)) == (
+        "decisions",
+        "h-1",
+        77,
+    )
+    assert parse_worker_identity("a@b@host:12") == ("a@b", "host", 12)
+    for odd in ("test", "dead-worker", "x@host", "x@host:pid", "@host:1", "x@:1"):
+        assert parse_worker_identity(odd) is None

@@ -84,7 +84,10 @@ class EngineResult:
 
     intents: list[TradeIntent] = field(default_factory=list)
     notes: str = ""
-    error: str | None = None  # a recorded failure (the run still succeeds with a HOLD)
+    error: str | None = None  # a recorded failure (with a HOLD)
+    # The engine could not get a usable answer from its model: the run is failed (its HOLD
+    # still recorded) and counts toward the worker's breaker and the clone's safe mode.
+    failed: bool = False
     invocation_ids: list[int] = field(default_factory=list)
     # The model call whose answer the intents are (the Trader's): their actions are linked to
     # it as tool calls (CREATE_POSITION, CLOSE_POSITION, HOLDING, UPDATE_EXIT_PLAN).
@@ -98,7 +101,8 @@ class Engine(Protocol):
     """An engine may also declare, as class attributes read with ``getattr``: ``concurrent``
     (evaluate on the runner's thread pool: model latency), ``needs_context`` (build the context
     packet) and ``needs_memory`` (read policy posteriors and account equity). All default to
-    False: the request then carries no packet, empty posteriors and no equity."""
+    False: the request then carries no packet, empty posteriors and no equity. ``market_bars``
+    (an int, default 50) is how many bars its market snapshot holds: only those are read."""
 
     name: str
 

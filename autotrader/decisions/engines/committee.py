@@ -143,7 +143,9 @@ class CommitteeEngine:
             request, "planner", PLANNER_SYSTEM, _planner_prompt(request), Plan, ids
         )
         if plan is None:
-            return EngineResult([hold(symbol, error)], error=error[:300], invocation_ids=ids)
+            return EngineResult(
+                [hold(symbol, error)], error=error[:300], invocation_ids=ids, failed=True
+            )
         base = {
             "plan": plan.model_dump(mode="json"),
             "next_wakeup_secs": plan.next_wakeup_secs,
@@ -157,7 +159,7 @@ class CommitteeEngine:
         prompt = f"{request.packet.prompt}\n\nPLAN: run policy {policy!r}. Set policy_id to it."
         proposal, error = self._call(request, "trader", TRADER_SYSTEM, prompt, Proposal, ids)
         if proposal is None:
-            return EngineResult([hold(symbol, error)], error=error[:300], **base)
+            return EngineResult([hold(symbol, error)], error=error[:300], failed=True, **base)
         base["source_invocation_id"] = ids[-1]  # the Trader's answer is what acts
         intent = checked(TradeIntent.model_validate(proposal.model_dump()), symbol)
         if isinstance(intent, str):
@@ -168,7 +170,7 @@ class CommitteeEngine:
             request, "judge", JUDGE_SYSTEM, _judge_prompt(request, intent), Verdict, ids
         )
         if verdict is None:
-            return EngineResult([hold(symbol, error)], error=error[:300], **base)
+            return EngineResult([hold(symbol, error)], error=error[:300], failed=True, **base)
         return self._apply(verdict, intent, symbol, base)
 
     def _choose_policy(self, plan: Plan, request: DecisionRequest) -> str:

@@ -42,6 +42,7 @@ class HoldEngine:
     """Always one HOLD for the requested symbol; never reads the market, never fails."""
 
     name = EngineName.HOLD
+    market_bars = 0
 
     def decide(self, request: DecisionRequest) -> EngineResult:
         return hold_result(request.symbol, "hold engine: observing only, never trades")

@@ -66,7 +66,9 @@ class LlmEngine:
         ids = [result.invocation_id] if result.invocation_id else []
         if result.parsed is None:
             why = f"model output refused: {result.status}: {result.error}"
-            return EngineResult([hold(request.symbol, why)], error=why[:300], invocation_ids=ids)
+            return EngineResult(
+                [hold(request.symbol, why)], error=why[:300], invocation_ids=ids, failed=True
+            )
         intent = checked(result.parsed, request.symbol)
         if isinstance(intent, str):
             return EngineResult([hold(request.symbol, intent)], error=intent, invocation_ids=ids)

@@ -18,13 +18,15 @@ family (``policy``)     policy_id        signal
                                          close is back at the middle band.
 ======================  ===============  ==================================================
 
-Parameters (``strategy.engine_params``; defaults in :class:`RulesParams`): ``policy`` (one
-family) or ``policies`` (a list, default ``["trend_macd", "rsi_mean_reversion"]``; policy ids are
-accepted too), ``notional_usd`` ("500", a decimal string), ``leverage`` (2), ``stop_pct`` (0.02),
+Parameters (``strategy.engine_params``) are :class:`autotrader.clones.engine_params.RulesParams`,
+the schema the pipeline validator checks at save time: ``policy`` (one family) or ``policies``
+(a list, default ``["trend_macd", "rsi_mean_reversion"]``; policy ids are accepted too),
+``notional_usd`` ("500", a decimal string), ``leverage`` (2), ``stop_pct`` (0.02),
 ``target_pct`` (0.04), ``time_exit_hours`` (24; null for none), ``cooldown_minutes`` (60; 0 for
-none), ``allow_short`` (true), ``rsi_low`` (30), ``rsi_high`` (70), ``rsi_exit`` (50), and
-``granularity`` (the bar size the request builder reads; checked here). Unknown keys are
-ignored and named in the notes; a bad value is a recorded error and a HOLD.
+none), ``allow_short`` (true), ``rsi_low`` (30), ``rsi_high`` (70), ``rsi_exit`` (50) and
+``granularity`` (the bar size the request builder reads). Keys the schema does not know (only
+in graphs saved before it) are ignored and named in the notes; a bad value is a recorded error
+and a HOLD.
 
 Positions: an OPEN is never proposed while a position is open. A signal on the position's side
 is a HOLD; an entry signal on the other side is a CLOSE (never a flip: the next run may open);
@@ -39,21 +41,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
-from typing import Any
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any, cast
 
 from pydantic import ValidationError
 
-from autotrader.clones.plan import GRANULARITIES, EngineName
+from autotrader.clones.engine_params import FAMILIES, RulesParams, parse_engine_params
+from autotrader.clones.plan import EngineName
 from autotrader.core.clock import HOUR_MS, MINUTE_MS, iso_utc
 from autotrader.core.money import to_text
 from autotrader.decisions.engines.base import DecisionRequest, EngineResult, IndicatorBar
 from autotrader.decisions.engines.hold import clip, hold_result
 from autotrader.prop.gates import PositionView
 from autotrader.prop.models import (
-    DECIMAL_PATTERN,
-    MAX_AMOUNT,
     Action,
     ExitPlan,
     Side,
@@ -61,131 +62,21 @@ from autotrader.prop.models import (
     validation_summary,
 )
 
-FAMILIES: dict[str, str] = {
-    "trend_macd": "ema_macd",
-    "rsi_mean_reversion": "rsi_mr",
-    "bollinger_breakout": "bb_breakout",
-}
-DEFAULT_POLICIES = ("trend_macd", "rsi_mean_reversion")
-# Stops and targets at least 0.5 % from the price: the gates check them against the fill price,
-# which slippage moves against the trader (5 bps by default), so a closer level could land on
-# the wrong side of the fill.
-MIN_LEVEL_PCT = Decimal("0.005")
 _SIGNIFICANT_DIGITS = 5
 _MIN_BARS = 2
 _OWNER_TAG = re.compile(r"^\[([a-z0-9_]{1,64})\]")
-_BY_POLICY_ID = {pid: family for family, pid in FAMILIES.items()}
 
 
-@dataclass(frozen=True)
-class RulesParams:
-    """Validated rules parameters. Percentages are fractions (0.02 = 2 %)."""
+def parse_rules_params(raw: Any) -> tuple[RulesParams, tuple[str, ...]]:
+    """``engine_params`` read with the rules schema: the parameters and the ignored keys.
 
-    policies: tuple[str, ...] = DEFAULT_POLICIES
-    notional_usd: str = "500"
-    leverage: int = 2
-    stop_pct: Decimal = Decimal("0.02")
-    target_pct: Decimal = Decimal("0.04")
-    time_exit_hours: Decimal | None = Decimal(24)
-    cooldown_minutes: Decimal = Decimal(60)
-    allow_short: bool = True
-    rsi_low: float = 30.0
-    rsi_high: float = 70.0
-    rsi_exit: float = 50.0
-
-    @classmethod
-    def parse(cls, raw: Any) -> tuple[RulesParams, tuple[str, ...]]:
-        """Validate ``engine_params``; returns the parameters and the ignored (unknown) keys.
-
-        Raises ``ValueError`` with one line naming the first bad parameter and why.
-        """
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"engine_params must be an object, got {type(raw).__name__}")
-        d = cls()
-        granularity = raw.get("granularity", "1h")
-        if granularity not in GRANULARITIES:
-            raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
-        time_exit = raw.get("time_exit_hours", d.time_exit_hours)
-        params = cls(
-            policies=_policies(raw),
-            notional_usd=_notional(raw.get("notional_usd", d.notional_usd)),
-            leverage=_leverage(raw.get("leverage", d.leverage)),
-            stop_pct=_number(raw, "stop_pct", d.stop_pct, MIN_LEVEL_PCT, Decimal("0.5")),
-            target_pct=_number(raw, "target_pct", d.target_pct, MIN_LEVEL_PCT, Decimal("0.9")),
-            time_exit_hours=None
-            if time_exit is None
-            else _number(raw, "time_exit_hours", d.time_exit_hours, Decimal("0.1"), Decimal(720)),
-            cooldown_minutes=_number(raw, "cooldown_minutes", d.cooldown_minutes, 0, 10_080),
-            allow_short=_flag(raw.get("allow_short", d.allow_short), "allow_short"),
-            rsi_low=float(_number(raw, "rsi_low", d.rsi_low, 1, 99)),
-            rsi_high=float(_number(raw, "rsi_high", d.rsi_high, 1, 99)),
-            rsi_exit=float(_number(raw, "rsi_exit", d.rsi_exit, 1, 99)),
-        )
-        if not params.rsi_low < params.rsi_exit < params.rsi_high:
-            raise ValueError("rsi_low < rsi_exit < rsi_high must hold")
-        return params, tuple(sorted(str(k) for k in raw if k not in _KNOWN_KEYS))
-
-
-# What engine_params may hold: the fields above, ``policy``, and the request builder's bar size.
-_KNOWN_KEYS = frozenset({f.name for f in fields(RulesParams)} | {"policy", "granularity"})
-
-
-def _policies(raw: Mapping) -> tuple[str, ...]:
-    if "policy" in raw and "policies" in raw:
-        raise ValueError("give policy or policies, not both")
-    if "policy" in raw:
-        names = [raw["policy"]]
-    else:
-        names = raw.get("policies", list(DEFAULT_POLICIES))
-        if not isinstance(names, list | tuple) or not names:
-            raise ValueError("policies must be a non-empty list of policy names")
-    families: list[str] = []
-    for name in names:
-        family = _BY_POLICY_ID.get(name, name) if isinstance(name, str) else None
-        if family not in FAMILIES:
-            raise ValueError(f"unknown policy {name!r}; expected one of {', '.join(FAMILIES)}")
-        if family not in families:
-            families.append(family)
-    return tuple(families)
-
-
-def _notional(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError('notional_usd must be a decimal string such as "500"')
-    text = str(value).strip()
-    if not re.fullmatch(DECIMAL_PATTERN, text) or not 0 < Decimal(text) <= MAX_AMOUNT:
-        raise ValueError(
-            f'notional_usd must be a positive decimal string such as "500", got {value!r}'
-        )
-    return to_text(Decimal(text))
-
-
-def _leverage(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
-        raise ValueError(f"leverage must be a whole number from 1 to 100, got {value!r}")
-    return value
-
-
-def _flag(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{key} must be true or false, got {value!r}")
-    return value
-
-
-def _number(raw: Mapping, key: str, default: Any, low: Any, high: Any) -> Decimal:
-    """``raw[key]`` (or the default) as a finite Decimal within [low, high]."""
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError(f"{key} must be a number, got {value!r}")
+    Raises ``ValueError`` with one line naming each bad parameter and why.
+    """
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{key} must be a number, got {value!r}") from None
-    if not number.is_finite() or not Decimal(low) <= number <= Decimal(high):
-        raise ValueError(f"{key} must be from {low} to {high}, got {value!r}")
-    return number
+        params, ignored = parse_engine_params(EngineName.RULES, raw)
+    except ValidationError as exc:
+        raise ValueError(validation_summary(exc)) from None
+    return cast(RulesParams, params), ignored
 
 
 # -- policies ---------------------------------------------------------------------------------
@@ -319,18 +210,40 @@ _INVALIDATION = {
 # -- the engine -------------------------------------------------------------------------------
 
 
+_PARSED_KEPT = 256  # parameter objects whose parse is remembered, at most
+
+
 class RulesEngine:
     """Deterministic: the same request always gives the same result. Never raises."""
 
     name = EngineName.RULES
+    market_bars = _MIN_BARS  # it reads the last two bars: the snapshot builds no others
+
+    def __init__(self) -> None:
+        # id(engine_params) → (the object, its parse or the error): a strategy's parameters
+        # are parsed once, not on every decision (a backtest decides thousands of times).
+        self._parsed: dict[int, tuple[Any, tuple[RulesParams, tuple[str, ...]] | str]] = {}
+
+    def _params(self, raw: Any) -> tuple[RulesParams, tuple[str, ...]] | str:
+        """``parse_rules_params(raw)``, or the error line when the parameters are bad."""
+        hit = self._parsed.get(id(raw))
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+        try:
+            parsed: tuple[RulesParams, tuple[str, ...]] | str = parse_rules_params(raw)
+        except ValueError as exc:
+            parsed = clip(f"bad rules parameters: {exc}", 300)
+        if len(self._parsed) >= _PARSED_KEPT:
+            self._parsed.clear()
+        self._parsed[id(raw)] = (raw, parsed)  # holding ``raw`` keeps its id from being reused
+        return parsed
 
     def decide(self, request: DecisionRequest) -> EngineResult:
         symbol, market, position = request.symbol, request.market, request.position
-        try:
-            params, ignored = RulesParams.parse(request.strategy.engine_params)
-        except ValueError as exc:
-            reason = clip(f"bad rules parameters: {exc}", 300)
-            return hold_result(symbol, reason, error=reason)
+        parsed = self._params(request.strategy.engine_params)
+        if isinstance(parsed, str):
+            return hold_result(symbol, parsed, error=parsed)
+        params, ignored = parsed
         extra = f" (ignored parameters: {', '.join(ignored)})" if ignored else ""
         if market.price is None:
             return hold_result(symbol, f"missing data: no execution price for {symbol}{extra}")
@@ -344,7 +257,7 @@ class RulesEngine:
         owner = _owner(position)
         notes: list[str] = []
         missing: list[str] = []
-        for family in params.policies:
+        for family in params.families:
             pid = FAMILIES[family]
             reading = _READERS[family](prev, last, params)
             if reading.missing:

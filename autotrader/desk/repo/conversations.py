@@ -3,6 +3,7 @@ relationships they move and the drift log, and the memory influence log."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from autotrader.core.db import Store
@@ -133,6 +134,31 @@ def fail_stale_roundtables(
         " AND created_at < ?) OR (status = 'running' AND started_at < ?) ORDER BY id LIMIT ?)"
         " RETURNING *",
         (now_ms, queued_before, running_before, limit),
+    )
+
+
+def roundtable_claimants(store: Store) -> list[str]:
+    """The worker ids holding running roundtables."""
+    return [
+        worker
+        for (worker,) in store.tuples(
+            "SELECT DISTINCT claimed_by FROM desk_roundtables"
+            " WHERE status = 'running' AND claimed_by IS NOT NULL"
+        )
+    ]
+
+
+def fail_roundtables_of(store: Store, worker_ids: Iterable[str], *, now_ms: int) -> list[dict]:
+    """Running roundtables of ``worker_ids`` (workers known to be gone) → failed: nobody will
+    say their remaining turns."""
+    ids = sorted(worker_ids)
+    if not ids:
+        return []
+    return store.query(
+        "UPDATE desk_roundtables SET status = 'failed', finished_at = ?,"
+        " error = 'stale: its worker is gone'"
+        f" WHERE status = 'running' AND claimed_by IN ({', '.join('?' * len(ids))}) RETURNING *",
+        (now_ms, *ids),
     )
 
 

@@ -207,6 +207,31 @@ def unfinished_steps(store: Store, mission_id: int) -> int:
     )
 
 
+def step_claimants(store: Store) -> list[str]:
+    """The worker ids holding running steps."""
+    return [
+        worker
+        for (worker,) in store.tuples(
+            "SELECT DISTINCT claimed_by FROM desk_steps"
+            " WHERE status = 'running' AND claimed_by IS NOT NULL"
+        )
+    ]
+
+
+def release_steps_of(store: Store, worker_ids: Iterable[str]) -> list[dict]:
+    """Put the running steps of ``worker_ids`` (workers known to be gone) back in the queue;
+    the steps released, as they were claimed."""
+    ids = sorted(worker_ids)
+    if not ids:
+        return []
+    rows = store.query(
+        "UPDATE desk_steps SET status = 'queued', claimed_by = NULL, claimed_at = NULL"
+        f" WHERE status = 'running' AND claimed_by IN ({', '.join('?' * len(ids))}) RETURNING *",
+        ids,
+    )
+    return [_step(row) for row in rows]  # type: ignore[misc]
+
+
 def fail_stale_steps(store: Store, *, claimed_before: int, now_ms: int, limit: int) -> list[dict]:
     """Running steps claimed before ``claimed_before`` → failed (their worker died or hangs)."""
     rows = store.query(

@@ -49,6 +49,16 @@ def closed_position_amounts(
     )
 
 
+def closed_position_results(store: Store) -> Iterator[tuple[int, str, str, str]]:
+    """``(position_id, amounts, entry_price, max_qty)`` per closed position: the comma-joined
+    amounts of its ledger entries and what it was entered at, for a per-trade return."""
+    return store.tuples(
+        "SELECT p.id, group_concat(e.amount, ','), p.entry_price, p.max_qty FROM positions p"
+        " JOIN ledger_entries e ON e.position_id = p.id WHERE p.status = 'CLOSED'"
+        " GROUP BY p.id ORDER BY p.closed_at, p.id"
+    )
+
+
 def fee_amounts_by_account(
     store: Store, account_ids: Collection[int] | None = None
 ) -> Iterator[tuple[int, str]]:

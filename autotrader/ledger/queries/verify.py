@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from autotrader.core.db import Store
+from autotrader.prop.idempotency import CALLER_ORIGINS
 
 ENTRY_COLUMNS = ("id", "account_id", "kind", "amount", "balance_after", "position_id", "created_at")
 POSITION_COLUMNS = (
@@ -22,7 +23,10 @@ POSITION_COLUMNS = (
     "fees_paid",
     "realized_pnl",
     "funding_paid",
+    "opened_at",
+    "closed_at",
 )
+FILL_COLUMNS = ("id", "account_id", "symbol", "side", "price", "created_at")
 # Tables whose rows carry an idempotency key, and the links no two rows may share.
 KEYED_TABLES = ("prop_fills", "prop_intents", "ledger_entries")
 UNIQUE_LINKS = (("prop_fills", "order_id"), ("prop_orders", "intent_id"))
@@ -34,10 +38,10 @@ def _scope(account_id: int | None, column: str = "account_id", *, joiner: str = 
     return f" {joiner} {column} = ?", [account_id]
 
 
-def accounts(store: Store, account_id: int | None) -> Iterator[tuple[int, str]]:
-    """``(id, starting_balance)`` of the accounts."""
+def accounts(store: Store, account_id: int | None) -> Iterator[tuple[int, str, str]]:
+    """``(id, starting_balance, rules)`` of the accounts (rules as stored, JSON)."""
     where, params = _scope(account_id, "id")
-    return store.tuples(f"SELECT id, starting_balance FROM prop_accounts{where}", params)
+    return store.tuples(f"SELECT id, starting_balance, rules FROM prop_accounts{where}", params)
 
 
 def entries(store: Store, account_id: int | None) -> Iterator[tuple]:
@@ -68,23 +72,40 @@ def foreign_fill_entries(store: Store, account_id: int | None) -> list[dict]:
     )
 
 
-def fill_count(store: Store, account_id: int | None) -> int:
-    where, params = _scope(account_id, "f.account_id", joiner="AND")
-    return store.scalar(f"SELECT COUNT(*) FROM prop_fills f WHERE 1 = 1{where}", params)
-
-
 def broken_fill_links(store: Store, account_id: int | None) -> list[dict]:
-    """Fills whose order is missing or another account's, or whose order's intent is: the
-    fill with its order's (``o_id``, ``o_account``) and intent's (``i_id``, ``i_account``)."""
+    """Fills whose order is missing or another account's, whose order's intent is, whose key
+    is not the one its intent gave it (the intent's own key; ``intent:{id}`` for an intent that
+    had none, see ``autotrader.prop.idempotency``), or whose time is not its order's or is
+    before its intent's: the fill with its order's (``o_id``, ``o_account``, ``o_time``) and
+    intent's (``i_id``, ``i_account``, ``i_key``, ``i_time``)."""
     where, params = _scope(account_id, "f.account_id", joiner="AND")
     return store.query(
-        "SELECT f.id, f.account_id, f.order_id, o.id AS o_id, o.account_id AS o_account,"
-        " o.intent_id, i.id AS i_id, i.account_id AS i_account"
+        "SELECT f.id, f.account_id, f.order_id, f.idempotency_key, f.created_at,"
+        " o.id AS o_id, o.account_id AS o_account, o.intent_id, o.created_at AS o_time,"
+        " i.id AS i_id, i.account_id AS i_account, i.created_at AS i_time,"
+        " COALESCE(i.idempotency_key, 'intent:' || i.id) AS i_key"
         " FROM prop_fills f LEFT JOIN prop_orders o ON o.id = f.order_id"
         " LEFT JOIN prop_intents i ON i.id = o.intent_id"
         " WHERE (o.id IS NULL OR o.account_id != f.account_id OR i.id IS NULL"
-        f" OR i.account_id != f.account_id){where} ORDER BY f.id",
+        " OR i.account_id != f.account_id"
+        " OR f.idempotency_key IS NOT COALESCE(i.idempotency_key, 'intent:' || i.id)"
+        " OR f.created_at != o.created_at OR i.created_at > f.created_at)"
+        f"{where} ORDER BY f.id",
         params,
+    )
+
+
+def misscoped_intent_keys(store: Store, account_id: int | None) -> list[dict]:
+    """Intents of a caller origin (manual, decision) whose key lies outside their account's and
+    origin's namespace (``{origin}:{account}:…``): ``id, account_id, origin, idempotency_key``."""
+    where, params = _scope(account_id, joiner="AND")
+    origins = sorted(CALLER_ORIGINS)
+    return store.query(
+        "SELECT id, account_id, origin, idempotency_key FROM prop_intents"
+        f" WHERE origin IN ({', '.join('?' * len(origins))}) AND idempotency_key IS NOT NULL"
+        " AND substr(idempotency_key, 1, length(origin || ':' || account_id || ':'))"
+        f" != origin || ':' || account_id || ':'{where} ORDER BY id",
+        [*origins, *params],
     )
 
 
@@ -118,15 +139,19 @@ def misbooked_fees(store: Store, account_id: int | None) -> list[dict]:
     )
 
 
-def position_fills(store: Store, account_id: int | None) -> Iterator[tuple[int, str, str]]:
-    """``(position_id, signed quantities, fees)`` per position its fills name, both
-    comma-joined; a quantity is negative when the fill reduces the position."""
+def position_fills(
+    store: Store, account_id: int | None
+) -> Iterator[tuple[int, str, str, int, int]]:
+    """``(position_id, signed quantities, fees, first time, last time)`` per position its
+    fills name, quantities and fees comma-joined; a quantity is negative when the fill reduces
+    the position."""
     where, params = _scope(account_id, "f.account_id")
     return store.tuples(
         # Buying opens a long and closes a short: the fill's own side decides, not its
         # order's purpose, so a tampered order cannot hide a fill.
         "SELECT f.position_id, group_concat(CASE WHEN (f.side = 'BUY') = (p.side = 'LONG')"
-        " THEN f.qty ELSE '-' || f.qty END, ','), group_concat(f.fee, ',')"
+        " THEN f.qty ELSE '-' || f.qty END, ','), group_concat(f.fee, ','),"
+        " MIN(f.created_at), MAX(f.created_at)"
         f" FROM prop_fills f LEFT JOIN positions p ON p.id = f.position_id{where}"
         " GROUP BY f.position_id",
         params,
@@ -138,6 +163,56 @@ def positions(store: Store, account_id: int | None) -> Iterator[tuple]:
     where, params = _scope(account_id)
     return store.tuples(
         f"SELECT {', '.join(POSITION_COLUMNS)} FROM positions{where} ORDER BY id", params
+    )
+
+
+def fills(store: Store, account_id: int | None) -> Iterator[tuple]:
+    """Every fill in id order, as ``FILL_COLUMNS`` tuples."""
+    where, params = _scope(account_id)
+    return store.tuples(
+        f"SELECT {', '.join(FILL_COLUMNS)} FROM prop_fills{where} ORDER BY id", params
+    )
+
+
+def fill_span(store: Store, account_id: int) -> tuple[int | None, int | None]:
+    """The times of one account's first and last fills (None, None without fills)."""
+    row = next(
+        store.tuples(
+            "SELECT MIN(created_at), MAX(created_at) FROM prop_fills WHERE account_id = ?",
+            [account_id],
+        )
+    )
+    return row[0], row[1]
+
+
+def fill_contexts(store: Store, fill_ids: list[int]) -> dict[int, tuple[str | None, int]]:
+    """Fill id → its order's close trigger and its position's opening time, for ``fill_ids``
+    (the few fills the price check looks at twice)."""
+    found: dict[int, tuple[str | None, int]] = {}
+    for start in range(0, len(fill_ids), 500):  # SQLite caps bound parameters
+        chunk = fill_ids[start : start + 500]
+        for fill_id, trigger, opened_at in store.tuples(
+            "SELECT f.id, o.trigger, p.opened_at FROM prop_fills f"
+            " JOIN prop_orders o ON o.id = f.order_id JOIN positions p ON p.id = f.position_id"
+            f" WHERE f.id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ):
+            found[fill_id] = (trigger, opened_at)
+    return found
+
+
+def misdated_orders_and_intents(
+    store: Store, account_id: int | None, *, first_ms: int, end_ms: int
+) -> Iterator[tuple[str, int, int, int]]:
+    """``(table, id, account_id, created_at)`` of orders and intents dated outside
+    ``[first_ms, end_ms)``."""
+    where, params = _scope(account_id, joiner="AND")
+    return store.tuples(
+        f"SELECT 'prop_orders', id, account_id, created_at FROM prop_orders"
+        f" WHERE (created_at < ? OR created_at >= ?){where}"
+        f" UNION ALL SELECT 'prop_intents', id, account_id, created_at FROM prop_intents"
+        f" WHERE (created_at < ? OR created_at >= ?){where} ORDER BY 1, 2",
+        [first_ms, end_ms, *params, first_ms, end_ms, *params],
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
+from typing import NamedTuple
 
 from autotrader.core.db import Store
 from autotrader.core.money import ZERO, to_text
@@ -28,33 +29,48 @@ def txn_exists(store: Store, txn: str) -> bool:
     return store.scalar("SELECT 1 FROM economy_entries WHERE txn = ? LIMIT 1", (txn,)) is not None
 
 
-def append(
-    store: Store,
-    *,
-    txn: str,
-    leg: int,
-    holder: str,
-    kind: str,
-    amount: Decimal,
-    balance_after: Decimal,
-    reference: str | None,
-    reason: str | None,
-    now_ms: int,
-) -> int:
-    return store.insert(
-        "economy_entries",
-        {
-            "txn": txn,
-            "holder": holder,
-            "kind": str(kind),
-            "amount": to_text(amount),
-            "balance_after": to_text(balance_after),
-            "reference": reference,
-            "reason": reason,
-            "idempotency_key": f"{txn}:{leg}",
-            "created_at": now_ms,
-        },
-    )
+class Entry(NamedTuple):
+    """One leg of a booking as it is appended (money as Decimal)."""
+
+    txn: str
+    leg: int
+    holder: str
+    kind: str
+    amount: Decimal
+    balance_after: Decimal
+    reference: str | None
+    reason: str | None
+
+
+def append_many(store: Store, entries: Iterable[Entry], *, now_ms: int) -> int:
+    """Append a booking's legs in one statement (its idempotency keys are ``txn:leg``)."""
+    return store.executemany(
+        "INSERT INTO economy_entries (txn, holder, kind, amount, balance_after, reference,"
+        " reason, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (e.txn, e.holder, str(e.kind), to_text(e.amount), to_text(e.balance_after),
+             e.reference, e.reason, f"{e.txn}:{e.leg}", now_ms)
+            for e in entries
+        ],
+    )  # fmt: skip
+
+
+def balances_of(store: Store, holders: Collection[str]) -> dict[str, Decimal]:
+    """The balance of each of ``holders`` that has an entry (read in chunks of 500)."""
+    found: dict[str, Decimal] = {}
+    ordered = sorted(holders)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        found.update(
+            (holder, Decimal(after))
+            for holder, after in store.tuples(
+                "SELECT holder, balance_after FROM economy_entries WHERE id IN (SELECT MAX(id)"
+                f" FROM economy_entries WHERE holder IN ({', '.join('?' * len(chunk))})"
+                " GROUP BY holder)",
+                chunk,
+            )
+        )
+    return found
 
 
 def entries(
@@ -86,4 +102,13 @@ def all_entries(store: Store) -> Iterator[tuple[int, str, str, str, str, str, st
     return store.tuples(
         "SELECT id, txn, holder, kind, amount, balance_after, reference FROM economy_entries"
         " ORDER BY id"
+    )
+
+
+def legs_of_bookings(store: Store, prefix: str) -> Iterator[tuple[str, str, str]]:
+    """``(txn, holder, amount)`` of every entry whose booking id starts with ``prefix`` (the
+    arena's ``race:``), money as stored, by index range."""
+    return store.tuples(
+        "SELECT txn, holder, amount FROM economy_entries WHERE txn >= ? AND txn < ?",
+        (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
     )

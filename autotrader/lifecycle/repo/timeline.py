@@ -60,3 +60,16 @@ def last_event(store: Store, clone_id: int, event: str) -> dict | None:
         "SELECT * FROM lifecycle_events WHERE clone_id = ? AND event = ? ORDER BY id DESC LIMIT 1",
         (clone_id, str(event)),
     )
+
+
+def events_after(store: Store, after_id: int, events: tuple[str, ...], *, limit: int) -> list[dict]:
+    """Events of the given kinds recorded after ``after_id``, oldest first (the alerts' scan)."""
+    return store.query(
+        f"SELECT * FROM lifecycle_events WHERE id > ? AND event IN ({', '.join('?' * len(events))})"
+        " ORDER BY id LIMIT ?",
+        (after_id, *map(str, events), limit),
+    )
+
+
+def newest_event_id(store: Store) -> int:
+    return int(store.scalar("SELECT COALESCE(MAX(id), 0) FROM lifecycle_events"))

@@ -175,12 +175,13 @@ _MARKET_COLUMNS = (
 
 
 def prediction_markets_for(
-    store: Store, scope: str, target: str, *, until_ms: int, limit: int
+    store: Store, scope: str, target: str, *, until_ms: int, limit: int, soonest: bool = False
 ) -> list[dict]:
     """Active, unclosed Polymarket markets first seen by ``until_ms`` that match ``target``:
     scope ``market`` by slug or market id, ``event`` by event slug, ``topic`` by a
     case-insensitive substring of the question, slug or tags. Ordered by volume (largest
-    first, unknown last), then market id; at most ``limit``.
+    first, unknown last), then market id; at most ``limit``. With ``soonest``, only markets
+    that end after ``until_ms``, the one ending first first (the topic's immediate market).
 
     Active/closed are the markets' current flags (the table keeps no history of them).
     """
@@ -195,10 +196,15 @@ def prediction_markets_for(
             " OR instr(lower(tags), ?) > 0)"
         )
         params = [needle, needle, needle]
+    order = "volume IS NULL, volume DESC, market_id"
+    if soonest:
+        where += " AND end_time > ?"
+        params.append(until_ms)
+        order = "end_time, market_id"
     return store.query(
         f"SELECT {_MARKET_COLUMNS} FROM prediction_markets"
         f" WHERE active = 1 AND closed = 0 AND first_seen_at <= ? AND {where}"
-        " ORDER BY volume IS NULL, volume DESC, market_id LIMIT ?",
+        f" ORDER BY {order} LIMIT ?",
         [until_ms, *params, limit],
     )
 

@@ -7,7 +7,8 @@ money); a negative or non-finite amount is rejected.
 
 Units and names, so every metric means one thing wherever it comes from:
 
-- ``tvl``, ``supply``, ``dex_volume_24h``, ``dex_volume_7d``, ``fees_24h``, ``revenue_24h``: USD.
+- ``tvl``, ``supply``, ``dex_volume_24h``, ``dex_volume_7d``, ``fees_24h``, ``revenue_24h``,
+  ``open_interest`` (perp DEXs' open interest): USD.
 - ``*_change_1d`` / ``*_change_7d``: **fractions** (0.021 = +2.1 %). DefiLlama's own ``change_1d``
   fields are percentages and are divided by 100 here; chain flows are computed from the
   historical series as ``tvl_now / tvl_then - 1``.
@@ -33,6 +34,7 @@ from autotrader.market.sources._http import DEFAULT_TIMEOUT_S, JsonHttpClient
 
 DEFAULT_BASE_URL = "https://api.llama.fi"
 DEFAULT_STABLECOINS_URL = "https://stablecoins.llama.fi"
+DEFAULT_OPEN_INTEREST_PATH = "/overview/open-interest"
 SOURCE = "DefiLlama"
 
 WHOLE_PAYLOAD = -1  # Rejection.index when the whole payload is refused
@@ -328,6 +330,12 @@ def parse_fees_overview(payload: Any, *, now_ms: int) -> Parsed:
     )
 
 
+def parse_open_interest(payload: Any, *, now_ms: int) -> Parsed:
+    """``/overview/open-interest`` → ``open_interest`` (USD, its ``total24h``) and
+    ``open_interest_change_1d`` (fraction) per perp DEX and for ``global``/``all``."""
+    return _overview(payload, now_ms, (("total24h", "open_interest"),), "open_interest_change_1d")
+
+
 def parse_stablecoins(payload: Any, *, now_ms: int) -> Parsed:
     """``/stablecoins`` → ``stablecoin``/<symbol>/``supply`` (circulating, USD) per USD-pegged
     stablecoin, plus ``stablecoin``/``all``/``supply``, their sum.
@@ -378,6 +386,7 @@ class DefiLlamaSource:
         self,
         base_url: str = DEFAULT_BASE_URL,
         stablecoins_url: str = DEFAULT_STABLECOINS_URL,
+        open_interest_path: str = DEFAULT_OPEN_INTEREST_PATH,
         *,
         clock: Clock,
         transport: httpx.BaseTransport | None = None,
@@ -395,6 +404,8 @@ class DefiLlamaSource:
         }
         self._api = JsonHttpClient(base_url, **common)
         self._stables = JsonHttpClient(stablecoins_url, **common)
+        # A setting, not a constant: DefiLlama has moved and renamed its perps endpoints before.
+        self._open_interest_path = open_interest_path
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -447,6 +458,14 @@ class DefiLlamaSource:
         """Fees (and revenue when reported), total and per protocol (GET ``/overview/fees``)."""
         payload = self._api.get_json("/overview/fees", _NO_CHARTS)
         return parse_fees_overview(payload, now_ms=self._clock.now_ms())
+
+    def open_interest(self) -> Parsed:
+        """Open interest of the perp DEXs, total and per protocol (GET
+        ``/overview/open-interest`` or the configured path, charts excluded)."""
+        payload = self._api.get_json(
+            self._open_interest_path, _NO_CHARTS, what="open interest overview"
+        )
+        return parse_open_interest(payload, now_ms=self._clock.now_ms())
 
     def stablecoins(self) -> Parsed:
         """Circulating USD supply per stablecoin and in total (GET stablecoins ``/stablecoins``)."""

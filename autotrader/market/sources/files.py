@@ -6,18 +6,24 @@ date strings, or datetime64), and OHLCV columns by name (``open`` or ``o``, ...)
 by time and checked by ``validate_candle_rows``, so a bad row (NaN, high < low, duplicate time,
 off the timeframe grid) is rejected on its own and the rest is imported. A file whose layout
 cannot be understood raises ``InvalidInputError`` with one line saying what was expected.
+
+The bar spacing is read from the file too (the most common step between consecutive bars, so a
+gap or a stray row does not change it): a caller's timeframe is checked against it, never
+trusted over it, or a 5-minute file would be stored as 1-minute bars.
 """
 
 from __future__ import annotations
 
-import json
 import math
+from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from autotrader.core.errors import InvalidInputError, NotFoundError
-from autotrader.market.models import Candle, Rejection
+from autotrader.core.jsonload import load_json
+from autotrader.market.models import TIMEFRAME_MS, Candle, Rejection
 from autotrader.market.validation import validate_candle_rows
 
 TIME_COLUMNS: tuple[str, ...] = (
@@ -60,15 +66,21 @@ class ImportResult:
     rejections: list[Rejection]
     layout: str  # e.g. "csv, timestamp column 'timestamp_ms' in milliseconds"
     rows_read: int
+    timeframe: str  # the bar spacing the file holds: "1m", "5m" or "1h"
 
 
-def read_candle_file(path: str | Path, *, symbol: str, timeframe: str) -> ImportResult:
+def read_candle_file(
+    path: str | Path, *, symbol: str, timeframe: str | None = None
+) -> ImportResult:
     """Read, validate and return the candles of a ``.csv``/``.json``/``.feather``/``.parquet``.
 
-    Times become epoch ms UTC (naive dates are taken as UTC). Raises ``NotFoundError`` if the
-    file does not exist and ``InvalidInputError`` (one line, naming the file and what was
-    expected) if it is unreadable, empty, of an unknown type, or lacks a timestamp column or
-    open/high/low/close columns. Bad individual rows are returned as rejections, not raised.
+    Times become epoch ms UTC (naive dates are taken as UTC). The timeframe is inferred from the
+    bar spacing; ``timeframe``, when given, must agree with it (a one-bar file has no spacing
+    and needs it). Raises ``NotFoundError`` if the file does not exist and ``InvalidInputError``
+    (one line, naming the file and what was expected) if it is unreadable, empty, of an unknown
+    type, lacks a timestamp column or open/high/low/close columns, or its spacing is not a
+    supported timeframe or not the one asked for. Bad individual rows are returned as
+    rejections, not raised.
     """
     file = Path(path)
     if not file.exists():
@@ -89,9 +101,50 @@ def read_candle_file(path: str | Path, *, symbol: str, timeframe: str) -> Import
     layout = f"{source}, timestamp column {time_column!r} {unit}"
     if prices["volume"] is None:
         layout += ", no volume column (volume set to 0)"
+    timeframe = _checked_timeframe(file, times, timeframe)
     rows = _rows(frame, times, prices)
     candles, rejections = _validate_sorted(rows, symbol=symbol, timeframe=timeframe)
-    return ImportResult(candles, rejections, layout, rows_read=len(rows))
+    return ImportResult(candles, rejections, layout, rows_read=len(rows), timeframe=timeframe)
+
+
+def infer_timeframe(times: list[int | None]) -> str | None:
+    """The timeframe whose step is the most common gap between consecutive distinct times, or
+    ``None`` when there are fewer than two. Raises ``ValueError`` naming a step that is no
+    supported timeframe."""
+    ordered = sorted({t for t in times if t is not None})
+    steps = Counter(later - earlier for earlier, later in pairwise(ordered))
+    if not steps:
+        return None
+    step, _count = steps.most_common(1)[0]
+    by_step = {ms: name for name, ms in TIMEFRAME_MS.items()}
+    if step not in by_step:
+        raise ValueError(f"bars are {_describe_step(step)} apart")
+    return by_step[step]
+
+
+def _checked_timeframe(file: Path, times: list[int | None], asked: str | None) -> str:
+    supported = ", ".join(TIMEFRAME_MS)
+    try:
+        found = infer_timeframe(times)
+    except ValueError as error:
+        raise InvalidInputError(f"{file.name}: {error}; expected {supported} bars") from None
+    if found is None:
+        if asked is None:
+            raise InvalidInputError(
+                f"{file.name}: one bar has no spacing to read the timeframe from; pass --timeframe"
+            )
+        return asked
+    if asked is not None and asked != found:
+        raise InvalidInputError(
+            f"{file.name}: bars are {found} apart, not {asked}; pass --timeframe {found} or omit it"
+        )
+    return found
+
+
+def _describe_step(step_ms: int) -> str:
+    if step_ms % 60_000 == 0:
+        return f"{step_ms // 60_000} minutes"
+    return f"{step_ms / 1000:g} seconds"
 
 
 def _read_frame(file: Path, suffix: str) -> tuple[Any, str]:
@@ -127,7 +180,7 @@ def _read_frame(file: Path, suffix: str) -> tuple[Any, str]:
 def _read_json(file: Path) -> tuple[Any, str]:
     import pandas as pd
 
-    payload = json.loads(file.read_text(encoding="utf-8"))
+    payload = load_json(file.read_bytes(), what=file.name)
     expected = "expected a list of [t, o, h, l, c, v] arrays or of objects with t/o/h/l/c/v keys"
     if not isinstance(payload, list):
         raise InvalidInputError(f"{file.name}: JSON is not a list; {expected}")

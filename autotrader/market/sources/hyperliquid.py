@@ -18,6 +18,7 @@ Importing this module imports ccxt (slow); nothing imports it at CLI start-up.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -203,15 +204,15 @@ class HyperliquidSource:
     # -- funding --------------------------------------------------------------------------------
 
     def fetch_funding(self, symbols: Iterable[str]) -> list[FundingRate]:
-        """The current hourly funding rate of each perp in ``symbols`` (one ``/info`` call).
+        """The current hourly funding rate of each perp in ``symbols`` and Hyperliquid's predicted
+        rate for the next funding (two ``/info`` calls: ``metaAndAssetCtxs`` through ccxt, then
+        ``predictedFundings``, which ccxt does not read).
 
         ``time`` is the observation time from the clock, floored to the minute; mark price,
-        oracle price and open interest (base units) are filled when the exchange reports them.
-        ``predicted_rate`` stays ``None``: ccxt has no predicted rate for Hyperliquid, and the
-        ``funding`` it reads from ``metaAndAssetCtxs`` already is the running estimate for the
-        current hour. Perps the exchange did not report are left out. Raises
-        ``InvalidInputError`` for an unknown or spot symbol (spot has no funding) before any
-        request, ``TemporaryError`` when the request fails.
+        oracle price and open interest (base units) are filled when the exchange reports them;
+        ``predicted_rate`` is ``None`` for a perp the prediction does not cover. Perps the
+        exchange did not report are left out. Raises ``InvalidInputError`` for an unknown or spot
+        symbol (spot has no funding) before any request, ``TemporaryError`` when a request fails.
         """
         wanted = {symbol: self._perp_symbol(symbol) for symbol in dict.fromkeys(symbols)}
         if not wanted:
@@ -220,6 +221,7 @@ class HyperliquidSource:
         rates = self._call(
             "fetch_funding", lambda: self._exchange.fetch_funding_rates(market_symbols)
         )
+        predicted = self.fetch_predicted_funding()
         observed = self._clock.now_ms() // MINUTE_MS * MINUTE_MS
         result = []
         for symbol, market_symbol in wanted.items():
@@ -233,13 +235,33 @@ class HyperliquidSource:
                     symbol=symbol,
                     time=observed,
                     rate=rate,
-                    predicted_rate=None,
+                    predicted_rate=predicted.get(symbol),
                     mark_price=_float(entry.get("markPrice")),
                     oracle_price=_float(entry.get("indexPrice")),
                     open_interest=_float(info.get("openInterest")),
                 )
             )
         return result
+
+    def fetch_predicted_funding(self) -> dict[str, float]:
+        """Hyperliquid's own predicted hourly rate per perp coin (``predictedFundings``).
+
+        The answer lists, per coin, the next funding on several venues (``BinPerp``,
+        ``BybitPerp``, ``HlPerp``); only ``HlPerp`` is what a position here will pay. A rate
+        quoted over an interval of several hours is divided down to hourly, as stored rates
+        are. Entries that are malformed or null (a venue that does not list the coin) are
+        skipped. Raises ``TemporaryError`` when the request fails or the answer is not a list.
+        """
+        answer = self._call(
+            "fetch_predicted_funding",
+            lambda: self._exchange.publicPostInfo({"type": "predictedFundings"}),
+        )
+        if not isinstance(answer, list):
+            raise TemporaryError(
+                "Hyperliquid fetch_predicted_funding: expected a list of coins, "
+                f"got {type(answer).__name__}"
+            )
+        return {coin: rate for coin, rate in map(_hyperliquid_prediction, answer) if coin}
 
     def _perp_symbol(self, symbol: str) -> str:
         market_symbol = self.ccxt_symbol(symbol)
@@ -303,6 +325,23 @@ class HyperliquidSource:
 
 
 # -- pure helpers ---------------------------------------------------------------------------------
+
+
+def _hyperliquid_prediction(entry: Any) -> tuple[str | None, float]:
+    """``["BTC", [["HlPerp", {"fundingRate": "0.0000125", "fundingIntervalHours": 1}], ...]]``
+    → ``("BTC", 1.25e-05)``; ``(None, 0.0)`` when the entry carries no usable HlPerp rate."""
+    if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+        return None, 0.0
+    coin, venues = entry
+    for venue in venues if isinstance(venues, list) else ():
+        if not (isinstance(venue, list) and len(venue) == 2 and venue[0] == "HlPerp"):
+            continue
+        point = venue[1] if isinstance(venue[1], dict) else {}
+        rate = _float(point.get("fundingRate"))
+        hours = _float(point.get("fundingIntervalHours")) or 1.0
+        if rate is not None and math.isfinite(rate) and hours > 0:
+            return coin, rate / hours
+    return None, 0.0
 
 
 def _asset_info(market: Mapping[str, Any], precision_mode: int) -> AssetInfo | None:

@@ -1,0 +1,233 @@
+"""Market history for a backtest, read from market memory once and held in memory.
+
+Per symbol: the source series mark-to-market reads (the freshest of 1m/5m, as
+``prop.mtm`` chooses it) as plain lists indexed by bar, the bars of each granularity a
+strategy decides on with their indicators computed by TA-Lib over the whole series once, the
+funding observations of the period, and the registry entry. After loading, nothing here touches
+the store: a decision or an exit check is a list lookup, never a query.
+
+No look-ahead: :meth:`SymbolHistory.closed_bars` and :meth:`SymbolHistory.price` return only
+bars whose close time is at or before the instant asked about.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from autotrader.core.clock import HOUR_MS
+from autotrader.core.db import Store
+from autotrader.core.money import from_float
+from autotrader.decisions.engines.base import IndicatorBar
+from autotrader.market import indicators
+from autotrader.market import repo as market_repo
+from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS, AssetInfo, Candle
+from autotrader.market.repo import observations
+from autotrader.market.view import SOURCE_TIMEFRAMES, ExecutionPrice
+from autotrader.prop.mtm import funding_window
+
+
+@dataclass
+class SourceSeries:
+    """The execution series of one symbol: bar ``i`` opens at ``open_time[i]`` and closes
+    at ``close_time[i]``; prices are the stored floats."""
+
+    source: str
+    timeframe: str
+    open_time: list[int]
+    close_time: list[int]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+
+    def candle(self, symbol: str, index: int) -> Candle:
+        return Candle(
+            symbol,
+            self.timeframe,
+            self.open_time[index],
+            self.open[index],
+            self.high[index],
+            self.low[index],
+            self.close[index],
+            0.0,
+        )
+
+    def last_closed(self, now_ms: int) -> int:
+        """The index of the newest bar closed by ``now_ms`` (-1: none yet)."""
+        return bisect.bisect_right(self.close_time, now_ms) - 1
+
+
+@dataclass
+class GranularitySeries:
+    """Bars of one decision granularity with their indicators, ascending."""
+
+    bars: list[IndicatorBar]
+    close_time: list[int]
+    volume: list[float]
+
+
+@dataclass
+class SymbolHistory:
+    symbol: str
+    asset: AssetInfo | None
+    series: SourceSeries | None
+    granularities: dict[str, GranularitySeries] = field(default_factory=dict)
+    funding_times: list[int] = field(default_factory=list)
+    funding: list[dict] = field(default_factory=list)
+
+    def price(self, now_ms: int) -> ExecutionPrice | None:
+        """The execution price as live reads it: the close of the newest closed source bar,
+        as of its close time."""
+        if self.series is None:
+            return None
+        index = self.series.last_closed(now_ms)
+        if index < 0:
+            return None
+        s = self.series
+        return ExecutionPrice(
+            self.symbol, from_float(s.close[index]), s.close_time[index], s.source, s.timeframe
+        )
+
+    def closed_bars(self, granularity: str, now_ms: int, count: int) -> tuple[IndicatorBar, ...]:
+        """The last ``count`` bars of ``granularity`` closed by ``now_ms``, ascending."""
+        found = self.granularities.get(granularity)
+        if found is None:
+            return ()
+        end = bisect.bisect_right(found.close_time, now_ms)
+        return tuple(found.bars[max(0, end - count) : end])
+
+    def prefilter_metric(self, prefilter: str, now_ms: int) -> float | None:
+        """The candidate prefilter's value (``volatility``: Bollinger width over the middle
+        band; ``volume``: USD volume) of the last hourly bar closed by ``now_ms``."""
+        found = self.granularities.get("1h")
+        end = bisect.bisect_right(found.close_time, now_ms) if found else 0
+        if found is None or end == 0:
+            return None
+        bar = found.bars[end - 1]
+        if prefilter == "volatility":
+            if bar.bb_middle and bar.bb_upper is not None and bar.bb_lower is not None:
+                return (bar.bb_upper - bar.bb_lower) / bar.bb_middle
+            return None
+        return found.volume[end - 1] * bar.close if prefilter == "volume" else None
+
+    def funding_rate(self, hour: int) -> dict | None:
+        """The observation paid at ``hour`` (the window ``prop.mtm`` uses)."""
+        since, until = funding_window(hour)
+        end = bisect.bisect_right(self.funding_times, until)
+        if end == 0 or self.funding_times[end - 1] < since:
+            return None
+        return self.funding[end - 1]
+
+
+class History:
+    """Every symbol a backtest may touch, loaded for ``[since_ms, until_ms]``."""
+
+    def __init__(self, symbols: dict[str, SymbolHistory], since_ms: int, until_ms: int) -> None:
+        self.symbols = symbols
+        self.since_ms = since_ms
+        self.until_ms = until_ms
+
+    def bar_count(self) -> int:
+        """Source bars that close inside the period, over every symbol."""
+        total = 0
+        for history in self.symbols.values():
+            s = history.series
+            if s is not None:
+                total += bisect.bisect_right(s.close_time, self.until_ms) - bisect.bisect_right(
+                    s.close_time, self.since_ms
+                )
+        return total
+
+    def times(self) -> list[int]:
+        """Every source-bar close time in ``(since, until]``, over every symbol, ascending:
+        the instants a mark-to-market pass runs at."""
+        moments: set[int] = set()
+        for history in self.symbols.values():
+            s = history.series
+            if s is None:
+                continue
+            lo = bisect.bisect_right(s.close_time, self.since_ms)
+            hi = bisect.bisect_right(s.close_time, self.until_ms)
+            moments.update(s.close_time[lo:hi])
+        return sorted(moments)
+
+
+def load_history(
+    store: Store,
+    symbols: Iterable[str],
+    granularities: Iterable[str],
+    *,
+    since_ms: int,
+    until_ms: int,
+) -> History:
+    """Read what a backtest of ``[since_ms, until_ms]`` needs from market memory: one range
+    read per series. Indicators start from the first stored bar, so their warm-up is the
+    same as live's."""
+    wanted = tuple(dict.fromkeys(granularities))
+    loaded = {}
+    for symbol in dict.fromkeys(symbols):
+        # The first hour paid after ``since`` takes the last rate observed in the hour before.
+        rates = observations.funding_between(store, symbol, since_ms - 2 * HOUR_MS, until_ms)
+        loaded[symbol] = SymbolHistory(
+            symbol=symbol,
+            asset=market_repo.get_asset(store, symbol),
+            series=_source_series(store, symbol, since_ms, until_ms),
+            granularities={g: s for g in wanted if (s := _granularity(store, symbol, g, until_ms))},
+            funding_times=[r["time"] for r in rates],
+            funding=rates,
+        )
+    return History(loaded, since_ms, until_ms)
+
+
+def _source_series(store: Store, symbol: str, since_ms: int, until_ms: int) -> SourceSeries | None:
+    chosen = market_repo.freshest_series(store, symbol, SOURCE_TIMEFRAMES, until_ms=until_ms)
+    if chosen is None:
+        return None
+    step = TIMEFRAME_MS[chosen.timeframe]
+    # Two bars before the period too: the price at its first instant is a closed bar's close.
+    rows = market_repo.candle_rows(
+        store, chosen.source, symbol, chosen.timeframe, since_ms - 2 * step, until_ms - step
+    )
+    if not rows:
+        return None
+    open_time, open_, high, low, close, _volume = (list(c) for c in zip(*rows, strict=True))
+    return SourceSeries(
+        source=chosen.source,
+        timeframe=chosen.timeframe,
+        open_time=open_time,
+        close_time=[t + step for t in open_time],
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
+    )
+
+
+def _granularity(
+    store: Store, symbol: str, granularity: str, until_ms: int
+) -> GranularitySeries | None:
+    step = TIMEFRAME_MS.get(granularity)
+    chosen = market_repo.freshest_series(store, symbol, (granularity,), until_ms=until_ms)
+    if step is None or chosen is None:
+        return None
+    rows = market_repo.candle_rows(store, chosen.source, symbol, granularity, 0, until_ms - step)
+    values = indicators.compute([row[4] for row in rows])
+    columns = {name: values[name].tolist() for name in INDICATOR_COLUMNS}
+    bars = [
+        IndicatorBar(
+            open_time=row[0],
+            close=row[4],
+            high=row[2],
+            low=row[3],
+            **{name: _finite(column[i]) for name, column in columns.items()},
+        )
+        for i, row in enumerate(rows)
+    ]
+    return GranularitySeries(bars, [row[0] + step for row in rows], [row[5] for row in rows])
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

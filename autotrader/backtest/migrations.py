@@ -1,0 +1,32 @@
+"""The backtest's own table: one row per run, in the backtest store it wrote.
+
+A backtest store is a full autotrader store (prop accounts, fills, positions, the ledger,
+snapshots), so every ``ledger …`` command reads it; this row says what produced it.
+"""
+
+from __future__ import annotations
+
+from autotrader.core._sqlite_utils import Database, Migrations
+
+migrations = Migrations("backtest")
+
+
+@migrations()
+def m001_backtest_runs(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE backtest_runs (
+            run_id TEXT PRIMARY KEY,
+            since_ms INTEGER NOT NULL,
+            until_ms INTEGER NOT NULL,
+            spec TEXT NOT NULL,                    -- what was asked for (JSON)
+            accounts TEXT NOT NULL,                -- {clone id: account id} (JSON)
+            bars INTEGER NOT NULL,                 -- source bars replayed, every symbol
+            decisions INTEGER NOT NULL,
+            fills INTEGER NOT NULL,
+            ledger_sha256 TEXT NOT NULL,           -- the determinism hash of the ledger
+            started_at INTEGER NOT NULL,           -- wall clock
+            elapsed_ms INTEGER NOT NULL
+        ) STRICT
+        """
+    )

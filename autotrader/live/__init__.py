@@ -1,0 +1,1 @@
+"""Live execution: prop accounts on the Hyperliquid testnet and real venues, through ccxt."""

@@ -23,6 +23,14 @@ def extend_check_values(db: Database, table: str, column: str, *new_values: str)
     that owns ``table``, with the values added to the package's enum in the same change (a test
     pins each enum to its CHECK).
     """
+    for value in new_values:
+        # Letters, digits, '_' and the '.' of a family prefix (the alerts' ``race.settled``):
+        # nothing that could end the quoted literal it becomes.
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]*", value):
+            raise ValueError(f"not a {column} value: {value!r}")
+    if getattr(db, "dialect", None) == "postgres":
+        _extend_postgres_check(db, table, column, new_values)
+        return
     check = re.compile(rf"\b{re.escape(column)} IN \((?P<values>[^)]*)\)")
     table_sql = db.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
@@ -32,10 +40,6 @@ def extend_check_values(db: Database, table: str, column: str, *new_values: str)
         raise RuntimeError(f"{table} has no {column} IN (...) CHECK to extend")
     values = [v.strip().strip("'") for v in match["values"].split(",") if v.strip()]
     for value in new_values:
-        # Letters, digits, '_' and the '.' of a family prefix (the alerts' ``race.settled``):
-        # nothing that could end the quoted literal it becomes.
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]*", value):
-            raise ValueError(f"not a {column} value: {value!r}")
         if value not in values:
             values.append(value)
     listed = ", ".join(f"'{value}'" for value in values)
@@ -54,6 +58,27 @@ def extend_check_values(db: Database, table: str, column: str, *new_values: str)
     db.execute(f"ALTER TABLE staged RENAME TO {table}")
     for _, _, sql in dependents:
         db.execute(sql)
+
+
+def _extend_postgres_check(db: Database, table: str, column: str, new_values: tuple) -> None:
+    """PostgreSQL alters a CHECK in place: the constraint naming ``column`` is dropped and
+    added again with the longer list (PostgreSQL stores ``column IN (...)`` as
+    ``column = ANY (ARRAY['a'::text, ...])``)."""
+    rows = db.execute(
+        "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+        " JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = ? AND c.contype = 'c'",
+        (table,),
+    ).fetchall()
+    mentions = re.compile(rf"\b{re.escape(column)}\b")
+    found = [(name, sql) for name, sql in rows if mentions.search(sql) and "'" in sql]
+    if not found:
+        raise RuntimeError(f"{table} has no {column} IN (...) CHECK to extend: {rows}")
+    name, sql = found[0]
+    values = re.findall(r"'([^']*)'", sql)
+    values += [value for value in new_values if value not in values]
+    listed = ", ".join(f"'{value}'" for value in values)
+    db.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    db.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({column} IN ({listed}))")
 
 
 @migrations()

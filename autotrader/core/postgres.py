@@ -540,6 +540,19 @@ class PostgresStore:
             )
         }
 
+    def unique_columns(self, table: str) -> set[str]:
+        """The columns of ``table`` a UNIQUE constraint or full unique index covers on its own."""
+        return {
+            name
+            for (name,) in self._conn.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+                " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]"
+                " WHERE t.relname = $1 AND i.indisunique AND i.indpred IS NULL"
+                " AND i.indnatts = 1",
+                (table,),
+            )
+        }
+
     def pragma(self, name: str) -> Any:
         """What ``db status`` asks SQLite's pragmas for, answered for PostgreSQL: writes go
         through its write-ahead log, and foreign keys are always enforced."""

@@ -4,6 +4,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
+# The options both commands take (each adds its own --amount, whose default differs).
+VerifierOption = Annotated[
+    str, typer.Option("--verifier", help="manual (an admin act) or hyperliquid.")
+]
+ReferenceOption = Annotated[
+    str | None, typer.Option("--reference", help="manual: the payment's reference or hash.")
+]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="manual: why (recorded).")]
+TxOption = Annotated[
+    str | None, typer.Option("--tx", help="hyperliquid: the transfer's hash, if known.")
+]
+
 
 def payment_verifier(settings, clock, name, reference, reason, amount, tx):
     """A ManualVerifier (an admin's attestation: reference and reason required) or the

@@ -27,7 +27,14 @@ from autotrader.cli._options import (
     parse_time,
     split_csv,
 )
-from autotrader.cli._payments import payment_verifier, transfer_hash
+from autotrader.cli._payments import (
+    ReasonOption,
+    ReferenceOption,
+    TxOption,
+    VerifierOption,
+    payment_verifier,
+    transfer_hash,
+)
 
 app = typer.Typer(help="Races, tickets, payouts, balances, the Hall of Fame.", no_args_is_help=True)
 races_app = typer.Typer(help="Races: create, list, show, run the job.", no_args_is_help=True)
@@ -187,20 +194,14 @@ def tickets_buy(
 def tickets_verify(
     ctx: typer.Context,
     ticket_id: TicketArgument,
-    verifier: Annotated[
-        str, typer.Option("--verifier", help="manual (an admin act) or hyperliquid.")
-    ] = "manual",
-    reference: Annotated[
-        str | None, typer.Option("--reference", help="manual: the payment's reference or hash.")
-    ] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="manual: why (recorded).")] = None,
+    verifier: VerifierOption = "manual",
+    reference: ReferenceOption = None,
+    reason: ReasonOption = None,
     amount: Annotated[
         Decimal | None,
         decimal_option("--amount", "manual: USDC received (default the ticket).", positive=True),
     ] = None,
-    tx: Annotated[
-        str | None, typer.Option("--tx", help="hyperliquid: the transfer's hash, if known.")
-    ] = None,
+    tx: TxOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

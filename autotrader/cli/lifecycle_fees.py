@@ -22,7 +22,13 @@ from autotrader.cli._options import (
     id_argument,
     id_option,
 )
-from autotrader.cli._payments import transfer_hash
+from autotrader.cli._payments import (
+    ReasonOption,
+    ReferenceOption,
+    TxOption,
+    VerifierOption,
+    transfer_hash,
+)
 from autotrader.cli._render import say, styled
 
 app = typer.Typer(help="Audition fees: request, verify, list, reconcile.", no_args_is_help=True)
@@ -80,20 +86,14 @@ def show(
 def verify(
     ctx: typer.Context,
     fee_id: FeeIdArgument,
-    verifier: Annotated[
-        str, typer.Option("--verifier", help="manual (an admin act) or hyperliquid.")
-    ] = "manual",
-    reference: Annotated[
-        str | None, typer.Option("--reference", help="manual: the payment's reference or hash.")
-    ] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="manual: why (recorded).")] = None,
+    verifier: VerifierOption = "manual",
+    reference: ReferenceOption = None,
+    reason: ReasonOption = None,
     amount: Annotated[
         Decimal | None,
         decimal_option("--amount", "manual: USDC received (default the fee).", positive=True),
     ] = None,
-    tx: Annotated[
-        str | None, typer.Option("--tx", help="hyperliquid: the transfer's hash, if known.")
-    ] = None,
+    tx: TxOption = None,
     override_expiry: Annotated[
         bool, typer.Option("--override-expiry", help="manual: verify a fee that expired.")
     ] = False,

@@ -189,26 +189,11 @@ class Store:
 
     def _refuse_foreign_schema(self) -> None:
         """A SQLite file with tables but no migration history is another program's database."""
-        tables = self.tables()
-        if tables and _MIGRATIONS_TABLE not in tables:
-            names = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-            raise InvalidInputError(
-                f"{self.path} is not an autotrader store: a SQLite database of something else"
-                f" (tables {names}); check --db or AUTOTRADER_DB"
-            )
+        refuse_foreign_schema(self, "a SQLite database")
 
     def _refuse_unknown_migrations(self) -> None:
         """Writing to a store a newer autotrader migrated could break what that version expects."""
-        unknown = self.unknown_migrations()
-        if not unknown:
-            return
-        newer = self.recorded_version() or "a newer version"
-        ours = self.version or "this version"
-        listed = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if unknown[3:] else "")
-        raise OperationalError(
-            f"the store {self.path} was migrated by autotrader {newer}: it has migrations"
-            f" autotrader {ours} does not know ({listed}); upgrade autotrader to write to it"
-        )
+        refuse_unknown_migrations(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -561,6 +546,32 @@ class Store:
         """Fold the WAL back into the database file (PASSIVE: never blocks writers)."""
         row = next(self.tuples("PRAGMA wal_checkpoint(PASSIVE)"))
         return int(row[0]), int(row[1]), int(row[2])
+
+
+def refuse_foreign_schema(store: Any, kind: str) -> None:
+    """Refuse a database with tables but no migration history (``kind`` names what it is:
+    "a SQLite database", "a PostgreSQL database"): it is another program's."""
+    tables = store.tables()
+    if tables and _MIGRATIONS_TABLE not in tables:
+        names = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise InvalidInputError(
+            f"{store.path} is not an autotrader store: {kind} of something else"
+            f" (tables {names}); check --db or AUTOTRADER_DB"
+        )
+
+
+def refuse_unknown_migrations(store: Any) -> None:
+    """Refuse to write to a store that holds migrations this version does not know."""
+    unknown = store.unknown_migrations()
+    if not unknown:
+        return
+    newer = store.recorded_version() or "a newer version"
+    ours = store.version or "this version"
+    listed = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if unknown[3:] else "")
+    raise OperationalError(
+        f"the store {store.path} was migrated by autotrader {newer}: it has migrations"
+        f" autotrader {ours} does not know ({listed}); upgrade autotrader to write to it"
+    )
 
 
 def _release_side_files(path: Path) -> None:

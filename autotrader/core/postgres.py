@@ -44,8 +44,16 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from autotrader.core._sqlite_utils import Migrations
-from autotrader.core.db import VERSION_KEY, MigrationState, _claim_sql, _insert_sql, _upsert_sql
-from autotrader.core.errors import InvalidInputError, OperationalError, TemporaryError
+from autotrader.core.db import (
+    VERSION_KEY,
+    MigrationState,
+    _claim_sql,
+    _insert_sql,
+    _upsert_sql,
+    refuse_foreign_schema,
+    refuse_unknown_migrations,
+)
+from autotrader.core.errors import OperationalError, TemporaryError
 from autotrader.core.outputs import output_file
 from autotrader.core.pg_dialect import translate, translate_claim
 from autotrader.core.store_url import masked, redact
@@ -154,25 +162,10 @@ class PostgresStore:
             self.migrate()
 
     def _refuse_foreign_schema(self) -> None:
-        tables = self.tables()
-        if tables and _MIGRATIONS_TABLE not in tables:
-            names = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-            raise InvalidInputError(
-                f"{self.path} is not an autotrader store: a PostgreSQL database of something"
-                f" else (tables {names}); check --db or AUTOTRADER_DB"
-            )
+        refuse_foreign_schema(self, "a PostgreSQL database")
 
     def _refuse_unknown_migrations(self) -> None:
-        unknown = self.unknown_migrations()
-        if not unknown:
-            return
-        newer = self.recorded_version() or "a newer version"
-        ours = self.version or "this version"
-        listed = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if unknown[3:] else "")
-        raise OperationalError(
-            f"the store {self.path} was migrated by autotrader {newer}: it has migrations"
-            f" autotrader {ours} does not know ({listed}); upgrade autotrader to write to it"
-        )
+        refuse_unknown_migrations(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 

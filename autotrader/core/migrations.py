@@ -72,7 +72,7 @@ def _extend_postgres_check(db: Database, table: str, column: str, new_values: tu
     mentions = re.compile(rf"\b{re.escape(column)}\b")
     found = [(name, sql) for name, sql in rows if mentions.search(sql) and "'" in sql]
     if not found:
-        raise RuntimeError(f"{table} has no {column} IN (...) CHECK to extend: {rows}")
+        raise RuntimeError(f"{table} has no {column} IN (...) CHECK to extend")
     name, sql = found[0]
     values = re.findall(r"'([^']*)'", sql)
     values += [value for value in new_values if value not in values]

@@ -326,7 +326,7 @@ def _strategy(
         universe=tuple(UniverseEntry(s, picked[s][0]) for s in order),
         read_plans=read_plans,
         asset_prompts={s: asset_prompts[s] for s in order if s in asset_prompts},
-        engine_params=merged_params(variant, prompt.engine_params),
+        engine_params=merged_params(variant, prompt.engine_params, prompt.engine),
         variant=variant.value if variant else None,
         skipped=tuple(sorted(skipped)),
     )

@@ -35,6 +35,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from autotrader.clones.engine_params import schema_for
 from autotrader.clones.vocabulary import Variant
 from autotrader.core.errors import InvalidInputError
 
@@ -191,11 +192,15 @@ def merged_prompt(variant: Variant | None, own: str) -> str:
     return f"{persona}\n\n{OWNER_HEADING}\n{own}" if own.strip() else persona
 
 
-def merged_params(variant: Variant | None, own: Mapping[str, Any]) -> dict[str, Any]:
-    """Engine parameters: the variant's defaults with the trading prompt's own keys on top."""
+def merged_params(variant: Variant | None, own: Mapping[str, Any], engine: str) -> dict[str, Any]:
+    """Engine parameters: the variant's defaults that ``engine`` reads, with the trading
+    prompt's own keys on top. Model engines read none of them (their persona carries the
+    sizing and exits in words), so an ``llm`` prompt naming a variant compiles to exactly the
+    parameters its engine validates."""
     if variant is None:
         return dict(own)
-    defaults = PRESETS[variant].default_engine_params()
+    reads = schema_for(engine).model_fields
+    defaults = {k: v for k, v in PRESETS[variant].default_engine_params().items() if k in reads}
     for keys in _SAME_SETTING:
         if keys & own.keys():
             defaults = {k: v for k, v in defaults.items() if k not in keys}

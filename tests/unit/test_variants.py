@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from autotrader.clones.compiler import compile_pipeline
+from autotrader.clones.engine_params import parse_engine_params
 from autotrader.clones.validation import validate_pipeline
 from autotrader.clones.variants import (
     OWNER_HEADING,
@@ -129,9 +130,20 @@ def test_the_prompts_own_engine_params_win_over_the_variants():
     assert parse_rules_params(params)[0].families == ("bollinger_breakout",)
 
 
+@pytest.mark.parametrize("engine", ["llm", "committee", "hold"])
+def test_a_model_engine_naming_a_variant_gets_only_the_parameters_it_reads(engine):
+    # The persona carries a model engine's sizing and exits in words; the rules defaults
+    # would be keys its engine ignores, so what validated would not be what runs.
+    compiled = strategy(example(variant="Apex", engine=engine, engineParams={}))
+
+    assert compiled.engine_params == {}
+    assert parse_engine_params(engine, compiled.engine_params)[1] == ()
+    assert "2000 USD" in compiled.behavior_prompt
+
+
 def test_merging_never_changes_a_prompt_without_a_variant():
     own = {"policies": ["trend_macd"], "leverage": 2}
-    assert merged_params(None, own) == own
+    assert merged_params(None, own, "rules") == own
     compiled = strategy(example())
     assert compiled.variant is None
     assert compiled.behavior_prompt == example()["nodes"][PROMPT_NODE]["customBehaviorPrompt"]

@@ -202,8 +202,8 @@ def operations(
             store, clock, should_stop=should_stop, worker_stale_after_s=worker_stale_after_s
         )
         return OpOutcome(
-            f"{r.requeued} steps of gone workers requeued, {r.steps} stale steps failed, "
-            f"{r.missions} missions finalized"
+            f"{r.requeued} steps of gone workers requeued ({r.gave_up} out of attempts, "
+            f"failed), {r.steps} stale steps failed, {r.missions} missions finalized"
         )
 
     def stale_roundtables(should_stop: Callable[[], bool]) -> OpOutcome:

@@ -5,7 +5,8 @@ else its own pass over the book (the position monitor's marks), then up to ``bat
 its kinds, claimed one at a time. Each step runs with its handler in one unit of work together
 with its result (a fill and its step's success commit together). A handler that raises fails
 the step — the unit of work rolled back, so it changed nothing — and counts against the breaker;
-a busy store (``TemporaryError``) puts the step back in the queue and lets the harness back off.
+a busy store (``TemporaryError``) puts the step back in the queue and lets the harness back off,
+up to ``missions.MAX_STEP_ATTEMPTS`` times; then the step fails like any other error.
 
 A tick whose errors went to the breaker is still a failed tick to the harness
 (``TickReport(failed=True)``: counted, backed off from, and a worker that stops while failing
@@ -92,10 +93,23 @@ class StepWorker:
             with self.store.atomic():
                 result = handler(step)
                 missions.finish(self.store, step, result, now_ms=self.clock.now_ms())
-        except TemporaryError:
+        except TemporaryError as exc:
             with self.store.atomic():
-                loop_repo.release_step(self.store, step["id"])
-            raise
+                released = loop_repo.release_step(
+                    self.store,
+                    step["id"],
+                    max_attempts=missions.MAX_STEP_ATTEMPTS,
+                    now_ms=self.clock.now_ms(),
+                )
+                requeued = released is None or missions.given_back(
+                    self.store,
+                    released,
+                    f"temporary error: {exc}"[:300],
+                    now_ms=self.clock.now_ms(),
+                )
+            if requeued:
+                raise
+            return "errors", self.breaker.failed(f"{type(exc).__name__}: {exc}"[:500])
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
             failed = StepResult(

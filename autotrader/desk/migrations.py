@@ -481,3 +481,10 @@ def m004_conversations(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_desk_influences_time ON desk_memory_influences (created_at)")
+
+
+@migrations()
+def m005_step_attempts(db: Database) -> None:
+    """How many times a step was given back to the queue (its worker died, or it raised a
+    temporary error): past ``missions.MAX_STEP_ATTEMPTS`` it fails instead of cycling forever."""
+    db.execute("ALTER TABLE desk_steps ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")

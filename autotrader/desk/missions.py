@@ -6,8 +6,9 @@ last step does. Claims are atomic (``store.claim``), so two workers never run on
 left ``running`` by a worker known to be gone (its process or heartbeat:
 :func:`~autotrader.core.worker_status.gone_workers`) goes back to the queue at the next beat —
 its unit of work rolled back with the worker, so it changed nothing; one left by a worker that
-cannot be judged is failed after 30 minutes. Every transition is an event, reported by the agent
-who does that kind of step.
+cannot be judged is failed after 30 minutes. A step given back :data:`MAX_STEP_ATTEMPTS` times
+fails (and its mission with it) rather than going back again. Every transition is an event,
+reported by the agent who does that kind of step.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from autotrader.desk.repo import loop as repo
 from autotrader.desk.vocabulary import STEP_AGENT, AgentId, MissionStatus, StepKind, StepStatus
 
 STALE_STEP_MS = 30 * MINUTE_MS
+# A step given back this many times (its worker died on it, or it raised a temporary error)
+# fails instead of going back again: a step that always kills its worker must not cycle forever.
+MAX_STEP_ATTEMPTS = 3
 
 
 def open_mission(store: Store, draft: ProposalDraft, *, proposal_id: int, now_ms: int) -> int:
@@ -204,11 +208,39 @@ def _mission_event(
     )
 
 
+def given_back(store: Store, step: dict, why: str, *, now_ms: int) -> bool:
+    """Report a released step (``repo.release_step``'s result): requeued, or failed with its
+    mission once it ran out of attempts. Whether it went back to the queue."""
+    kind = StepKind(step["kind"])
+    requeued = step["status"] == StepStatus.QUEUED
+    status = StepStatus.QUEUED if requeued else StepStatus.FAILED
+    emit(
+        store,
+        Event(
+            STEP_AGENT[kind],
+            "step",
+            f"step {step['id']} ({kind}) requeued: {why}"
+            if requeued
+            else f"step {step['id']} ({kind}) failed after {step['attempts']} attempts: {why}",
+            ("step", kind.value, status.value, "recovered" if requeued else "gave_up"),
+            summary="" if requeued else step["error"],
+            mission_id=step["mission_id"],
+            step_id=step["id"],
+            symbol=step["symbol"],
+        ),
+        now_ms=now_ms,
+    )
+    if not requeued:
+        _fail_mission(store, step["mission_id"], f"step {step['id']} gave up", now_ms)
+    return requeued
+
+
 @dataclass
 class StaleReport:
     steps: int = 0
     missions: int = 0
     requeued: int = 0  # steps of workers known to be gone, back in the queue
+    gave_up: int = 0  # steps of gone workers that ran out of attempts: failed
 
 
 def recover_stale_steps(
@@ -229,22 +261,13 @@ def recover_stale_steps(
         gone = gone_workers(
             store, repo.step_claimants(store), now_ms=now, stale_after_s=worker_stale_after_s
         )
-        for step in repo.release_steps_of(store, gone):
-            kind = StepKind(step["kind"])
-            emit(
-                store,
-                Event(
-                    STEP_AGENT[kind],
-                    "step",
-                    f"step {step['id']} ({kind}) requeued: its worker is gone",
-                    ("step", kind.value, StepStatus.QUEUED.value, "recovered"),
-                    mission_id=step["mission_id"],
-                    step_id=step["id"],
-                    symbol=step["symbol"],
-                ),
-                now_ms=now,
-            )
-            report.requeued += 1
+        released = repo.release_steps_of(store, gone, max_attempts=MAX_STEP_ATTEMPTS, now_ms=now)
+        for step in released:
+            if given_back(store, step, "its worker is gone", now_ms=now):
+                report.requeued += 1
+            else:
+                report.gave_up += 1
+                report.missions += 1
     while not should_stop():
         with store.atomic():
             stale = repo.fail_stale_steps(

@@ -92,7 +92,8 @@ def test_a_step_running_for_more_than_thirty_minutes_is_failed_and_its_mission_f
     assert {s["status"] for s in steps(desk, claimed)} == {StepStatus.FAILED}
     stale = next(r for r in report.runs if r.name == "recover_stale_steps")
     assert stale.summary == (
-        f"0 steps of gone workers requeued, {len(claimed)} stale steps failed, "
+        f"0 steps of gone workers requeued (0 out of attempts, failed), "
+        f"{len(claimed)} stale steps failed, "
         f"{len(claimed)} missions finalized"
     )
     for step in claimed:
@@ -124,7 +125,41 @@ def test_the_steps_of_a_gone_worker_are_requeued_at_the_next_beat_and_a_live_one
         (StepStatus.QUEUED, None)
     ]
     stale = next(r for r in report.runs if r.name == "recover_stale_steps")
-    assert stale.summary.startswith("1 steps of gone workers requeued, 0 stale steps failed")
+    assert stale.summary.startswith("1 steps of gone workers requeued (0 out of attempts")
+
+
+def test_a_step_whose_worker_dies_on_it_every_time_fails_with_its_mission_on_the_third(desk):
+    desk.beat()
+    kinds = [StepKind.ANALYZE_SIGNAL]
+    (first,) = missions.claim(desk.store, desk.clock, kinds, worker_id=dead_worker(), limit=1)
+    for attempt in range(1, missions.MAX_STEP_ATTEMPTS):
+        desk.beat()  # requeued ...
+        (again,) = steps(desk, [first])
+        assert (again["status"], again["attempts"]) == (StepStatus.QUEUED, attempt)
+        (claimed,) = missions.claim(desk.store, desk.clock, kinds, worker_id=dead_worker())
+        assert claimed["id"] == first["id"]  # ... and the next worker dies on it too
+
+    report = desk.beat()
+
+    (last,) = steps(desk, [first])
+    assert (last["status"], last["attempts"]) == (StepStatus.FAILED, missions.MAX_STEP_ATTEMPTS)
+    mission = desk.store.query_one(
+        "SELECT * FROM desk_missions WHERE id = ?", (first["mission_id"],)
+    )
+    assert (mission["status"], mission["error"]) == (
+        MissionStatus.FAILED,
+        f"step {first['id']} gave up",
+    )
+    stale = next(r for r in report.runs if r.name == "recover_stale_steps")
+    assert stale.summary.startswith("0 steps of gone workers requeued (1 out of attempts")
+    event = desk.store.query_one(
+        "SELECT * FROM desk_events WHERE step_id = ? ORDER BY id DESC LIMIT 1", (first["id"],)
+    )
+    assert '"gave_up"' in event["tags"]
+
+
+def dead_worker() -> str:
+    return worker_identity("signal-analyzer", pid=dead_pid())
 
 
 def dead_pid() -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from autotrader.core.errors import TemporaryError
-from autotrader.desk import proposals
+from autotrader.desk import missions, proposals
 from autotrader.desk.breaker import Breaker
 from autotrader.desk.executor import TradeExecutor
 from autotrader.desk.jobs import StepWorker
@@ -117,6 +117,26 @@ def test_a_busy_store_puts_the_step_back_and_lets_the_harness_retry(desk):
     worker = desk.store.query_one("SELECT * FROM desk_workers WHERE name = 'trade-executor'")
     assert worker["consecutive_failures"] == 0
     assert executor(desk)(ctx(desk.store, desk.clock)).counts["succeeded"] == 1
+
+
+def test_a_step_that_keeps_failing_temporarily_gives_up_on_its_third_attempt(desk):
+    queue_trade(desk, "BTC")
+    busy = executor(desk, ExplodingDesk(TemporaryError("the database is busy")))
+
+    for _ in range(missions.MAX_STEP_ATTEMPTS - 1):
+        with pytest.raises(TemporaryError):
+            busy(ctx(desk.store, desk.clock))
+    report = busy(ctx(desk.store, desk.clock))  # the last attempt is an outcome, not a retry
+
+    assert report.counts["errors"] == 1
+    step = desk.store.query_one("SELECT * FROM desk_steps WHERE kind = 'execute_trade'")
+    assert (step["status"], step["attempts"]) == ("failed", missions.MAX_STEP_ATTEMPTS)
+    assert step["error"].startswith("gave up: given back 3 times")
+    mission = desk.store.query_one(
+        "SELECT * FROM desk_missions WHERE id = ?", (step["mission_id"],)
+    )
+    assert mission["status"] == "failed"
+    assert executor(desk)(ctx(desk.store, desk.clock)).idle  # nothing left to run
 
 
 def test_two_executors_never_run_one_step_twice(desk):

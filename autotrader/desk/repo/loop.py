@@ -183,13 +183,12 @@ def finish_step(
     )
 
 
-def release_step(store: Store, step_id: int) -> None:
-    """Put a claimed step back in the queue (its attempt changed nothing)."""
-    store.execute(
-        "UPDATE desk_steps SET status = 'queued', claimed_by = NULL, claimed_at = NULL"
-        " WHERE id = ? AND status = 'running'",
-        (step_id,),
-    )
+def release_step(store: Store, step_id: int, *, max_attempts: int, now_ms: int) -> dict | None:
+    """Give a claimed step back (its attempt changed nothing): queued again, or failed once it
+    has been given back ``max_attempts`` times. The step as it now is; None if it was not
+    running."""
+    rows = _release(store, "id = ?", [step_id], max_attempts=max_attempts, now_ms=now_ms)
+    return rows[0] if rows else None
 
 
 def skip_remaining_steps(store: Store, mission_id: int, *, now_ms: int) -> int:
@@ -218,16 +217,31 @@ def step_claimants(store: Store) -> list[str]:
     ]
 
 
-def release_steps_of(store: Store, worker_ids: Iterable[str]) -> list[dict]:
-    """Put the running steps of ``worker_ids`` (workers known to be gone) back in the queue;
-    the steps released, as they were claimed."""
+def release_steps_of(
+    store: Store, worker_ids: Iterable[str], *, max_attempts: int, now_ms: int
+) -> list[dict]:
+    """Give back the running steps of ``worker_ids`` (workers known to be gone), as
+    :func:`release_step` does; the steps, as they now are (queued or failed)."""
     ids = sorted(worker_ids)
     if not ids:
         return []
+    where = f"claimed_by IN ({', '.join('?' * len(ids))})"
+    return _release(store, where, ids, max_attempts=max_attempts, now_ms=now_ms)
+
+
+def _release(
+    store: Store, where: str, params: list, *, max_attempts: int, now_ms: int
+) -> list[dict]:
+    # One statement decides requeue or give-up per row, so a step is never both.
     rows = store.query(
-        "UPDATE desk_steps SET status = 'queued', claimed_by = NULL, claimed_at = NULL"
-        f" WHERE status = 'running' AND claimed_by IN ({', '.join('?' * len(ids))}) RETURNING *",
-        ids,
+        "UPDATE desk_steps SET attempts = attempts + 1, claimed_by = NULL, claimed_at = NULL,"
+        " status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END,"
+        " finished_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE finished_at END,"
+        " error = CASE WHEN attempts + 1 >= ?"
+        " THEN 'gave up: given back ' || (attempts + 1) || ' times (its worker died or the step"
+        " kept failing temporarily)' ELSE error END"
+        f" WHERE status = 'running' AND {where} RETURNING *",
+        [max_attempts, max_attempts, now_ms, max_attempts, *params],
     )
     return [_step(row) for row in rows]  # type: ignore[misc]
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.browser.conftest import DESKTOP, PHONE
 
@@ -22,6 +24,22 @@ def visit(browser, live, path: str, artifacts_dir, name: str, size=DESKTOP):
     time.sleep(0.3)  # uPlot draws on DOMContentLoaded; give it a frame
     browser.save_screenshot(str(artifacts_dir / f"{name}.png"))
     return browser
+
+
+def until(browser, condition, what: str, timeout: float = 10.0):
+    """``condition(browser)``'s first truthy value, retried while the page is still drawing: the
+    pages refresh in place every second, so an element found a moment ago may be replaced."""
+    wait = WebDriverWait(
+        browser,
+        timeout,
+        poll_frequency=0.1,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    )
+    return wait.until(condition, message=f"{what} within {timeout:g} s")
+
+
+def text_of(selector: str):
+    return lambda browser: browser.find_element(By.CSS_SELECTOR, selector).text
 
 
 def js_errors(browser) -> list[str]:
@@ -42,30 +60,38 @@ def test_each_page_loads_without_a_javascript_error(
     browser, live, artifacts_dir, path, name, marker
 ):
     visit(browser, live, path, artifacts_dir, name)
-    deadline = time.monotonic() + 10
-    while not browser.find_elements(By.CSS_SELECTOR, marker):
-        assert time.monotonic() < deadline, f"{marker} never appeared on {path}"
-        time.sleep(0.1)
+    until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, marker), f"{marker} on {path}")
     assert js_errors(browser) == []
 
 
 def test_the_leaderboard_links_each_account_to_its_page(browser, live, world, artifacts_dir):
     visit(browser, live, "/", artifacts_dir, "leaderboard-links")
-    links = {
-        a.text for a in browser.find_elements(By.CSS_SELECTOR, "#leaderboard a[href^='/accounts/']")
-    }
+    links = until(
+        browser,
+        lambda b: {
+            a.text for a in b.find_elements(By.CSS_SELECTOR, "#leaderboard a[href^='/accounts/']")
+        },
+        "the leaderboard's account links",
+    )
     assert links == {f"account {world.llm_account}", f"account {world.manual_account}"}
 
 
 def test_the_account_page_draws_the_equity_and_drawdown_chart(browser, live, world, artifacts_dir):
     visit(browser, live, f"/accounts/{world.llm_account}", artifacts_dir, "account")
-    canvas = browser.find_element(By.CSS_SELECTOR, "#equity-chart canvas")
-    assert canvas.size["width"] > 600
-    assert canvas.size["height"] > 200
-    legend = browser.find_element(By.CSS_SELECTOR, "#equity-chart .u-legend").text
+    # Read in one script: the chart is redrawn on every refresh, replacing its canvas.
+    until(
+        browser,
+        lambda b: b.execute_script(
+            "const c = document.querySelector('#equity-chart canvas');"
+            "return c && c.clientWidth > 600 && c.clientHeight > 200"
+            " ? [c.clientWidth, c.clientHeight] : null"
+        ),
+        "an equity chart wider than 600 px and taller than 200 px",
+    )
+    legend = until(browser, text_of("#equity-chart .u-legend"), "the chart's legend")
     assert "equity" in legend
     assert "drawdown" in legend
-    positions = browser.find_element(By.ID, "open-positions").text
+    positions = until(browser, text_of("#open-positions"), "the open positions")
     assert "stop 60000" in positions
     assert "target 75000" in positions
     assert browser.execute_script("return window.autotrader.charts") >= 1
@@ -74,11 +100,11 @@ def test_the_account_page_draws_the_equity_and_drawdown_chart(browser, live, wor
 
 def test_the_trace_page_walks_from_the_fill_to_the_prompt(browser, live, world, artifacts_dir):
     visit(browser, live, f"/trace/fill:{world.llm_fill}", artifacts_dir, "trace")
-    chain = browser.find_element(By.ID, "trace").text
+    chain = until(browser, text_of("#trace"), "the trace")
     for step in (f"fill:{world.llm_fill}", "→ order:", "→ gates", "→ intent:",
                  f"run:{world.llm_run}", "→ model call", "trader gpt-5-mini"):  # fmt: skip
         assert step in chain, step
-    prompt = browser.find_element(By.CSS_SELECTOR, "details.artifact[open] pre").text
+    prompt = until(browser, text_of("details.artifact[open] pre"), "the prompt")
     assert "BTC" in prompt
     assert js_errors(browser) == []
 
@@ -88,23 +114,21 @@ def test_the_trace_box_in_the_header_finds_a_run(browser, live, world, artifacts
     box = browser.find_element(By.NAME, "ref")
     box.send_keys(f"run {world.llm_run}".replace(" ", ":"))
     box.submit()
-    deadline = time.monotonic() + 5
-    while f"/trace/run:{world.llm_run}" not in browser.current_url:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert "→ model call" in browser.find_element(By.ID, "trace").text
+    until(browser, lambda b: f"/trace/run:{world.llm_run}" in b.current_url, "the run's trace")
+    assert "→ model call" in until(browser, text_of("#trace"), "the trace")
 
 
 def test_pages_refresh_in_place_without_a_full_reload(browser, live, world, artifacts_dir):
     visit(browser, live, f"/accounts/{world.llm_account}", artifacts_dir, "refresh")
     browser.execute_script("window.__loadedOnce = true")
-    deadline = time.monotonic() + 8
-    while browser.execute_script("return window.autotrader.refreshes") < 2:
-        assert time.monotonic() < deadline, "the page never refreshed itself"
-        time.sleep(0.1)
+    until(
+        browser,
+        lambda b: b.execute_script("return window.autotrader.refreshes") >= 2,
+        "two refreshes in place",
+    )
     assert browser.execute_script("return window.__loadedOnce") is True  # same document
     assert browser.find_elements(By.CSS_SELECTOR, "#equity-chart canvas")  # chart redrawn
-    assert "updated" in browser.find_element(By.ID, "refresh-status").text
+    assert "updated" in until(browser, text_of("#refresh-status"), "the refresh status")
     assert js_errors(browser) == []
 
 

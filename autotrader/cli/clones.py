@@ -12,6 +12,7 @@ from autotrader.cli._context import clock, open_store
 from autotrader.cli._options import (
     DbOption,
     JsonOption,
+    choice,
     count_option,
     decimal_option,
     id_argument,
@@ -283,6 +284,14 @@ def models_add(
     strength: Annotated[int, count_option("--strength", "Tier 0–10.", low=0)],
     provider: Annotated[str, typer.Option("--provider")] = "openai",
     api: Annotated[str, typer.Option("--api", help="responses or chat.")] = "chat",
+    base_url_setting: Annotated[
+        str,
+        typer.Option(
+            "--base-url-setting",
+            help="The setting that holds its server's base URL: OPENAI_BASE_URL (hosted or a "
+            "router), OLLAMA_BASE_URL or VLLM_BASE_URL (local; unset, OPENAI_BASE_URL's).",
+        ),
+    ] = "OPENAI_BASE_URL",
     input_price: Annotated[
         Decimal, decimal_option("--input-usd-per-mtok", "USD per million input tokens.")
     ] = Decimal(0),
@@ -293,9 +302,11 @@ def models_add(
 ) -> None:
     """Add or update a model in the registry.
 
-    Example: autotrader clones models add --name llama --api-model llama3.1:8b --strength 1
+    Example: autotrader clones models add --name qwen2.5-7b --api-model qwen2.5:7b
+    --provider ollama --base-url-setting OLLAMA_BASE_URL --strength 1
     """
     from autotrader.clones.management import add_model
+    from autotrader.clones.vocabulary import BaseUrlSetting
 
     model = add_model(
         open_store(ctx, db),
@@ -304,12 +315,16 @@ def models_add(
         provider=provider,
         api_model=api_model,
         api=api,
+        base_url_setting=choice(
+            base_url_setting, name="--base-url-setting", allowed=BaseUrlSetting
+        ),
         strength=strength,
         input_usd_per_mtok=input_price,
         output_usd_per_mtok=output_price,
     )
     say(
-        f"model {model['name']} ({model['api_model']}, {model['api']}) strength {model['strength']}"
+        f"model {model['name']} ({model['api_model']}, {model['api']} at "
+        f"{model['base_url_setting']}) strength {model['strength']}"
     )
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from autotrader.clones import repo
 from autotrader.clones.owners import DEFAULT_OWNER, ensure_owner
 from autotrader.clones.variants import parse_variant
-from autotrader.clones.vocabulary import Variant
+from autotrader.clones.vocabulary import BaseUrlSetting, Variant
 from autotrader.core.clock import Clock
 from autotrader.core.db import Store
 from autotrader.core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -260,6 +260,9 @@ def add_model(
     """Add or update a model in the registry."""
     if api not in ("responses", "chat"):
         raise InvalidInputError("--api must be responses or chat")
+    if base_url_setting not in tuple(BaseUrlSetting):
+        known = ", ".join(BaseUrlSetting)
+        raise InvalidInputError(f"--base-url-setting must be one of {known}")
     if not 0 <= strength <= 10:
         raise InvalidInputError("--strength must be between 0 and 10")
     for flag, price in (

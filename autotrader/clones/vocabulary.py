@@ -17,3 +17,12 @@ class Variant(StrEnum):
     TRENDSURFER = "Trendsurfer"
     CONTRARIAN = "Contrarian"
     SOVEREIGN = "Sovereign"
+
+
+class BaseUrlSetting(StrEnum):
+    """The settings a registry model's requests may take their base URL from: hosted or routed
+    models at ``OPENAI_BASE_URL``, local servers at their own (unset, ``OPENAI_BASE_URL``'s)."""
+
+    OPENAI = "OPENAI_BASE_URL"
+    OLLAMA = "OLLAMA_BASE_URL"
+    VLLM = "VLLM_BASE_URL"

@@ -130,6 +130,26 @@ def test_models_can_be_added_and_listed_with_prices(cli, db):
     assert bad.exit_code == 1
 
 
+def test_a_model_names_the_setting_of_its_servers_base_url(cli, db):
+    added = cli("clones", "models", "add", "--name", "qwen", "--api-model", "qwen2.5:7b",
+                "--strength", "1", "--base-url-setting", "OLLAMA_BASE_URL", "--db", db)  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    assert "at OLLAMA_BASE_URL" in added.stdout
+    listed = json.loads(cli("clones", "models", "list", "--db", db, "--json").stdout)
+    assert {m["name"]: m["base_url_setting"] for m in listed}["qwen"] == "OLLAMA_BASE_URL"
+
+    typo = cli("clones", "models", "add", "--name", "x", "--api-model", "x", "--strength", "1",
+               "--base-url-setting", "OLAMA_BASE_URL", "--db", db)  # fmt: skip
+    assert typo.exit_code == 1
+    assert typo.stderr.strip().splitlines() == [
+        "error: --base-url-setting: 'OLAMA_BASE_URL' is not one of OPENAI_BASE_URL, "
+        "OLLAMA_BASE_URL, VLLM_BASE_URL"
+    ]
+    names = [m["name"] for m in json.loads(cli("clones", "models", "list", "--db", db,
+                                                "--json").stdout)]  # fmt: skip
+    assert "x" not in names
+
+
 def test_enable_and_disable_switch_trading(cli, db, clone):
     assert cli("clones", "disable", "--clone-id", "42", "--db", db).exit_code == 0
     assert (

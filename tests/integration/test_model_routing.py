@@ -4,9 +4,13 @@ The latency recorded is the HTTP call's, not the SDK's import or client construc
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
+from autotrader.clones.management import add_model
 from autotrader.clones.migrations import SEED_MODELS
+from autotrader.clones.vocabulary import BaseUrlSetting
 from autotrader.core.settings import load_settings
 from autotrader.decisions.factory import model_client
 from autotrader.prop.models import TradeIntent
@@ -14,7 +18,7 @@ from tests.fakes.openai_server import FakeOpenAI
 
 PATHS = {"responses": "/v1/responses", "chat": "/v1/chat/completions"}
 DEAD = "http://127.0.0.1:9/v1"  # nothing listens: a call routed here fails
-BASE_URL_SETTINGS = ("OPENAI_BASE_URL", "OLLAMA_BASE_URL", "VLLM_BASE_URL")
+BASE_URL_SETTINGS = tuple(BaseUrlSetting)
 SEEDED_SETTING = {"ollama": "OLLAMA_BASE_URL", "vllm": "VLLM_BASE_URL"}
 
 
@@ -60,6 +64,24 @@ def test_a_shipped_model_reaches_its_own_server_by_its_api_name_over_its_api(
     [request] = fake.requests
     assert request["path"] == PATHS[api]
     assert request["body"]["model"] == api_model
+
+
+@pytest.mark.parametrize("setting", list(BaseUrlSetting))
+def test_a_model_added_with_a_base_url_setting_reaches_the_server_that_setting_names(
+    setting, fake, store, clock, monkeypatch
+):
+    add_model(store, clock, name="my-local", provider="local", api_model="mine:7b", api="chat",
+              strength=1, input_usd_per_mtok=Decimal(0), output_usd_per_mtok=Decimal(0),
+              base_url_setting=setting)  # fmt: skip
+    route_only_to(monkeypatch, setting, fake.url)
+    client = model_client(load_settings(), store, clock)
+    try:
+        result = ask(client, "my-local")
+    finally:
+        client.close()
+
+    assert result.ok, result.error
+    assert [r["body"]["model"] for r in fake.requests] == ["mine:7b"]
 
 
 def test_a_local_model_falls_back_to_openai_base_url_when_its_own_is_unset(

@@ -267,7 +267,8 @@ def _ohlcv(market: MarketReader, item: ReadItem, now: int, base: dict) -> dict[s
         candles = market.candles(source, symbol, timeframe, since, until_ms=now - step)
         forming = _forming_rollup(market, symbol, timeframe, now)
         if forming is not None and (not candles or forming.open_time > candles[-1].open_time):
-            candles.append(forming)
+            # A reader that shows closed bars only (a backtest's) leaves ``since`` a bar early.
+            candles = [*candles, forming][-count:]
     if not candles:
         return _missing(base, f"no closed {timeframe} candles stored as of {iso_utc(now)}")
     rows = [

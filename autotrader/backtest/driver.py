@@ -20,6 +20,7 @@ hour, a snapshot), inside the caller's one transaction, so a run commits whole a
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ from autotrader.prop.models import Action
 from autotrader.prop.mtm import book_funding, close_on_exit, find_exit, take_snapshot
 from autotrader.prop.vocabulary import MARKED_STATUSES, AccountStatus
 
+from .blind import Blinding
 from .exits import ExitWatch
 from .history import History, HistoryMarket, SourceSeries
 
@@ -64,8 +66,11 @@ class BacktestDriver:
         precision: Precision,
         engines: Mapping[str, Engine],
         clock: SimulatedClock,
+        *,
+        blinding: Blinding | None = None,
     ) -> None:
         self.store = store
+        self.blinding = blinding
         self.history = history
         self.precision = precision
         self.engines = engines
@@ -206,11 +211,31 @@ class BacktestDriver:
             request = self._request(clone_id, model, strategy, symbol, granularity, now)
             stats.decisions += 1
             try:
-                result = engine.decide(request)
+                if self.blinding is not None and request.packet is not None:
+                    result = self._decide_blind(engine, request)
+                else:
+                    result = engine.decide(request)
             except Exception as exc:  # an engine must never end the run (live records it too)
                 why = f"engine crashed: {type(exc).__name__}: {exc}"[:300]
                 result = hold_result(symbol, why, error=why)
             self._execute(result, strategy, symbol, now, stats)
+
+    def _decide_blind(self, engine: Engine, request: DecisionRequest) -> EngineResult:
+        """The engine decides on the disguised prompt alone (the request carries no real
+        symbol, price or position); its intents come back in real terms."""
+        blinding = self.blinding
+        assert blinding is not None
+        alias = blinding.aliases[request.symbol]
+        blind = dataclasses.replace(
+            request,
+            symbol=alias,
+            packet=blinding.packet(request.packet),
+            market=EngineMarket(alias, None, None, request.market.granularity, ()),
+            position=None,
+        )
+        result = engine.decide(blind)
+        result.intents = [blinding.intent(intent) for intent in result.intents]
+        return result
 
     def _request(
         self,

@@ -30,6 +30,7 @@ from autotrader.prop.gates import Precision
 from autotrader.prop.models import AccountKind, AccountRules
 
 from . import repo
+from .blind import Blinding
 from .driver import BacktestDriver, DriverStats
 from .history import History, load_history
 from .models import MODEL_ENGINES, ModelUse, ReplayModels
@@ -58,10 +59,12 @@ class BacktestSpec:
     # model strategies: cache misses may be sent to the model, spending at most the budget
     allow_model_calls: bool = False
     budget_usd: Decimal | None = None
+    blind: bool = False  # model prompts hide asset names, dates and price levels
 
     def as_json(self) -> dict:
         return {
             "allow_model_calls": self.allow_model_calls,
+            "blind": self.blind,
             "budget_usd": None if self.budget_usd is None else to_text(self.budget_usd),
             "clone_ids": list(self.clone_ids),
             "from": iso_utc(self.since_ms),
@@ -118,7 +121,10 @@ def plan_backtest(source: Store, spec: BacktestSpec) -> BacktestPlan:
     """
     started = time.perf_counter()
     clones = check_backtest(source, spec)
-    return BacktestPlan(spec, clones, _history(source, clones, spec), started)
+    plan = BacktestPlan(spec, clones, _history(source, clones, spec), started)
+    if spec.blind and not plan.uses_models:
+        raise InvalidInputError("--blind disguises model prompts: no strategy here reads one")
+    return plan
 
 
 def check_backtest(
@@ -145,6 +151,7 @@ def run_backtest(
     spec, history = plan.spec, plan.history
     if plan.uses_models and models is None:
         raise InvalidInputError("this backtest replays model strategies: it needs model access")
+    blinding = _blinding(plan) if spec.blind else None
     clones = []
     for clone_id, (model, strategies) in plan.clones.items():
         clock = SimulatedClock(spec.since_ms)
@@ -159,7 +166,7 @@ def run_backtest(
                 starting_balance=spec.balance,
                 rules=AccountRules(),
             )
-            driver = BacktestDriver(target, history, precision, engines, clock)
+            driver = BacktestDriver(target, history, precision, engines, clock, blinding=blinding)
             stats = driver.run(
                 clone_id=clone_id, model=model, account_id=account_id, strategies=strategies
             )
@@ -186,6 +193,13 @@ def run_backtest(
             },
         )
     return BacktestResult(run_id, spec, clones, history.bar_count(), digest, elapsed, use)
+
+
+def _blinding(plan: BacktestPlan) -> Blinding:
+    """The run's disguise, fixed by what it replays: a rerun asks the same blind prompts."""
+    spec = plan.spec
+    seed = json.dumps([list(spec.clone_ids), spec.since_ms, spec.until_ms, list(spec.symbols)])
+    return Blinding.for_run(plan.history.symbols, seed=seed)
 
 
 def ledger_sha256(store: Store, *, now_ms: int) -> str:

@@ -75,13 +75,17 @@ def backtest_command(
         Decimal | None,
         decimal_option("--budget-usd", "USD the new model calls may spend at most.", positive=True),
     ] = None,
+    blind: Annotated[
+        bool,
+        typer.Option("--blind", help="Model prompts hide asset names, dates and price levels."),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replay clones over market memory into a new backtest store; print the report.
 
     Model (llm) strategies are answered from the response cache; a cache miss holds unless
-    --allow-model-calls sends it, within --budget-usd.
+    --allow-model-calls sends it, within --budget-usd. --blind disguises their prompts.
 
     Example: autotrader backtest --clone-id 42 --from 2026-02-18T00:00Z --to 2026-02-19T00:00Z
     """
@@ -105,6 +109,7 @@ def backtest_command(
         balance=balance,
         allow_model_calls=allow_model_calls,
         budget_usd=budget_usd,
+        blind=blind,
     )
     if not state(ctx).debug:
         # The report sums the run up; a log line per exit would bury it.

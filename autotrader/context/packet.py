@@ -131,13 +131,22 @@ def build_context(
             if m.time_ms <= now
         ],
     }
+    return render_packet(data, budget_tokens=budget_tokens)
+
+
+def render_packet(
+    data: dict[str, Any], *, budget_tokens: int = DEFAULT_BUDGET_TOKENS
+) -> ContextPacket:
+    """The packet of ``data`` (as :func:`build_context` assembles it): its sections fitted to
+    the budget and the prompt. A pure function, for data rewritten after assembly (a blind
+    backtest's)."""
     sections, trims = fit_to_budget(build_parts(data), budget_tokens)
     prompt = SEPARATOR.join(s.text for s in sections)
     return ContextPacket(
-        clone_id=clone_id,
-        strategy_id=strategy.strategy_id,
-        symbol=symbol,
-        as_of=now,
+        clone_id=data["clone_id"],
+        strategy_id=data["strategy_id"],
+        symbol=data["symbol"],
+        as_of=data["as_of"],
         data=data,
         sections=tuple(sections),
         prompt=prompt,

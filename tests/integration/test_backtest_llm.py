@@ -137,3 +137,67 @@ def test_a_model_without_a_price_is_never_called_on_a_budget(
     report = backtest(cli, source, tmp_path / "runs", "--allow-model-calls", "--budget-usd", "5")
     assert fake.requests == []
     assert report["models"]["held"]["unpriced_model"] > 0
+
+
+# -- --blind ------------------------------------------------------------------------------------
+
+_LAST_CLOSE = re.compile(r"### ohlcv \S+ 1h.*\n(?:.*\n)*?.*,([\d.]+),[\d.]+\n###")
+
+
+def blind_trader(body: dict) -> Reply:
+    """Opens flat assets long with a stop 3 % under the last close it was shown, closes open
+    ones: every level it answers is on the prompt's (disguised) scale."""
+    prompt = prompt_of(body)
+    symbol = _DECIDED.search(prompt).group(1)
+    if "## Open positions\nnone" not in prompt:
+        return Reply.json({"action": "CLOSE", "symbol": symbol})
+    close = Decimal(_LAST_CLOSE.search(prompt).group(1))
+    stop = f"{close * Decimal('0.97'):.6f}"
+    intent = {"action": "OPEN", "symbol": symbol, "side": "LONG", "notional_usd": "500",
+              "exit_plan": {"stop": stop}}  # fmt: skip
+    return Reply.json(intent, input_tokens=900, output_tokens=ANSWER_CAP)
+
+
+def test_a_blind_prompt_names_no_asset_and_shows_no_real_date_or_price(cli, source, fake, tmp_path):
+    fake.responder = blind_trader
+    report = backtest(cli, source, tmp_path / "runs", "--blind", "--allow-model-calls",
+                      "--budget-usd", "100")  # fmt: skip
+    prompts = [prompt_of(r["body"]) for r in fake.requests]
+    assert prompts
+    real = open_test_store(source).query(
+        "SELECT DISTINCT close FROM candles WHERE symbol IN ('BTC', 'ETH') AND timeframe = '1h'"
+    )
+    for prompt in prompts:
+        assert re.search(r"\b(BTC|ETH)\b", prompt) is None
+        assert "2026-" not in prompt
+        assert "ASSET_" in prompt
+    shown = set(re.findall(r"\d+\.\d+", "\n".join(prompts)))
+    assert not shown & {f"{r['close']:g}" for r in real}
+    assert report["clones"][0]["trades"] > 0
+
+
+def test_an_answer_in_blind_prices_is_booked_at_real_levels(cli, source, fake, tmp_path):
+    fake.responder = blind_trader
+    report = backtest(cli, source, tmp_path / "runs", "--blind", "--allow-model-calls",
+                      "--budget-usd", "100")  # fmt: skip
+    positions = open_test_store(Path(report["store"])).query(
+        "SELECT symbol, qty, entry_price, stop FROM positions"
+    )
+    assert {p["symbol"] for p in positions} == {"BTC", "ETH"}
+    for p in positions:
+        # The model asked for a stop 3 % under the close it saw: 3 % under the real price.
+        assert 0.96 < float(Decimal(p["stop"]) / Decimal(p["entry_price"])) < 0.98
+
+
+def test_blind_prompts_have_cache_entries_of_their_own(cli, source, fake, tmp_path):
+    fake.responder = blind_trader
+    blind = backtest(cli, source, tmp_path / "a", "--blind", "--allow-model-calls",
+                     "--budget-usd", "100")  # fmt: skip
+    sent = len(fake.requests)
+    again = backtest(cli, source, tmp_path / "b", "--blind")
+    assert len(fake.requests) == sent
+    assert again["ledger_sha256"] == blind["ledger_sha256"]
+    assert again["models"]["cache_hits"] == sent
+    plain = backtest(cli, source, tmp_path / "c")
+    assert plain["models"]["cache_hits"] == 0
+    assert plain["models"]["held"]["cache_miss"] > 0

@@ -337,10 +337,13 @@ class HistoryMarket:
         found = self.history.symbols.get(symbol)
         if found is None or limit <= 0:
             return []
-        end = bisect.bisect_right(found.funding_times, min(until_ms, self.now_ms))
-        rows = sorted(found.funding[:end], key=lambda r: (r["time"], _source_rank(r["source"])))[
-            -limit:
-        ]
+        times = found.funding_times
+        end = bisect.bisect_right(times, min(until_ms, self.now_ms))
+        start = max(0, end - limit)
+        # The newest ``limit`` in (time, source) order: rows tied at the oldest time kept in.
+        start = bisect.bisect_left(times, times[start], hi=start) if start < end else start
+        window = found.funding[start:end]
+        rows = sorted(window, key=lambda r: (r["time"], _source_rank(r["source"])))[-limit:]
         return [(r["time"], r["source"], *(r[c] for c in FUNDING_COLUMNS)) for r in rows]
 
     def prediction_markets_for(

@@ -122,8 +122,10 @@ def plan_backtest(source: Store, spec: BacktestSpec) -> BacktestPlan:
     started = time.perf_counter()
     clones = check_backtest(source, spec)
     plan = BacktestPlan(spec, clones, _history(source, clones, spec), started)
-    if spec.blind and not plan.uses_models:
-        raise InvalidInputError("--blind disguises model prompts: no strategy here reads one")
+    model_flags = {"--blind": spec.blind, "--allow-model-calls": spec.allow_model_calls}
+    for flag, given in model_flags.items():
+        if given and not plan.uses_models:
+            raise InvalidInputError(f"{flag} is for model strategies: none here asks a model")
     return plan
 
 

@@ -153,3 +153,9 @@ def test_a_later_bar_changes_nothing_in_the_prompt_of_an_earlier_instant(templat
     rewritten = _prompts(template, tmp_path / "b", rewrite=True, instants=[*before, CUT + HOUR])
     assert rewritten[:-1] == original[:-1]
     assert rewritten[-1] != original[-1], "an instant after the cut sees the rewritten bars"
+
+
+def test_a_prompt_from_the_history_shows_as_many_bars_as_the_read_plan_asks(template, tmp_path):
+    # Half past: 23 closed hours and the forming one, rolled up from closed 5m bars.
+    [prompt] = _prompts(template, tmp_path, rewrite=False, instants=[CUT - HOUR // 2])
+    assert "### ohlcv BTC 1h (source file): 24 bars, oldest first" in prompt

@@ -10,18 +10,27 @@
    the same-run floor of reading those bars from SQLite once; then the command end to end in a
    fresh process (start-up, planning, the run, the report's files) with its peak RSS.
    Targets: >= 100,000 bars/s, < 500 MB.
+3. Clone 42's strategy as an llm strategy over the bundled history, every answer already in
+   the response cache (a first run with model calls against a loopback fake fills it):
+   decisions/s of the cache-only replay — the prompt built from the history, the cache lookup,
+   the answer through the gates — against the same-run baseline of the rules engine deciding
+   the same instants. Target: >= 10,000 decisions/s.
 
 Run with ``python -m bench backtest [--quick]``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 from autotrader.backtest.runs import BacktestSpec, plan_backtest, run_backtest
@@ -29,6 +38,7 @@ from autotrader.clones.management import create_clone
 from autotrader.clones.pipelines import read_pipeline_file, save
 from autotrader.core.clock import HOUR_MS, MINUTE_MS, SimulatedClock, iso_utc
 from autotrader.core.db import Store
+from autotrader.core.settings import load_settings
 from autotrader.market import repo as market_repo
 from autotrader.market.ingest import Ingestor
 from autotrader.market.models import AssetInfo
@@ -47,29 +57,38 @@ T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 SYMBOLS = tuple(f"SYN{i}" for i in range(10))
 TARGET_BARS_PER_S = 100_000
 TARGET_RSS_MB = 500
+TARGET_CACHED_DECISIONS_PER_S = 10_000
 REGIMES = ("trend", "range", "crash", "range")  # a day of each in turn, so the rules trade
 
 
 def run(quick: bool) -> list[BenchResult]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        return [*_bundled(folder, quick), *_month(folder, quick)]
+        return [*_bundled(folder, quick), *_month(folder, quick), *_cache_replay(folder, quick)]
 
 
 # -- 1. the bundled history against the live driver ----------------------------------------------
 
 
-def _bundled(folder: Path, quick: bool) -> list[BenchResult]:
+def _bundled_store(path: Path) -> Store:
+    """The bundled history with clone 42 on the demo's rules pipeline."""
     from autotrader.demo import bundled_candles, example_pipeline, replay_end_ms
 
-    store = _store(folder / "bundled.db")
-    end = replay_end_ms(bundled_candles())
-    clock = SimulatedClock(end)
+    store = _store(path)
+    clock = SimulatedClock(replay_end_ms(bundled_candles()))
     ensure_assets(store, clock)
     for symbol, (file, timeframe) in bundled_candles().items():
         Ingestor(store, clock).import_file(file, symbol=symbol, timeframe=timeframe)
     create_clone(store, clock, name="bench", clone_id=CLONE_ID)
     save(store, clock, CLONE_ID, read_pipeline_file(example_pipeline()))
+    return store
+
+
+def _bundled(folder: Path, quick: bool) -> list[BenchResult]:
+    from autotrader.demo import bundled_candles, replay_end_ms
+
+    store = _bundled_store(folder / "bundled.db")
+    end = replay_end_ms(bundled_candles())
     first = min(
         market_repo.freshest_series(store, s, ("5m",)).first_time for s in bundled_candles()
     )
@@ -188,6 +207,74 @@ def _end_to_end(db: Path, out: Path, since: int, until: int) -> tuple[float, flo
     wall = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return wall, rss_mb, json.loads(done.stdout)["bars"]
+
+
+# -- 3. an llm strategy replayed from the response cache -----------------------------------------
+
+
+def _cache_replay(folder: Path, quick: bool) -> list[BenchResult]:
+    from autotrader.demo import bundled_candles, replay_end_ms
+
+    store = _bundled_store(folder / "llm.db")
+    until = replay_end_ms(bundled_candles()) - HOUR_MS
+    since = until - (6 if quick else 24) * HOUR_MS
+    llm = BacktestSpec(clone_ids=(CLONE_ID,), since_ms=since, until_ms=until, engine="llm")
+    with _model_server() as url:
+        settings = load_settings(env_file=None, openai_base_url=url, openai_api_key="sk-bench")
+        paid = dataclasses.replace(llm, allow_model_calls=True, budget_usd=Decimal(100))
+        _decisions_per_s(store, folder / "llm-warm.db", paid, settings)
+    cached = _decisions_per_s(store, folder / "llm-cached.db", llm, settings)
+    rules = dataclasses.replace(llm, engine="rules")
+    baseline = _decisions_per_s(store, folder / "llm-rules.db", rules, settings)
+    store.close()
+    return [
+        BenchResult(
+            "backtest: an llm strategy replayed from a warm cache",
+            cached,
+            "decisions/s",
+            baseline=baseline,
+            ratio_label="ratio: (of the rules engine deciding the same instants)",
+            target=f">= {TARGET_CACHED_DECISIONS_PER_S:,} decisions/s",
+            passed=cached >= TARGET_CACHED_DECISIONS_PER_S,
+        )
+    ]
+
+
+def _decisions_per_s(store: Store, out: Path, spec: BacktestSpec, settings) -> float:
+    """Decisions per second of the run (planning excluded: the bars are read once for both)."""
+    from autotrader.backtest.models import ReplayModels
+
+    target = _store(out)
+    plan = plan_backtest(store, spec)
+    models = ReplayModels(settings, store, target, allow_calls=spec.allow_model_calls,
+                          budget_usd=spec.budget_usd)  # fmt: skip
+    started = time.perf_counter()
+    result = run_backtest(plan, target, precision=CcxtPrecision(store), run_id="bench",
+                          started_at_ms=0, models=models if plan.uses_models else None)  # fmt: skip
+    elapsed = time.perf_counter() - started
+    target.close()
+    use = result.models
+    if use is not None and not spec.allow_model_calls and (use.calls or use.held):
+        raise RuntimeError(f"the replay was not served from the cache alone: {use}")
+    return sum(c.stats.decisions for c in result.clones) / elapsed
+
+
+@contextmanager
+def _model_server():
+    """A loopback model that opens the decided symbol when flat and closes it otherwise."""
+    from tests.fakes.openai_server import FakeOpenAI, Reply, prompt_of
+
+    def answer(body: dict) -> Reply:
+        prompt = prompt_of(body)
+        symbol = re.search(r"You decide one action for (\S+) on", prompt).group(1)
+        if "## Open positions\nnone" in prompt:
+            return Reply.json({"action": "OPEN", "symbol": symbol, "side": "LONG",
+                               "notional_usd": "500"})  # fmt: skip
+        return Reply.json({"action": "CLOSE", "symbol": symbol})
+
+    with FakeOpenAI() as fake:
+        fake.responder = answer
+        yield fake.url
 
 
 # -- shared ---------------------------------------------------------------------------------------

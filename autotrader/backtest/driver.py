@@ -8,8 +8,9 @@ the period, in this order at each instant ``t``:
    funding is booked (``book_funding``), exits are closed (``close_on_exit``); a snapshot and
    the drawdown check (``take_snapshot``) run once an hour;
 2. decisions: a strategy whose cadence bucket changed decides each candidate with its engine
-   on the bars closed by ``t``; intents go through ``PropDesk`` — the same gates, fill
-   pricing and booking as live.
+   on the bars closed by ``t`` (an engine that reads a prompt gets the context packet live
+   would build, its market reads answered from the history, its account from the run's
+   store); intents go through ``PropDesk`` — the same gates, fill pricing and booking as live.
 
 Market reads come from :class:`~autotrader.backtest.history.History` (lists in memory, never a
 query per bar); the store is written only when something happens (a fill, an exit, a funding
@@ -19,19 +20,19 @@ hour, a snapshot), inside the caller's one transaction, so a run commits whole a
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from autotrader.clones.compiler import select_candidates
 from autotrader.clones.plan import CompiledStrategy
+from autotrader.context.packet import build_context
 from autotrader.core.clock import HOUR_MS, SimulatedClock
 from autotrader.core.db import Store
 from autotrader.core.money import from_float
 from autotrader.decisions.engines.base import DecisionRequest, Engine, EngineResult
 from autotrader.decisions.engines.base import MarketSnapshot as EngineMarket
 from autotrader.decisions.engines.hold import hold_result
-from autotrader.market.models import AssetInfo
-from autotrader.market.view import ExecutionPrice
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.execution import PropDesk, position_view
 from autotrader.prop.gates import Precision
@@ -39,27 +40,11 @@ from autotrader.prop.models import Action
 from autotrader.prop.mtm import book_funding, close_on_exit, find_exit, take_snapshot
 from autotrader.prop.vocabulary import MARKED_STATUSES, AccountStatus
 
+from .blind import Blinding
 from .exits import ExitWatch
-from .history import History, SourceSeries
+from .history import History, HistoryMarket, SourceSeries
 
 SNAPSHOT_BARS = 50  # bars an engine's market snapshot carries, as live's request builder reads
-
-
-class ReplayMarket:
-    """Market memory at one instant of the history: what ``PropDesk`` and the snapshots ask
-    live's ``MarketSnapshot`` (``price``, ``asset``), answered from memory."""
-
-    def __init__(self, history: History, now_ms: int) -> None:
-        self.history = history
-        self.now_ms = now_ms
-
-    def price(self, symbol: str) -> ExecutionPrice | None:
-        found = self.history.symbols.get(symbol)
-        return found.price(self.now_ms) if found else None
-
-    def asset(self, symbol: str) -> AssetInfo | None:
-        found = self.history.symbols.get(symbol)
-        return found.asset if found else None
 
 
 @dataclass
@@ -81,14 +66,17 @@ class BacktestDriver:
         precision: Precision,
         engines: Mapping[str, Engine],
         clock: SimulatedClock,
+        *,
+        blinding: Blinding | None = None,
     ) -> None:
         self.store = store
+        self.blinding = blinding
         self.history = history
         self.precision = precision
         self.engines = engines
         self.clock = clock
         self.desk = PropDesk(
-            store, clock, precision, market_at=lambda _store, now: ReplayMarket(history, now)
+            store, clock, precision, market_at=lambda _store, now: HistoryMarket(history, now)
         )
         # What the run keeps in memory between store reads, refreshed after each change: the
         # account row, its open positions by symbol, and per position the close time of the
@@ -187,13 +175,13 @@ class BacktestDriver:
         return self.history.symbols[symbol].funding_rate(hour)
 
     def _snapshot(self, now: int) -> None:
-        take_snapshot(self.store, self._account, ReplayMarket(self.history, now), now)
+        take_snapshot(self.store, self._account, HistoryMarket(self.history, now), now)
         # The snapshot may have frozen the account, or raised its peak equity.
         self._account = prop_repo.get_account(self.store, self._account["id"])
 
     def _finish(self, now: int) -> None:
         """Leave the open positions marked at the last price, and a last snapshot."""
-        market = ReplayMarket(self.history, now)
+        market = HistoryMarket(self.history, now)
         for symbol, position in self._positions.items():
             price = market.price(symbol)
             if price is not None:
@@ -223,11 +211,31 @@ class BacktestDriver:
             request = self._request(clone_id, model, strategy, symbol, granularity, now)
             stats.decisions += 1
             try:
-                result = engine.decide(request)
+                if self.blinding is not None and request.packet is not None:
+                    result = self._decide_blind(engine, request)
+                else:
+                    result = engine.decide(request)
             except Exception as exc:  # an engine must never end the run (live records it too)
                 why = f"engine crashed: {type(exc).__name__}: {exc}"[:300]
                 result = hold_result(symbol, why, error=why)
             self._execute(result, strategy, symbol, now, stats)
+
+    def _decide_blind(self, engine: Engine, request: DecisionRequest) -> EngineResult:
+        """The engine decides on the disguised prompt alone (the request carries no real
+        symbol, price or position); its intents come back in real terms."""
+        blinding = self.blinding
+        assert blinding is not None
+        alias = blinding.aliases[request.symbol]
+        blind = dataclasses.replace(
+            request,
+            symbol=alias,
+            packet=blinding.packet(request.packet),
+            market=EngineMarket(alias, None, None, request.market.granularity, ()),
+            position=None,
+        )
+        result = engine.decide(blind)
+        result.intents = [blinding.intent(intent) for intent in result.intents]
+        return result
 
     def _request(
         self,
@@ -241,6 +249,17 @@ class BacktestDriver:
         history = self.history.symbols[symbol]
         price = history.price(now)
         row = self._positions.get(symbol)
+        packet = None
+        if getattr(self.engines[strategy.engine], "needs_context", False):
+            packet = build_context(
+                self.store,
+                self.clock,
+                strategy,
+                symbol,
+                account_id=self._account["id"],
+                clone_id=clone_id,
+                market=HistoryMarket(self.history, now),
+            )
         return DecisionRequest(
             run_id=0,
             trace_id="",
@@ -258,6 +277,7 @@ class BacktestDriver:
                 bars=history.closed_bars(granularity, now, SNAPSHOT_BARS),
             ),
             position=position_view(row) if row else None,
+            packet=packet,
         )
 
     def _execute(

@@ -30,3 +30,10 @@ def m001_backtest_runs(db: Database) -> None:
         ) STRICT
         """
     )
+
+
+@migrations()
+def m002_backtest_model_use(db: Database) -> None:
+    # What a run's model strategies' calls came to (JSON: calls, cache hits, held calls by
+    # reason, spend and budget in USD); NULL for a run without model strategies.
+    db.execute("ALTER TABLE backtest_runs ADD COLUMN models TEXT")

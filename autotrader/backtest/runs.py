@@ -15,7 +15,7 @@ from typing import Any
 from autotrader.clones.management import require_clone
 from autotrader.clones.pipelines import compiled
 from autotrader.clones.plan import CompiledStrategy, EngineName
-from autotrader.core.clock import SimulatedClock, iso_utc
+from autotrader.core.clock import HOUR_MS, SimulatedClock, iso_utc
 from autotrader.core.db import Store
 from autotrader.core.errors import InvalidInputError, NotFoundError
 from autotrader.core.money import to_text
@@ -30,14 +30,18 @@ from autotrader.prop.gates import Precision
 from autotrader.prop.models import AccountKind, AccountRules
 
 from . import repo
+from .blind import Blinding
 from .driver import BacktestDriver, DriverStats
 from .history import History, load_history
+from .models import MODEL_ENGINES, ModelUse, ReplayModels
 
-# Engines the in-memory driver replays: deterministic, no model calls.
+# Engines the in-memory driver replays as they are: deterministic, no model calls.
 REPLAYED_ENGINES: Mapping[str, Engine] = {
     EngineName.RULES: RulesEngine(),
     EngineName.HOLD: HoldEngine(),
 }
+# Every engine a backtest replays; the model engines through a run's ReplayModels.
+ENGINES = (*REPLAYED_ENGINES, *MODEL_ENGINES)
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,16 @@ class BacktestSpec:
     balance: Decimal = Decimal(10_000)
     # rules parameters replacing each rules strategy's own (a sweep's combination)
     params: tuple[tuple[str, Any], ...] = ()
+    # model strategies: cache misses may be sent to the model, spending at most the budget
+    allow_model_calls: bool = False
+    budget_usd: Decimal | None = None
+    blind: bool = False  # model prompts hide asset names, dates and price levels
 
     def as_json(self) -> dict:
         return {
+            "allow_model_calls": self.allow_model_calls,
+            "blind": self.blind,
+            "budget_usd": None if self.budget_usd is None else to_text(self.budget_usd),
             "clone_ids": list(self.clone_ids),
             "from": iso_utc(self.since_ms),
             "to": iso_utc(self.until_ms),
@@ -80,6 +91,7 @@ class BacktestResult:
     bars: int
     ledger_sha256: str
     elapsed_s: float
+    models: ModelUse | None = None  # what its model strategies' calls came to (None: none)
 
     @property
     def bars_per_second(self) -> float:
@@ -96,6 +108,10 @@ class BacktestPlan:
     history: History
     started: float
 
+    @property
+    def uses_models(self) -> bool:
+        return any(s.engine in MODEL_ENGINES for _, group in self.clones.values() for s in group)
+
 
 def plan_backtest(source: Store, spec: BacktestSpec) -> BacktestPlan:
     """Check ``spec`` against ``source`` and load the history it needs; writes nothing.
@@ -105,7 +121,12 @@ def plan_backtest(source: Store, spec: BacktestSpec) -> BacktestPlan:
     """
     started = time.perf_counter()
     clones = check_backtest(source, spec)
-    return BacktestPlan(spec, clones, _history(source, clones, spec), started)
+    plan = BacktestPlan(spec, clones, _history(source, clones, spec), started)
+    model_flags = {"--blind": spec.blind, "--allow-model-calls": spec.allow_model_calls}
+    for flag, given in model_flags.items():
+        if given and not plan.uses_models:
+            raise InvalidInputError(f"{flag} is for model strategies: none here asks a model")
+    return plan
 
 
 def check_backtest(
@@ -124,13 +145,20 @@ def run_backtest(
     run_id: str,
     started_at_ms: int,
     engines: Mapping[str, Engine] = REPLAYED_ENGINES,
+    models: ReplayModels | None = None,
 ) -> BacktestResult:
     """Replay ``plan`` into ``target`` (a fresh store): one account per clone, each clone's
-    run one transaction, then the run's row with its ledger hash."""
+    run one transaction, then the run's row with its ledger hash. ``models`` answers the
+    model strategies (InvalidInputError when the plan has some and it is None)."""
     spec, history = plan.spec, plan.history
+    if plan.uses_models and models is None:
+        raise InvalidInputError("this backtest replays model strategies: it needs model access")
+    blinding = _blinding(plan) if spec.blind else None
     clones = []
     for clone_id, (model, strategies) in plan.clones.items():
         clock = SimulatedClock(spec.since_ms)
+        if models is not None:
+            engines = {**engines, **models.engines(clock)}
         with target.atomic():
             account_id = open_account(
                 target,
@@ -140,12 +168,13 @@ def run_backtest(
                 starting_balance=spec.balance,
                 rules=AccountRules(),
             )
-            driver = BacktestDriver(target, history, precision, engines, clock)
+            driver = BacktestDriver(target, history, precision, engines, clock, blinding=blinding)
             stats = driver.run(
                 clone_id=clone_id, model=model, account_id=account_id, strategies=strategies
             )
         clones.append(CloneResult(clone_id, account_id, stats))
     digest = ledger_sha256(target, now_ms=spec.until_ms)
+    use = models.use() if models is not None else None
     elapsed = time.perf_counter() - plan.started
     with target.atomic():
         repo.insert_run(
@@ -162,9 +191,17 @@ def run_backtest(
                 "ledger_sha256": digest,
                 "started_at": started_at_ms,
                 "elapsed_ms": round(elapsed * 1000),
+                "models": None if use is None else use.as_json(),
             },
         )
-    return BacktestResult(run_id, spec, clones, history.bar_count(), digest, elapsed)
+    return BacktestResult(run_id, spec, clones, history.bar_count(), digest, elapsed, use)
+
+
+def _blinding(plan: BacktestPlan) -> Blinding:
+    """The run's disguise, fixed by what it replays: a rerun asks the same blind prompts."""
+    spec = plan.spec
+    seed = json.dumps([list(spec.clone_ids), spec.since_ms, spec.until_ms, list(spec.symbols)])
+    return Blinding.for_run(plan.history.symbols, seed=seed)
 
 
 def ledger_sha256(store: Store, *, now_ms: int) -> str:
@@ -188,10 +225,15 @@ def _check(spec: BacktestSpec) -> None:
         raise InvalidInputError(
             f"--balance must be positive and at most {MAX_STARTING_BALANCE:,.0f}"
         )
-    if spec.engine is not None and spec.engine not in REPLAYED_ENGINES:
-        raise InvalidInputError(
-            f"--engine {spec.engine}: the backtest replays {', '.join(REPLAYED_ENGINES)}"
-        )
+    if spec.engine is not None and spec.engine not in ENGINES:
+        replayed = ", ".join(ENGINES)
+        raise InvalidInputError(f"--engine {spec.engine}: the backtest replays {replayed}")
+    if spec.budget_usd is not None and not spec.allow_model_calls:
+        raise InvalidInputError("--budget-usd is spent on new model calls: add --allow-model-calls")
+    if spec.allow_model_calls and spec.budget_usd is None:
+        raise InvalidInputError("--allow-model-calls needs --budget-usd (new calls cost money)")
+    if spec.budget_usd is not None and spec.budget_usd <= 0:
+        raise InvalidInputError("--budget-usd must be positive")
 
 
 def _strategies(
@@ -211,10 +253,10 @@ def _strategies(
         if spec.params and (spec.engine or strategy.engine) == EngineName.RULES:
             changes["engine_params"] = _with_params(strategy, spec.params)
         strategy = dataclasses.replace(strategy, **changes)
-        if strategy.engine not in REPLAYED_ENGINES:
+        if strategy.engine not in ENGINES:
             raise InvalidInputError(
                 f"clone {clone_id}'s strategy {strategy.strategy_id!r} uses the "
-                f"{strategy.engine} engine; the backtest replays {', '.join(REPLAYED_ENGINES)}"
+                f"{strategy.engine} engine; the backtest replays {', '.join(ENGINES)}"
                 " (try --engine rules)"
             )
         strategies.append(strategy)
@@ -244,12 +286,27 @@ def _history(
     strategies = [s for _, group in plans.values() for s in group]
     symbols = [e.symbol for s in strategies for e in s.universe]
     granularities = [str(s.engine_params.get("granularity", "1h")) for s in strategies]
+    # What the prompts of model strategies read: their plans' series, and funding as far back
+    # as their lookback reaches.
+    prompted = [
+        item
+        for s in strategies
+        if s.engine in MODEL_ENGINES
+        for entry in s.universe
+        for item in s.read_plans.get(entry.symbol, ())
+        if item.source == "hyperliquid"
+    ]
+    context = [(i.context_symbol, i.granularity or "1m")
+               for i in prompted if i.channel != "funding"]  # fmt: skip
+    funding_hours = max((i.lookback for i in prompted if i.channel == "funding"), default=0)
     history = load_history(
         source,
         symbols,
         [*granularities, "1h"],
         since_ms=spec.since_ms,
         until_ms=spec.until_ms,
+        context=context,
+        funding_since_ms=spec.since_ms - funding_hours * HOUR_MS,
     )
     if history.bar_count() == 0:
         raise NotFoundError(

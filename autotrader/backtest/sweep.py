@@ -85,8 +85,10 @@ def _value(text: str) -> Any:
 
 def check(source: Store, spec: BacktestSpec, combos: Sequence[tuple]) -> None:
     """Refuse a bad spec or combination here, before any worker starts or file is written:
-    the period's history is checked once, each combination's parameters on every clone."""
-    plan_backtest(source, spec)
+    the period's history is checked once, each combination's parameters on every clone. A
+    sweep varies rules parameters: model strategies are refused (replay them one run each)."""
+    if plan_backtest(source, spec).uses_models:
+        raise InvalidInputError("--sweep varies rules parameters; replay llm strategies without it")
     for params in combos:
         check_backtest(source, dataclasses.replace(spec, params=params))
 

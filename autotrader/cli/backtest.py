@@ -22,6 +22,7 @@ from autotrader.cli._options import (
 from autotrader.cli._render import out, print_json, say, table
 
 if TYPE_CHECKING:
+    from autotrader.backtest.models import ModelUse
     from autotrader.backtest.outputs import BacktestFiles
     from autotrader.backtest.report import CloneReport
     from autotrader.backtest.runs import BacktestResult
@@ -63,16 +64,35 @@ def backtest_command(
             show_default=False,
         ),
     ] = None,
+    allow_model_calls: Annotated[
+        bool,
+        typer.Option(
+            "--allow-model-calls",
+            help="Send model strategies' cache misses to the model (needs --budget-usd).",
+        ),
+    ] = False,
+    budget_usd: Annotated[
+        Decimal | None,
+        decimal_option("--budget-usd", "USD the new model calls may spend at most.", positive=True),
+    ] = None,
+    blind: Annotated[
+        bool,
+        typer.Option("--blind", help="Model prompts hide asset names, dates and price levels."),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replay clones over market memory into a new backtest store; print the report.
+
+    Model (llm) strategies are answered from the response cache; a cache miss holds unless
+    --allow-model-calls sends it, within --budget-usd. --blind disguises their prompts.
 
     Example: autotrader backtest --clone-id 42 --from 2026-02-18T00:00Z --to 2026-02-19T00:00Z
     """
     import logging
     import time
 
+    from autotrader.backtest.models import ReplayModels
     from autotrader.backtest.outputs import TRADE_FORMATS, new_run_id, store_path, write_files
     from autotrader.backtest.report import clone_reports
     from autotrader.backtest.runs import BacktestSpec, plan_backtest, run_backtest
@@ -87,11 +107,15 @@ def backtest_command(
         symbols=tuple(parse_symbols(symbols, name="--symbols")),
         engine=choice(engine, name="--engine", allowed=EngineName),
         balance=balance,
+        allow_model_calls=allow_model_calls,
+        budget_usd=budget_usd,
+        blind=blind,
     )
     if not state(ctx).debug:
         # The report sums the run up; a log line per exit would bury it.
         logging.getLogger("autotrader").setLevel(logging.WARNING)
-    source = open_store(ctx, db, readonly=True)
+    # Answers paid for go into the source store's response cache, for the next run to replay.
+    source = open_store(ctx, db, readonly=not allow_model_calls)
     folder = out_dir or settings_for(ctx).data_dir / "backtests"
     if sweep_params:
         _sweep(source, spec, sweep_params, folder, as_json=as_json)
@@ -99,12 +123,17 @@ def backtest_command(
     plan = plan_backtest(source, spec)  # every refusal comes before a file is written
     run_id = new_run_id()
     target = open_store(ctx, store_path(folder, run_id))
+    models = None
+    if plan.uses_models:
+        models = ReplayModels(settings_for(ctx), source, target, allow_calls=allow_model_calls,
+                              budget_usd=budget_usd)  # fmt: skip
     result = run_backtest(
         plan,
         target,
         precision=CcxtPrecision(source),
         run_id=run_id,
         started_at_ms=round(time.time() * 1000),
+        models=models,
     )
     accounts = {c.clone_id: c.account_id for c in result.clones}
     files = write_files(
@@ -182,6 +211,7 @@ def _render(
                 "bars": result.bars,
                 "elapsed_s": round(result.elapsed_s, 3),
                 "bars_per_s": round(result.bars_per_second),
+                "models": None if result.models is None else result.models.as_json(),
                 "clones": [_clone_json(r) for r in reports],
             }
         )
@@ -208,10 +238,23 @@ def _render(
     ]
     out.print(table(f"backtest {result.run_id}", columns, rows))
     say(f"{result.bars:,} bars in {result.elapsed_s:.2f}s ({result.bars_per_second:,.0f} bars/s)")
+    if result.models is not None:
+        say(_model_line(result.models))
     say(f"ledger sha256 {result.ledger_sha256}")
     say(f"store {files.store}  (autotrader ledger show --db {files.store})")
     say(f"chart {files.chart}")
     say(f"trades {files.trades} ({files.trades_count} rows)")
+
+
+def _model_line(use: ModelUse) -> str:
+    """``model calls 3 ($0.0042 of a $1 budget), cache hits 285, held 12 (cache_miss 12)``"""
+    budget = "" if use.budget_usd is None else f" of a ${use.budget_usd} budget"
+    held = sum(use.held.values())
+    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(use.held.items()))
+    return (
+        f"model calls {use.calls:,} (${use.spent_usd:.4f}{budget}), cache hits "
+        f"{use.cache_hits:,}, held {held:,}" + (f" ({reasons})" if reasons else "")
+    )
 
 
 def _clone_json(report: CloneReport) -> dict:

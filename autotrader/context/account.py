@@ -15,7 +15,7 @@ from autotrader.core.money import to_text
 from autotrader.market import repo as market_repo
 from autotrader.prop import repo as prop_repo
 from autotrader.prop.accounts import account_state
-from autotrader.prop.execution import account_view
+from autotrader.prop.execution import MarketSnapshot, account_view
 from autotrader.prop.limits import symbol_limits
 
 RECENT_FILLS = 10
@@ -32,15 +32,18 @@ def _usd(value: Decimal) -> str:
     return to_text(value.quantize(CENT, ROUND_HALF_EVEN))
 
 
-def account_context(store: Store, symbol: str, account_id: int, now: int) -> dict[str, Any]:
+def account_context(
+    store: Store, symbol: str, account_id: int, now: int, *, market: MarketSnapshot | None = None
+) -> dict[str, Any]:
     """Balance, equity, margin, drawdown, positions with exit plans and marks, recent fills and
     rejections, and what the gates still allow for ``symbol``, as of ``now``.
 
     Decimals become text: account amounts rounded to the cent, prices (entry, mark,
-    liquidation) to 8 significant digits, quantities and exit-plan prices exact. Raises
-    ``NotFoundError`` for an unknown account.
+    liquidation) to 8 significant digits, quantities and exit-plan prices exact. Marks and
+    the symbol's registry entry come from ``market`` (default: the store's market memory).
+    Raises ``NotFoundError`` for an unknown account.
     """
-    state = account_state(store, account_id, now)
+    state = account_state(store, account_id, now, market=market)
     account = state.account
     positions = []
     for p in state.positions:
@@ -66,9 +69,10 @@ def account_context(store: Store, symbol: str, account_id: int, now: int) -> dic
         )
     # The gates' own view of the account and their own limit arithmetic (prop/limits.py), so
     # what the model is told it may do is exactly what the gates will allow.
-    view = account_view(store, account, now)
+    view = account_view(store, account, now, market=market)
     mark = next((p.mark for p in state.positions if p.row["symbol"] == symbol), None)
-    lim = symbol_limits(view, market_repo.get_asset(store, symbol), symbol, mark)
+    asset = market.asset(symbol) if market is not None else market_repo.get_asset(store, symbol)
+    lim = symbol_limits(view, asset, symbol, mark)
     limits = {
         "open_positions": lim.open_positions,
         "max_open_positions": lim.max_open_positions,

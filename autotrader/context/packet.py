@@ -2,11 +2,13 @@
 asset, resolved against SQLite as of the clock, plus the prop account's state and memories,
 rendered into a budgeted prompt.
 
-Retrieval is deterministic and reads only the store: the same store, clock, strategy, symbol,
-account, memories and budget always give the same packet, byte for byte (``prompt_hash`` is the
-sha256 of the prompt). Nothing newer than ``clock.now_ms()`` is read, so a replay sees what a
-live run would have seen. Missing data is stated in the packet ("no 1m candles stored for X"),
-never raised.
+Retrieval is deterministic: the same market memory, account rows, clock, strategy, symbol,
+memories and budget always give the same packet, byte for byte (``prompt_hash`` is the sha256
+of the prompt). Market memory is read through a
+:class:`~autotrader.context.market_reader.MarketReader` (the store's by default; a backtest's
+history in memory), the account from the store. Nothing newer than ``clock.now_ms()`` is read,
+so a replay sees what a live run would have seen. Missing data is stated in the packet ("no 1m
+candles stored for X"), never raised.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from typing import Any
 
 from autotrader.clones.plan import CompiledStrategy, ReadItem
 from autotrader.context.account import account_context
+from autotrader.context.market_reader import MarketReader, StoreMarket
 from autotrader.context.render import build_parts, fmt_float
 from autotrader.context.tokens import SEPARATOR, Section, Trim, fit_to_budget, total_tokens
 from autotrader.core.clock import Clock, iso_utc
 from autotrader.core.db import Store
-from autotrader.market import repo as market_repo
 from autotrader.market.models import INDICATOR_COLUMNS, TIMEFRAME_MS, Candle, PredictionMarket
 from autotrader.market.repo import SOURCE_PRIORITY, observations
 from autotrader.market.rollup import rollup_with_counts
@@ -90,21 +92,25 @@ def build_context(
     memories: Sequence[Memory] = (),
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     clone_id: int | None = None,
+    market: MarketReader | None = None,
 ) -> ContextPacket:
     """Resolve ``strategy``'s read plan for ``symbol`` and the account's state as of
     ``clock.now_ms()`` and render the budgeted prompt.
 
-    ``clone_id`` defaults to the account's clone. Memories newer than the clock are ignored and
-    the rest are ordered by time. Raises ``NotFoundError`` for an unknown ``account_id``; missing
-    market data and a symbol without a read plan are stated in the packet instead.
+    ``market`` is where market memory is read (default: ``store``'s, as of the clock); the
+    account's rows are always ``store``'s. ``clone_id`` defaults to the account's clone.
+    Memories newer than the clock are ignored and the rest are ordered by time. Raises
+    ``NotFoundError`` for an unknown ``account_id``; missing market data and a symbol without a
+    read plan are stated in the packet instead.
     """
     now = clock.now_ms()
     plan = strategy.read_plans.get(symbol)
     with store.read():
+        market = market if market is not None else StoreMarket(store, now)
         account = None
         if account_id is not None:
-            account = account_context(store, symbol, account_id, now)
-        reads_data = [_read(store, item, now) for item in plan or ()]
+            account = account_context(store, symbol, account_id, now, market=market)
+        reads_data = [_read(market, item, now) for item in plan or ()]
     if clone_id is None and account is not None:
         clone_id = account["clone_id"]
     data: dict[str, Any] = {
@@ -125,13 +131,22 @@ def build_context(
             if m.time_ms <= now
         ],
     }
+    return render_packet(data, budget_tokens=budget_tokens)
+
+
+def render_packet(
+    data: dict[str, Any], *, budget_tokens: int = DEFAULT_BUDGET_TOKENS
+) -> ContextPacket:
+    """The packet of ``data`` (as :func:`build_context` assembles it): its sections fitted to
+    the budget and the prompt. A pure function, for data rewritten after assembly (a blind
+    backtest's)."""
     sections, trims = fit_to_budget(build_parts(data), budget_tokens)
     prompt = SEPARATOR.join(s.text for s in sections)
     return ContextPacket(
-        clone_id=clone_id,
-        strategy_id=strategy.strategy_id,
-        symbol=symbol,
-        as_of=now,
+        clone_id=data["clone_id"],
+        strategy_id=data["strategy_id"],
+        symbol=data["symbol"],
+        as_of=data["as_of"],
         data=data,
         sections=tuple(sections),
         prompt=prompt,
@@ -181,7 +196,7 @@ def packet_to_json(packet: ContextPacket) -> str:
 # -- market reads -------------------------------------------------------------------------------
 
 
-def _read(store: Store, item: ReadItem, now: int) -> dict[str, Any]:
+def _read(market: MarketReader, item: ReadItem, now: int) -> dict[str, Any]:
     base: dict[str, Any] = {
         "source": item.source,
         "channel": item.channel,
@@ -208,59 +223,61 @@ def _read(store: Store, item: ReadItem, now: int) -> dict[str, Any]:
         reader = _defillama
     if reader is None:
         return _missing(base, f"unsupported read {item.source}/{item.channel}")
-    return reader(store, item, now, base)
+    return reader(market, item, now, base)
 
 
 def _missing(base: dict[str, Any], note: str) -> dict[str, Any]:
     return {**base, "status": "missing", "note": note}
 
 
-def _freshest(store: Store, symbol: str, timeframe: str, now: int) -> tuple[str, dict] | None:
+def _freshest(
+    market: MarketReader, symbol: str, timeframe: str, now: int
+) -> tuple[str, int] | None:
     """The source whose ``timeframe`` series of ``symbol`` has the newest bar opened by
-    ``now``, with that bar (ties go to ``SOURCE_PRIORITY`` order). One primary-key seek per
-    source, where ``market.repo.freshest_series`` would scan every symbol's candles."""
-    best: tuple[str, dict] | None = None
+    ``now``, with that bar's open time (ties go to ``SOURCE_PRIORITY`` order). One
+    primary-key seek per source, where ``market.repo.freshest_series`` would scan every
+    symbol's candles."""
+    best: tuple[str, int] | None = None
     for source in SOURCE_PRIORITY:
-        row = market_repo.latest_candle(store, source, symbol, timeframe, until_ms=now)
-        if row is not None and (best is None or row["open_time"] > best[1]["open_time"]):
-            best = (source, row)
+        opened = market.newest_open_time(source, symbol, timeframe, until_ms=now)
+        if opened is not None and (best is None or opened > best[1]):
+            best = (source, opened)
     return best
 
 
-def _ohlcv(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+def _ohlcv(market: MarketReader, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
     symbol, timeframe, count = item.context_symbol, item.granularity or "1m", max(1, item.lookback)
     if timeframe not in TIMEFRAME_MS:
         return _missing(base, f"unknown granularity {timeframe}")
     step, derived_from = TIMEFRAME_MS[timeframe], None
-    chosen = _freshest(store, symbol, timeframe, now)
+    chosen = _freshest(market, symbol, timeframe, now)
     if chosen is None:
         # No stored series at this granularity (5m from a 1m feed): roll a finer one up.
         for finer in SOURCE_TIMEFRAMES:
             if TIMEFRAME_MS[finer] < step and step % TIMEFRAME_MS[finer] == 0:
-                chosen = _freshest(store, symbol, finer, now)
+                chosen = _freshest(market, symbol, finer, now)
                 if chosen is not None:
                     derived_from = finer
                     break
     if chosen is None:
         return _missing(base, f"no candles stored as of {iso_utc(now)}")
     source, newest = chosen
-    since = newest["open_time"] - newest["open_time"] % step - (count - 1) * step
+    since = newest - newest % step - (count - 1) * step
     candles: list[Candle]
     if derived_from is not None:
-        fine = market_repo.candles_between(store, source, symbol, derived_from, since, until_ms=now)
+        fine = market.candles(source, symbol, derived_from, since, until_ms=now)
         candles = [c for c, _ in rollup_with_counts(fine, timeframe)]
     elif timeframe in SOURCE_TIMEFRAMES:
-        candles = market_repo.candles_between(store, source, symbol, timeframe, since, until_ms=now)
+        candles = market.candles(source, symbol, timeframe, since, until_ms=now)
     else:
         # A stored rollup (1h) that is still forming may hold source bars newer than ``now``
         # (a replay over a loaded store): take closed bars only and rebuild the forming one
         # from the source bars opened by now, as a live run would have seen it.
-        candles = market_repo.candles_between(
-            store, source, symbol, timeframe, since, until_ms=now - step
-        )
-        forming = _forming_rollup(store, symbol, timeframe, now)
+        candles = market.candles(source, symbol, timeframe, since, until_ms=now - step)
+        forming = _forming_rollup(market, symbol, timeframe, now)
         if forming is not None and (not candles or forming.open_time > candles[-1].open_time):
-            candles.append(forming)
+            # A reader that shows closed bars only (a backtest's) leaves ``since`` a bar early.
+            candles = [*candles, forming][-count:]
     if not candles:
         return _missing(base, f"no closed {timeframe} candles stored as of {iso_utc(now)}")
     rows = [
@@ -283,32 +300,30 @@ def _ohlcv(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]
     }
 
 
-def _forming_rollup(store: Store, symbol: str, timeframe: str, now: int) -> Candle | None:
+def _forming_rollup(market: MarketReader, symbol: str, timeframe: str, now: int) -> Candle | None:
     """The ``timeframe`` bar holding ``now``, rolled up from the freshest source bars opened by
     ``now`` (None when no source bar is in that bucket)."""
     bucket = now - now % TIMEFRAME_MS[timeframe]
     for finer in SOURCE_TIMEFRAMES:
-        chosen = _freshest(store, symbol, finer, now)
-        if chosen is not None and chosen[1]["open_time"] >= bucket:
-            fine = market_repo.candles_between(
-                store, chosen[0], symbol, finer, bucket, until_ms=now
-            )
+        chosen = _freshest(market, symbol, finer, now)
+        if chosen is not None and chosen[1] >= bucket:
+            fine = market.candles(chosen[0], symbol, finer, bucket, until_ms=now)
             return rollup_with_counts(fine, timeframe)[-1][0]
     return None
 
 
-def _indicators(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+def _indicators(market: MarketReader, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
     timeframe = item.granularity or "1m"
     if timeframe not in TIMEFRAME_MS:
         return _missing(base, f"unknown granularity {timeframe}")
-    chosen = _freshest(store, item.context_symbol, timeframe, now)
+    chosen = _freshest(market, item.context_symbol, timeframe, now)
     if chosen is None:
         return _missing(base, f"no {timeframe} candles stored as of {iso_utc(now)}")
     source = chosen[0]
     # Indicators of a forming rollup bar depend on its final close: closed bars only (see _ohlcv).
     until = now if timeframe in SOURCE_TIMEFRAMES else now - TIMEFRAME_MS[timeframe]
-    found = market_repo.indicator_rows(
-        store, source, item.context_symbol, timeframe, until_ms=until, limit=max(1, item.lookback)
+    found = market.indicator_rows(
+        source, item.context_symbol, timeframe, until_ms=until, limit=max(1, item.lookback)
     )
     if not found:
         return _missing(base, f"no {timeframe} indicators stored as of {iso_utc(now)}")
@@ -320,10 +335,8 @@ def _indicators(store: Store, item: ReadItem, now: int, base: dict) -> dict[str,
     }
 
 
-def _funding(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
-    found = observations.funding_rows(
-        store, item.context_symbol, until_ms=now, limit=max(1, item.lookback)
-    )
+def _funding(market: MarketReader, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+    found = market.funding_rows(item.context_symbol, until_ms=now, limit=max(1, item.lookback))
     if not found:
         return _missing(base, f"no funding observations stored as of {iso_utc(now)}")
     return {
@@ -334,15 +347,15 @@ def _funding(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, An
     }
 
 
-def _polymarket(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+def _polymarket(market: MarketReader, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
     scope = item.scope or "topic"
     base = {**base, "scope": scope}
-    found = _layered_markets(store, scope, item.context_symbol, now, max(1, item.lookback))
+    found = _layered_markets(market, scope, item.context_symbol, now, max(1, item.lookback))
     if not found:
         return _missing(base, "no matching active markets stored")
     markets = []
     for layer, m in found:
-        at, prices = observations.prediction_prices_at(store, m["market_id"], until_ms=now)
+        at, prices = market.prediction_prices_at(m["market_id"], until_ms=now)
         names = [o["name"] for o in json.loads(m["outcomes"])]
         names += sorted(set(prices) - set(names))
         markets.append(
@@ -364,7 +377,7 @@ def _polymarket(store: Store, item: ReadItem, now: int, base: dict) -> dict[str,
 
 
 def _layered_markets(
-    store: Store, scope: str, target: str, now: int, count: int
+    market: MarketReader, scope: str, target: str, now: int, count: int
 ) -> list[tuple[str, dict]]:
     """At most ``count`` markets in the contract's two layers: the ``immediate`` one (the open
     market resolving soonest, looked up on its own so a quiet one is not crowded out by
@@ -372,10 +385,8 @@ def _layered_markets(
     rows = {
         r["market_id"]: r
         for r in (
-            *observations.prediction_markets_for(
-                store, scope, target, until_ms=now, limit=1, soonest=True
-            ),
-            *observations.prediction_markets_for(store, scope, target, until_ms=now, limit=count),
+            *market.prediction_markets_for(scope, target, until_ms=now, limit=1, soonest=True),
+            *market.prediction_markets_for(scope, target, until_ms=now, limit=count),
         )
     }
     view = markets_for_topic(map(_open_market, rows.values()), now_ms=now)
@@ -401,10 +412,10 @@ def _open_market(row: dict) -> PredictionMarket:
     )
 
 
-def _defillama(store: Store, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
+def _defillama(market: MarketReader, item: ReadItem, now: int, base: dict) -> dict[str, Any]:
     scope, subject = item.scope or "global", item.context_symbol or "all"
     base = {**base, "scope": scope}
-    stored, found = observations.macro_latest(store, scope, subject, until_ms=now)
+    stored, found = market.macro_latest(scope, subject, until_ms=now)
     wanted = _LLAMA_METRICS[item.channel]
     metrics = [
         {

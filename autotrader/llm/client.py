@@ -59,6 +59,7 @@ _NO_TEMPERATURE = re.compile(r"^(?:.*/)?(?:gpt-5(?!-chat)|o[1-9])")
 # Local OpenAI-compatible servers ignore the key, but the SDK refuses to start without one.
 _PLACEHOLDER_KEY = "no-key"
 _PER_MILLION = Decimal(1_000_000)
+_FRAMING_TOKENS = 16  # per message, above its text: role markers and separators (about 4)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,23 @@ class ModelRoute:
 
 
 RouteFor = Callable[[str], ModelRoute | None]
+
+
+@dataclass(frozen=True)
+class CallEstimate:
+    """What a call about to be sent may cost: ``max_cost_usd`` is an upper bound (Decimal USD)
+    from the model's price — input tokens bounded by the UTF-8 bytes of the messages and the
+    schema (a byte-level BPE token is at least one byte) plus a few tokens of framing per
+    message, output tokens by the answer cap — or None when the model has no known price."""
+
+    role: str
+    model: str
+    max_cost_usd: Decimal | None
+
+
+Admit = Callable[[CallEstimate], str | None]
+"""Asked after a cache miss, before anything is sent: None sends the call; a one-line reason
+refuses it (the call is recorded as ``failed`` with that reason, and nothing goes out)."""
 Archive = Callable[[Any, str], str]
 """Stores a JSON payload as an artifact of a kind (``request``, ``response``); returns its key."""
 
@@ -205,11 +223,13 @@ class ModelClient:
         route_for: RouteFor | None = None,
         archive: Archive | None = None,
         openai_client: Any = None,
+        cache_store: Store | None = None,
     ) -> None:
         if config.api is not None and config.api not in APIS:
             raise InvalidInputError(f"unknown model API {config.api!r}: use responses or chat")
         self.config = config
         self.store = store
+        self.cache_store = cache_store if cache_store is not None else store
         self.clock = clock
         self.price_for = price_for
         self.route_for = route_for
@@ -251,13 +271,15 @@ class ModelClient:
         api: str | None = None,
         use_cache: bool | None = None,
         temperature: float | None = None,
+        admit: Admit | None = None,
     ) -> ModelResult:
         """Ask ``model`` for one ``schema`` object and record the invocation.
 
         ``api`` and ``temperature`` override the configured API and sampling temperature for
         this call (a desk conversation's format sets its own; reasoning models still get none).
         ``use_cache`` None follows the config, True/False force the response cache on/off for
-        this call. Returns a result for every model or transport failure; raises
+        this call. ``admit`` decides whether a call the cache cannot answer may be sent (see
+        :data:`Admit`). Returns a result for every model or transport failure; raises
         ``InvalidInputError`` only for a caller mistake (unknown role or API, a schema name the
         API refuses, a model strict mode cannot express) before anything is sent, and the store's
         own errors if the audit row cannot be written.
@@ -279,6 +301,11 @@ class ModelClient:
             hit = self._from_cache(request, time.monotonic())
             if hit is not None:
                 return hit
+        if admit is not None:
+            estimate = CallEstimate(request.role, request.model, self._max_cost(request))
+            refusal = admit(estimate)
+            if refusal is not None:
+                return self._refused(request, refusal)
         self._local.attempts = self._local.sent = 0
         reply, latency_ms = self._send(request)
         return self._finish(request, reply, latency_ms, self._attempts(), caching=caching)
@@ -375,7 +402,7 @@ class ModelClient:
 
     def _from_cache(self, request: _Request, started: float) -> ModelResult | None:
         with self._db_lock:
-            entry = repo.cache_get(self.store, request.cache_key)
+            entry = repo.cache_get(self.cache_store, request.cache_key)
         if entry is None:
             return None
         # Redacted on the way in, and again on the way out: answers cached by older versions
@@ -529,6 +556,20 @@ class ModelClient:
             kind=kind,
         )
 
+    def _refused(self, request: _Request, reason: str) -> ModelResult:
+        """A call ``admit`` refused: recorded as ``failed`` with the reason, never sent."""
+        error = one_line(reason)
+        record = replace(
+            self._record(request, status="failed", raw_text=None, cached=False), error=error
+        )
+        return ModelResult(
+            status="failed",
+            parsed=None,
+            error=error,
+            raw_text=None,
+            invocation_id=self._write(record),
+        )
+
     def _record(
         self, request: _Request, *, status: str, raw_text: str | None, cached: bool
     ) -> repo.InvocationRecord:
@@ -552,10 +593,14 @@ class ModelClient:
     ) -> int:
         # One lock per client connection: threads must not interleave statements inside each
         # other's transactions. The HTTP call is over before this is taken.
-        with self._db_lock, self.store.atomic():
-            invocation_id = repo.insert_invocation(self.store, record)
-            if entry is not None:
-                repo.cache_put(self.store, entry)
+        with self._db_lock:
+            with self.store.atomic():
+                invocation_id = repo.insert_invocation(self.store, record)
+                if entry is not None and self.cache_store is self.store:
+                    repo.cache_put(self.store, entry)
+            if entry is not None and self.cache_store is not self.store:
+                with self.cache_store.atomic():
+                    repo.cache_put(self.cache_store, entry)
         return invocation_id
 
     def _archived(self, request: _Request, raw_text: str | None, **answer: Any) -> dict:
@@ -574,6 +619,24 @@ class ModelClient:
             logger.warning("%s call to %s: request not archived", request.role, wire.model,
                            exc_info=True)  # fmt: skip
             return {}
+
+    def _max_cost(self, request: _Request) -> Decimal | None:
+        """:attr:`CallEstimate.max_cost_usd` of ``request`` (None: no known price)."""
+        if self.price_for is None:
+            return None
+        wire = request.wire
+        sent = json.dumps(
+            [wire.messages, wire.strict_schema], ensure_ascii=False, separators=(",", ":")
+        )
+        input_bound = len(sent.encode("utf-8")) + _FRAMING_TOKENS * len(wire.messages)
+        try:
+            per_input, per_output = self.price_for(request.model)
+            return (
+                Decimal(input_bound) * Decimal(per_input)
+                + Decimal(wire.max_output_tokens) * Decimal(per_output)
+            ) / _PER_MILLION
+        except (LookupError, ValueError, TypeError, ArithmeticError):
+            return None
 
     def _cost(self, model: str, input_tokens: int, output_tokens: int) -> Decimal:
         if self.price_for is None or (input_tokens == 0 and output_tokens == 0):

@@ -81,8 +81,18 @@ def test_writes_the_trades_as_parquet_when_asked(cli, source, tmp_path):
         (("--clone-id", "999", "--from", FROM, "--to", TO), "999"),
         (("--clone-id", str(CLONE_ID), "--from", "2020-01-01T00:00Z", "--to", "2020-02-01T00:00Z"),
          "ingest import"),
-        (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--engine", "llm"),
-         "--engine llm"),
+        (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--engine", "committee"),
+         "--engine committee"),
+        (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--engine", "llm",
+          "--budget-usd", "1"), "add --allow-model-calls"),
+        (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--engine", "llm",
+          "--allow-model-calls"), "needs --budget-usd"),
+        (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--engine", "llm",
+          "--sweep", "stop_pct=0.01,0.02"), "--sweep varies rules parameters"),
+        (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--blind"),
+         "--blind is for model strategies"),
+        (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--allow-model-calls",
+          "--budget-usd", "1"), "--allow-model-calls is for model strategies"),
         (("--clone-id", str(CLONE_ID), "--from", "yesterday", "--to", TO), "--from"),
         (("--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO, "--symbols", "DOGE"),
          "no enabled strategy"),
@@ -98,6 +108,19 @@ def test_refuses_bad_input_with_one_line_and_writes_nothing(cli, source, tmp_pat
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("budget", ["-1", "0", "NaN"])
+def test_refuses_a_budget_that_is_not_a_positive_decimal_before_anything_runs(
+    cli, source, tmp_path, budget
+):
+    out = tmp_path / "runs"
+    result = backtest(cli, source, out, "--clone-id", str(CLONE_ID), "--from", FROM, "--to", TO,
+                      "--engine", "llm", "--allow-model-calls", "--budget-usd", budget)  # fmt: skip
+    assert result.exit_code == 2
+    assert "--budget-usd" in result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("balance", ["-5", "0", "NaN", "ten"])

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from autotrader.backtest.driver import BacktestDriver
-from autotrader.backtest.history import load_history
+from autotrader.backtest.history import HistoryMarket, load_history
 from autotrader.backtest.runs import REPLAYED_ENGINES
 from autotrader.clones.pipelines import compiled
+from autotrader.context.packet import build_context
 from autotrader.core.clock import SimulatedClock
 from autotrader.decisions.engines.base import DecisionRequest, EngineResult
 from autotrader.decisions.engines.hold import hold_result
@@ -119,3 +120,42 @@ def test_a_strategy_that_peeks_at_later_bars_fails_the_check(template, tmp_path)
 
 def _peeking() -> dict:
     return {"rules": PeekingEngine()}
+
+
+def _prompts(template, folder, *, rewrite: bool, instants: list[int]) -> list[str]:
+    """The BTC prompt an llm strategy reads at each instant, built from the history."""
+    source = open_test_store(copy_store(template, folder / "source.db"))
+    if rewrite:
+        _rewrite_future(source)
+    strategy = compiled(source, CLONE_ID).strategies[0]
+    history = load_history(source, ["BTC"], ["1h"], since_ms=SINCE, until_ms=UNTIL,
+                           context=[("BTC", "1h")],
+                           funding_since_ms=SINCE - 24 * HOUR)  # fmt: skip
+    prompts = [
+        build_context(
+            source,
+            SimulatedClock(now),
+            strategy,
+            "BTC",
+            account_id=None,
+            market=HistoryMarket(history, now),
+        ).prompt
+        for now in instants
+    ]
+    source.close()
+    return prompts
+
+
+def test_a_later_bar_changes_nothing_in_the_prompt_of_an_earlier_instant(template, tmp_path):
+    # On the hour, half past (a forming hour rolled up from closed 5m bars), and at the cut.
+    before = [CUT - 3 * HOUR, CUT - HOUR // 2, CUT - 5 * 60_000, CUT]
+    original = _prompts(template, tmp_path / "a", rewrite=False, instants=[*before, CUT + HOUR])
+    rewritten = _prompts(template, tmp_path / "b", rewrite=True, instants=[*before, CUT + HOUR])
+    assert rewritten[:-1] == original[:-1]
+    assert rewritten[-1] != original[-1], "an instant after the cut sees the rewritten bars"
+
+
+def test_a_prompt_from_the_history_shows_as_many_bars_as_the_read_plan_asks(template, tmp_path):
+    # Half past: 23 closed hours and the forming one, rolled up from closed 5m bars.
+    [prompt] = _prompts(template, tmp_path, rewrite=False, instants=[CUT - HOUR // 2])
+    assert "### ohlcv BTC 1h (source file): 24 bars, oldest first" in prompt

@@ -90,6 +90,10 @@ class HyperliquidTrader:
         """``BTC`` → ccxt's ``BTC/USDC:USDC`` (the perp)."""
         return f"{symbol}/USDC:USDC"
 
+    def lists(self, symbol: str) -> bool:
+        """Whether the venue's markets (as loaded) have the perp of ``symbol``."""
+        return self.market_symbol(symbol) in self._exchange.markets
+
     # -- orders --------------------------------------------------------------------------------
 
     def place(self, order: OrderRequest) -> Execution:

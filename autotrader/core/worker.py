@@ -297,6 +297,11 @@ class Worker:
                 delay = self.next_delay()
                 if until_ms is not None:
                     delay = min(delay, max(0.0, (until_ms - self.clock.now_ms()) / 1000))
+                if self._asked_delay is not None and not self.consecutive_failures:
+                    # The tick chose this wait: the heartbeat says so, or a long wait would
+                    # read as a stale worker (and, on another host, as a gone one whose
+                    # claims in its next tick anyone may take over).
+                    self._beat(self.status, interval_s=delay)
                 self._sleep(delay)
                 if until_ms is not None and self.clock.now_ms() >= until_ms:
                     stopped_by = "duration"
@@ -334,8 +339,11 @@ class Worker:
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def _beat(self, status: str, error: str | None = None) -> None:
-        """Upsert this worker's heartbeat. A failing write is logged, never fatal to the loop."""
+    def _beat(
+        self, status: str, error: str | None = None, *, interval_s: float | None = None
+    ) -> None:
+        """Upsert this worker's heartbeat, with the wait before its next tick (``interval_s``,
+        else its interval). A failing write is logged, never fatal to the loop."""
         now = self.clock.now_ms()
         try:
             with self.store.atomic():
@@ -346,7 +354,7 @@ class Worker:
                     pid=self.pid,
                     host=self.host,
                     now_ms=now,
-                    interval_s=self.config.interval,
+                    interval_s=self.config.interval if interval_s is None else interval_s,
                     status=status,
                     error=error,
                     ticks=self.ticks,

@@ -233,6 +233,25 @@ def test_a_loop_given_an_end_time_stops_there_and_never_waits_past_it(store, clo
     assert clock.now_ms() == start + 25_000
 
 
+def test_a_worker_sleeping_as_long_as_its_tick_asked_is_not_stale_meanwhile(store, clock):
+    from autotrader.core.worker_status import worker_views
+
+    seen = []
+
+    def sleep(seconds: float) -> None:
+        clock.advance(seconds=seconds * 0.9)  # most of the way through its wait
+        [view] = worker_views(store, clock, stale_after_s=300)
+        seen.append(view.stale)
+        clock.advance(seconds=seconds * 0.1)
+
+    cfg = WorkerConfig(name="agent", interval=30, jitter=0, max_interval=3600)
+    worker = Worker(
+        cfg, lambda ctx: TickReport(next_tick_in=2400), store=store, clock=clock, sleep=sleep
+    )
+    worker.run(max_ticks=2, handle_signals=False)
+    assert seen == [False]
+
+
 def test_run_once_records_the_failure_then_raises_it(store, clock):
     def failing(ctx):
         raise TemporaryError("rate limited")

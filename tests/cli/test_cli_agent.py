@@ -3,6 +3,7 @@ boot failures — each one line and a non-zero exit, with nothing sent to the (f
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 
 import ccxt
@@ -164,3 +165,18 @@ def test_the_same_testnet_clone_trades_once_the_halt_is_lifted(
     assert result.exit_code == 0, result.output
     assert "hyperliquid-testnet: the key is the approved agent autotrader" in result.stdout
     assert exchange.placed_orders(), "the rules engine traded nothing in six hours"
+    assert "hyperliquid-testnet: 0 resting order(s) cancelled" in result.stdout
+
+
+def test_drift_found_at_boot_freezes_the_account_and_the_agent_trades_nothing(
+    cli, tmp_path, tmp_path_factory, replay, exchange
+):
+    w = live_world(tmp_path, tmp_path_factory, exchange)
+    exchange.open_position("ETH", "2", "3000")  # opened elsewhere: the store knows nothing of it
+    result = agent(cli, w, "--duration", "1h")
+    assert result.exit_code == 0, result.output
+    assert exchange.placed_orders() == []
+    status = json.loads(cli("live", "status", "--json", "--db", str(w.path)).stdout)
+    [account] = status["accounts"]
+    assert account["status"] == "frozen"
+    assert [d["kind"] for d in status["drift"]] == ["UNKNOWN_POSITION"]

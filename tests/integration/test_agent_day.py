@@ -1,7 +1,8 @@
 """A simulated day of ``agent run --duration 1d`` (the command, in-process) on the fake
-Hyperliquid testnet: the replay clock (``AUTOTRADER_NOW``) over the last 24 h of the bundled bars, the committee engine against the fake OpenAI server (real
-openai SDK), orders through real ccxt to the loopback exchange, whose price follows market
-memory as the replay clock moves (so the stops and targets resting there fire by themselves).
+Hyperliquid testnet: the replay clock (``AUTOTRADER_NOW``) over the last 24 h of the bundled
+bars, the committee engine against the fake OpenAI server (real openai SDK), orders through
+real ccxt to the loopback exchange, whose price follows market memory as the replay clock moves
+(so the stops and targets resting there fire by themselves).
 
 The Planner is scripted to trade and to vary its wake-up; the Trader opens a position (with a
 stop and a target) when flat and closes it when not; the Judge approves. What is asserted is

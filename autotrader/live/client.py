@@ -191,6 +191,8 @@ class HyperliquidTrader:
             self._read(
                 "cancel", lambda: self._exchange.cancel_order(oid, self.market_symbol(symbol))
             )
+        except _NotFound:
+            return False  # "never placed, already canceled, or filled", as the exchange says
         except TemporaryError as exc:
             if isinstance(exc.__cause__, ccxt.NetworkError):
                 raise

@@ -398,3 +398,27 @@ def test_graceful_shutdown_cancels_what_rests_unprotective_and_leaves_the_stop_a
     assert oid not in resting
     assert foreign in resting  # not ours: reconciliation reports it, shutdown leaves it
     assert sorted(o.tpsl for o in resting.values() if o.trigger_px) == ["sl", "tp"]
+
+
+def test_cancelling_a_trigger_the_exchange_already_filled_is_false_not_an_error(
+    desk, store, clock, exchange, trader
+):
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan={"stop": "59000"}), idempotency_key="filled-stop")
+    [stop] = [o for o in exchange.placed_orders() if o.trigger_px]
+    exchange.set_price("BTC", "58900")  # the exchange fills the stop
+    assert exchange.orders[stop.oid].status == "filled"
+    assert trader.cancel("BTC", str(stop.oid)) is False
+
+
+def test_adding_to_a_position_whose_stop_fired_unseen_books_the_fill_it_sent(
+    desk, store, clock, exchange
+):
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan={"stop": "59000"}), idempotency_key="first")
+    exchange.set_price("BTC", "58900")  # the stop fires; no reconciliation has seen it yet
+    exchange.set_price("BTC", "60000")
+    added = desk.submit(account, open_btc(exit_plan={"stop": "59000"}), idempotency_key="more")
+    assert added.accepted, added.reason
+    [order] = live_repo.orders(store, account, limit=1)
+    assert (order["outcome"], order["filled_qty"]) == ("FILLED", D("0.01"))  # not rolled back

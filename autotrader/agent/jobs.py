@@ -2,8 +2,12 @@
 decision runner's own, as ``decisions worker`` runs it, for this clone only — and how long to
 sleep before the next one (until the clone is next due: the Planner's ``next_wakeup_secs``).
 
-A reconciliation that fails fails the step before anything is decided (never trade on unknown
-state); while a halt is in force a live clone decides nothing (no model call, no order).
+Between two full reconciliations, every step still books first the closes the exchange made
+on its own — a stop or target it triggered while the agent slept — so that no step decides on
+a position the exchange no longer holds (adding to it would leave the store holding more than
+the exchange, and freeze the account at the next reconciliation). A reconciliation that fails
+fails the step before anything is decided (never trade on unknown state); while a halt is in
+force a live clone decides nothing (no model call, no order).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ class AgentJob:
     def __call__(self, ctx: TickContext) -> TickReport:
         from autotrader.live.factory import halted
 
-        reconciled = self._reconcile_if_due()
+        reconciled = self._reconcile_if_due() or self._book_exchange_exits()
         if self.booted.venues and halted(self.env.settings):
             summary = "; ".join([*reconciled, "live trading is halted: nothing decided"])
             return TickReport(summary, idle=True, next_tick_in=self._sleep_s())
@@ -91,6 +95,22 @@ class AgentJob:
         interval_ms = round(self.env.settings.agent_reconcile_interval_s * SECOND_MS)
         self.reconcile_due = now + interval_ms
         return [r.summary() for r in results]
+
+    def _book_exchange_exits(self) -> list[str]:
+        """Book the stops and targets the exchange triggered since the last step."""
+        from autotrader.live.reconcile import book_exchange_exits, live_accounts
+
+        booked = []
+        for venue in self.booted.venues:
+            ours = [
+                a
+                for a in live_accounts(self.env.store, venue)
+                if a["id"] in self.booted.account_ids
+            ]
+            booked += book_exchange_exits(
+                self.env.store, self.env.clock, self.traders(venue), ours, self.precision
+            )
+        return [f"booked {'; '.join(booked)}"] if booked else []
 
     def _sleep_s(self) -> float:
         """Seconds until the clone is next due (or the next reconciliation, if sooner), within

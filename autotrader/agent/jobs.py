@@ -51,14 +51,14 @@ class AgentJob:
     def __call__(self, ctx: TickContext) -> TickReport:
         from autotrader.live.factory import halted
 
-        reconciled = self._reconcile_if_due() or self._book_exchange_exits()
+        synced = self._reconcile_if_due() or self._book_exchange_exits()
         if self.booted.venues and halted(self.env.settings):
-            summary = "; ".join([*reconciled, "live trading is halted: nothing decided"])
+            summary = "; ".join([*synced, "live trading is halted: nothing decided"])
             return TickReport(summary, idle=True, next_tick_in=self._sleep_s())
         report = self.decisions(ctx)
         return replace(
             report,
-            summary="; ".join([*reconciled, report.summary]),
+            summary="; ".join([*synced, report.summary]),
             next_tick_in=self._sleep_s(),
         )
 

@@ -114,6 +114,14 @@ JOBS = JobRegistry(
             commands=("live reconcile",),
         ),
         JobSpec(
+            name="agent",
+            summary="one clone (agent run): reconcile its live venues, decide, sleep until "
+            "its Planner's wake-up",
+            interval=30.0,
+            builder="autotrader.agent.jobs:agent_job",
+            commands=("agent run",),
+        ),
+        JobSpec(
             name="alerts",
             summary="fills, exits, frozen accounts, unhealthy workers → apprise channels",
             interval=30.0,

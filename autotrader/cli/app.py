@@ -116,6 +116,11 @@ ENTRIES = (
         "autotrader.cli.live:app",
         "Live venues: check credentials, status, reconcile, halt.",
     ),
+    Entry(
+        "agent",
+        "autotrader.cli.agent:app",
+        "The agent: one clone's boot → reconcile → decision loop.",
+    ),
 )
 
 

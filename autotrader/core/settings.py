@@ -212,6 +212,28 @@ class Settings(BaseSettings):
         "data dir).",
     )
 
+    # -- the agent (`autotrader agent run`) ---------------------------------------------------
+    agent_min_sleep_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=3_600,
+        description="Shortest wait between two steps of `agent run` (s), whatever the Planner "
+        "asks.",
+    )
+    agent_max_sleep_s: float = Field(
+        default=3_600.0,
+        ge=1,
+        le=86_400,
+        description="Longest wait between two steps of `agent run` (s): it wakes at least this "
+        "often.",
+    )
+    agent_reconcile_interval_s: float = Field(
+        default=300.0,
+        ge=10,
+        le=86_400,
+        description="How often `agent run` reconciles its live venues with the store (s).",
+    )
+
     # -- model provider (used by the llm and committee engines) ------------------------------
     openai_api_key: SecretStr | None = Field(
         default=None,
@@ -836,6 +858,11 @@ def check_settings(settings: Settings) -> list[str]:
         problems.append(
             "AUTOTRADER_WORKER_MAX_INTERVAL: must be at least AUTOTRADER_WORKER_INTERVAL "
             f"({settings.worker_max_interval} < {settings.worker_interval})"
+        )
+    if settings.agent_max_sleep_s < settings.agent_min_sleep_s:
+        problems.append(
+            "AUTOTRADER_AGENT_MAX_SLEEP_S: must be at least AUTOTRADER_AGENT_MIN_SLEEP_S "
+            f"({settings.agent_max_sleep_s} < {settings.agent_min_sleep_s})"
         )
     if not settings.db_url:
         problems += _sqlite_store_problems(settings.db_path)

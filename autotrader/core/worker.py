@@ -59,6 +59,9 @@ class TickReport:
     idle: bool = False  # nothing to do this time; still a success
     failed: bool = False  # the tick's work failed, though it handled the error itself
     result: Any = None  # the service's own report, for a one-shot command to render
+    # Seconds until the tick's next work is due (a Planner's wake-up): after a success the
+    # harness waits exactly this long (no jitter) instead of its interval, up to its maximum.
+    next_tick_in: float | None = None
 
 
 @dataclass
@@ -117,7 +120,7 @@ class WorkerSummary:
     ticks: int
     failures: int
     status: str
-    stopped_by: str  # "max_ticks" | "signal" | "operational_error" | "request"
+    stopped_by: str  # "max_ticks" | "duration" | "signal" | "operational_error" | "request"
     failing: bool = False
     last_error: str | None = None
 
@@ -156,6 +159,7 @@ class Worker:
         self.status = STARTING
         self._signals_seen = 0
         self._looping = False
+        self._asked_delay: float | None = None  # the last successful tick's ``next_tick_in``
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -212,6 +216,7 @@ class Worker:
                 )
             raise
         duration_ms = round((self._timer() - start) * 1000)
+        self._asked_delay = None if report.failed else report.next_tick_in
         if report.failed:
             error = " ".join(report.summary.split())[:500] or "the tick failed"
             self._count_failure(started_at, duration_ms, report.summary, error)
@@ -245,10 +250,14 @@ class Worker:
     def next_delay(self) -> float:
         """Seconds to wait before the next tick, given the failures so far.
 
-        Healthy: the interval ± jitter. After k consecutive failures: interval·2^k capped at the
-        maximum; once the breaker trips (k ≥ breaker_failures): the maximum interval.
+        Healthy: the interval ± jitter, or exactly the delay the last tick asked for
+        (``next_tick_in``, at most the maximum interval). After k consecutive failures:
+        interval·2^k capped at the maximum; once the breaker trips (k ≥ breaker_failures): the
+        maximum interval.
         """
         cfg = self.config
+        if not self.consecutive_failures and self._asked_delay is not None:
+            return min(max(0.0, self._asked_delay), cfg.max_interval)
         if self.consecutive_failures >= cfg.breaker_failures:
             base = cfg.max_interval
         elif self.consecutive_failures:
@@ -258,8 +267,15 @@ class Worker:
         spread = base * cfg.jitter
         return max(0.0, base + self._rng.uniform(-spread, spread))
 
-    def run(self, *, max_ticks: int | None = None, handle_signals: bool = True) -> WorkerSummary:
-        """Tick until stopped (signal, ``request_stop``, ``max_ticks``) or an OperationalError."""
+    def run(
+        self,
+        *,
+        max_ticks: int | None = None,
+        until_ms: int | None = None,
+        handle_signals: bool = True,
+    ) -> WorkerSummary:
+        """Tick until stopped (signal, ``request_stop``, ``max_ticks``, the clock reaching
+        ``until_ms``) or an OperationalError. A wait never runs past ``until_ms``."""
         previous = self._install_signal_handlers() if handle_signals else {}
         self._looping = True
         stopped_by = "request"
@@ -278,7 +294,18 @@ class Worker:
                     break
                 if self.stop_requested:
                     break
-                self._sleep(self.next_delay())
+                delay = self.next_delay()
+                if until_ms is not None:
+                    delay = min(delay, max(0.0, (until_ms - self.clock.now_ms()) / 1000))
+                if self._asked_delay is not None and not self.consecutive_failures:
+                    # The tick chose this wait: the heartbeat says so, or a long wait would
+                    # read as a stale worker (and, on another host, as a gone one whose
+                    # claims in its next tick anyone may take over).
+                    self._beat(self.status, interval_s=delay)
+                self._sleep(delay)
+                if until_ms is not None and self.clock.now_ms() >= until_ms:
+                    stopped_by = "duration"
+                    break
             if stopped_by == "request" and self._signals_seen:
                 stopped_by = "signal"
             return self._summary(stopped_by)
@@ -312,8 +339,11 @@ class Worker:
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def _beat(self, status: str, error: str | None = None) -> None:
-        """Upsert this worker's heartbeat. A failing write is logged, never fatal to the loop."""
+    def _beat(
+        self, status: str, error: str | None = None, *, interval_s: float | None = None
+    ) -> None:
+        """Upsert this worker's heartbeat, with the wait before its next tick (``interval_s``,
+        else its interval). A failing write is logged, never fatal to the loop."""
         now = self.clock.now_ms()
         try:
             with self.store.atomic():
@@ -324,7 +354,7 @@ class Worker:
                     pid=self.pid,
                     host=self.host,
                     now_ms=now,
-                    interval_s=self.config.interval,
+                    interval_s=self.config.interval if interval_s is None else interval_s,
                     status=status,
                     error=error,
                     ticks=self.ticks,

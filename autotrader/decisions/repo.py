@@ -40,9 +40,16 @@ def bucket_taken(store: Store, account_id: int, strategy_id: str, symbol: str, b
 
 
 def claim_runs(
-    store: Store, *, worker_id: str, now_ms: int, run_ids: list[int] | None, limit: int
+    store: Store,
+    *,
+    worker_id: str,
+    now_ms: int,
+    run_ids: list[int] | None,
+    limit: int,
+    clone_id: int | None = None,
 ) -> list[dict]:
-    """Claim queued runs (all, or only ``run_ids``) for this worker, atomically."""
+    """Claim queued runs (all, only ``run_ids``, or only ``clone_id``'s) for this worker,
+    atomically."""
     where = "status = 'queued'"
     params: list[Any] = []
     if run_ids is not None:
@@ -50,6 +57,9 @@ def claim_runs(
             return []
         where += f" AND id IN ({', '.join('?' * len(run_ids))})"
         params = list(run_ids)
+    if clone_id is not None:
+        where += " AND clone_id = ?"
+        params.append(clone_id)
     return store.claim(
         "decision_runs",
         where=where,

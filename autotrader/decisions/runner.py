@@ -132,8 +132,9 @@ class DecisionRunner:
         only_scheduled: bool = False,
     ) -> TickOutcome:
         """One pass: recover stale runs, queue what is due (all active accounts, or one clone's;
-        ``force`` ignores the cadence), then claim and run queued runs until none is left —
-        only those this pass queued with ``only_scheduled`` (``decisions run-once``)."""
+        ``force`` ignores the cadence), then claim and run queued runs until none is left — the
+        clone's only, when one is named, and only those this pass queued with
+        ``only_scheduled`` (``decisions run-once``)."""
         recovered = self._begin_tick()
         with self.store.atomic():
             scheduled = schedule(
@@ -155,6 +156,7 @@ class DecisionRunner:
                 now_ms=self.clock.now_ms(),
                 run_ids=scheduled.queued if only_scheduled else None,
                 limit=self.batch,
+                clone_id=clone_id,
             )
             # Durations are wall time even under a replay clock (which may stand still).
             started = time.perf_counter()

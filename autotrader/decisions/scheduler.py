@@ -163,3 +163,29 @@ def schedule(
                 if run_id is not None:
                     (result.skipped if problem else result.queued).append(run_id)
     return result
+
+
+def next_due_at(
+    store: Store, clone_id: int, now_ms: int, *, plans: CompiledPlans | None = None
+) -> int | None:
+    """When the clone's next decision run falls due after ``now_ms`` (epoch ms), by the rules
+    :func:`schedule` applies: for a committee strategy the Planner's wake-up while it lies
+    ahead, otherwise (and for every other engine) the start of the next cadence bucket. The
+    earliest over the clone's enabled strategies; None when it has none."""
+    clone = require_clone(store, clone_id)
+    pipeline = (
+        plans.get(store, clone.id, clone.pipeline_version)
+        if plans is not None
+        else compiled(store, clone.id)
+    )
+    wake = repo.next_due(store, clone.id)
+    dues = []
+    for strategy in pipeline.strategies:
+        if not strategy.enabled:
+            continue
+        if strategy.engine == EngineName.COMMITTEE and wake is not None and wake > now_ms:
+            dues.append(wake)
+        else:
+            cadence_ms = strategy.cadence_s * 1000
+            dues.append((now_ms // cadence_ms + 1) * cadence_ms)
+    return min(dues, default=None)

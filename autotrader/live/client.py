@@ -90,6 +90,10 @@ class HyperliquidTrader:
         """``BTC`` → ccxt's ``BTC/USDC:USDC`` (the perp)."""
         return f"{symbol}/USDC:USDC"
 
+    def lists(self, symbol: str) -> bool:
+        """Whether the venue's markets (as loaded) have the perp of ``symbol``."""
+        return self.market_symbol(symbol) in self._exchange.markets
+
     # -- orders --------------------------------------------------------------------------------
 
     def place(self, order: OrderRequest) -> Execution:
@@ -187,6 +191,8 @@ class HyperliquidTrader:
             self._read(
                 "cancel", lambda: self._exchange.cancel_order(oid, self.market_symbol(symbol))
             )
+        except _NotFound:
+            return False  # "never placed, already canceled, or filled", as the exchange says
         except TemporaryError as exc:
             if isinstance(exc.__cause__, ccxt.NetworkError):
                 raise

@@ -161,3 +161,12 @@ def cancel_protections(store: Store, cloids: list[str], *, now_ms: int) -> None:
         f" WHERE status = 'ACTIVE' AND cloid IN ({marks})",
         [now_ms, *cloids],
     )
+
+
+def active_protection_cloids(store: Store, account_id: int) -> set[str]:
+    """The client order ids of the account's trigger orders resting as protection."""
+    rows = store.query(
+        "SELECT cloid FROM live_protective_orders WHERE account_id = ? AND status = 'ACTIVE'",
+        (account_id,),
+    )
+    return {r["cloid"] for r in rows}

@@ -112,6 +112,7 @@ GOOD_FOR = {
     ("ingest", "worker"): {"max_ticks": "1"},  # workers tick once and return
     ("decisions", "worker"): {"max_ticks": "1"},
     ("prop", "decisions-worker"): {"max_ticks": "1"},
+    ("agent", "run"): {"max_ticks": "1"},  # the demo's paper clone: one step, then it stops
     # The demo's race 1 (settled) among clones 7 and 8; its tickets 1-4, alice's the first.
     ("arena", "races", "create"): {
         "start": "2026-02-20T00:00:00Z",

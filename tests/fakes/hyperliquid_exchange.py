@@ -166,6 +166,27 @@ class FakeHyperliquidExchange(FakeHyperliquid):
         with self._lock:
             self._account.positions[coin] = _Position(Decimal(szi), Decimal(entry_px))
 
+    def rest_order(self, coin: str, *, is_buy: bool, px: str, sz: str, cloid: str) -> int:
+        """A good-till-cancelled limit order resting on the book (left by a process that died,
+        say); its exchange id."""
+        with self._lock:
+            order = FakeOrder(
+                oid=self._next_oid,
+                coin=coin,
+                is_buy=is_buy,
+                limit_px=Decimal(px),
+                orig_sz=Decimal(sz),
+                reduce_only=False,
+                tif="Gtc",
+                cloid=cloid,
+                timestamp=self._now_ms,
+                remaining=Decimal(sz),
+                status_timestamp=self._now_ms,
+            )
+            self._next_oid += 1
+            self.orders[order.oid] = order
+            return order.oid
+
     # -- what reached the exchange ------------------------------------------------------------
 
     def placed_orders(self) -> list[FakeOrder]:

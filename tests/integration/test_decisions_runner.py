@@ -28,6 +28,7 @@ from tests.fakes.decisions import (
 )
 
 MINUTE = 60_000
+HOUR = 60 * MINUTE
 
 
 @pytest.fixture
@@ -474,3 +475,50 @@ def test_a_tick_flushes_its_artifacts_together_at_its_end_not_one_per_decision(w
     assert len(outcome.runs) == 2
     assert len(flushed_on) == len(keys) == 2  # one reference per (symbol, instant, strategy)
     assert threading.main_thread().name not in flushed_on  # the end-of-tick pass, concurrent
+
+
+# -- one clone's tick and when it is next due (the agent's loop) ------------------------------
+
+
+def test_a_tick_for_one_clone_never_runs_another_clones_queued_runs(w):
+    from autotrader.clones.management import create_clone
+    from tests.fakes.decisions import pipeline_graph, sandbox_account, save_pipeline
+
+    create_clone(w.store, w.clock, name="other", clone_id=43)
+    save_pipeline(w.store, w.clock, pipeline_graph(), clone_id=43)
+    sandbox_account(w.store, w.clock, clone_id=43)
+    with w.store.atomic():
+        schedule(w.store, w.clock, clone_id=43)
+    queued = [r["id"] for r in runs(w.store, clone_id=43, status="queued")]
+    assert queued
+
+    outcome = make_runner(w.store, w.clock).tick(clone_id=CLONE_ID)
+
+    assert outcome.runs
+    assert {r.run_id for r in outcome.runs}.isdisjoint(queued)
+    assert [r["id"] for r in runs(w.store, clone_id=43, status="queued")] == queued
+
+
+def test_a_rules_clone_is_next_due_at_its_next_cadence_bucket(w):
+    from autotrader.decisions.scheduler import next_due_at
+
+    now = w.clock.now_ms() + 7 * MINUTE
+    cadence = CADENCE_S * 1000
+    assert next_due_at(w.store, CLONE_ID, now) == (now // cadence + 1) * cadence
+
+
+def test_a_committee_clone_is_next_due_when_its_planner_said_and_else_at_its_cadence(w):
+    from autotrader.decisions.scheduler import next_due_at
+    from tests.fakes.decisions import pipeline_graph, save_pipeline
+
+    save_pipeline(w.store, w.clock, pipeline_graph(engine="committee", cadence_s=3600))
+    now = w.clock.now_ms()
+    run_id = repo.insert_run(
+        w.store, clone_id=CLONE_ID, account_id=w.account_id, strategy_id="trend-rules",
+        symbol="BTC", pipeline_version=1, bucket=now, forced=0, dry_run=0, status="succeeded",
+        engine="committee", model="m", trace_id="t", due_at=now, created_at=now,
+    )  # fmt: skip
+    repo.set_next_due(w.store, CLONE_ID, now + 1500_000, run_id=run_id, now_ms=now)
+    assert next_due_at(w.store, CLONE_ID, now) == now + 1500_000
+    later = now + 1600_000  # past the wake-up (the Planner failed to set a new one)
+    assert next_due_at(w.store, CLONE_ID, later) == (later // HOUR + 1) * HOUR

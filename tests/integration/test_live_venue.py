@@ -362,3 +362,63 @@ def test_a_stop_hit_on_the_exchange_is_booked_from_the_exchanges_fills(
     assert D(exit_fill["fee"]) == D(stop_fill["fee"])
     assert exchange.open_orders() == []  # the target went with it
     assert [p[2] for p in protections(store)] == ["FILLED", "CANCELLED"]
+
+
+def test_graceful_shutdown_cancels_what_rests_unprotective_and_leaves_the_stop_and_target(
+    desk, store, clock, exchange, trader
+):
+    from autotrader.live.models import Execution, OrderRequest
+    from autotrader.live.orders import client_order_id
+    from autotrader.live.shutdown import cancel_unprotective
+    from autotrader.live.venue import order_record
+    from autotrader.live.vocabulary import OrderPurpose
+
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan=PLAN), idempotency_key="guarded")
+    left = OrderRequest(
+        account_id=account,
+        symbol="BTC",
+        side="buy",
+        qty=D("0.01"),
+        limit_price=D("50000"),
+        reduce_only=False,
+        purpose=OrderPurpose.ENTRY,
+        cloid=client_order_id(account, "left-resting"),
+        idempotency_key="left-resting",
+    )
+    oid = exchange.rest_order("BTC", is_buy=True, px="50000", sz="0.01", cloid=left.cloid)
+    with store.atomic():
+        execution = Execution(str(oid))
+        live_repo.record_order(store, order_record(left, Venue.HYPERLIQUID_TESTNET, execution, T0))
+    foreign = exchange.rest_order("BTC", is_buy=True, px="40000", sz="0.01", cloid="0x" + "9" * 32)
+
+    assert cancel_unprotective(store, trader, [account]) == [left.cloid]
+
+    resting = {o.oid: o for o in exchange.open_orders()}
+    assert oid not in resting
+    assert foreign in resting  # not ours: reconciliation reports it, shutdown leaves it
+    assert sorted(o.tpsl for o in resting.values() if o.trigger_px) == ["sl", "tp"]
+
+
+def test_cancelling_a_trigger_the_exchange_already_filled_is_false_not_an_error(
+    desk, store, clock, exchange, trader
+):
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan={"stop": "59000"}), idempotency_key="filled-stop")
+    [stop] = [o for o in exchange.placed_orders() if o.trigger_px]
+    exchange.set_price("BTC", "58900")  # the exchange fills the stop
+    assert exchange.orders[stop.oid].status == "filled"
+    assert trader.cancel("BTC", str(stop.oid)) is False
+
+
+def test_adding_to_a_position_whose_stop_fired_unseen_books_the_fill_it_sent(
+    desk, store, clock, exchange
+):
+    account = live_account(store, clock)
+    desk.submit(account, open_btc(exit_plan={"stop": "59000"}), idempotency_key="first")
+    exchange.set_price("BTC", "58900")  # the stop fires; no reconciliation has seen it yet
+    exchange.set_price("BTC", "60000")
+    added = desk.submit(account, open_btc(exit_plan={"stop": "59000"}), idempotency_key="more")
+    assert added.accepted, added.reason
+    [order] = live_repo.orders(store, account, limit=1)
+    assert (order["outcome"], order["filled_qty"]) == ("FILLED", D("0.01"))  # not rolled back

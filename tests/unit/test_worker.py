@@ -208,6 +208,50 @@ def test_jitter_spreads_the_interval_within_bounds(store, clock):
     assert len(set(delays)) > 100
 
 
+def test_a_tick_that_names_its_next_wake_up_is_woken_then_without_jitter(store, clock):
+    asks = iter([25.0, 500.0, 3.0])
+    worker, sleep = _worker(
+        store, clock, lambda ctx: TickReport(next_tick_in=next(asks)), jitter=0.5
+    )
+    worker.run(max_ticks=3, handle_signals=False)
+    assert sleep.delays == [25.0, 100]  # the second ask is capped at the maximum interval
+
+
+def test_a_failed_tick_backs_off_whatever_the_last_success_asked_for(store, clock):
+    outcomes = iter([TickReport(next_tick_in=1.0), TickReport("down", failed=True), TickReport()])
+    worker, sleep = _worker(store, clock, lambda ctx: next(outcomes))
+    worker.run(max_ticks=3, handle_signals=False)
+    assert sleep.delays == [1.0, 20]
+
+
+def test_a_loop_given_an_end_time_stops_there_and_never_waits_past_it(store, clock):
+    start = clock.now_ms()
+    worker, sleep = _worker(store, clock, lambda ctx: TickReport())
+    summary = worker.run(until_ms=start + 25_000, handle_signals=False)
+    assert (summary.ticks, summary.stopped_by) == (3, "duration")
+    assert sleep.delays == [10, 10, 5]
+    assert clock.now_ms() == start + 25_000
+
+
+def test_a_worker_sleeping_as_long_as_its_tick_asked_is_not_stale_meanwhile(store, clock):
+    from autotrader.core.worker_status import worker_views
+
+    seen = []
+
+    def sleep(seconds: float) -> None:
+        clock.advance(seconds=seconds * 0.9)  # most of the way through its wait
+        [view] = worker_views(store, clock, stale_after_s=300)
+        seen.append(view.stale)
+        clock.advance(seconds=seconds * 0.1)
+
+    cfg = WorkerConfig(name="agent", interval=30, jitter=0, max_interval=3600)
+    worker = Worker(
+        cfg, lambda ctx: TickReport(next_tick_in=2400), store=store, clock=clock, sleep=sleep
+    )
+    worker.run(max_ticks=2, handle_signals=False)
+    assert seen == [False]
+
+
 def test_run_once_records_the_failure_then_raises_it(store, clock):
     def failing(ctx):
         raise TemporaryError("rate limited")

@@ -185,6 +185,25 @@ class Settings(BaseSettings):
         le=604_800,
         description="Price channels lagging more than this (s) are stale.",
     )
+    hyperliquid_ws_url: str = Field(
+        default="wss://api.hyperliquid.xyz/ws",
+        description="Hyperliquid WebSocket URL `ingest stream` subscribes to 1m candles on.",
+    )
+    stream_reconnect_base: float = Field(
+        default=1.0,
+        ge=0.001,
+        le=60,
+        description="`ingest stream`: wait before the first reconnect, doubled each failure (s).",
+    )
+    stream_reconnect_max: float = Field(
+        default=60.0,
+        ge=0.001,
+        le=3_600,
+        description="`ingest stream`: the longest wait between reconnects (s).",
+    )
+    stream_reconnect_jitter: float = Field(
+        default=0.2, ge=0, le=1, description="`ingest stream`: random spread of that wait."
+    )
 
     # -- live execution (accounts on the hyperliquid-testnet and hyperliquid venues) -----------
     hyperliquid_testnet_url: str = Field(
@@ -591,6 +610,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("an IANA time zone, e.g. America/Los_Angeles or UTC") from None
+        return value
+
+    @field_validator("hyperliquid_ws_url")
+    @classmethod
+    def _websocket_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")) or len(value) <= len("wss://"):
+            raise ValueError("a ws:// or wss:// URL, e.g. wss://api.hyperliquid.xyz/ws")
         return value
 
     @field_validator("ingest_symbols")

@@ -117,7 +117,7 @@ class WorkerSummary:
     ticks: int
     failures: int
     status: str
-    stopped_by: str  # "max_ticks" | "signal" | "operational_error" | "request"
+    stopped_by: str  # "max_ticks" | "duration" | "signal" | "operational_error" | "request"
     failing: bool = False
     last_error: str | None = None
 
@@ -258,11 +258,20 @@ class Worker:
         spread = base * cfg.jitter
         return max(0.0, base + self._rng.uniform(-spread, spread))
 
-    def run(self, *, max_ticks: int | None = None, handle_signals: bool = True) -> WorkerSummary:
-        """Tick until stopped (signal, ``request_stop``, ``max_ticks``) or an OperationalError."""
+    def run(
+        self,
+        *,
+        max_ticks: int | None = None,
+        duration_s: float | None = None,
+        handle_signals: bool = True,
+    ) -> WorkerSummary:
+        """Tick until stopped (signal, ``request_stop``, ``max_ticks``, ``duration_s`` seconds
+        on the harness timer) or an OperationalError. A duration's last tick runs when it ends
+        (the sleep before it is cut short), so a stream's final pushes are stored."""
         previous = self._install_signal_handlers() if handle_signals else {}
         self._looping = True
         stopped_by = "request"
+        deadline = None if duration_s is None else self._timer() + duration_s
         self._beat(STARTING)
         try:
             while not self.stop_requested:
@@ -276,9 +285,14 @@ class Worker:
                 if max_ticks is not None and self.ticks >= max_ticks:
                     stopped_by = "max_ticks"
                     break
+                left = None if deadline is None else deadline - self._timer()
+                if left is not None and left <= 0:
+                    stopped_by = "duration"
+                    break
                 if self.stop_requested:
                     break
-                self._sleep(self.next_delay())
+                delay = self.next_delay()
+                self._sleep(delay if left is None else min(delay, left))
             if stopped_by == "request" and self._signals_seen:
                 stopped_by = "signal"
             return self._summary(stopped_by)

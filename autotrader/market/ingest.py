@@ -280,6 +280,17 @@ class Ingestor:
             )
             self._store_candles("hyperliquid", symbol, "1m", candles, rejections, result)
 
+    def store_pushed(
+        self, symbol: str, candles: list[Candle], rejections: list[Rejection]
+    ) -> ChannelResult:
+        """Store 1m candles Hyperliquid pushed (``ingest stream``) exactly as the REST poller
+        stores the ones it fetches: source ``hyperliquid``, the same ``ohlcv`` cursor, the
+        future check, rollups and indicators in one transaction. A bar still trading is stored
+        as the poller stores it: the newest bar, rewritten by the next push or fetch."""
+        result = ChannelResult("hyperliquid", "ohlcv", symbol)
+        self._store_candles("hyperliquid", symbol, "1m", candles, rejections, result)
+        return result
+
     def _store_candles(
         self,
         source: str,

@@ -1,17 +1,22 @@
-"""The ingest job: fetch what is new from each source, derive, and apply retention."""
+"""The ingest jobs: the poller (fetch what is new from each source, derive, apply retention)
+and the stream (store the 1m candles Hyperliquid pushes, backfilling over REST after each
+connection)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from autotrader.core.errors import TemporaryError
+from autotrader.core.errors import OperationalError, TemporaryError
 from autotrader.core.worker import TickContext, TickReport
+from autotrader.market.ingest import IngestReport
 from autotrader.market.models import HYPERLIQUID_CHANNELS, SOURCES
 
 if TYPE_CHECKING:
     from autotrader.core.jobs import JobEnv
     from autotrader.market.ingest import Ingestor
+    from autotrader.market.sources.hyperliquid_stream import CandleStream, StreamBatch
 
 
 class IngestJob:
@@ -70,3 +75,94 @@ def ingest_job(env: JobEnv) -> IngestJob:
         channels=env.option("channels", HYPERLIQUID_CHANNELS),
         prune=not once,
     )
+
+
+@dataclass(frozen=True)
+class StreamTick:
+    """What one stream tick did: the REST backfill's and the stores' results, and the batch of
+    pushes it stored (with the stream's reconnect waits and connection state)."""
+
+    report: IngestReport
+    batch: StreamBatch
+
+
+class StreamJob:
+    """``ingest stream``: each tick stores the 1m candles Hyperliquid pushed since the last one.
+
+    After a connection starts delivering (the first one included) the tick first runs the REST
+    poller's own ohlcv pass, which fetches from each symbol's newest stored bar to now: the
+    minutes the stream was down for. Until such a backfill succeeds for every symbol it is
+    tried again each tick. The stream reconnects by itself; a tick never fails for being
+    disconnected (its summary says so, ``ingest status`` shows the lag).
+    """
+
+    def __init__(self, service: Ingestor, stream: CandleStream, *, symbols: Sequence[str]) -> None:
+        self.service = service
+        self.stream = stream
+        self.symbols = list(symbols)
+        self._started = False
+        self._gap_open = False
+
+    def __call__(self, ctx: TickContext) -> TickReport:
+        if not self._started:
+            self.stream.start()
+            self._started = True
+        return self._store(self.stream.drain())
+
+    def close(self) -> None:
+        """Stop the stream (closing its ccxt client), store what it still held, and raise
+        ``OperationalError`` when no connection ever delivered: a stream that did no work."""
+        self.stream.close()
+        if self._started:
+            self._store(self.stream.drain())
+        if self._started and not self.stream.ever_connected:
+            raise OperationalError(
+                "ingest stream: no connection delivered a candle; check "
+                "AUTOTRADER_HYPERLIQUID_WS_URL and the network"
+            )
+
+    def _store(self, batch: StreamBatch) -> TickReport:
+        report = IngestReport()
+        self._gap_open = self._gap_open or batch.connections > 0
+        if self._gap_open:
+            backfill = self.service.run_once(
+                sources=("hyperliquid",), symbols=self.symbols, channels=("ohlcv",)
+            )
+            report.results.extend(backfill.results)
+            self._gap_open = bool(backfill.failed)
+        backfilled = sum(r.written for r in report.results if r.channel == "ohlcv")
+        for symbol in self.symbols:
+            candles, rejections = batch.candles.get(symbol, []), batch.rejections.get(symbol, [])
+            if candles or rejections:
+                report.results.append(self.service.store_pushed(symbol, candles, rejections))
+        written = sum(r.written for r in report.results if r.channel == "ohlcv") - backfilled
+        rejected = sum(len(r) for r in batch.rejections.values())
+        summary = f"{written} pushed bars written, {rejected} rejected, {batch.malformed} malformed"
+        if batch.connections:
+            summary += f"; backfilled {backfilled} bars over REST after connecting"
+        if not batch.connected:
+            summary += f"; disconnected ({batch.error or 'connecting'})"
+        return TickReport(
+            summary=summary,
+            counts={
+                "written": written,
+                "backfilled": backfilled,
+                "rejected": rejected,
+                "malformed": batch.malformed,
+                "connections": batch.connections,
+            },
+            idle=written == 0 and backfilled == 0,
+            result=StreamTick(report, batch),
+        )
+
+
+def stream_job(env: JobEnv) -> StreamJob:
+    """Options: ``symbols`` (default the settings' symbols)."""
+    from autotrader.market.factory import build_candle_stream, build_ingestor
+    from autotrader.market.registry import ensure_assets
+
+    symbols = list(env.option("symbols", env.settings.symbol_list))
+    ensure_assets(env.store, env.clock)
+    stream = build_candle_stream(env.settings, env.store, symbols)
+    service = build_ingestor(env.settings, env.store, env.clock, sources=("hyperliquid",))
+    return StreamJob(service, stream, symbols=symbols)

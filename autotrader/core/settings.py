@@ -612,13 +612,6 @@ class Settings(BaseSettings):
             raise ValueError("an IANA time zone, e.g. America/Los_Angeles or UTC") from None
         return value
 
-    @field_validator("hyperliquid_ws_url")
-    @classmethod
-    def _websocket_url(cls, value: str) -> str:
-        if not value.startswith(("ws://", "wss://")) or len(value) <= len("wss://"):
-            raise ValueError("a ws:// or wss:// URL, e.g. wss://api.hyperliquid.xyz/ws")
-        return value
-
     @field_validator("ingest_symbols")
     @classmethod
     def _valid_symbols(cls, value: str) -> str:
@@ -777,6 +770,7 @@ def _about(field_name: str) -> str:
 # Settings holding a URL: checked to be http(s) URLs, shown with their credentials masked.
 URL_SETTINGS = tuple(name for name in Settings.model_fields if name.endswith("_url"))
 _HTTP_URL = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
+_WS_URL = re.compile(r"^wss?://[^/?#\s]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -869,7 +863,9 @@ def check_settings(settings: Settings) -> list[str]:
         problems.append("AUTOTRADER_S3_BUCKET: required when AUTOTRADER_ARTIFACTS=s3")
     for field_name in URL_SETTINGS:
         url = getattr(settings, field_name)
-        if url is not None and not _HTTP_URL.match(url):
+        websocket = field_name.endswith("_ws_url")
+        if url is not None and not (_WS_URL if websocket else _HTTP_URL).match(url):
             # Not echoed: what sits in a URL setting may be a pasted key.
-            problems.append(f"{env_names(field_name)[0]}: must be an http:// or https:// URL")
+            schemes = "a ws:// or wss://" if websocket else "an http:// or https://"
+            problems.append(f"{env_names(field_name)[0]}: must be {schemes} URL")
     return problems

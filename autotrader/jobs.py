@@ -22,14 +22,6 @@ JOBS = JobRegistry(
             commands=("ingest run-once", "ingest worker"),
         ),
         JobSpec(
-            name="ingest-stream",
-            summary="Hyperliquid 1m candles pushed over its WebSocket, stored as the poller "
-            "stores them; REST backfill after every reconnect",
-            interval=2.0,
-            builder="autotrader.market.jobs:stream_job",
-            commands=("ingest stream",),
-        ),
-        JobSpec(
             name="decisions",
             summary="due decision runs → engines → safety gates → fills",
             interval=60.0,
@@ -42,6 +34,14 @@ JOBS = JobRegistry(
             interval=60.0,
             builder="autotrader.prop.jobs:mark_to_market_job",
             commands=("prop mark-to-market",),
+        ),
+        JobSpec(
+            name="ingest-stream",
+            summary="Hyperliquid 1m candles pushed over its WebSocket, stored as the poller "
+            "stores them; REST backfill after every reconnect",
+            interval=2.0,
+            builder="autotrader.market.jobs:stream_job",
+            commands=("ingest stream",),
         ),
         JobSpec(
             name="desk-heartbeat",

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -709,13 +714,49 @@ def test_stream_stores_pushed_bars_until_its_duration_ends(
     pusher.join(5)
     assert result.exit_code == 0, result.stderr
     assert "ingest-stream: stopped (duration)" in result.stdout
-    newest = _count(
-        db, "SELECT MAX(open_time) FROM candles WHERE symbol = 'BTC' AND timeframe = '1m'"
-    )
-    assert newest == NOW  # pushed: REST did not have it
+    assert _newest_btc_bar(db) == NOW  # pushed: REST did not have it
     assert _count(db, "SELECT COUNT(*) FROM candles WHERE timeframe = '1m'") == 24 * 60 + 1
     status = json.loads(cli("workers", "status", "--json", "--db", db).stdout)
     assert [(b["name"], b["status"]) for b in status["workers"]] == [("ingest-stream", "stopped")]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("processes")  # on one worker, one at a time: they start processes
+def test_sigterm_stops_the_stream_cleanly_and_closes_its_connection(
+    db, hyperliquid, hyperliquid_ws
+) -> None:
+    history = make_candle_rows("BTC", "1m", NOW - 2 * DAY, 2 * 24 * 60 + 1)
+    hyperliquid.set_candles("BTC", "1m", history[:-1])
+    command = ["ingest", "stream", "--symbols", "BTC", "--interval", "0.1", "--db", db]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autotrader", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "AUTOTRADER_LOG_FORMAT": "json"},
+    )
+    try:
+        hyperliquid_ws.wait_for_subscribers("BTC", timeout=30)
+        hyperliquid_ws.push("BTC", history[-1])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _newest_btc_bar(db) != NOW:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    assert proc.returncode == 0, stderr
+    assert "ingest-stream: stopped (signal)" in stdout
+    assert _newest_btc_bar(db) == NOW
+    assert hyperliquid_ws.close_codes == [1000]  # closed by the client, not cut by its exit
+
+
+def _newest_btc_bar(db: str) -> int | None:
+    return _count(
+        db, "SELECT MAX(open_time) FROM candles WHERE symbol = 'BTC' AND timeframe = '1m'"
+    )
 
 
 def test_a_stream_that_never_connects_exits_1_with_one_line(cli, db, now, monkeypatch) -> None:

@@ -32,13 +32,15 @@ class FakeHyperliquidWs:
     """A ``/ws`` endpoint on 127.0.0.1 (a free port), served by aiohttp from a daemon thread.
 
     ``connected_at`` holds the ``time.monotonic()`` of every accepted connection and
-    ``refused_at`` of every refused handshake, so a test can read the client's back-off.
+    ``refused_at`` of every refused handshake, so a test can read the client's back-off;
+    ``close_codes`` how each connection ended (1000: the client closed it properly).
     """
 
     def __init__(self) -> None:
         self.connected_at: list[float] = []
         self.refused_at: list[float] = []
         self.subscriptions: list[dict[str, Any]] = []
+        self.close_codes: list[int | None] = []  # per ended connection: 1000 = closed cleanly
         self._sockets: dict[web.WebSocketResponse, set[str]] = {}  # socket → coins subscribed
         self._refuse = 0
         self._lock = threading.Lock()
@@ -136,6 +138,7 @@ class FakeHyperliquidWs:
         finally:
             with self._lock:
                 self._sockets.pop(socket, None)
+                self.close_codes.append(socket.close_code)
         return socket
 
     async def _answer(self, socket: web.WebSocketResponse, message: dict[str, Any]) -> None:

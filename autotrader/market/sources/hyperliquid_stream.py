@@ -118,7 +118,9 @@ class _Inbox:
             batch = self._batch
             batch.candles = {s: [bars[t] for t in sorted(bars)] for s, bars in self._bars.items()}
             self._bars = {}
-            self._batch = StreamBatch(connected=batch.connected)
+            # While down, the next batch still says why: a tick reports the newest failure.
+            error = None if batch.connected else batch.error
+            self._batch = StreamBatch(connected=batch.connected, error=error)
             return batch
 
 
@@ -203,8 +205,11 @@ class CandleStream:
 
     def close(self) -> None:
         """Stop reconnecting, close the connection and ccxt's HTTP session, join the thread."""
-        if self._loop is not None and self._task is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._task.cancel)
+        if self._loop is not None and self._task is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._task.cancel)
+            except RuntimeError:
+                pass  # the loop has already finished: nothing left to stop
         if self._thread is not None:
             self._thread.join(_CLOSE_TIMEOUT_S)
 

@@ -27,6 +27,7 @@ Importing this module imports ccxt (slow); nothing imports it at CLI start-up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import threading
@@ -206,10 +207,9 @@ class CandleStream:
     def close(self) -> None:
         """Stop reconnecting, close the connection and ccxt's HTTP session, join the thread."""
         if self._loop is not None and self._task is not None:
-            try:
+            # A loop that has already finished refuses the call: there is nothing left to stop.
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._task.cancel)
-            except RuntimeError:
-                pass  # the loop has already finished: nothing left to stop
         if self._thread is not None:
             self._thread.join(_CLOSE_TIMEOUT_S)
 

@@ -110,49 +110,54 @@ class StreamJob:
         return self._store(self.stream.drain())
 
     def close(self) -> None:
-        """Stop the stream (closing its ccxt client), store what it still held, and raise
-        ``OperationalError`` when no connection ever delivered: a stream that did no work."""
+        """Stop the stream (closing its ccxt client), store the pushes it still held, and raise
+        ``OperationalError`` when no connection ever delivered: a stream that did no work. A
+        gap still open is left to the next run's first backfill, so stopping never waits on
+        REST."""
         self.stream.close()
-        if self._started:
-            self._store(self.stream.drain())
-        if self._started and not self.stream.ever_connected:
+        if not self._started:
+            return
+        self._store(self.stream.drain(), backfill=False)
+        if not self.stream.ever_connected:
             raise OperationalError(
                 "ingest stream: no connection delivered a candle; check "
                 "AUTOTRADER_HYPERLIQUID_WS_URL and the network"
             )
 
-    def _store(self, batch: StreamBatch) -> TickReport:
-        report = IngestReport()
+    def _store(self, batch: StreamBatch, *, backfill: bool = True) -> TickReport:
         self._gap_open = self._gap_open or batch.connections > 0
-        if self._gap_open:
-            backfill = self.service.run_once(
+        backfilled = IngestReport()
+        if backfill and self._gap_open:
+            backfilled = self.service.run_once(
                 sources=("hyperliquid",), symbols=self.symbols, channels=("ohlcv",)
             )
-            report.results.extend(backfill.results)
-            self._gap_open = bool(backfill.failed)
-        backfilled = sum(r.written for r in report.results if r.channel == "ohlcv")
+            self._gap_open = bool(backfilled.failed)
+        pushed = IngestReport()
         for symbol in self.symbols:
-            candles, rejections = batch.candles.get(symbol, []), batch.rejections.get(symbol, [])
-            if candles or rejections:
-                report.results.append(self.service.store_pushed(symbol, candles, rejections))
-        written = sum(r.written for r in report.results if r.channel == "ohlcv") - backfilled
-        rejected = sum(len(r) for r in batch.rejections.values())
-        summary = f"{written} pushed bars written, {rejected} rejected, {batch.malformed} malformed"
-        if batch.connections:
-            summary += f"; backfilled {backfilled} bars over REST after connecting"
+            candles, refused = batch.candles.get(symbol, []), batch.rejections.get(symbol, [])
+            if candles or refused:
+                pushed.results.append(self.service.store_pushed(symbol, candles, refused))
+        counts = {
+            "written": sum(r.written for r in pushed.results),
+            "rejected": sum(r.rejected for r in pushed.results),
+            "malformed": batch.malformed,
+            "backfilled": sum(r.written for r in backfilled.results if r.channel == "ohlcv"),
+            "connections": batch.connections,
+            "reconnect_waits": len(batch.delays),
+        }
+        summary = (
+            f"{counts['written']} pushed bars written, {counts['rejected']} rejected, "
+            f"{counts['malformed']} malformed"
+        )
+        if backfilled.results:
+            summary += f"; backfill over REST: {backfilled.summary()}"
         if not batch.connected:
             summary += f"; disconnected ({batch.error or 'connecting'})"
         return TickReport(
             summary=summary,
-            counts={
-                "written": written,
-                "backfilled": backfilled,
-                "rejected": rejected,
-                "malformed": batch.malformed,
-                "connections": batch.connections,
-            },
-            idle=written == 0 and backfilled == 0,
-            result=StreamTick(report, batch),
+            counts=counts,
+            idle=counts["written"] == 0 and counts["backfilled"] == 0,
+            result=StreamTick(IngestReport(backfilled.results + pushed.results), batch),
         )
 
 

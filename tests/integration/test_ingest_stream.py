@@ -114,6 +114,15 @@ def _indicators(store, timeframe: str) -> list[tuple]:
     ]
 
 
+def _forming(row: dict[str, Any]) -> dict[str, Any]:
+    """``row``'s bar early in its minute: one trade at the open."""
+    return dict(row, c=row["o"], h=row["o"], l=row["o"], v="0.5")
+
+
+def _as_stored(row: dict[str, Any]) -> tuple:
+    return (row["t"], *(float(row[k]) for k in "ohlcv"))
+
+
 def _open_times(store) -> list[int]:
     return [bar[0] for bar in _bars(store)]
 
@@ -129,7 +138,7 @@ def test_pushed_candles_are_stored_as_the_rest_poller_stores_them(
     ws.wait_for_subscribers("BTC")
     for row in rows[26:-1]:
         ws.push("BTC", row)
-    forming = dict(rows[-1], c=rows[-1]["o"], h=rows[-1]["o"], l=rows[-1]["o"], v="0.5")
+    forming = _forming(rows[-1])
     ws.push("BTC", forming)
     _tick_until(job, store, clock, lambda: len(_bars(store)) == 31)
     assert _bars(store)[-1][1:] == (float(forming["o"]),) * 4 + (0.5,)  # as it traded so far
@@ -154,14 +163,15 @@ def test_after_a_drop_the_stream_reconnects_with_back_off_and_backfills_the_gap(
 ) -> None:
     rows = _rows(20)
     clock.set(rows[9]["t"] + 30_000)
-    rest.set_candles("BTC", "1m", rows[:10])
+    rest.set_candles("BTC", "1m", [*rows[:9], _forming(rows[9])])  # bar 9 is trading
     job = make_job()
     _tick(job, store, clock)
     ws.wait_for_subscribers("BTC")
-    ws.push("BTC", rows[9])
+    ws.push("BTC", _forming(rows[9]))
     _tick_until(job, store, clock, lambda: len(_bars(store)) == 10)
+    assert _bars(store)[-1] == _as_stored(_forming(rows[9]))
 
-    # The connection drops, two handshakes are refused, and ten minutes pass meanwhile.
+    # The connection drops while bar 9 trades, two handshakes are refused, ten minutes pass.
     ws.refuse_next(2)
     dropped_at = time.monotonic()
     ws.drop_connections()
@@ -172,10 +182,8 @@ def test_after_a_drop_the_stream_reconnects_with_back_off_and_backfills_the_gap(
     reports = _tick_until(job, store, clock, lambda: len(_bars(store)) == 20)
 
     assert _open_times(store) == [row["t"] for row in rows]  # none missing, none twice
-    assert _bars(store)[10:19] == [
-        (r["t"], float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]), float(r["v"]))
-        for r in rows[10:19]
-    ]
+    # The bar that was trading at the drop is stored as it closed, not as it was left.
+    assert _bars(store) == [_as_stored(row) for row in rows]
     delays = [d for report in reports for d in report.result.batch.delays]
     assert delays == [BASE, 2 * BASE, CAP]  # doubled, then capped (no jitter here)
     attempts = [*ws.refused_at, ws.connected_at[-1]]

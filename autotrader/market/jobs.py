@@ -89,7 +89,7 @@ class StreamTick:
 class StreamJob:
     """``ingest stream``: each tick stores the 1m candles Hyperliquid pushed since the last one.
 
-    After a connection starts delivering (the first one included) the tick first runs the REST
+    After a connection goes live (the first one included) the tick first runs the REST
     poller's own ohlcv pass, which fetches from each symbol's newest stored bar to now: the
     minutes the stream was down for. Until such a backfill succeeds for every symbol it is
     tried again each tick. The stream reconnects by itself; a tick never fails for being
@@ -111,7 +111,7 @@ class StreamJob:
 
     def close(self) -> None:
         """Stop the stream (closing its ccxt client), store the pushes it still held, and raise
-        ``OperationalError`` when no connection ever delivered: a stream that did no work. A
+        ``OperationalError`` when no connection was ever subscribed: a stream that did no work. A
         gap still open is left to the next run's first backfill, so stopping never waits on
         REST."""
         self.stream.close()
@@ -120,7 +120,7 @@ class StreamJob:
         self._store(self.stream.drain(), backfill=False)
         if not self.stream.ever_connected:
             raise OperationalError(
-                "ingest stream: no connection delivered a candle; check "
+                "ingest stream: no connection was ever subscribed; check "
                 "AUTOTRADER_HYPERLIQUID_WS_URL and the network"
             )
 

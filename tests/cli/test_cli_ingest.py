@@ -766,7 +766,7 @@ def test_a_stream_that_never_connects_exits_1_with_one_line(cli, db, now, monkey
 
     result = cli("ingest", "stream", "--symbols", "BTC", "--max-ticks", "1", "--db", db)
 
-    assert "no connection delivered a candle" in _one_error_line(result)
+    assert "no connection was ever subscribed" in _one_error_line(result)
 
 
 # -- bad flags -----------------------------------------------------------------------------------

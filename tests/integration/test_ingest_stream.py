@@ -56,17 +56,17 @@ def _ingestor(store, clock: SimulatedClock, rest: FakeHyperliquid) -> Ingestor:
 def make_job(store, clock, rest, ws) -> Iterator[Callable[..., StreamJob]]:
     jobs: list[StreamJob] = []
 
-    def build(*, url: str | None = None, jitter: float = 0.0) -> StreamJob:
+    def build(*, url: str | None = None, symbols: tuple[str, ...] = ("BTC",)) -> StreamJob:
         ensure_assets(store, clock)
         stream = CandleStream(
-            {"BTC": "BTC/USDC:USDC"},
+            {symbol: f"{symbol}/USDC:USDC" for symbol in symbols},
             ws_url=url or ws.url,
             rest_url=rest.url,
-            backoff=ReconnectBackoff(BASE, CAP, jitter),
+            backoff=ReconnectBackoff(BASE, CAP),
             timeout_ms=2_000,
             rng=random.Random(7),
         )
-        jobs.append(StreamJob(_ingestor(store, clock, rest), stream, symbols=["BTC"]))
+        jobs.append(StreamJob(_ingestor(store, clock, rest), stream, symbols=list(symbols)))
         return jobs[-1]
 
     yield build
@@ -90,14 +90,14 @@ def _tick_until(job, store, clock, done: Callable[[], bool], timeout: float = 15
     raise AssertionError(f"not done within {timeout} s; last: {reports[-1].summary}")
 
 
-def _bars(store, timeframe: str = "1m") -> list[tuple]:
+def _bars(store, timeframe: str = "1m", symbol: str = "BTC") -> list[tuple]:
     return [
         tuple(row.values())
         for row in store.query(
             "SELECT open_time, open, high, low, close, volume FROM candles"
-            " WHERE source = 'hyperliquid' AND symbol = 'BTC' AND timeframe = ?"
+            " WHERE source = 'hyperliquid' AND symbol = ? AND timeframe = ?"
             " ORDER BY open_time",
-            (timeframe,),
+            (symbol, timeframe),
         )
     ]
 
@@ -193,6 +193,28 @@ def test_after_a_drop_the_stream_reconnects_with_back_off_and_backfills_the_gap(
     assert sum(r.counts["backfilled"] for r in reports) == len(rows[9:])
 
 
+def test_every_symbol_shares_one_connection_and_is_backfilled_once_it_is_subscribed(
+    store, clock, rest, ws, make_job
+) -> None:
+    btc, eth = _rows(5), make_candle_rows("ETH", "1m", START, 5, base_price=2_000.0)
+    clock.set(btc[-1]["t"] + 30_000)
+    rest.set_candles("BTC", "1m", btc)
+    rest.set_candles("ETH", "1m", eth[:-1])
+    job = make_job(symbols=("BTC", "ETH"))
+    _tick(job, store, clock)
+    ws.wait_for_subscribers("BTC")
+    ws.wait_for_subscribers("ETH")
+
+    # Nothing is pushed yet: the acknowledged subscriptions alone start the backfill.
+    _tick_until(job, store, clock, lambda: len(_bars(store, symbol="ETH")) == 4)
+    ws.push("ETH", eth[-1])
+    _tick_until(job, store, clock, lambda: len(_bars(store, symbol="ETH")) == 5)
+
+    assert _bars(store) == [_as_stored(row) for row in btc]
+    assert _bars(store, symbol="ETH") == [_as_stored(row) for row in eth]
+    assert len(ws.connected_at) == 1
+
+
 def test_a_malformed_push_is_counted_and_skipped_and_the_stream_goes_on(
     store, clock, rest, ws, make_job
 ) -> None:
@@ -222,7 +244,7 @@ def test_closing_a_stream_that_never_connected_is_an_operational_error(
     job = make_job(url="ws://127.0.0.1:9/ws")  # nothing listens there
     _tick(job, store, clock)
 
-    with pytest.raises(OperationalError, match="no connection delivered"):
+    with pytest.raises(OperationalError, match="no connection was ever subscribed"):
         job.close()
 
 

@@ -16,10 +16,11 @@ What can go wrong, and what happens:
   rejection with its reason; the rest of the stream goes on;
 - the connection drops, the handshake is refused, markets cannot be loaded, or anything else
   fails a connection: logged, and the stream reconnects after :class:`ReconnectBackoff`'s delay
-  (exponential, capped, jittered); the delay resets once a new connection delivers a candle.
+  (exponential, capped, jittered); the delay resets once a connection has gone live.
 
-A connection that delivers its first candle bumps :attr:`StreamBatch.connections`: the caller
-backfills the gap over REST then, since pushes only carry the bar that is trading now.
+A connection goes live when Hyperliquid acknowledges a subscription (or a candle arrives): that
+bumps :attr:`StreamBatch.connections`, and the caller backfills the gap over REST then, since
+pushes only carry the bar that is trading now.
 
 Importing this module imports ccxt (slow); nothing imports it at CLI start-up.
 """
@@ -31,7 +32,7 @@ import contextlib
 import logging
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,9 +67,9 @@ class StreamBatch:
 
     ``candles``: per symbol, the newest push of each bar (open time ascending); ``rejections``:
     per symbol, its pushes that were refused and why; ``malformed``: pushes too broken to name a
-    bar; ``connections``: connections that delivered their first candle (each one opens a gap
-    to backfill); ``delays``: the reconnect waits taken; ``connected``: whether a connection is
-    delivering now; ``error``: the newest connection failure, if any.
+    bar; ``connections``: connections that went live (each one opens a gap to backfill);
+    ``delays``: the reconnect waits taken; ``connected``: whether a connection is live now;
+    ``error``: the newest connection failure, if any.
     """
 
     candles: dict[str, list[Candle]] = field(default_factory=dict)
@@ -125,26 +126,37 @@ class _Inbox:
             return batch
 
 
-def _guarded(inbox: _Inbox) -> type:
+class _GuardedHyperliquid(ccxt.pro.hyperliquid):
     """``ccxt.pro.hyperliquid`` with a checkpoint in front of its message handler: a candle push
     that does not name its coin, interval and open time is counted and dropped (see the module
-    docstring), and nothing a push makes the handler raise can stop ccxt's receive loop."""
+    docstring), nothing a push makes the handler raise can stop ccxt's receive loop, and the
+    acknowledgement of a subscription tells the stream its connection is live."""
 
-    class GuardedHyperliquid(ccxt.pro.hyperliquid):
-        def handle_message(self, client: Any, message: Any) -> Any:
-            if not isinstance(message, dict) or (
-                message.get("channel") == "candle" and not _names_a_bar(message.get("data"))
-            ):
-                inbox.malformed()
-                return None
-            try:
-                return super().handle_message(client, message)
-            except Exception:
-                inbox.malformed()
-                log.warning("stream: a push ccxt could not handle was dropped", exc_info=True)
-                return None
+    def __init__(
+        self,
+        config: dict[str, Any],
+        *,
+        on_malformed: Callable[[], None],
+        on_live: Callable[[], None],
+    ) -> None:
+        super().__init__(config)
+        self._on_malformed = on_malformed
+        self._on_live = on_live
 
-    return GuardedHyperliquid
+    def handle_message(self, client: Any, message: Any) -> Any:
+        if not isinstance(message, dict) or (
+            message.get("channel") == "candle" and not _names_a_bar(message.get("data"))
+        ):
+            self._on_malformed()
+            return None
+        if message.get("channel") == "subscriptionResponse":
+            self._on_live()
+        try:
+            return super().handle_message(client, message)
+        except Exception:
+            self._on_malformed()
+            log.warning("stream: a push ccxt could not handle was dropped", exc_info=True)
+            return None
 
 
 def _names_a_bar(data: Any) -> bool:
@@ -187,11 +199,11 @@ class CandleStream:
         self._task: asyncio.Task | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._delivering = False  # the current connection has delivered a candle
+        self._live_now = False  # the current connection is subscribed or delivering
 
     @property
     def ever_connected(self) -> bool:
-        """Whether any connection delivered a candle since :meth:`start`."""
+        """Whether any connection went live (subscribed) since :meth:`start`."""
         return self._inbox.ever_connected
 
     def start(self) -> None:
@@ -239,7 +251,7 @@ class CandleStream:
             except Exception as exc:
                 # A drop, a refused handshake, markets that would not load, a ccxt error: each
                 # ends this connection only; the stream's job is to come back.
-                if self._delivering:
+                if self._live_now:
                     attempt = 0  # that connection worked: start the back-off over
                 self._inbox.connection(False, _brief(exc))
                 log.warning("stream: connection lost (%s); reconnecting", _brief(exc))
@@ -251,14 +263,18 @@ class CandleStream:
             await asyncio.sleep(delay)
 
     def _exchange(self) -> ccxt.pro.hyperliquid:
-        exchange = _guarded(self._inbox)({"urls": {"api": self._urls}, "timeout": self._timeout_ms})
+        exchange = _GuardedHyperliquid(
+            {"urls": {"api": self._urls}, "timeout": self._timeout_ms},
+            on_malformed=self._inbox.malformed,
+            on_live=self._live,
+        )
         if self._markets is not None:
             exchange.set_markets(self._markets)
         return exchange
 
     async def _session(self, exchange: ccxt.pro.hyperliquid) -> None:
         """One connection: subscribe every symbol and hand pushes over until one watch fails."""
-        self._delivering = False
+        self._live_now = False
         if self._markets is None:
             await exchange.load_markets()
             self._markets = exchange.markets
@@ -276,10 +292,14 @@ class CandleStream:
         market_symbol = self._symbols[symbol]
         while True:
             rows = await exchange.watch_ohlcv(market_symbol, TIMEFRAME)
+            self._live()
             self._inbox.add(symbol, rows)
-            if not self._delivering:
-                self._delivering = True
-                self._inbox.connection(True)
+
+    def _live(self) -> None:
+        """The current connection is subscribed (or delivering): count it once."""
+        if not self._live_now:
+            self._live_now = True
+            self._inbox.connection(True)
 
 
 def _brief(exc: BaseException) -> str:

@@ -256,7 +256,7 @@ class CandleStream:
                 self._inbox.connection(False, _brief(exc))
                 log.warning("stream: connection lost (%s); reconnecting", _brief(exc))
             finally:
-                await exchange.close()
+                await _close(exchange)
             delay = self._backoff.delay(attempt, self._rng)
             attempt += 1
             self._inbox.waited(delay)
@@ -300,6 +300,15 @@ class CandleStream:
         if not self._live_now:
             self._live_now = True
             self._inbox.connection(True)
+
+
+async def _close(exchange: ccxt.pro.hyperliquid) -> None:
+    """Close a connection's client (socket and HTTP session); a failure to close is logged, so
+    it can never end the reconnect loop."""
+    try:
+        await exchange.close()
+    except Exception as exc:
+        log.warning("stream: closing a connection failed: %s", _brief(exc))
 
 
 def _brief(exc: BaseException) -> str:

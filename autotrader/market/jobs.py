@@ -12,6 +12,7 @@ from autotrader.core.errors import OperationalError, TemporaryError
 from autotrader.core.worker import TickContext, TickReport
 from autotrader.market.ingest import IngestReport
 from autotrader.market.models import HYPERLIQUID_CHANNELS, SOURCES
+from autotrader.market.repo import cursors
 
 if TYPE_CHECKING:
     from autotrader.core.jobs import JobEnv
@@ -89,11 +90,15 @@ class StreamTick:
 class StreamJob:
     """``ingest stream``: each tick stores the 1m candles Hyperliquid pushed since the last one.
 
-    After a connection goes live (the first one included) the tick first runs the REST
-    poller's own ohlcv pass, which fetches from each symbol's newest stored bar to now: the
-    minutes the stream was down for. Until such a backfill succeeds for every symbol it is
-    tried again each tick. The stream reconnects by itself; a tick never fails for being
-    disconnected (its summary says so, ``ingest status`` shows the lag).
+    When a connection goes live (the first one included) each symbol's newest stored bar is
+    noted, and the tick fetches from it to now over REST (:meth:`Ingestor.catch_up`): the
+    minutes the stream was down for, and the bar that was trading when it dropped. That answer
+    is stored after the pushes the tick drained (it was asked for after they arrived), and a
+    push never replaces a later version of its bar (:meth:`Ingestor.store_pushed`): a bar that
+    closed meanwhile ends up as it closed, never as a push left it. A symbol whose fetch failed
+    is fetched again next tick, from the same bar. The stream reconnects by itself; a
+    tick never fails for being disconnected (its summary says so, ``ingest status`` shows the
+    lag).
     """
 
     def __init__(self, service: Ingestor, stream: CandleStream, *, symbols: Sequence[str]) -> None:
@@ -101,7 +106,7 @@ class StreamJob:
         self.stream = stream
         self.symbols = list(symbols)
         self._started = False
-        self._gap_open = False
+        self._gaps: dict[str, int | None] = {}  # symbol → the bar to fetch from over REST
 
     def __call__(self, ctx: TickContext) -> TickReport:
         if not self._started:
@@ -111,8 +116,8 @@ class StreamJob:
 
     def close(self) -> None:
         """Stop the stream (closing its ccxt client), store the pushes it still held, and raise
-        ``OperationalError`` when no connection was ever subscribed: a stream that did no work. A
-        gap still open is left to the next run's first backfill, so stopping never waits on
+        ``OperationalError`` when no connection was ever subscribed: a stream that did no work.
+        A gap still open is left to the next run's first fetch, so stopping never waits on
         REST."""
         self.stream.close()
         if not self._started:
@@ -125,23 +130,20 @@ class StreamJob:
             )
 
     def _store(self, batch: StreamBatch, *, backfill: bool = True) -> TickReport:
-        self._gap_open = self._gap_open or batch.connections > 0
-        backfilled = IngestReport()
-        if backfill and self._gap_open:
-            backfilled = self.service.run_once(
-                sources=("hyperliquid",), symbols=self.symbols, channels=("ohlcv",)
-            )
-            self._gap_open = bool(backfilled.failed)
+        if batch.connections:
+            for symbol in self.symbols:
+                self._gaps.setdefault(symbol, self._newest_stored(symbol))
         pushed = IngestReport()
         for symbol in self.symbols:
             candles, refused = batch.candles.get(symbol, []), batch.rejections.get(symbol, [])
             if candles or refused:
                 pushed.results.append(self.service.store_pushed(symbol, candles, refused))
+        fetched = self._fetch_gaps() if backfill and self._gaps else IngestReport()
         counts = {
             "written": sum(r.written for r in pushed.results),
             "rejected": sum(r.rejected for r in pushed.results),
             "malformed": batch.malformed,
-            "backfilled": sum(r.written for r in backfilled.results if r.channel == "ohlcv"),
+            "backfilled": sum(r.written for r in fetched.results if r.channel == "ohlcv"),
             "connections": batch.connections,
             "reconnect_waits": len(batch.delays),
         }
@@ -149,16 +151,31 @@ class StreamJob:
             f"{counts['written']} pushed bars written, {counts['rejected']} rejected, "
             f"{counts['malformed']} malformed"
         )
-        if backfilled.results:
-            summary += f"; backfill over REST: {backfilled.summary()}"
+        if fetched.results:
+            summary += f"; backfill over REST: {fetched.summary()}"
         if not batch.connected:
             summary += f"; disconnected ({batch.error or 'connecting'})"
         return TickReport(
             summary=summary,
             counts=counts,
             idle=counts["written"] == 0 and counts["backfilled"] == 0,
-            result=StreamTick(IngestReport(backfilled.results + pushed.results), batch),
+            result=StreamTick(IngestReport(pushed.results + fetched.results), batch),
         )
+
+    def _fetch_gaps(self) -> IngestReport:
+        # The registry and REST markets first, daily as the poller does: a symbol listed since
+        # the packaged snapshot is then known to the REST client too.
+        report = self.service.run_once(sources=("hyperliquid",), symbols=(), channels=())
+        for symbol, since in list(self._gaps.items()):
+            result = self.service.catch_up(symbol, since_ms=since)
+            report.results.append(result)
+            if result.error is None:
+                del self._gaps[symbol]
+        return report
+
+    def _newest_stored(self, symbol: str) -> int | None:
+        state = cursors.cursor(self.service.store, "hyperliquid", "ohlcv", symbol)
+        return state["newest_time"] if state else None
 
 
 def stream_job(env: JobEnv) -> StreamJob:

@@ -193,6 +193,25 @@ def test_after_a_drop_the_stream_reconnects_with_back_off_and_backfills_the_gap(
     assert sum(r.counts["backfilled"] for r in reports) == len(rows[9:])
 
 
+def test_a_push_older_than_the_stored_bar_never_replaces_it(store, clock, rest, ws, make_job):
+    rows = _rows(3)
+    clock.set(rows[-1]["t"] + 30_000)
+    rest.set_candles("BTC", "1m", rows)
+    job = make_job()
+    _tick(job, store, clock)
+    ws.wait_for_subscribers("BTC")
+    _tick_until(job, store, clock, lambda: len(_bars(store)) == 3)  # the backfill's answer
+
+    # A push of bar 1 from before it closed (sent before the answer was asked for, say), then
+    # bar 2 trading on.
+    ws.push("BTC", _forming(rows[1]))
+    later = dict(rows[2], c="104.0", h="104.5", v="13.0")  # more trades: more volume
+    ws.push("BTC", later)
+    _tick_until(job, store, clock, lambda: _bars(store)[2] == _as_stored(later))
+
+    assert _bars(store)[1] == _as_stored(rows[1])  # as it closed
+
+
 def test_every_symbol_shares_one_connection_and_is_backfilled_once_it_is_subscribed(
     store, clock, rest, ws, make_job
 ) -> None:

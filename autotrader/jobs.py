@@ -39,7 +39,7 @@ JOBS = JobRegistry(
             name="ingest-stream",
             summary="Hyperliquid 1m candles pushed over its WebSocket, stored as the poller "
             "stores them; REST backfill after every reconnect",
-            interval=2.0,
+            interval=5.0,
             builder="autotrader.market.jobs:stream_job",
             commands=("ingest stream",),
         ),

@@ -132,7 +132,7 @@ def stream(
     db: DbOption = None,
 ) -> None:
     """Store Hyperliquid's 1m candles as its WebSocket pushes them, until Ctrl-C, SIGTERM or
-    --duration; each tick (every 2 s) writes what arrived. After every (re)connect the gap since
+    --duration; each tick (every 5 s) writes what arrived. After every (re)connect the gap since
     the last stored bar is fetched over REST, so no minute is missing. Exits 1 if it never
     connected.
 

@@ -96,9 +96,8 @@ class StreamJob:
     is stored after the pushes the tick drained (it was asked for after they arrived), and a
     push never replaces a later version of its bar (:meth:`Ingestor.store_pushed`): a bar that
     closed meanwhile ends up as it closed, never as a push left it. A symbol whose fetch failed
-    is fetched again next tick, from the same bar. The stream reconnects by itself; a
-    tick never fails for being disconnected (its summary says so, ``ingest status`` shows the
-    lag).
+    is fetched again next tick, from the same bar. The stream reconnects by itself; a tick
+    never fails for being disconnected (its summary says so, ``ingest status`` shows the lag).
     """
 
     def __init__(self, service: Ingestor, stream: CandleStream, *, symbols: Sequence[str]) -> None:

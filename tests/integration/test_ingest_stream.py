@@ -265,15 +265,3 @@ def test_closing_a_stream_that_never_connected_is_an_operational_error(
 
     with pytest.raises(OperationalError, match="no connection was ever subscribed"):
         job.close()
-
-
-def test_reconnect_back_off_doubles_to_its_cap_with_bounded_jitter() -> None:
-    backoff = ReconnectBackoff(base=1.0, cap=8.0, jitter=0.25)
-    rng = random.Random(3)
-
-    delays = [backoff.delay(attempt, rng) for attempt in range(6) for _ in range(50)]
-
-    plain = [min(2.0**attempt, 8.0) for attempt in range(6) for _ in range(50)]
-    assert all(0.75 * p <= d <= 1.25 * p for d, p in zip(delays, plain, strict=True))
-    assert len(set(delays)) > 100  # spread, not lockstep
-    assert ReconnectBackoff(1.0, 8.0).delay(1000, rng) == 8.0

@@ -151,7 +151,10 @@ class StreamJob:
             f"{counts['malformed']} malformed"
         )
         if fetched.results:
-            summary += f"; backfill over REST: {fetched.summary()}"
+            summary += f"; {counts['backfilled']} bars backfilled over REST"
+        if fetched.failed:
+            first = fetched.failed[0].error
+            summary += f" ({len(fetched.failed)} failed, tried again next tick: {first})"
         if not batch.connected:
             summary += f"; disconnected ({batch.error or 'connecting'})"
         return TickReport(

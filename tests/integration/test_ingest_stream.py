@@ -193,6 +193,25 @@ def test_after_a_drop_the_stream_reconnects_with_back_off_and_backfills_the_gap(
     assert sum(r.counts["backfilled"] for r in reports) == len(rows[9:])
 
 
+def test_a_backfill_that_fails_is_tried_again_next_tick_from_the_same_bar(
+    store, clock, rest, ws, make_job
+) -> None:
+    rows = _rows(6)
+    clock.set(rows[-1]["t"] + 30_000)
+    rest.set_candles("BTC", "1m", rows)
+    rest.fail_next(1, 500, request_type="candleSnapshot")  # the exchange's REST API hiccups
+    job = make_job()
+    _tick(job, store, clock)
+    ws.wait_for_subscribers("BTC")
+    ws.push("BTC", rows[-1])
+
+    reports = _tick_until(job, store, clock, lambda: len(_bars(store)) == 6)
+
+    failed = [r for r in reports if "failed, tried again next tick" in r.summary]
+    assert len(failed) == 1, [r.summary for r in reports]
+    assert _bars(store) == [_as_stored(row) for row in rows]
+
+
 def test_a_push_older_than_the_stored_bar_never_replaces_it(store, clock, rest, ws, make_job):
     rows = _rows(3)
     clock.set(rows[-1]["t"] + 30_000)

@@ -251,6 +251,8 @@ def test_every_symbol_shares_one_connection_and_is_backfilled_once_it_is_subscri
     assert _bars(store) == [_as_stored(row) for row in btc]
     assert _bars(store, symbol="ETH") == [_as_stored(row) for row in eth]
     assert len(ws.connected_at) == 1
+    assert sorted(sub["coin"] for sub in ws.subscriptions) == ["BTC", "ETH"]  # each once
+    assert {sub["interval"] for sub in ws.subscriptions} == {"1m"}
 
 
 def test_a_malformed_push_is_counted_and_skipped_and_the_stream_goes_on(

@@ -36,6 +36,14 @@ JOBS = JobRegistry(
             commands=("prop mark-to-market",),
         ),
         JobSpec(
+            name="ingest-stream",
+            summary="Hyperliquid 1m candles pushed over its WebSocket, stored as the poller "
+            "stores them; REST backfill after every reconnect",
+            interval=5.0,
+            builder="autotrader.market.jobs:stream_job",
+            commands=("ingest stream",),
+        ),
+        JobSpec(
             name="desk-heartbeat",
             summary="the desk's heartbeat: triggers, reactions, learning, stale-work recovery",
             interval=300.0,

@@ -24,14 +24,16 @@ def run_job(
     loop: bool = False,
     interval: float | None = None,
     max_ticks: int | None = None,
+    duration_s: float | None = None,
 ) -> TickReport | None:
     """Build the registered job ``name`` and run it once (the default) or loop it.
 
     One pass returns its report (its error propagates: exit 1). A loop returns ``None`` once
     stopped by a signal or ``--max-ticks``; it exits 1 on an operational error, and when it
     stopped while failing (no tick ever succeeded, or its last breaker-many ticks all failed:
-    ``WorkerSummary.failing``). The interval is ``--interval``, else
-    ``AUTOTRADER_WORKER_INTERVAL`` when set, else the job's own.
+    ``WorkerSummary.failing``). ``duration_s`` ends a loop after that many seconds. The
+    interval is ``--interval``, else ``AUTOTRADER_WORKER_INTERVAL`` when set, else the job's
+    own. A job holding a connection has a ``close()``, called however the run ends.
     """
     from autotrader.core.errors import OperationalError
     from autotrader.core.jobs import JobEnv
@@ -51,7 +53,7 @@ def run_job(
         max_interval=max(settings.worker_max_interval, chosen or spec.interval),
         breaker_failures=settings.worker_breaker_failures,
     )
-    once = not loop and max_ticks is None
+    once = not loop and max_ticks is None and duration_s is None
     env = JobEnv(
         settings=settings,
         store=store,
@@ -59,13 +61,19 @@ def run_job(
         worker_id=worker_identity(spec.name),
         options={"once": once, **(options or {})},
     )
-    worker = Worker(config, spec.build(env), store=store, clock=env.clock)
-    if once:
-        return worker.run_once()
-    # A worker writes for hours: it starts only on a store that passes SQLite's quick check
-    # (seconds on a large store, paid once; a cron pass relies on SQLite's per-page checks).
-    store.require_intact()
-    summary = worker.run(max_ticks=max_ticks)
+    tick = spec.build(env)
+    try:
+        worker = Worker(config, tick, store=store, clock=env.clock)
+        if once:
+            return worker.run_once()
+        # A worker writes for hours: it starts only on a store that passes SQLite's quick check
+        # (seconds on a large store, paid once; a cron pass relies on SQLite's per-page checks).
+        store.require_intact()
+        summary = worker.run(max_ticks=max_ticks, duration_s=duration_s)
+    finally:
+        close = getattr(tick, "close", None)
+        if close is not None:
+            close()
     say(
         f"{spec.name}: stopped ({summary.stopped_by}) after {summary.ticks} ticks, "
         f"{summary.failures} failed; last status {summary.status}"

@@ -16,6 +16,7 @@ from autotrader.cli._options import (
     JsonOption,
     MaxTicksOption,
     choice,
+    parse_duration,
     parse_symbol,
     parse_symbols,
     parse_time,
@@ -115,6 +116,38 @@ def worker(
     options = _selection(ctx, sources, symbols, channels)
     run_job(
         ctx, "ingest", db=db, options=options, loop=True, interval=interval, max_ticks=max_ticks
+    )
+
+
+@app.command("stream")
+def stream(
+    ctx: typer.Context,
+    symbols: SymbolsOption = None,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", help="Stop by itself after this long, e.g. 10m, 1h, 1d."),
+    ] = None,
+    interval: IntervalOption = None,
+    max_ticks: MaxTicksOption = None,
+    db: DbOption = None,
+) -> None:
+    """Store Hyperliquid's 1m candles as its WebSocket pushes them, until Ctrl-C, SIGTERM or
+    --duration; each tick (every 5 s) writes what arrived. After every (re)connect the gap since
+    the last stored bar is fetched over REST, so no minute is missing. Exits 1 if it never
+    connected.
+
+    Example: autotrader ingest stream --symbols BTC,ETH --duration 10m
+    """
+    duration_ms = parse_duration(duration, name="--duration") if duration is not None else None
+    run_job(
+        ctx,
+        "ingest-stream",
+        db=db,
+        options={"symbols": _selection(ctx, None, symbols, None)["symbols"]},
+        loop=True,
+        interval=interval,
+        max_ticks=max_ticks,
+        duration_s=None if duration_ms is None else duration_ms / 1000,
     )
 
 

@@ -9,7 +9,9 @@ Jobs are registered in one place, :mod:`autotrader.jobs`, as :class:`JobSpec` ro
 function building each job (imported only when that job runs, so ``workers status`` does not pay
 for every package's imports). ``autotrader workers run NAME`` runs any of them; the feature
 commands (``ingest worker``, ``prop mark-to-market --loop``, ...) are thin wrappers over the same
-specs. Adding a loop is one module with a build function plus one registry row.
+specs. Adding a loop is one module with a build function plus one registry row. A job that holds
+a resource between ticks (``ingest stream``'s WebSocket) also has a ``close()``, which the
+command running it calls however the run ends.
 """
 
 from __future__ import annotations

@@ -185,6 +185,25 @@ class Settings(BaseSettings):
         le=604_800,
         description="Price channels lagging more than this (s) are stale.",
     )
+    hyperliquid_ws_url: str = Field(
+        default="wss://api.hyperliquid.xyz/ws",
+        description="Hyperliquid WebSocket URL `ingest stream` subscribes to 1m candles on.",
+    )
+    stream_reconnect_base: float = Field(
+        default=1.0,
+        ge=0.001,
+        le=60,
+        description="`ingest stream`: wait before the first reconnect, doubled each failure (s).",
+    )
+    stream_reconnect_max: float = Field(
+        default=60.0,
+        ge=0.001,
+        le=3_600,
+        description="`ingest stream`: the longest wait between reconnects (s).",
+    )
+    stream_reconnect_jitter: float = Field(
+        default=0.2, ge=0, le=1, description="`ingest stream`: random spread of that wait."
+    )
 
     # -- live execution (accounts on the hyperliquid-testnet and hyperliquid venues) -----------
     hyperliquid_testnet_url: str = Field(
@@ -773,6 +792,7 @@ def _about(field_name: str) -> str:
 # Settings holding a URL: checked to be http(s) URLs, shown with their credentials masked.
 URL_SETTINGS = tuple(name for name in Settings.model_fields if name.endswith("_url"))
 _HTTP_URL = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
+_WS_URL = re.compile(r"^wss?://[^/?#\s]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -870,7 +890,9 @@ def check_settings(settings: Settings) -> list[str]:
         problems.append("AUTOTRADER_S3_BUCKET: required when AUTOTRADER_ARTIFACTS=s3")
     for field_name in URL_SETTINGS:
         url = getattr(settings, field_name)
-        if url is not None and not _HTTP_URL.match(url):
+        websocket = field_name.endswith("_ws_url")
+        if url is not None and not (_WS_URL if websocket else _HTTP_URL).match(url):
             # Not echoed: what sits in a URL setting may be a pasted key.
-            problems.append(f"{env_names(field_name)[0]}: must be an http:// or https:// URL")
+            schemes = "a ws:// or wss://" if websocket else "an http:// or https://"
+            problems.append(f"{env_names(field_name)[0]}: must be {schemes} URL")
     return problems

@@ -272,13 +272,20 @@ class Worker:
         *,
         max_ticks: int | None = None,
         until_ms: int | None = None,
+        duration_s: float | None = None,
         handle_signals: bool = True,
     ) -> WorkerSummary:
         """Tick until stopped (signal, ``request_stop``, ``max_ticks``, the clock reaching
-        ``until_ms``) or an OperationalError. A wait never runs past ``until_ms``."""
+        ``until_ms``, ``duration_s`` seconds on the harness timer) or an OperationalError.
+
+        ``until_ms`` is trading time (the replay clock's, for a simulated day): a wait never
+        runs past it. ``duration_s`` is wall time (a stream's real minutes): its last tick runs
+        when it ends (the sleep before it is cut short), so a stream's final pushes are stored.
+        """
         previous = self._install_signal_handlers() if handle_signals else {}
         self._looping = True
         stopped_by = "request"
+        deadline = None if duration_s is None else self._timer() + duration_s
         self._beat(STARTING)
         try:
             while not self.stop_requested:
@@ -292,9 +299,15 @@ class Worker:
                 if max_ticks is not None and self.ticks >= max_ticks:
                     stopped_by = "max_ticks"
                     break
+                left = None if deadline is None else deadline - self._timer()
+                if left is not None and left <= 0:
+                    stopped_by = "duration"
+                    break
                 if self.stop_requested:
                     break
                 delay = self.next_delay()
+                if left is not None:
+                    delay = min(delay, left)
                 if until_ms is not None:
                     delay = min(delay, max(0.0, (until_ms - self.clock.now_ms()) / 1000))
                 if self._asked_delay is not None and not self.consecutive_failures:

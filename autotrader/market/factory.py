@@ -69,3 +69,30 @@ def build_ingestor(
         slow_interval_ms=int(settings.ingest_slow_interval * 1000) if worker else 0,
         **kwargs,
     )
+
+
+def build_candle_stream(settings: Settings, store: Store, symbols: list[str]):
+    """A ``CandleStream`` of ``symbols``' 1m candles: the WebSocket URL, the REST URL its
+    markets load from and the reconnect back-off from settings. Raises ``NotFoundError`` for a
+    symbol the asset registry does not know (before anything connects)."""
+    from autotrader.core.errors import NotFoundError
+    from autotrader.market import repo
+    from autotrader.market.sources.hyperliquid_stream import CandleStream, ReconnectBackoff
+
+    markets = {}
+    for symbol in symbols:
+        asset = repo.get_asset(store, symbol)
+        if asset is None:
+            raise NotFoundError(f"unknown symbol {symbol!r}; run `autotrader ingest assets sync`")
+        markets[symbol] = asset.ccxt_symbol
+    return CandleStream(
+        markets,
+        ws_url=settings.hyperliquid_ws_url,
+        rest_url=settings.hyperliquid_url,
+        backoff=ReconnectBackoff(
+            base=settings.stream_reconnect_base,
+            cap=settings.stream_reconnect_max,
+            jitter=settings.stream_reconnect_jitter,
+        ),
+        timeout_ms=int(settings.http_timeout * 1000),
+    )

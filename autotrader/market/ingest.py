@@ -280,6 +280,27 @@ class Ingestor:
             )
             self._store_candles("hyperliquid", symbol, "1m", candles, rejections, result)
 
+    def store_pushed(
+        self, symbol: str, candles: list[Candle], rejections: list[Rejection]
+    ) -> ChannelResult:
+        """Store 1m candles Hyperliquid pushed (``ingest stream``) exactly as the REST poller
+        stores the ones it fetches: source ``hyperliquid``, the same ``ohlcv`` cursor, the
+        future check, rollups and indicators in one transaction. A bar still trading is stored
+        as the poller stores it: the newest bar, rewritten by the next push or fetch.
+
+        A push older than the stored version of its bar is left out: a bar's volume only grows
+        while it trades, so the version with more volume is the later one. A push that arrived
+        before a REST answer was asked for, but is stored after it, never undoes that answer.
+        """
+        if candles:
+            times = [c.open_time for c in candles]
+            rows = repo.candle_rows(self.store, "hyperliquid", symbol, "1m", min(times), max(times))
+            stored = {row[0]: row[5] for row in rows}
+            candles = [c for c in candles if c.volume >= stored.get(c.open_time, 0.0)]
+        result = ChannelResult("hyperliquid", "ohlcv", symbol)
+        self._store_candles("hyperliquid", symbol, "1m", candles, rejections, result)
+        return result
+
     def _store_candles(
         self,
         source: str,
@@ -438,6 +459,18 @@ class Ingestor:
                 self._record_error("hyperliquid", "ohlcv", [symbol], exc)
             report.results.append(result)
         return report
+
+    def catch_up(self, symbol: str, *, since_ms: int | None) -> ChannelResult:
+        """Fetch ``symbol``'s 1m bars from ``since_ms`` to now over REST and store them as
+        :meth:`backfill` does: the minutes a stream missed while it was down. ``since_ms`` is
+        the newest bar stored when it lost its connection (fetched again: it may have been
+        trading then); None reaches back the first fetch's lookback. Never further back than
+        the 5,000 bars Hyperliquid serves. A failure is on the result (and the cursor)."""
+        now = self.clock.now_ms()
+        start = now - self.lookback_ms if since_ms is None else since_ms
+        start = max(start, now - MAX_API_BARS * TIMEFRAME_MS["1m"])
+        report = self.backfill([symbol], since_ms=min(start, now - 1), until_ms=now)
+        return report.results[0]
 
     def import_file(
         self, path: Path, *, symbol: str, timeframe: str | None = None

@@ -1,4 +1,5 @@
-"""``autotrader ingest``: import, latest, status, assets, run-once, backfill, worker, prune.
+"""``autotrader ingest``: import, latest, status, assets, run-once, backfill, worker, stream,
+prune.
 
 Bootstrap builds the real clients from settings, so the environment points them at loopback
 fakes: FakeHyperliquid (real ccxt on top) and FakeJsonServer (real httpx on top). The clock is
@@ -10,6 +11,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +29,7 @@ from autotrader.core.settings import load_settings
 from autotrader.market.indicators import INDICATOR_COLUMNS
 from tests.conftest import TEST_DATA
 from tests.fakes.hyperliquid_server import FakeHyperliquid, make_candle_rows
+from tests.fakes.hyperliquid_ws import FakeHyperliquidWs
 from tests.fakes.json_server import FakeJsonServer
 
 CANDLES = TEST_DATA / "candles"
@@ -669,6 +677,98 @@ def test_worker_runs_the_requested_number_of_ticks(cli, db, hyperliquid) -> None
     assert [(b["name"], b["ticks"]) for b in beats] == [("ingest", 2)]
 
 
+@pytest.fixture
+def hyperliquid_ws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHyperliquidWs]:
+    with FakeHyperliquidWs() as fake:
+        monkeypatch.setenv("AUTOTRADER_HYPERLIQUID_WS_URL", fake.url)
+        monkeypatch.setenv("AUTOTRADER_HYPERLIQUID_RATE_LIMIT_MS", "1")
+        yield fake
+
+
+def _push_when_subscribed(ws: FakeHyperliquidWs, coin: str, rows: list[dict]) -> threading.Thread:
+    """Push ``rows`` once the command under test has subscribed (it blocks the test's thread)."""
+
+    def push() -> None:
+        ws.wait_for_subscribers(coin)
+        for row in rows:
+            ws.push(coin, row)
+
+    thread = threading.Thread(target=push, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.slow
+def test_stream_stores_pushed_bars_until_its_duration_ends(
+    cli, db, hyperliquid, hyperliquid_ws
+) -> None:
+    # The exchange's history ends two bars before now; the stream pushes those two.
+    history = make_candle_rows("BTC", "1m", NOW - 2 * DAY, 2 * 24 * 60 + 1)
+    hyperliquid.set_candles("BTC", "1m", history[:-2])
+    pusher = _push_when_subscribed(hyperliquid_ws, "BTC", history[-2:])
+
+    result = cli(
+        "ingest", "stream", "--symbols", "BTC", "--duration", "2s", "--interval", "0.05", "--db", db
+    )
+
+    pusher.join(5)
+    assert result.exit_code == 0, result.stderr
+    assert "ingest-stream: stopped (duration)" in result.stdout
+    assert _newest_btc_bar(db) == NOW  # pushed: REST did not have it
+    assert _count(db, "SELECT COUNT(*) FROM candles WHERE timeframe = '1m'") == 24 * 60 + 1
+    status = json.loads(cli("workers", "status", "--json", "--db", db).stdout)
+    assert [(b["name"], b["status"]) for b in status["workers"]] == [("ingest-stream", "stopped")]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("processes")  # on one worker, one at a time: they start processes
+def test_sigterm_stops_the_stream_cleanly_and_closes_its_connection(
+    db, hyperliquid, hyperliquid_ws
+) -> None:
+    history = make_candle_rows("BTC", "1m", NOW - 2 * DAY, 2 * 24 * 60 + 1)
+    hyperliquid.set_candles("BTC", "1m", history[:-1])
+    command = ["ingest", "stream", "--symbols", "BTC", "--interval", "0.1", "--db", db]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autotrader", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "AUTOTRADER_LOG_FORMAT": "json"},
+    )
+    try:
+        hyperliquid_ws.wait_for_subscribers("BTC", timeout=30)
+        hyperliquid_ws.push("BTC", history[-1])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _newest_btc_bar(db) != NOW:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    assert proc.returncode == 0, stderr
+    assert "ingest-stream: stopped (signal)" in stdout
+    assert _newest_btc_bar(db) == NOW
+    assert hyperliquid_ws.close_codes == [1000]  # closed by the client, not cut by its exit
+
+
+def _newest_btc_bar(db: str) -> int | None:
+    return _count(
+        db, "SELECT MAX(open_time) FROM candles WHERE symbol = 'BTC' AND timeframe = '1m'"
+    )
+
+
+def test_a_stream_that_never_connects_exits_1_with_one_line(cli, db, now, monkeypatch) -> None:
+    monkeypatch.setenv("AUTOTRADER_HYPERLIQUID_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AUTOTRADER_HYPERLIQUID_WS_URL", "ws://127.0.0.1:9/ws")
+    monkeypatch.setenv("AUTOTRADER_LOG_LEVEL", "ERROR")  # the tick's own line is not the error
+
+    result = cli("ingest", "stream", "--symbols", "BTC", "--max-ticks", "1", "--db", db)
+
+    assert "no connection was ever subscribed" in _one_error_line(result)
+
+
 # -- bad flags -----------------------------------------------------------------------------------
 
 
@@ -687,6 +787,9 @@ def test_worker_runs_the_requested_number_of_ticks(cli, db, hyperliquid) -> None
             "--until must be after --since",
         ),
         (("latest", "--symbol", "BTC", "--timeframe", "4h"), "--timeframe: '4h' is not one of"),
+        (("stream", "--duration", "soon"), "--duration: give a duration such as 15m"),
+        (("stream", "--symbols", "NOPE"), "unknown symbol 'NOPE'"),
+        (("stream", "--symbols", "btc;drop"), "--symbols"),
     ],
 )
 def test_bad_flags_fail_with_one_line(cli, db, args, expected) -> None:

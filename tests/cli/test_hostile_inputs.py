@@ -110,6 +110,7 @@ GOOD_FOR = {
     ("clones", "create"): {"clone_id": "77"},
     ("db", "backup"): {"path": "{tmp}/backup.db"},
     ("ingest", "worker"): {"max_ticks": "1"},  # workers tick once and return
+    ("ingest", "stream"): {"max_ticks": "1"},  # and find nothing listening on the WebSocket
     ("decisions", "worker"): {"max_ticks": "1"},
     ("prop", "decisions-worker"): {"max_ticks": "1"},
     ("agent", "run"): {"max_ticks": "1"},  # the demo's paper clone: one step, then it stops
@@ -348,6 +349,7 @@ def test_a_hostile_value_is_refused_or_handled_safely(case, template, cli, tmp_p
     for name in ("HYPERLIQUID", "POLYMARKET_GAMMA", "POLYMARKET_CLOB", "DEFILLAMA"):
         monkeypatch.setenv(f"AUTOTRADER_{name}_URL", CLOSED_PORT)
     monkeypatch.setenv("AUTOTRADER_DEFILLAMA_STABLECOINS_URL", CLOSED_PORT)
+    monkeypatch.setenv("AUTOTRADER_HYPERLIQUID_WS_URL", CLOSED_PORT.replace("http", "ws"))
     value = case.value
     if case.kind.endswith(("path", "folder")):
         value = _path_value(case.label, tmp_path, store)

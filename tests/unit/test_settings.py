@@ -191,7 +191,13 @@ def test_a_secret_pasted_into_the_wrong_setting_is_not_echoed(monkeypatch, name)
 
 
 @pytest.mark.parametrize(
-    "name", ["OPENAI_BASE_URL", "AUTOTRADER_HYPERLIQUID_URL", "AUTOTRADER_S3_ENDPOINT_URL"]
+    "name",
+    [
+        "OPENAI_BASE_URL",
+        "AUTOTRADER_HYPERLIQUID_URL",
+        "AUTOTRADER_HYPERLIQUID_WS_URL",
+        "AUTOTRADER_S3_ENDPOINT_URL",
+    ],
 )
 def test_a_secret_pasted_into_a_url_setting_is_refused_without_echoing_it(monkeypatch, name):
     monkeypatch.setenv(name, SECRET)
@@ -200,6 +206,15 @@ def test_a_secret_pasted_into_a_url_setting_is_refused_without_echoing_it(monkey
     assert [p.split(":")[0] for p in problems] == [name]
     assert SECRET[8:] not in " ".join(problems)
     assert SECRET[8:] not in _sources(settings)[name].value
+
+
+def test_the_websocket_url_must_be_a_websocket_url(monkeypatch):
+    monkeypatch.setenv("AUTOTRADER_HYPERLIQUID_WS_URL", "https://api.hyperliquid.xyz/ws")
+    assert check_settings(load_settings()) == [
+        "AUTOTRADER_HYPERLIQUID_WS_URL: must be a ws:// or wss:// URL"
+    ]
+    monkeypatch.setenv("AUTOTRADER_HYPERLIQUID_WS_URL", "ws://127.0.0.1:8080/ws")
+    assert check_settings(load_settings()) == []
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,23 @@ def test_loop_runs_the_given_number_of_ticks_and_sleeps_the_interval(store, cloc
     assert runs == [{"status": "ok", "summary": f"tick {n}"} for n in (1, 2, 3)]
 
 
+def test_a_duration_ends_the_loop_with_a_last_tick_when_it_runs_out(store, clock):
+    sleep = FakeSleep(clock)
+    worker = Worker(
+        WorkerConfig(name="test", interval=10, jitter=0),
+        lambda ctx: TickReport(),
+        store=store,
+        clock=clock,
+        sleep=sleep,
+        timer=lambda: clock.now_ms() / 1000,  # the sleeps move the harness timer too
+    )
+
+    summary = worker.run(duration_s=25, handle_signals=False)
+
+    assert (summary.ticks, summary.stopped_by, summary.failing) == (4, "duration", False)
+    assert sleep.delays == [10, 10, 5]  # the last sleep is cut short to the end
+
+
 def test_heartbeat_records_ticks_and_ends_stopped(store, clock):
     worker, _ = _worker(store, clock, lambda ctx: TickReport())
     worker.run(max_ticks=2, handle_signals=False)

@@ -306,12 +306,13 @@ class HyperliquidSource:
             try:
                 return request()
             except ccxt.BadSymbol as exc:
-                raise InvalidInputError(f"Hyperliquid {operation}: {_brief(exc)}") from exc
+                raise InvalidInputError(f"Hyperliquid {operation}: {brief_error(exc)}") from exc
             except ccxt.NetworkError as exc:
                 # Timeouts, 5xx, 429 and DDoS protection: the next attempt may well succeed.
                 if attempt + 1 >= attempts:
                     raise TemporaryError(
-                        f"Hyperliquid {operation} failed after {attempts} attempt(s): {_brief(exc)}"
+                        f"Hyperliquid {operation} failed after {attempts} attempt(s): "
+                        f"{brief_error(exc)}"
                     ) from exc
                 self._sleep(min(self._backoff_s * 2**attempt, _MAX_BACKOFF_S))
             except ccxt.BaseError as exc:
@@ -320,7 +321,7 @@ class HyperliquidSource:
                 # must not stop a worker that ingests every other asset (OperationalError would):
                 # a later tick may succeed, so it is temporary. It is not retried here because
                 # repeating the identical request at once rarely changes the answer.
-                raise TemporaryError(f"Hyperliquid {operation} failed: {_brief(exc)}") from exc
+                raise TemporaryError(f"Hyperliquid {operation} failed: {brief_error(exc)}") from exc
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
@@ -437,7 +438,7 @@ def _merge_rows(
     return newest
 
 
-def _brief(exc: BaseException) -> str:
+def brief_error(exc: BaseException) -> str:
     """One line naming the ccxt error, short enough for a log line (public calls carry no key)."""
     text = " ".join(str(exc).split())
     if len(text) > 200:

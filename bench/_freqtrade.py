@@ -278,7 +278,7 @@ import time
 
 from freqtrade.optimize.backtesting import Backtesting
 
-timings = {"analyze_s": 0.0, "loop_s": 0.0, "trades": 0, "bars": 0}
+timings = {"analyze_s": 0.0, "loop_s": 0.0, "bars": 0, "trades": []}
 _analyze, _loop = Backtesting.backtest_one_strategy, Backtesting.backtest
 
 
@@ -294,7 +294,10 @@ def backtest(self, processed, start_date, end_date):
     started = time.perf_counter()
     result = _loop(self, processed, start_date, end_date)
     timings["loop_s"] += time.perf_counter() - started
-    timings["trades"] += len(result["results"])
+    timings["trades"] += [
+        [t.pair.split("/")[0], int(t.open_date.timestamp() * 1000), bool(t.is_short), t.exit_reason]
+        for t in result["results"].itertuples()
+    ]
     timings["bars"] += sum(
         int(((df["date"] >= start_date) & (df["date"] <= end_date)).sum())
         for df in processed.values()

@@ -21,20 +21,26 @@ Measured: each command end to end (process start to report), and the backtest lo
 tool reports it — autotrader's ``bars_per_s`` (history load and replay), freqtrade's
 ``Backtesting.backtest`` call (timed by a runner around ``freqtrade backtesting``; its
 indicator and signal pass is shown apart). ``ratio:`` is autotrader's bars/s over freqtrade's
-loop alone, the stricter comparison; target >= 2. Trade counts are printed side by side: they
-differ because the fill models do (see the printout).
+loop alone, the stricter comparison; target >= 2. The trades are compared too: how many
+entries both made (same pair and side, within one bar), how many only one did, and how each
+tool's positions closed. They need not match: autotrader fills at the decision's price with 5
+bps slippage behind its gates (a daily trade cap, a drawdown freeze), freqtrade at the next
+bar's open, and the two resolve a bar that reaches both stop and target differently.
 
 Run with ``python -m bench freqtrade --against-freqtrade /work/ft-venv [--quick]``.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +50,7 @@ from autotrader.clones.pipelines import save, stored
 from autotrader.core.clock import HOUR_MS, SimulatedClock, iso_utc
 from autotrader.decisions.engines.rules import parse_rules_params
 from autotrader.market import repo as market_repo
+from autotrader.market.models import TIMEFRAME_MS
 from autotrader.prop.models import AccountRules
 from bench import _freqtrade as ft
 from bench._harness import BenchResult
@@ -71,13 +78,43 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Trade:
+    """One position a tool opened, in terms both tools share."""
+
+    symbol: str
+    short: bool
+    opened_ms: int
+    exit: str  # stop, target, signal, time, liquidation, or open (still open at the end)
+
+
+# Each tool's names for why a position closed, in the shared terms.
+# (An engine's CLOSE is booked as MANUAL: in a backtest nothing else closes by hand.)
+_AUTOTRADER_EXITS = {
+    "STOP": "stop",
+    "TARGET": "target",
+    "MANUAL": "signal",
+    "TIME": "time",
+    "LIQUIDATION": "liquidation",
+    "INVALIDATION": "invalidation",
+}
+_FREQTRADE_EXITS = {
+    "stop_loss": "stop",
+    "roi": "target",
+    "exit_signal": "signal",
+    "time_exit": "time",
+    "liquidation": "liquidation",
+    "force_exit": "open",
+}
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one tool did with a case."""
 
     wall_s: float  # process start to report
     loop_s: float  # the backtest loop, as the tool reports it
     bars: int
-    trades: int
+    trades: tuple[Trade, ...]
     analyze_s: float | None = None  # freqtrade's indicator and signal pass
 
 
@@ -172,7 +209,16 @@ def _autotrader(case: Case, folder: Path) -> Outcome:
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - started
     report = json.loads(done.stdout)
-    trades = sum(clone["trades"] for clone in report["clones"])
+    with open(report["trades"], newline="") as export:
+        trades = tuple(
+            Trade(
+                row["symbol"],
+                row["side"] == "SHORT",
+                int(row["opened_at"]),
+                "open" if row["status"] == "OPEN" else _AUTOTRADER_EXITS[row["close_trigger"]],
+            )
+            for row in csv.DictReader(export)
+        )
     return Outcome(wall, float(report["elapsed_s"]), int(report["bars"]), trades)
 
 
@@ -216,9 +262,11 @@ def _freqtrade(case: Case, python: Path, folder: Path) -> Outcome:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
         raise SystemExit(f"freqtrade backtesting failed ({case.label}): {tail[0]}")
     measured = json.loads(timings.read_text())
-    return Outcome(
-        wall, measured["loop_s"], measured["bars"], measured["trades"], measured["analyze_s"]
+    trades = tuple(
+        Trade(symbol, short, opened_ms, _FREQTRADE_EXITS.get(reason, reason))
+        for symbol, opened_ms, short, reason in measured["trades"]
     )
+    return Outcome(wall, measured["loop_s"], measured["bars"], trades, measured["analyze_s"])
 
 
 def _export_bars(case: Case, datadir: Path) -> dict[str, float]:
@@ -248,26 +296,51 @@ def _export_bars(case: Case, datadir: Path) -> dict[str, float]:
 # -- the report -----------------------------------------------------------------------------------
 
 
-# Why the trade counts differ, printed under them: the two fill models, as each tool documents it.
-_WHY_TRADES = (
-    "trades differ by fill model: autotrader fills at the decision's price plus 5 bps slippage and"
-    " checks stops and targets on each bar's high/low after the bar closes, behind its gates"
-    " (daily trade cap, drawdown freeze); freqtrade fills at the next bar's open without slippage"
-    " and resolves a stop and a target hit within one bar by its own rules"
-)
+def match_entries(
+    ours: Sequence[Trade], theirs: Sequence[Trade], within_ms: int
+) -> tuple[int, int, int]:
+    """Entries both tools made (same symbol and side, opened at most ``within_ms`` apart, each
+    matched once, earliest first), and the ones only ours or only theirs made."""
+    left = sorted(theirs, key=lambda t: t.opened_ms)
+    matched = 0
+    for trade in sorted(ours, key=lambda t: t.opened_ms):
+        twin = next(
+            (
+                t
+                for t in left
+                if (t.symbol, t.short) == (trade.symbol, trade.short)
+                and abs(t.opened_ms - trade.opened_ms) <= within_ms
+            ),
+            None,
+        )
+        if twin is not None:
+            left.remove(twin)
+            matched += 1
+    return matched, len(ours) - matched, len(theirs) - matched
+
+
+def exits(trades: Sequence[Trade]) -> str:
+    """``stop 3, target 1, signal 4``: how the positions closed, most common first."""
+    counts = Counter(t.exit for t in trades).most_common()
+    return ", ".join(f"{name} {n}" for name, n in counts) or "none"
 
 
 def _print_table(case: Case, ours: Outcome, theirs: Outcome) -> None:
     print(f"-- {case.label}")
     print(f"   {'tool':<11}{'bars':>9}{'loop s':>9}{'bars/s':>10}{'end to end s':>14}{'trades':>8}")
     for tool, o in (("autotrader", ours), ("freqtrade", theirs)):
-        row = f"{o.bars:>9,}{o.loop_s:>9.2f}{_rate(o):>10,.0f}{o.wall_s:>14.2f}{o.trades:>8}"
+        row = f"{o.bars:>9,}{o.loop_s:>9.2f}{_rate(o):>10,.0f}{o.wall_s:>14.2f}{len(o.trades):>8}"
         print(f"   {tool:<11}{row}")
     if theirs.analyze_s is not None:
         print(f"   freqtrade's indicators and signals before its loop: {theirs.analyze_s:.2f} s")
-    apart = ours.trades - theirs.trades
-    share = abs(apart) / max(ours.trades, theirs.trades, 1)
-    print(f"   trades {apart:+d} ({share:.0%} apart): {_WHY_TRADES}")
+    both, only_ours, only_theirs = match_entries(
+        ours.trades, theirs.trades, TIMEFRAME_MS[case.timeframe]
+    )
+    print(
+        f"   entries: {both} in both (same pair and side, within one bar), {only_ours} only"
+        f" autotrader's, {only_theirs} only freqtrade's"
+    )
+    print(f"   exits: autotrader {exits(ours.trades)}; freqtrade {exits(theirs.trades)}")
     ratio = _rate(ours) / _rate(theirs) if _rate(theirs) else 0.0
     print(f"ratio: {ratio:.2f}  ({case.label}: autotrader bars/s / freqtrade's loop)", flush=True)
 
@@ -305,9 +378,9 @@ def _compare(case: Case, ours: Outcome, theirs: Outcome) -> list[BenchResult]:
         ),
         BenchResult(
             f"vs freqtrade: {case.label}, trades",
-            ours.trades,
+            len(ours.trades),
             "trades",
-            baseline=theirs.trades,
+            baseline=len(theirs.trades),
             ratio_label="of freqtrade's",
         ),
     ]

@@ -15,7 +15,7 @@ from autotrader.decisions.engines.rules import parse_rules_params
 from autotrader.market.models import Candle
 from bench import _freqtrade as ft
 from bench.__main__ import main as bench_main
-from bench.bench_freqtrade import FREQTRADE_ENV
+from bench.bench_freqtrade import FREQTRADE_ENV, Trade, exits, match_entries
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 CANDLES = [
@@ -124,6 +124,30 @@ def test_real_ccxt_loads_the_served_perps_from_the_loopback_markets():
     market = loaded["SYN0/USDC:USDC"]
     assert market["swap"] is True
     assert market["settle"] == "USDC"
+
+
+def test_entries_match_on_pair_and_side_within_one_bar_each_at_most_once():
+    bar = 60_000
+    ours = [
+        Trade("BTC", False, T0, "stop"),
+        Trade("BTC", False, T0 + 10 * bar, "target"),
+        Trade("ETH", True, T0, "signal"),
+    ]
+    theirs = [
+        Trade("BTC", False, T0 + bar, "stop"),  # one bar later: the same entry
+        Trade("BTC", True, T0 + 10 * bar, "target"),  # the other side: not the same
+        Trade("ETH", True, T0 + 2 * bar, "signal"),  # two bars later: not the same
+    ]
+
+    assert match_entries(ours, theirs, within_ms=bar) == (1, 2, 2)
+    assert match_entries(ours, ours + ours, within_ms=bar) == (3, 0, 3)
+
+
+def test_exits_are_counted_most_common_first():
+    trades = [Trade("BTC", False, T0, name) for name in ("stop", "signal", "stop", "open")]
+
+    assert exits(trades) == "stop 2, signal 1, open 1"
+    assert exits([]) == "none"
 
 
 def test_bench_without_a_freqtrade_environment_skips_with_a_line(monkeypatch, capsys):

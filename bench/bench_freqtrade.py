@@ -55,6 +55,7 @@ from autotrader.backtest.runs import BacktestResult, BacktestSpec, plan_backtest
 from autotrader.clones.engine_params import RulesParams
 from autotrader.clones.pipelines import save, stored
 from autotrader.core.clock import HOUR_MS, SimulatedClock, iso_utc
+from autotrader.core.db import Store
 from autotrader.decisions.engines.rules import parse_rules_params
 from autotrader.market import repo as market_repo
 from autotrader.market.models import TIMEFRAME_MS
@@ -196,7 +197,7 @@ def _month(folder: Path, quick: bool) -> Case:
     return Case(label, db, SYMBOLS, "1m", since, until, warmup * 24 * HOUR_MS, 3600, params)
 
 
-def _trend_macd_only(store, clock) -> RulesParams:
+def _trend_macd_only(store: Store, clock: SimulatedClock) -> RulesParams:
     """Save clone 42's pipeline again with trend_macd as its only policy; its parameters."""
     row = stored(store, CLONE_ID)
     graph = row["graph"] if isinstance(row["graph"], dict) else json.loads(row["graph"])
@@ -257,7 +258,7 @@ def _autotrader_loop(case: Case, out: Path) -> tuple[BacktestResult, float]:
 
 def _freqtrade(case: Case, python: Path, folder: Path) -> Outcome:
     user_data = folder / f"freqtrade-{case.timeframe}"
-    prices = _export_bars(case, user_data / "data" / "hyperliquid")
+    last_closes = _export_bars(case, user_data / "data" / "hyperliquid")
     strategies = user_data / "strategies"
     strategies.mkdir(parents=True)
     source = ft.strategy_source(
@@ -269,7 +270,7 @@ def _freqtrade(case: Case, python: Path, folder: Path) -> Outcome:
     (strategies / "trend_macd.py").write_text(source)
     runner, timings = folder / "freqtrade_runner.py", folder / f"timings-{case.timeframe}.json"
     runner.write_text(ft.RUNNER)
-    with ft.HyperliquidMarkets(prices) as markets:
+    with ft.HyperliquidMarkets(last_closes) as markets:
         settings = ft.config(
             symbols=case.symbols,
             markets_url=markets.url,

@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against-freqtrade",
         metavar="VENV",
-        help="a freqtrade virtualenv: cli_help also times its --help (installs nothing)",
+        help="a freqtrade virtualenv (installs nothing): cli_help also times its --help, "
+        "freqtrade backtests the same bars with it",
     )
     args = parser.parse_args(argv)
     if args.against_freqtrade:

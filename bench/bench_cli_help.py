@@ -4,7 +4,8 @@ Three same-run baselines: a bare interpreter (``python -c pass``; target: at mos
 ``python -c "import typer, rich"`` (the floor our CLI framework sets), and — with
 ``--against-freqtrade VENV`` (or ``BENCH_FREQTRADE_VENV``) — ``VENV/bin/freqtrade --help``
 (target: no slower). The bench installs nothing: without a freqtrade environment that line is
-skipped. Each ``ratio:`` line is printed as well, for the record.
+skipped. The commands are timed in interleaved rounds (each median over the same minutes).
+Each ``ratio:`` line is printed as well, for the record.
 
 Run with ``python -m bench cli_help [--quick]`` or
 ``python -m bench cli_help --against-freqtrade /path/to/freqtrade/.venv``.
@@ -15,11 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from bench._harness import BenchResult, median_seconds
+from bench._harness import BenchResult
 
 MAX_OVER_BARE = 8.0
 
@@ -45,15 +48,27 @@ def _freqtrade(venv: str | None) -> list[str] | None:
     return [str(script), "--help"]
 
 
+def _interleaved_medians(commands: list[list[str]], repeat: int) -> list[float]:
+    """Median wall seconds of each command, timed one round of all of them at a time (after
+    one unmeasured round), so a load that comes and goes on a shared machine falls on every
+    command alike instead of on whichever ran during it."""
+    for command in commands:
+        _run(command)
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(repeat):
+        for command, samples in zip(commands, times, strict=True):
+            started = time.perf_counter()
+            _run(command)
+            samples.append(time.perf_counter() - started)
+    return [statistics.median(samples) for samples in times]
+
+
 def run(quick: bool = False, against_freqtrade: str | None = None) -> list[BenchResult]:
     repeat = 5 if quick else 15
     freqtrade = _freqtrade(against_freqtrade or os.environ.get("BENCH_FREQTRADE_VENV"))
-    # Interleaved one round at a time would be fairer still; medians over the same minute do.
-    bare = median_seconds(lambda: _run([sys.executable, "-c", "pass"]), repeat=repeat)
-    floor = median_seconds(
-        lambda: _run([sys.executable, "-c", "import typer, rich"]), repeat=repeat
-    )
-    ours = median_seconds(lambda: _run(_command()), repeat=repeat)
+    commands = [[sys.executable, "-c", "pass"], [sys.executable, "-c", "import typer, rich"]]
+    commands += [_command(), *([freqtrade] if freqtrade else [])]
+    bare, floor, ours, *theirs = _interleaved_medians(commands, repeat)
     results = [
         BenchResult(
             name="autotrader --help (median)",
@@ -72,17 +87,16 @@ def run(quick: bool = False, against_freqtrade: str | None = None) -> list[Bench
             ratio_label="vs typer+rich import",
         ),
     ]
-    if freqtrade is not None:
-        theirs = median_seconds(lambda: _run(freqtrade), repeat=repeat)
+    if theirs:
         results.append(
             BenchResult(
                 name="autotrader --help vs freqtrade --help",
                 value=ours,
                 unit="s",
-                baseline=theirs,
+                baseline=theirs[0],
                 ratio_label="vs freqtrade",
                 target="<= freqtrade --help",
-                passed=ours <= theirs,
+                passed=ours <= theirs[0],
             )
         )
     for result in results:
